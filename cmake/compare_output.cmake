@@ -1,0 +1,11 @@
+# Run PROG and compare its standard output, line for line, with EXPECTED.
+execute_process(COMMAND ${PROG} OUTPUT_VARIABLE out RESULT_VARIABLE rc TIMEOUT 50)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PROG} exited with ${rc}\n${out}")
+endif()
+file(READ ${EXPECTED} expected)
+if(NOT out STREQUAL expected)
+  file(WRITE ${PROG}.actual "${out}")
+  execute_process(COMMAND diff -u ${EXPECTED} ${PROG}.actual)
+  message(FATAL_ERROR "output of ${PROG} differs from ${EXPECTED} (see diff above)")
+endif()

@@ -1,0 +1,272 @@
+/* hub/event.c - Event and AsyncResult, on the linkable core they share with
+ * the semaphores.
+ *
+ * Design notes (gevent's _abstract_linkable.py, step by step):
+ *   - waiters register in `links` in the order they wait;
+ *   - when the object becomes ready (set, set_error, release) and someone
+ *     waits, ONE notify callback is scheduled (never more while it is
+ *     pending); setters do not switch;
+ *   - the notify pass takes the waiters registered before it started and
+ *     resumes them one by one, each running until it blocks again; for
+ *     semaphores (notify_all = 0) it stops as soon as the object is no longer
+ *     ready, because each woken acquirer takes a count;
+ *   - a greenlet that calls wait() on an object that is ready while a pass is
+ *     pending does not return at once: it queues in `arrived` and is woken by
+ *     that pass after the earlier waiters (gevent 20.5.1, issue 1520), so a
+ *     late-comer cannot overtake the greenlets that had to block;
+ *   - waiters the pass did not reach keep their place for the next pass.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+static void notify_cb(grove__cb *cb);
+
+void grove__linkable_init(grove__linkable *l, grove_hub *hub, uint32_t magic, int notify_all,
+                          int (*ready)(const grove__linkable *),
+                          void (*destroy)(grove__linkable *)) {
+  l->hub = hub;
+  l->magic = magic;
+  l->notify_all = (uint8_t)notify_all;
+  l->notify_pending = l->notifying = l->free_pending = 0;
+  grove__list_init(&l->links);
+  grove__list_init(&l->arrived);
+  grove__list_init(&l->batch);
+  grove__list_init(&l->notify.link);
+  l->notify.fn = notify_cb;
+  l->ready = ready;
+  l->destroy = destroy;
+  hub->nobjects++;
+}
+
+void grove__linkable_check_notify(grove__linkable *l) {
+  if (!l->notify_pending && !grove__list_empty(&l->links) && l->ready(l)) {
+    l->notify_pending = 1;
+    grove__schedule(l->hub, &l->notify);
+  }
+}
+
+static int keep_going(grove__linkable *l) { return l->notify_all || l->ready(l); }
+
+static void notify_cb(grove__cb *cb) {
+  grove__linkable *l = grove__container_of(cb, grove__linkable, notify);
+  grove__list *n;
+  l->notifying = 1;
+  grove__list_splice_tail(&l->batch, &l->links);
+  while (keep_going(l) && (n = grove__list_pop(&l->batch)) != NULL) {
+    grove__waiter *w = grove__container_of(n, grove__waiter, link);
+    w->fn(w, l);
+  }
+  while (keep_going(l) && (n = grove__list_pop(&l->arrived)) != NULL) {
+    grove__waiter *w = grove__container_of(n, grove__waiter, link);
+    w->fn(w, l);
+  }
+  /* Those not reached keep their turn: earlier ones first. */
+  grove__list_splice_front(&l->links, &l->batch);
+  grove__list_splice_tail(&l->links, &l->arrived);
+  l->notifying = 0;
+  l->notify_pending = 0;
+  if (l->free_pending) {
+    l->destroy(l);
+    return;
+  }
+  grove__linkable_check_notify(l);
+}
+
+int grove__linkable_wait(grove__linkable *l, double timeout, const char *what) {
+  grove_hub *hub = l->hub;
+  if (l->ready(l)) {
+    if (l->notify_pending) {
+      /* Ready, but earlier waiters have not been woken yet: queue behind
+       * them (no timeout, as in gevent: the pass is already scheduled). */
+      int rc = grove__wait(hub, &l->arrived, GROVE_FOREVER, what, l);
+      if (rc == GROVE_EPERM)
+        return 0; /* the hub itself: nothing to wait for */
+      return rc;
+    }
+    return 0;
+  }
+  return grove__wait(hub, &l->links, timeout, what, l);
+}
+
+int grove__linkable_has_waiters(const grove__linkable *l) {
+  return !grove__list_empty(&l->links) || !grove__list_empty(&l->arrived) ||
+         !grove__list_empty(&l->batch);
+}
+
+int grove__linkable_release(grove__linkable *l) {
+  if (grove__linkable_has_waiters(l))
+    return GROVE_EBUSY;
+  l->magic = 0;
+  l->hub->nobjects--;
+  if (l->notifying) {
+    l->free_pending = 1; /* freed when its own pass ends */
+    return 0;
+  }
+  if (l->notify_pending)
+    grove__unschedule(&l->notify);
+  l->destroy(l);
+  return 0;
+}
+
+static void destroy_free(grove__linkable *l) { free(l); }
+
+/* ---- Event -------------------------------------------------------------------- */
+
+struct grove_event {
+  grove__linkable l; /* first: the destroy callback frees it */
+  int flag;
+};
+
+static int event_ready(const grove__linkable *l) { return ((const grove_event *)l)->flag; }
+
+static int event_check(const grove_event *e) {
+  if (!e || e->l.magic != GROVE__MAGIC_EVENT)
+    return GROVE_EINVAL;
+  if (!grove__owned(e->l.hub))
+    return GROVE_EPERM;
+  return 0;
+}
+
+grove_event *grove_event_new(void) {
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return NULL;
+  grove_event *e = malloc(sizeof *e);
+  if (!e)
+    return NULL;
+  grove__linkable_init(&e->l, hub, GROVE__MAGIC_EVENT, 1, event_ready, destroy_free);
+  e->flag = 0;
+  return e;
+}
+
+void grove_event_set(grove_event *e) {
+  int rc = event_check(e);
+  if (rc) {
+    grove__misuse("grove_event_set", rc);
+    return;
+  }
+  e->flag = 1;
+  grove__linkable_check_notify(&e->l);
+}
+
+void grove_event_clear(grove_event *e) {
+  int rc = event_check(e);
+  if (rc) {
+    grove__misuse("grove_event_clear", rc);
+    return;
+  }
+  e->flag = 0;
+}
+
+bool grove_event_is_set(const grove_event *e) { return event_check(e) == 0 && e->flag; }
+
+int grove_event_wait(grove_event *e, double timeout) {
+  int rc = event_check(e);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  return grove__linkable_wait(&e->l, timeout, "event");
+}
+
+int grove_event_free(grove_event *e) {
+  int rc = event_check(e);
+  return rc ? rc : grove__linkable_release(&e->l);
+}
+
+/* ---- AsyncResult ----------------------------------------------------------------- */
+
+enum { RESULT_UNSET, RESULT_VALUE, RESULT_ERROR };
+
+struct grove_async_result {
+  grove__linkable l;
+  void *value;
+  int error;
+  int state;
+};
+
+static int result_ready(const grove__linkable *l) {
+  return ((const grove_async_result *)l)->state != RESULT_UNSET;
+}
+
+static int result_check(const grove_async_result *r) {
+  if (!r || r->l.magic != GROVE__MAGIC_RESULT)
+    return GROVE_EINVAL;
+  if (!grove__owned(r->l.hub))
+    return GROVE_EPERM;
+  return 0;
+}
+
+grove_async_result *grove_async_result_new(void) {
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return NULL;
+  grove_async_result *r = malloc(sizeof *r);
+  if (!r)
+    return NULL;
+  grove__linkable_init(&r->l, hub, GROVE__MAGIC_RESULT, 1, result_ready, destroy_free);
+  r->value = NULL;
+  r->error = 0;
+  r->state = RESULT_UNSET;
+  return r;
+}
+
+void grove_async_result_set(grove_async_result *r, void *value) {
+  int rc = result_check(r);
+  if (rc) {
+    grove__misuse("grove_async_result_set", rc);
+    return;
+  }
+  r->value = value;
+  r->error = 0;
+  r->state = RESULT_VALUE;
+  grove__linkable_check_notify(&r->l);
+}
+
+void grove_async_result_set_error(grove_async_result *r, int error) {
+  int rc = result_check(r);
+  if (rc) {
+    grove__misuse("grove_async_result_set_error", rc);
+    return;
+  }
+  r->value = NULL;
+  r->error = error ? error : GROVE_EFAILED;
+  r->state = RESULT_ERROR;
+  grove__linkable_check_notify(&r->l);
+}
+
+int grove_async_result_wait(grove_async_result *r, double timeout) {
+  int rc = result_check(r);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  return grove__linkable_wait(&r->l, timeout, "async_result");
+}
+
+int grove_async_result_get(grove_async_result *r, void **value, double timeout) {
+  if (value)
+    *value = NULL;
+  int rc = grove_async_result_wait(r, timeout);
+  if (rc)
+    return rc;
+  if (r->state == RESULT_ERROR)
+    return r->error;
+  if (value)
+    *value = r->value;
+  return 0;
+}
+
+bool grove_async_result_ready(const grove_async_result *r) {
+  return result_check(r) == 0 && r->state != RESULT_UNSET;
+}
+
+bool grove_async_result_successful(const grove_async_result *r) {
+  return result_check(r) == 0 && r->state == RESULT_VALUE;
+}
+
+int grove_async_result_free(grove_async_result *r) {
+  int rc = result_check(r);
+  return rc ? rc : grove__linkable_release(&r->l);
+}

@@ -1,0 +1,563 @@
+/* hub/greenlet.c - spawning, joining, killing and linking greenlets.
+ *
+ * Design notes.
+ *
+ * Life of a greenlet: NEW (its start callback is in the run queue, or its
+ * start deadline in the timer heap for spawn_later) -> RUNNING <-> BLOCKED /
+ * READY -> DEAD. It holds one reference on itself from spawn until the hub
+ * has left its stack after it ended ("reaping"), so the caller may release
+ * its own reference at any time.
+ *
+ * When a greenlet ends, the waiters in its `links` list (joiners, grove_link
+ * callbacks, its group) are notified from one callback in the run queue, in
+ * the order they were added, exactly like gevent's Greenlet._notify_links.
+ * A joiner is resumed directly by that callback; a grove_link callback runs in
+ * a greenlet of its own (gevent's SpawnedLink).
+ *
+ * Kill follows gevent too: killing a greenlet that has not started cancels its
+ * start (it never runs, its links fire); killing a started one schedules a
+ * callback that, when it runs, marks the victim cancelled and wakes it from
+ * whatever it is blocked in with GROVE_ECANCELED. Every later blocking call of
+ * the victim returns GROVE_ECANCELED at once, so C code unwinds by returning.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define GREENLET_CACHE_MAX 4096
+
+static int greenlet_cancelled(const grove_greenlet *g);
+
+void grove__greenlet_timer_fired(grove__timer *t) {
+  grove_greenlet *g = grove__container_of(t, grove_greenlet, timer);
+  if (g->state == GROVE__NEW)
+    grove__run(g->hub, g); /* spawn_later: its time has come */
+  else if (g->state == GROVE__BLOCKED)
+    grove__wake(g, GROVE_ETIMEDOUT);
+}
+
+static grove_greenlet *greenlet_alloc(grove_hub *hub) {
+  grove_greenlet *g = hub->free_greenlets;
+  if (g) {
+    hub->free_greenlets = g->arg;
+    hub->nfree_greenlets--;
+    memset(g, 0, sizeof *g);
+  } else {
+    g = calloc(1, sizeof *g);
+    if (!g)
+      return NULL;
+  }
+  hub->nstructs++;
+  return g;
+}
+
+void grove__greenlet_free(grove_hub *hub, grove_greenlet *g) {
+  free(g->name);
+  free(g->saved);
+#if !GROVE_CTX_ASM
+  free(g->uc);
+#endif
+  hub->nstructs--;
+  if (hub->nfree_greenlets < GREENLET_CACHE_MAX && !hub->closing) {
+    g->arg = hub->free_greenlets;
+    hub->free_greenlets = g;
+    hub->nfree_greenlets++;
+  } else {
+    free(g);
+  }
+}
+
+static void greenlet_unref(grove_greenlet *g) {
+  if (--g->refs == 0)
+    grove__greenlet_free(g->hub, g);
+}
+
+static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, double delay) {
+  if (!fn)
+    return NULL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return NULL;
+  grove_greenlet *g = greenlet_alloc(hub);
+  if (!g)
+    return NULL;
+  g->hub = hub;
+  g->fn = fn;
+  g->arg = arg;
+  g->refs = 2; /* the caller's and its own while it runs */
+  g->state = GROVE__NEW;
+  g->id = hub->next_id++;
+  g->waiter.fn = grove__waiter_resume;
+  g->timer.fn = grove__greenlet_timer_fired;
+  grove__list_init(&g->cb.link);
+  grove__list_init(&g->waiter.link);
+  grove__list_init(&g->links);
+  grove__list_init(&g->group_link);
+  if (opts) {
+    if (opts->name && !(g->name = strdup(opts->name))) {
+      grove__greenlet_free(hub, g);
+      return NULL;
+    }
+#if GROVE_CTX_ASM
+    if (opts->stack == GROVE_STACK_DEDICATED)
+#endif
+    {
+      g->flags |= GROVE__F_DEDICATED;
+      g->stack_size = opts->stack_size ? opts->stack_size : GROVE__DEDICATED_DEFAULT;
+    }
+  }
+#if !GROVE_CTX_ASM
+  /* The ucontext fallback cannot copy stacks: every greenlet is dedicated. */
+  if (!(g->flags & GROVE__F_DEDICATED)) {
+    g->flags |= GROVE__F_DEDICATED;
+    g->stack_size = GROVE__DEDICATED_DEFAULT;
+  }
+#endif
+  grove__list_push(&hub->greenlets, &g->all);
+  hub->nalive++;
+  g->cb.fn = grove__greenlet_cb;
+  if (delay > 0)
+    grove__timer_arm(hub, &g->timer, grove__deadline(hub, delay));
+  else
+    grove__schedule(hub, &g->cb);
+  return g;
+}
+
+grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0); }
+
+grove_greenlet *grove_spawn_ex(grove_fn fn, void *arg, const grove_spawn_opts *opts) {
+  return spawn(fn, arg, opts, 0);
+}
+
+grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg) {
+  if (isnan(seconds))
+    return NULL;
+  return spawn(fn, arg, NULL, seconds);
+}
+
+/* ---- ending ----------------------------------------------------------------- */
+
+static void notify_links_cb(grove__cb *cb) {
+  grove_greenlet *g = grove__container_of(cb, grove_greenlet, cb);
+  grove__list *n;
+  while ((n = grove__list_pop(&g->links)) != NULL) {
+    grove__waiter *w = grove__container_of(n, grove__waiter, link);
+    w->fn(w, g);
+  }
+  g->flags &= (uint8_t)~GROVE__F_NOTIFYING;
+  greenlet_unref(g);
+}
+
+static void schedule_notify(grove_greenlet *g) {
+  if (!(g->flags & GROVE__F_NOTIFYING) && !grove__list_empty(&g->links)) {
+    g->flags |= GROVE__F_NOTIFYING;
+    g->refs++;
+    g->cb.fn = notify_links_cb;
+    grove__schedule(g->hub, &g->cb);
+  }
+}
+
+static void mark_dead(grove_greenlet *g, int error) {
+  grove_hub *hub = g->hub;
+  if (error) {
+    g->error = error;
+    g->flags |= GROVE__F_FAILED;
+    g->value = NULL;
+  }
+  g->state = GROVE__DEAD;
+  grove__list_remove(&g->all);
+  hub->nalive--;
+  schedule_notify(g);
+}
+
+static void drop_timeouts(grove_greenlet *g);
+
+void grove__finish(grove_greenlet *g, int error) {
+  grove_hub *hub = g->hub;
+  grove__locals_destroy(g);
+  drop_timeouts(g);
+  mark_dead(g, error);
+  hub->zombie = g;
+  grove__ctx_jump(hub, g, &hub->hub_g);
+  abort(); /* a dead greenlet is never resumed */
+}
+
+void grove__finish_unstarted(grove_greenlet *g, int error) {
+  grove__unschedule(&g->cb);
+  if (g->timer.slot)
+    grove__timer_cancel(g->hub, &g->timer);
+  mark_dead(g, error);
+  greenlet_unref(g); /* it never ran: nothing to reap */
+}
+
+void grove__greenlet_reap(grove_hub *hub, grove_greenlet *g) {
+  if (g->stack) {
+    grove__stack_free(hub, g->stack, g->stack_size);
+    g->stack = NULL;
+  } else if (hub->shared[g->shared].occupant == g) {
+    hub->shared[g->shared].occupant = NULL;
+  }
+  free(g->saved);
+  g->saved = NULL;
+  g->saved_len = g->saved_cap = 0;
+  greenlet_unref(g);
+}
+
+void grove__greenlet_entry(void) {
+  grove_hub *hub = grove__tls_hub;
+  grove__ctx_started(hub);
+  grove_greenlet *g = hub->current;
+  g->value = g->fn(g->arg);
+  grove__finish(g, 0);
+}
+
+void grove_exit(int code) {
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return;
+  grove_greenlet *g = hub->current;
+  if (g->flags & (GROVE__F_MAIN | GROVE__F_HUB))
+    return;
+  grove__finish(g, code ? code : GROVE_EFAILED);
+}
+
+/* ---- checks ------------------------------------------------------------------- */
+
+static int check(const grove_greenlet *g, grove_hub **hubp) {
+  if (!g)
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__tls_hub;
+  if (!hub || g->hub != hub)
+    return GROVE_EPERM;
+  if (g->flags & GROVE__F_HUB)
+    return GROVE_EINVAL;
+  *hubp = hub;
+  return 0;
+}
+
+/* ---- joining -------------------------------------------------------------------- */
+
+void grove__rawlink(grove_greenlet *g, grove__waiter *w) {
+  grove__list_push(&g->links, &w->link);
+  if (g->state == GROVE__DEAD)
+    schedule_notify(g);
+}
+
+void grove__unlink(grove_greenlet *g, grove__waiter *w) {
+  (void)g;
+  if (grove__list_linked(&w->link))
+    grove__list_remove(&w->link);
+}
+
+static int join_until(grove_hub *hub, grove_greenlet *g, uint64_t deadline) {
+  if (g->state == GROVE__DEAD)
+    return 0;
+  if (g == hub->current)
+    return GROVE_EDEADLK;
+  if (g->flags & GROVE__F_MAIN && hub->current->flags & GROVE__F_HUB)
+    return GROVE_EPERM;
+  if (deadline != UINT64_MAX && deadline <= uv_hrtime()) {
+    grove_greenlet *cur = hub->current;
+    if (cur->flags & GROVE__F_HUB)
+      return GROVE_EPERM;
+    return (cur->flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
+  }
+  return grove__wait_until(hub, &g->links, deadline, "join", g);
+}
+
+int grove_join(grove_greenlet *g, double timeout) {
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  if (timeout == 0) {
+    if (g->state == GROVE__DEAD)
+      return 0;
+    if (g == hub->current)
+      return GROVE_EDEADLK;
+    return grove__wait(hub, NULL, 0, NULL, NULL);
+  }
+  return join_until(hub, g, grove__deadline(hub, timeout));
+}
+
+int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
+  if (!gs && n)
+    return GROVE_EINVAL;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    grove_hub *h;
+    if (gs[i] && check(gs[i], &h) != 0)
+      return check(gs[i], &h);
+  }
+  uint64_t deadline = grove__deadline(hub, timeout);
+  for (size_t i = 0; i < n; i++) {
+    if (!gs[i])
+      continue;
+    int rc;
+    if (timeout == 0) {
+      if (gs[i]->state == GROVE__DEAD)
+        continue;
+      rc = gs[i] == hub->current ? GROVE_EDEADLK : grove__wait(hub, NULL, 0, NULL, NULL);
+    } else {
+      rc = join_until(hub, gs[i], deadline);
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int grove_get(grove_greenlet *g, void **value, double timeout) {
+  int rc = grove_join(g, timeout);
+  if (value)
+    *value = NULL;
+  if (rc)
+    return rc;
+  if (g->flags & GROVE__F_FAILED)
+    return g->error;
+  if (value)
+    *value = g->value;
+  return 0;
+}
+
+/* ---- killing --------------------------------------------------------------------- */
+
+typedef struct kill_req {
+  grove__cb cb;
+  grove_greenlet *g;
+} kill_req;
+
+static void kill_cb(grove__cb *cb) {
+  kill_req *k = grove__container_of(cb, kill_req, cb);
+  grove_greenlet *g = k->g;
+  free(k);
+  if (g->state != GROVE__DEAD) {
+    g->flags |= GROVE__F_CANCELLED;
+    if (g->state == GROVE__BLOCKED || g->state == GROVE__READY)
+      grove__wake(g, GROVE_ECANCELED);
+  }
+  greenlet_unref(g);
+}
+
+/* Request the kill without waiting. Returns 0 or GROVE_ECANCELED (self). */
+static int kill_nowait(grove_hub *hub, grove_greenlet *g) {
+  if (g->state == GROVE__DEAD)
+    return 0;
+  if (g == hub->current) {
+    g->flags |= GROVE__F_CANCELLED;
+    return GROVE_ECANCELED;
+  }
+  g->flags |= GROVE__F_KILLREQ;
+  if (g->state == GROVE__NEW) {
+    g->flags |= GROVE__F_CANCELLED;
+    grove__finish_unstarted(g, 0);
+    return 0;
+  }
+  kill_req *k = malloc(sizeof *k);
+  if (!k) {
+    /* No memory for the callback: cancel right now instead. */
+    g->flags |= GROVE__F_CANCELLED;
+    if (g->state == GROVE__BLOCKED || g->state == GROVE__READY)
+      grove__wake(g, GROVE_ECANCELED);
+    return 0;
+  }
+  k->g = g;
+  g->refs++;
+  k->cb.fn = kill_cb;
+  grove__schedule(hub, &k->cb);
+  return 0;
+}
+
+int grove_kill(grove_greenlet *g, double timeout) {
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  rc = kill_nowait(hub, g);
+  if (rc || g->state == GROVE__DEAD)
+    return rc;
+  return grove_join(g, timeout);
+}
+
+int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
+  if (!gs && n)
+    return GROVE_EINVAL;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  int self = 0;
+  for (size_t i = 0; i < n; i++) {
+    grove_hub *h;
+    if (gs[i]) {
+      int rc = check(gs[i], &h);
+      if (rc)
+        return rc;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    if (gs[i] && kill_nowait(hub, gs[i]) == GROVE_ECANCELED)
+      self = 1;
+  if (self)
+    return GROVE_ECANCELED;
+  return grove_joinall(gs, n, timeout);
+}
+
+/* ---- state -------------------------------------------------------------------------- */
+
+static int greenlet_cancelled(const grove_greenlet *g) {
+  return (g->flags & (GROVE__F_CANCELLED | GROVE__F_KILLREQ)) != 0;
+}
+
+/* gevent's (deprecated) `started` is bool(greenlet): scheduled or running,
+ * and not yet finished. */
+bool grove_started(const grove_greenlet *g) {
+  return g && g->state != GROVE__DEAD && !(g->flags & GROVE__F_HUB);
+}
+bool grove_ready(const grove_greenlet *g) { return g && g->state == GROVE__DEAD; }
+bool grove_successful(const grove_greenlet *g) {
+  return g && g->state == GROVE__DEAD && !(g->flags & GROVE__F_FAILED);
+}
+bool grove_cancelled(const grove_greenlet *g) { return g && greenlet_cancelled(g); }
+void *grove_value(const grove_greenlet *g) {
+  return (g && g->state == GROVE__DEAD && !(g->flags & GROVE__F_FAILED)) ? g->value : NULL;
+}
+int grove_error(const grove_greenlet *g) {
+  if (!g)
+    return GROVE_EINVAL;
+  return (g->state == GROVE__DEAD && (g->flags & GROVE__F_FAILED)) ? g->error : 0;
+}
+
+/* ---- links ------------------------------------------------------------------------------ */
+
+typedef struct link_req {
+  grove__waiter w;
+  grove_link_fn fn;
+  void *arg;
+  grove_greenlet *g;
+} link_req;
+
+static void *link_run(void *p) {
+  link_req *l = p;
+  l->fn(l->g, l->arg);
+  greenlet_unref(l->g);
+  free(l);
+  return NULL;
+}
+
+static void link_fire(grove__waiter *w, void *source) {
+  (void)source;
+  link_req *l = grove__container_of(w, link_req, w);
+  grove_greenlet *runner = grove_spawn(link_run, l);
+  if (runner) {
+    grove_greenlet_release(runner);
+  } else {
+    /* No memory for a greenlet: run it here rather than drop it. */
+    l->fn(l->g, l->arg);
+    greenlet_unref(l->g);
+    free(l);
+  }
+}
+
+int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg) {
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  if (rc)
+    return rc;
+  if (!fn)
+    return GROVE_EINVAL;
+  link_req *l = malloc(sizeof *l);
+  if (!l)
+    return GROVE_ENOMEM;
+  l->w.fn = link_fire;
+  grove__list_init(&l->w.link);
+  l->fn = fn;
+  l->arg = arg;
+  l->g = g;
+  g->refs++;
+  grove__rawlink(g, &l->w);
+  return 0;
+}
+
+/* ---- identity ------------------------------------------------------------------------------- */
+
+grove_greenlet *grove_current(void) {
+  grove_hub *hub = grove__hub();
+  return hub ? hub->current : NULL;
+}
+
+grove_greenlet *grove_greenlet_ref(grove_greenlet *g) {
+  grove_hub *hub;
+  if (check(g, &hub) == 0 && !(g->flags & GROVE__F_MAIN))
+    g->refs++;
+  return g;
+}
+
+void grove_greenlet_release(grove_greenlet *g) {
+  if (!g)
+    return;
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  if (rc) {
+    grove__misuse("grove_greenlet_release", rc);
+    return;
+  }
+  if (g->flags & GROVE__F_MAIN)
+    return;
+  if (g->refs <= 1 && g->state != GROVE__DEAD) {
+    /* The caller's reference is the only one left but the greenlet has not
+     * ended: that reference was already released. */
+    grove__misuse("grove_greenlet_release", GROVE_EINVAL);
+    return;
+  }
+  greenlet_unref(g);
+}
+
+int grove_greenlet_set_name(grove_greenlet *g, const char *name) {
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  if (rc)
+    return rc;
+  if (!name)
+    return GROVE_EINVAL;
+  char *copy = strdup(name);
+  if (!copy)
+    return GROVE_ENOMEM;
+  free(g->name);
+  g->name = copy;
+  return 0;
+}
+
+const char *grove_greenlet_name(const grove_greenlet *g) {
+  if (!g)
+    return "";
+  if (!g->name) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "Greenlet-%llu", (unsigned long long)g->id);
+    ((grove_greenlet *)g)->name = strdup(buf);
+    if (!g->name)
+      return "Greenlet";
+  }
+  return g->name;
+}
+
+uint64_t grove_greenlet_id(const grove_greenlet *g) { return g ? g->id : 0; }
+
+/* ---- scoped timeouts that outlive their greenlet --------------------------------------------- */
+
+struct grove_timeout;
+void grove__timeouts_free(grove_greenlet *g);
+static void drop_timeouts(grove_greenlet *g) {
+  if (g->timeouts)
+    grove__timeouts_free(g);
+}

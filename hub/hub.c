@@ -1,0 +1,519 @@
+/* hub/hub.c - the hub: one per thread, a libuv loop plus a FIFO of callbacks.
+ *
+ * Design notes.
+ *
+ * The hub is a greenlet with its own dedicated stack. A greenlet that blocks
+ * switches to the hub; the hub decides who runs next. One iteration of the
+ * hub (hub_iterate) is:
+ *
+ *   1. run the callbacks in the run queue, in FIFO order, including the ones
+ *      added while running them (gevent's loop.run_callback queue). A
+ *      callback typically switches into a greenlet ("start it", "resume it
+ *      after sleep(0)", "wake the waiters of this event"); that greenlet runs
+ *      until it blocks, which switches back here, and the next callback runs.
+ *      As in gevent, after every 100 callbacks the clock is checked and the
+ *      batch ends once 5 ms (gevent's switch interval) have passed, so that
+ *      a greenlet spinning on sleep(0) cannot starve timers and I/O;
+ *   2. poll libuv: without blocking if callbacks are pending, otherwise
+ *      blocking until the earliest deadline or until I/O arrives;
+ *   3. fire the expired deadlines, in (deadline, arming order).
+ *
+ * If nothing is queued, no deadline is pending, libuv has nothing that could
+ * call back, and no thread holds the hub (grove_hub_hold), then nothing can
+ * ever wake the blocked main greenlet: the hub wakes it with
+ * GROVE_ELOOPEXIT, as gevent raises LoopExit in the main greenlet.
+ *
+ * The main greenlet is the thread's own stack: no hub exists until the first
+ * grove call, and no run() is needed, because the first blocking call from
+ * main switches to the hub, which is started then.
+ *
+ * Threads: all state here belongs to one thread. grove_hub_post is the one
+ * entry point for other threads: it appends to a mutex-protected list and
+ * signals a uv_async_t; the hub runs the posted callbacks from the async
+ * callback.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+_Thread_local grove_hub *grove__tls_hub;
+
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static grove_hub *default_hub;
+
+#define SWITCH_INTERVAL_NS 5000000ull
+#define CALLBACK_CHECK_COUNT 100
+
+static void hub_entry(void);
+static void async_cb(uv_async_t *a);
+static void uvtimer_cb(uv_timer_t *t) { (void)t; }
+
+void grove__misuse(const char *fn, int code) {
+  fprintf(stderr, "grove: %s: %s (%s); call ignored\n", fn, grove_strerror(code),
+          grove_err_name(code));
+}
+
+static void init_special(grove_hub *hub, grove_greenlet *g, uint8_t flags, const char *name) {
+  memset(g, 0, sizeof *g);
+  g->hub = hub;
+  g->flags = flags;
+  g->state = GROVE__RUNNING;
+  g->refs = 1;
+  g->name = strdup(name);
+  grove__list_init(&g->cb.link);
+  grove__list_init(&g->waiter.link);
+  grove__list_init(&g->all);
+  grove__list_init(&g->links);
+  grove__list_init(&g->group_link);
+  g->waiter.fn = grove__waiter_resume;
+  g->timer.fn = grove__greenlet_timer_fired;
+}
+
+grove_hub *grove__hub_get(void) {
+  if (grove__tls_hub)
+    return grove__tls_hub;
+  grove_hub *hub = calloc(1, sizeof *hub);
+  if (!hub)
+    return NULL;
+  if (uv_loop_init(&hub->loop) != 0) {
+    free(hub);
+    return NULL;
+  }
+  grove__list_init(&hub->runq);
+  grove__list_init(&hub->greenlets);
+  init_special(hub, &hub->main, GROVE__F_MAIN | GROVE__F_STARTED, "main");
+  init_special(hub, &hub->hub_g, GROVE__F_HUB, "hub");
+  hub->hub_g.state = GROVE__NEW;
+  hub->main.id = 0;
+  hub->hub_g.id = UINT64_MAX;
+  hub->next_id = 1;
+  hub->current = &hub->main;
+  hub->now = uv_hrtime();
+  uv_timer_init(&hub->loop, &hub->uvtimer);
+  uv_async_init(&hub->loop, &hub->async, async_cb);
+  uv_unref((uv_handle_t *)&hub->async);
+  hub->async.data = hub;
+  pthread_mutex_init(&hub->post_lock, NULL);
+  hub->post_tail = &hub->post_head;
+  hub->thread = pthread_self();
+  grove__tls_hub = hub;
+  pthread_mutex_lock(&default_lock);
+  if (!default_hub)
+    default_hub = hub;
+  pthread_mutex_unlock(&default_lock);
+  grove__overflow_handler_install();
+  return hub;
+}
+
+grove_hub *grove_hub_current(void) { return grove__hub(); }
+
+grove_hub *grove_hub_default(void) {
+  pthread_mutex_lock(&default_lock);
+  grove_hub *h = default_hub;
+  pthread_mutex_unlock(&default_lock);
+  return h;
+}
+
+/* ---- run queue ------------------------------------------------------------ */
+
+void grove__schedule(grove_hub *hub, grove__cb *cb) { grove__list_push(&hub->runq, &cb->link); }
+
+void grove__unschedule(grove__cb *cb) {
+  if (grove__list_linked(&cb->link))
+    grove__list_remove(&cb->link);
+}
+
+/* ---- switching ------------------------------------------------------------ */
+
+static void reap_zombie(grove_hub *hub) {
+  grove_greenlet *z = hub->zombie;
+  if (z) {
+    hub->zombie = NULL;
+    grove__greenlet_reap(hub, z);
+  }
+}
+
+static void switch_to_hub(grove_hub *hub, grove_greenlet *g) {
+  grove_greenlet *h = &hub->hub_g;
+  if (GROVE__UNLIKELY(h->state == GROVE__NEW)) {
+    if (grove__stack_alloc(hub, &h->stack, GROVE__HUB_STACK) != 0) {
+      fprintf(stderr, "grove: cannot allocate the hub's stack\n");
+      abort();
+    }
+    h->stack_size = GROVE__HUB_STACK;
+    h->sp = grove__ctx_init(h, h->stack->hi, hub_entry);
+    h->state = GROVE__RUNNING;
+  }
+  grove__ctx_jump(hub, g, h);
+}
+
+static int prepare_start(grove_hub *hub, grove_greenlet *g) {
+  char *hi;
+  if (g->flags & GROVE__F_DEDICATED) {
+    int rc = grove__stack_alloc(hub, &g->stack, g->stack_size);
+    if (rc)
+      return rc;
+    hi = g->stack->hi;
+  } else {
+    /* Prefer a shared stack nobody occupies; otherwise take turns. */
+    uint32_t pick = hub->next_shared % GROVE__NSHARED;
+    for (uint32_t i = 0; i < GROVE__NSHARED; i++) {
+      uint32_t k = (hub->next_shared + i) % GROVE__NSHARED;
+      if (hub->shared[k].occupant == NULL) {
+        pick = k;
+        break;
+      }
+    }
+    hub->next_shared = pick + 1;
+    grove__shared *sh = &hub->shared[pick];
+    if (!sh->stack.map && grove__shared_init(sh) != 0)
+      return GROVE_ENOMEM;
+    g->shared = (uint8_t)pick;
+    grove__stack_swap_in(hub, g); /* copies the occupant out, if any */
+    hi = sh->stack.hi;
+  }
+  g->sp = grove__ctx_init(g, hi, grove__greenlet_entry);
+  if (!g->sp)
+    return GROVE_ENOMEM;
+  return 0;
+}
+
+void grove__run(grove_hub *hub, grove_greenlet *g) {
+  if (g->state == GROVE__NEW) {
+    int rc = prepare_start(hub, g);
+    if (rc) {
+      /* Could not get a stack: the greenlet fails without running. */
+      grove__finish_unstarted(g, rc);
+      return;
+    }
+    g->flags |= GROVE__F_STARTED;
+  } else if (!(g->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN))) {
+    grove__stack_swap_in(hub, g);
+  }
+  g->state = GROVE__RUNNING;
+  grove__ctx_jump(hub, &hub->hub_g, g);
+  reap_zombie(hub);
+}
+
+/* ---- blocking and waking --------------------------------------------------- */
+
+uint64_t grove__deadline(grove_hub *hub, double seconds) {
+  (void)hub;
+  if (seconds < 0 || isnan(seconds))
+    return UINT64_MAX;
+  double ns = seconds * 1e9;
+  uint64_t now = uv_hrtime();
+  if (ns >= (double)(UINT64_MAX - now - 1))
+    return UINT64_MAX - 1;
+  return now + (uint64_t)ns;
+}
+
+int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
+                      const void *obj) {
+  grove_greenlet *g = hub->current;
+  if (GROVE__UNLIKELY(g->flags & GROVE__F_HUB))
+    return GROVE_EPERM;
+  if (GROVE__UNLIKELY(g->flags & GROVE__F_CANCELLED))
+    return GROVE_ECANCELED;
+  if (GROVE__UNLIKELY(g->timeouts != NULL)) {
+    uint64_t sd = grove__scoped_deadline(g);
+    if (sd <= uv_hrtime())
+      return GROVE_ETIMEDOUT;
+    if (sd < deadline)
+      deadline = sd;
+  }
+  if (list)
+    grove__list_push(list, &g->waiter.link);
+  if (deadline != UINT64_MAX)
+    grove__timer_arm(hub, &g->timer, deadline);
+  g->state = GROVE__BLOCKED;
+  g->wake = 0;
+  g->wait_what = what;
+  g->wait_obj = obj;
+  switch_to_hub(hub, g);
+  g->wait_what = NULL;
+  g->wait_obj = NULL;
+  return g->wake;
+}
+
+int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *what,
+                const void *obj) {
+  if (timeout == 0) {
+    grove_greenlet *g = hub->current;
+    if (g->flags & GROVE__F_HUB)
+      return GROVE_EPERM;
+    return (g->flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
+  }
+  return grove__wait_until(hub, list, timeout < 0 ? UINT64_MAX : grove__deadline(hub, timeout),
+                           what, obj);
+}
+
+void grove__wake(grove_greenlet *g, int code) {
+  grove_hub *hub = g->hub;
+  if (g->state == GROVE__READY) {
+    /* In the run queue after sleep(0): take it out and resume it now. */
+    grove__unschedule(&g->cb);
+  } else if (g->state != GROVE__BLOCKED) {
+    return;
+  }
+  if (grove__list_linked(&g->waiter.link))
+    grove__list_remove(&g->waiter.link);
+  if (g->timer.slot)
+    grove__timer_cancel(hub, &g->timer);
+  g->wake = code;
+  if (hub->current == &hub->hub_g) {
+    grove__run(hub, g);
+  } else {
+    /* Woken from a greenlet (only LoopExit-free paths such as a direct kill
+     * fallback get here): let the hub resume it. */
+    g->state = GROVE__READY;
+    g->cb.fn = grove__greenlet_cb;
+    grove__schedule(hub, &g->cb);
+  }
+}
+
+void grove__waiter_resume(grove__waiter *w, void *source) {
+  (void)source;
+  grove__wake(grove__container_of(w, grove_greenlet, waiter), 0);
+}
+
+/* The run-queue callback of a greenlet: start it, or resume it. */
+void grove__greenlet_cb(grove__cb *cb) {
+  grove_greenlet *g = grove__container_of(cb, grove_greenlet, cb);
+  grove_hub *hub = g->hub;
+  if (g->state == GROVE__NEW || g->state == GROVE__READY)
+    grove__run(hub, g);
+}
+
+int grove_sleep(double seconds) {
+  if (isnan(seconds))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  grove_greenlet *g = hub->current;
+  if (g->flags & GROVE__F_HUB)
+    return GROVE_EPERM;
+  if (g->flags & GROVE__F_CANCELLED)
+    return GROVE_ECANCELED;
+  if (seconds <= 0) {
+    /* gevent: run_callback(waiter.switch); waiter.get(). */
+    if (g->timeouts && grove__scoped_deadline(g) <= uv_hrtime())
+      return GROVE_ETIMEDOUT;
+    g->cb.fn = grove__greenlet_cb;
+    g->state = GROVE__READY;
+    g->wake = 0;
+    g->wait_what = "sleep(0)";
+    grove__schedule(hub, &g->cb);
+    switch_to_hub(hub, g);
+    g->wait_what = NULL;
+    return g->wake;
+  }
+  uint64_t deadline = grove__deadline(hub, seconds);
+  uint64_t scoped = g->timeouts ? grove__scoped_deadline(g) : UINT64_MAX;
+  int rc = grove__wait_until(hub, NULL, deadline, "sleep", NULL);
+  if (rc == GROVE_ETIMEDOUT && scoped > deadline)
+    rc = 0; /* our own deadline: the sleep is over */
+  return rc;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static void run_callbacks(grove_hub *hub) {
+  unsigned count = CALLBACK_CHECK_COUNT;
+  uint64_t expiration = 0;
+  grove__list *n;
+  while ((n = grove__list_pop(&hub->runq)) != NULL) {
+    grove__cb *cb = grove__container_of(n, grove__cb, link);
+    cb->fn(cb);
+    if (GROVE__UNLIKELY(--count == 0)) {
+      count = CALLBACK_CHECK_COUNT;
+      uint64_t now = uv_hrtime();
+      if (expiration == 0)
+        expiration = hub->now + SWITCH_INTERVAL_NS;
+      if (now >= expiration)
+        break;
+    }
+  }
+}
+
+static void expire_timers(grove_hub *hub) {
+  grove__timer *t;
+  while ((t = grove__timer_peek(hub)) != NULL && t->deadline <= hub->now) {
+    grove__timer_pop(hub);
+    t->fn(t);
+  }
+}
+
+static void loop_exit(grove_hub *hub) {
+  grove_greenlet *m = &hub->main;
+  if (m->state == GROVE__BLOCKED) {
+    grove__wake(m, GROVE_ELOOPEXIT);
+    return;
+  }
+  /* Unreachable: the hub only runs while main is switched out. */
+  fprintf(stderr, "grove: hub loop exited while the main greenlet was not blocked\n");
+  abort();
+}
+
+static void hub_iterate(grove_hub *hub) {
+  run_callbacks(hub);
+  hub->running_loop = 1;
+  if (!grove__list_empty(&hub->runq)) {
+    uv_run(&hub->loop, UV_RUN_NOWAIT);
+  } else {
+    grove__timer *t = grove__timer_peek(hub);
+    if (t) {
+      uint64_t now = uv_hrtime();
+      uint64_t ms = t->deadline > now ? (t->deadline - now + 999999) / 1000000 : 0;
+      uv_timer_start(&hub->uvtimer, uvtimer_cb, ms, 0);
+    } else {
+      uv_timer_stop(&hub->uvtimer);
+      if (!uv_loop_alive(&hub->loop) && hub->holds == 0) {
+        hub->running_loop = 0;
+        hub->now = uv_hrtime();
+        loop_exit(hub);
+        return;
+      }
+    }
+    uv_run(&hub->loop, UV_RUN_ONCE);
+  }
+  hub->running_loop = 0;
+  hub->now = uv_hrtime();
+  expire_timers(hub);
+}
+
+static void hub_entry(void) {
+  grove_hub *hub = grove__tls_hub;
+  grove__ctx_started(hub);
+  for (;;)
+    hub_iterate(hub);
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+static void async_cb(uv_async_t *a) {
+  grove_hub *hub = a->data;
+  pthread_mutex_lock(&hub->post_lock);
+  grove__post *p = hub->post_head;
+  hub->post_head = NULL;
+  hub->post_tail = &hub->post_head;
+  pthread_mutex_unlock(&hub->post_lock);
+  while (p) {
+    grove__post *next = p->next;
+    p->fn(p->arg);
+    free(p);
+    p = next;
+  }
+}
+
+int grove_hub_post_to(grove_hub *hub, grove_callback fn, void *arg) {
+  if (!hub || !fn)
+    return GROVE_EINVAL;
+  grove__post *p = malloc(sizeof *p);
+  if (!p)
+    return GROVE_ENOMEM;
+  p->next = NULL;
+  p->fn = fn;
+  p->arg = arg;
+  pthread_mutex_lock(&hub->post_lock);
+  *hub->post_tail = p;
+  hub->post_tail = &p->next;
+  pthread_mutex_unlock(&hub->post_lock);
+  uv_async_send(&hub->async);
+  return 0;
+}
+
+int grove_hub_post(grove_callback fn, void *arg) {
+  if (!fn)
+    return GROVE_EINVAL;
+  pthread_mutex_lock(&default_lock);
+  int rc = default_hub ? grove_hub_post_to(default_hub, fn, arg) : GROVE_ENOENT;
+  pthread_mutex_unlock(&default_lock);
+  return rc;
+}
+
+int grove_hub_hold(void) {
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  if (hub->holds++ == 0)
+    uv_ref((uv_handle_t *)&hub->async);
+  return 0;
+}
+
+int grove_hub_unhold(void) {
+  grove_hub *hub = grove__tls_hub;
+  if (!hub || hub->holds == 0)
+    return GROVE_EINVAL;
+  if (--hub->holds == 0)
+    uv_unref((uv_handle_t *)&hub->async);
+  return 0;
+}
+
+size_t grove_hub_greenlet_count(void) {
+  grove_hub *hub = grove__tls_hub;
+  return hub ? hub->nalive : 0;
+}
+
+/* ---- closing ------------------------------------------------------------------ */
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+int grove_hub_close(void) {
+  grove_hub *hub = grove__tls_hub;
+  if (!hub)
+    return 0;
+  if (hub->current != &hub->main)
+    return GROVE_EPERM;
+  /* Let pending callbacks (link notifications, posts) run first. */
+  for (int i = 0; i < 1000 && (!grove__list_empty(&hub->runq) || hub->post_head); i++) {
+    if (grove_sleep(0) != 0)
+      break;
+  }
+  if (hub->nalive > 0 || hub->nstructs > 0 || hub->nobjects > 0 ||
+      !grove__list_empty(&hub->runq))
+    return GROVE_EBUSY;
+  hub->closing = 1;
+  pthread_mutex_lock(&default_lock);
+  if (default_hub == hub)
+    default_hub = NULL;
+  pthread_mutex_unlock(&default_lock);
+
+  uv_walk(&hub->loop, close_walk, NULL);
+  uv_run(&hub->loop, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(&hub->loop);
+  if (rc != 0)
+    fprintf(stderr, "grove: hub loop did not close cleanly: %s\n", uv_strerror(rc));
+
+  async_cb(&hub->async); /* posts that raced with the close still run */
+  for (int i = 0; i < GROVE__NSHARED; i++)
+    grove__shared_release(&hub->shared[i]);
+  if (hub->hub_g.stack)
+    grove__stack_free(hub, hub->hub_g.stack, GROVE__HUB_STACK);
+  grove__stack_cache_drain(hub);
+  while (hub->free_greenlets) {
+    grove_greenlet *g = hub->free_greenlets;
+    hub->free_greenlets = g->arg;
+    free(g);
+  }
+  grove__timer_free_heap(hub);
+  free(hub->main.name);
+  free(hub->hub_g.name);
+  free(hub->main.saved);
+#if !GROVE_CTX_ASM
+  free(hub->main.uc);
+  free(hub->hub_g.uc);
+#endif
+  grove__locals_destroy(&hub->main);
+  pthread_mutex_destroy(&hub->post_lock);
+  grove__tls_hub = NULL;
+  grove__overflow_altstack_release();
+  free(hub);
+  return 0;
+}

@@ -1,0 +1,437 @@
+/* hub/queue.c - Queue, LifoQueue, PriorityQueue, JoinableQueue and Channel.
+ *
+ * Design notes: the algorithm is gevent.queue's, step for step, because the
+ * order in which greenlets observe items is the visible contract:
+ *   - put() on a queue with room stores the item at once; if getters wait it
+ *     schedules ONE "unlock" callback (never two while one is pending);
+ *   - a getter that blocks does not receive an item: it is resumed by the
+ *     unlock callback while the queue is non-empty and then takes the item
+ *     itself, so an item can be taken by a greenlet that comes along before
+ *     the woken getter runs (exactly as in gevent);
+ *   - a putter that blocks on a full queue parks its item in its own greenlet
+ *     struct; the unlock callback moves it into the queue and resumes it;
+ *   - unlock alternates "admit one putter while there is room" and "resume one
+ *     getter while there are items" until neither applies;
+ *   - a channel has no buffer: unlock pairs the oldest getter with the oldest
+ *     putter, resumes the getter (with the item) and then the putter.
+ * Items live in a ring buffer (FIFO, LIFO) or in a binary heap laid out and
+ * sifted exactly like CPython's heapq (priority), so that equal priorities
+ * come out in the same order as under gevent.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { Q_FIFO, Q_LIFO, Q_PRIO, Q_CHANNEL };
+
+struct grove_queue {
+  uint32_t magic;
+  uint8_t kind;
+  uint8_t joinable;
+  uint8_t unlock_pending, unlocking, free_pending;
+  grove_hub *hub;
+  size_t maxsize; /* 0 = unbounded */
+  void **buf;
+  size_t cap, head, count;
+  grove_compare_fn cmp;
+  grove__list getters, putters;
+  grove__cb unlock;
+  /* joinable */
+  size_t unfinished;
+  int all_done;
+  grove__linkable done; /* ready while all_done */
+};
+
+static void unlock_cb(grove__cb *cb);
+
+static int q_check(const grove_queue *q) {
+  if (!q || q->magic != GROVE__MAGIC_QUEUE)
+    return GROVE_EINVAL;
+  if (!grove__owned(q->hub))
+    return GROVE_EPERM;
+  return 0;
+}
+
+static int done_ready(const grove__linkable *l) {
+  const grove_queue *q = grove__container_of(l, grove_queue, done);
+  return q->all_done;
+}
+static void done_destroy(grove__linkable *l) { (void)l; }
+
+static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int joinable) {
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return NULL;
+  grove_queue *q = calloc(1, sizeof *q);
+  if (!q)
+    return NULL;
+  q->magic = GROVE__MAGIC_QUEUE;
+  q->kind = (uint8_t)kind;
+  q->joinable = (uint8_t)joinable;
+  q->hub = hub;
+  q->maxsize = maxsize;
+  q->cmp = cmp;
+  grove__list_init(&q->getters);
+  grove__list_init(&q->putters);
+  grove__list_init(&q->unlock.link);
+  q->unlock.fn = unlock_cb;
+  q->all_done = 1;
+  /* The join linkable's init counts the queue in hub->nobjects. */
+  grove__linkable_init(&q->done, hub, GROVE__MAGIC_QUEUE, 1, done_ready, done_destroy);
+  return q;
+}
+
+grove_queue *grove_queue_new(size_t maxsize) { return q_new(Q_FIFO, maxsize, NULL, 0); }
+grove_queue *grove_lifo_queue_new(size_t maxsize) { return q_new(Q_LIFO, maxsize, NULL, 0); }
+grove_queue *grove_priority_queue_new(size_t maxsize, grove_compare_fn cmp) {
+  return q_new(Q_PRIO, maxsize, cmp, 0);
+}
+grove_queue *grove_joinable_queue_new(size_t maxsize) { return q_new(Q_FIFO, maxsize, NULL, 1); }
+grove_queue *grove_channel_new(void) { return q_new(Q_CHANNEL, 0, NULL, 0); }
+
+/* ---- storage ----------------------------------------------------------------- */
+
+static int less(const grove_queue *q, void *a, void *b) {
+  if (q->cmp)
+    return q->cmp(a, b) < 0;
+  return (intptr_t)a < (intptr_t)b;
+}
+
+static int grow(grove_queue *q) {
+  size_t cap = q->cap ? q->cap * 2 : 16;
+  void **buf = malloc(cap * sizeof *buf);
+  if (!buf)
+    return GROVE_ENOMEM;
+  for (size_t i = 0; i < q->count; i++)
+    buf[i] = q->buf[(q->head + i) % q->cap];
+  free(q->buf);
+  q->buf = buf;
+  q->cap = cap;
+  q->head = 0;
+  return 0;
+}
+
+/* heapq._siftdown(heap, 0, pos) */
+static void heap_siftdown(grove_queue *q, size_t pos) {
+  void *item = q->buf[pos];
+  while (pos > 0) {
+    size_t parent = (pos - 1) >> 1;
+    if (!less(q, item, q->buf[parent]))
+      break;
+    q->buf[pos] = q->buf[parent];
+    pos = parent;
+  }
+  q->buf[pos] = item;
+}
+
+/* heapq._siftup(heap, pos) */
+static void heap_siftup(grove_queue *q, size_t pos) {
+  size_t end = q->count, start = pos;
+  void *item = q->buf[pos];
+  size_t child = 2 * pos + 1;
+  while (child < end) {
+    size_t right = child + 1;
+    if (right < end && !less(q, q->buf[child], q->buf[right]))
+      child = right;
+    q->buf[pos] = q->buf[child];
+    pos = child;
+    child = 2 * pos + 1;
+  }
+  q->buf[pos] = item;
+  (void)start; /* always 0 here: heappop sifts from the root */
+  heap_siftdown(q, pos);
+}
+
+static int store(grove_queue *q, void *item) {
+  if (q->count == q->cap && grow(q) != 0)
+    return GROVE_ENOMEM;
+  if (q->kind == Q_PRIO) {
+    q->buf[q->count++] = item; /* heap: head stays 0 */
+    heap_siftdown(q, q->count - 1);
+  } else {
+    q->buf[(q->head + q->count) % q->cap] = item;
+    q->count++;
+  }
+  if (q->joinable) {
+    q->unfinished++;
+    q->all_done = 0;
+  }
+  return 0;
+}
+
+static void *front(const grove_queue *q) {
+  if (q->kind == Q_LIFO)
+    return q->buf[(q->head + q->count - 1) % q->cap];
+  return q->buf[q->head]; /* FIFO head; heap root (head is 0) */
+}
+
+static void *take(grove_queue *q) {
+  void *item;
+  if (q->kind == Q_PRIO) {
+    void *last = q->buf[--q->count];
+    if (q->count == 0)
+      return last;
+    item = q->buf[0];
+    q->buf[0] = last;
+    heap_siftup(q, 0);
+    return item;
+  }
+  if (q->kind == Q_LIFO) {
+    item = q->buf[(q->head + q->count - 1) % q->cap];
+  } else {
+    item = q->buf[q->head];
+    q->head = (q->head + 1) % q->cap;
+  }
+  q->count--;
+  return item;
+}
+
+static int has_room(const grove_queue *q) { return q->maxsize == 0 || q->count < q->maxsize; }
+
+/* ---- unlock ---------------------------------------------------------------------- */
+
+static void schedule_unlock(grove_queue *q) {
+  if (!q->unlock_pending) {
+    q->unlock_pending = 1;
+    grove__schedule(q->hub, &q->unlock);
+  }
+}
+
+static grove_greenlet *pop_waiter(grove__list *l) {
+  grove__list *n = grove__list_pop(l);
+  return n ? grove__container_of(grove__container_of(n, grove__waiter, link), grove_greenlet,
+                                 waiter)
+           : NULL;
+}
+
+static void unlock_cb(grove__cb *cb) {
+  grove_queue *q = grove__container_of(cb, grove_queue, unlock);
+  q->unlocking = 1;
+  if (q->kind == Q_CHANNEL) {
+    while (!grove__list_empty(&q->putters) && !grove__list_empty(&q->getters)) {
+      grove_greenlet *getter = pop_waiter(&q->getters);
+      grove_greenlet *putter = pop_waiter(&q->putters);
+      getter->slot = putter->slot;
+      grove__wake(getter, 0);
+      grove__wake(putter, 0);
+    }
+  } else {
+    for (;;) {
+      int repeat = 0;
+      if (!grove__list_empty(&q->putters) && has_room(q)) {
+        repeat = 1;
+        grove_greenlet *putter = pop_waiter(&q->putters);
+        grove__wake(putter, store(q, putter->slot));
+      }
+      if (!grove__list_empty(&q->getters) && q->count) {
+        repeat = 1;
+        grove__wake(pop_waiter(&q->getters), 0);
+      }
+      if (!repeat)
+        break;
+    }
+  }
+  q->unlocking = 0;
+  q->unlock_pending = 0;
+  if (q->free_pending) {
+    free(q->buf);
+    free(q);
+  }
+}
+
+/* ---- put / get ------------------------------------------------------------------------ */
+
+static int in_hub(const grove_queue *q) { return q->hub->current == &q->hub->hub_g; }
+
+static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
+  grove_hub *hub = q->hub;
+  if (nowait || in_hub(q)) {
+    grove_greenlet *getter = pop_waiter(&q->getters);
+    if (!getter)
+      return nowait ? GROVE_EFULL : GROVE_EPERM;
+    getter->slot = item;
+    grove__wake(getter, 0);
+    return 0;
+  }
+  if (timeout == 0)
+    return grove__wait(hub, NULL, 0, NULL, NULL);
+  hub->current->slot = item;
+  if (!grove__list_empty(&q->getters))
+    schedule_unlock(q);
+  return grove__wait(hub, &q->putters, timeout, "channel put", q);
+}
+
+static int channel_get(grove_queue *q, void **item, double timeout, int nowait) {
+  grove_hub *hub = q->hub;
+  if (nowait || in_hub(q)) {
+    grove_greenlet *putter = pop_waiter(&q->putters);
+    if (!putter)
+      return nowait ? GROVE_EEMPTY : GROVE_EPERM;
+    *item = putter->slot;
+    grove__wake(putter, 0);
+    return 0;
+  }
+  if (timeout == 0)
+    return grove__wait(hub, NULL, 0, NULL, NULL);
+  if (!grove__list_empty(&q->putters))
+    schedule_unlock(q);
+  int rc = grove__wait(hub, &q->getters, timeout, "channel get", q);
+  if (rc == 0)
+    *item = hub->current->slot;
+  return rc;
+}
+
+static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
+  int rc = q_check(q);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  if (q->kind == Q_CHANNEL)
+    return channel_put(q, item, timeout, nowait);
+  if (has_room(q)) {
+    rc = store(q, item);
+    if (rc == 0 && !grove__list_empty(&q->getters))
+      schedule_unlock(q);
+    return rc;
+  }
+  if (in_hub(q)) {
+    /* The hub cannot wait, but it may let getters drain the queue first. */
+    while (!grove__list_empty(&q->getters) && q->count && !has_room(q))
+      grove__wake(pop_waiter(&q->getters), 0);
+    return has_room(q) ? store(q, item) : GROVE_EFULL;
+  }
+  if (nowait)
+    return GROVE_EFULL;
+  if (timeout == 0)
+    return grove__wait(q->hub, NULL, 0, NULL, NULL);
+  q->hub->current->slot = item;
+  if (!grove__list_empty(&q->getters))
+    schedule_unlock(q);
+  return grove__wait(q->hub, &q->putters, timeout, "queue put", q);
+}
+
+static int q_get(grove_queue *q, void **item, double timeout, int nowait, int peek) {
+  if (item)
+    *item = NULL;
+  int rc = q_check(q);
+  if (rc)
+    return rc;
+  if (!item || isnan(timeout))
+    return GROVE_EINVAL;
+  if (q->kind == Q_CHANNEL) {
+    if (peek)
+      return GROVE_EINVAL;
+    return channel_get(q, item, timeout, nowait);
+  }
+  if (q->count) {
+    if (!peek && !grove__list_empty(&q->putters))
+      schedule_unlock(q);
+    *item = peek ? front(q) : take(q);
+    return 0;
+  }
+  if (in_hub(q)) {
+    grove_greenlet *putter;
+    while ((putter = pop_waiter(&q->putters)) != NULL) {
+      grove__wake(putter, store(q, putter->slot));
+      if (q->count) {
+        *item = peek ? front(q) : take(q);
+        return 0;
+      }
+    }
+    return GROVE_EEMPTY;
+  }
+  if (nowait)
+    return GROVE_EEMPTY;
+  if (timeout == 0)
+    return grove__wait(q->hub, NULL, 0, NULL, NULL);
+  uint64_t deadline = timeout < 0 ? UINT64_MAX : grove__deadline(q->hub, timeout);
+  for (;;) {
+    if (!grove__list_empty(&q->putters))
+      schedule_unlock(q);
+    rc = grove__wait_until(q->hub, &q->getters, deadline, peek ? "queue peek" : "queue get", q);
+    if (rc)
+      return rc;
+    if (q->count) {
+      *item = peek ? front(q) : take(q);
+      return 0;
+    }
+  }
+}
+
+int grove_queue_put(grove_queue *q, void *item, double timeout) {
+  return q_put(q, item, timeout, 0);
+}
+int grove_queue_put_nowait(grove_queue *q, void *item) { return q_put(q, item, 0, 1); }
+int grove_queue_get(grove_queue *q, void **item, double timeout) {
+  return q_get(q, item, timeout, 0, 0);
+}
+int grove_queue_get_nowait(grove_queue *q, void **item) { return q_get(q, item, 0, 1, 0); }
+int grove_queue_peek(grove_queue *q, void **item, double timeout) {
+  return q_get(q, item, timeout, 0, 1);
+}
+int grove_queue_peek_nowait(grove_queue *q, void **item) { return q_get(q, item, 0, 1, 1); }
+
+size_t grove_queue_qsize(const grove_queue *q) { return q_check(q) == 0 ? q->count : 0; }
+bool grove_queue_empty(const grove_queue *q) {
+  return q_check(q) != 0 || q->kind == Q_CHANNEL || q->count == 0;
+}
+bool grove_queue_full(const grove_queue *q) {
+  if (q_check(q) != 0)
+    return false;
+  return q->kind == Q_CHANNEL || (q->maxsize > 0 && q->count >= q->maxsize);
+}
+size_t grove_queue_maxsize(const grove_queue *q) { return q_check(q) == 0 ? q->maxsize : 0; }
+
+/* ---- joinable ------------------------------------------------------------------------------- */
+
+int grove_queue_task_done(grove_queue *q) {
+  int rc = q_check(q);
+  if (rc)
+    return rc;
+  if (!q->joinable)
+    return GROVE_EINVAL;
+  if (q->unfinished == 0)
+    return GROVE_EOVERFLOW;
+  if (--q->unfinished == 0) {
+    q->all_done = 1;
+    grove__linkable_check_notify(&q->done);
+  }
+  return 0;
+}
+
+int grove_queue_join(grove_queue *q, double timeout) {
+  int rc = q_check(q);
+  if (rc)
+    return rc;
+  if (!q->joinable || isnan(timeout))
+    return GROVE_EINVAL;
+  return grove__linkable_wait(&q->done, timeout, "queue join");
+}
+
+size_t grove_queue_unfinished_tasks(const grove_queue *q) {
+  return q_check(q) == 0 ? q->unfinished : 0;
+}
+
+int grove_queue_free(grove_queue *q) {
+  int rc = q_check(q);
+  if (rc)
+    return rc;
+  if (!grove__list_empty(&q->getters) || !grove__list_empty(&q->putters) ||
+      grove__linkable_has_waiters(&q->done))
+    return GROVE_EBUSY;
+  if (q->done.notify_pending || q->done.notifying)
+    return GROVE_EBUSY; /* a join is being woken; free after it ran */
+  q->magic = 0;
+  q->hub->nobjects--;
+  if (q->unlocking) {
+    q->free_pending = 1;
+    return 0;
+  }
+  if (q->unlock_pending)
+    grove__unschedule(&q->unlock);
+  free(q->buf);
+  free(q);
+  return 0;
+}

@@ -1,0 +1,24 @@
+/* grove.h - the umbrella header: gevent's programming model in C.
+ *
+ *   #include <grove.h>      link with -lgrove (pkg-config grove)
+ *
+ * See docs/guide.md for a tour and docs/api/ for every function.
+ */
+#ifndef GROVE_H
+#define GROVE_H
+
+#define GROVE_VERSION_MAJOR 0
+#define GROVE_VERSION_MINOR 1
+#define GROVE_VERSION_PATCH 0
+#define GROVE_VERSION_STRING "0.1.0"
+
+#include "grove/error.h"
+#include "grove/greenlet.h"
+#include "grove/event.h"
+#include "grove/queue.h"
+#include "grove/lock.h"
+#include "grove/timeout.h"
+#include "grove/local.h"
+#include "grove/group.h"
+
+#endif

@@ -1,0 +1,76 @@
+/* grove/event.h - Event and AsyncResult (gevent.event).
+ *
+ * An Event wakes every greenlet waiting on it when set; greenlets are woken
+ * in the order they started waiting. An AsyncResult is an Event that carries
+ * a value or an error code: a future.
+ *
+ * Both belong to the hub of the thread that created them; calls from another
+ * thread are refused (GROVE_EPERM, or ignored with a message for the calls
+ * that return nothing). Freeing one while greenlets wait on it is refused with
+ * GROVE_EBUSY.
+ */
+#ifndef GROVE_EVENT_H
+#define GROVE_EVENT_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+typedef struct grove_event grove_event;
+typedef struct grove_async_result grove_async_result;
+
+/* New, cleared event (NULL if out of memory). */
+grove_event *grove_event_new(void);
+
+/* Set the flag and wake every waiter (they run once the caller blocks or
+ * yields). Waiting on a set event returns at once. Never blocks. */
+void grove_event_set(grove_event *e);
+
+/* Clear the flag: later waits block until the next set. */
+void grove_event_clear(grove_event *e);
+
+bool grove_event_is_set(const grove_event *e);
+
+/* Block until the event is set. Returns 0 if it was set (before or during the
+ * wait), GROVE_ETIMEDOUT, GROVE_ECANCELED, GROVE_ELOOPEXIT, GROVE_EINVAL,
+ * GROVE_EPERM. */
+int grove_event_wait(grove_event *e, double timeout);
+
+/* Free the event. GROVE_EBUSY (nothing freed) while greenlets wait on it. */
+int grove_event_free(grove_event *e);
+
+/* New, unset AsyncResult (NULL if out of memory). */
+grove_async_result *grove_async_result_new(void);
+
+/* Store value (the result does not own it) and wake every waiter. Setting a
+ * ready result again replaces the value, as in gevent. */
+void grove_async_result_set(grove_async_result *r, void *value);
+
+/* Store a failure: `error` (a negative GROVE_E* or your own nonzero code;
+ * 0 is recorded as GROVE_EFAILED) and wake every waiter. */
+void grove_async_result_set_error(grove_async_result *r, int error);
+
+/* Block until the result is ready. Returns 0 and *value (value may be NULL)
+ * if it holds a value, the stored error if it holds one, or GROVE_ETIMEDOUT,
+ * GROVE_ECANCELED, GROVE_ELOOPEXIT, GROVE_EINVAL, GROVE_EPERM. */
+int grove_async_result_get(grove_async_result *r, void **value, double timeout);
+
+/* Block until ready without fetching: 0 once ready (value or error). */
+int grove_async_result_wait(grove_async_result *r, double timeout);
+
+bool grove_async_result_ready(const grove_async_result *r);
+bool grove_async_result_successful(const grove_async_result *r);
+
+/* Free it. GROVE_EBUSY (nothing freed) while greenlets wait on it. */
+int grove_async_result_free(grove_async_result *r);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,199 @@
+/* grove/greenlet.h - greenlets and the hub that schedules them.
+ *
+ * A greenlet is a function running on its own (small, possibly shared) stack.
+ * Greenlets of one thread never run in parallel: exactly one runs at a time
+ * and it runs until it blocks (sleep, wait on an event, queue, lock, join...),
+ * at which point control passes to the thread's hub. The hub runs a libuv loop
+ * and resumes ready greenlets in FIFO order, exactly as gevent does.
+ *
+ * The thread that first calls grove is itself a greenlet (the "main"
+ * greenlet): a blocking call made from main() runs the hub implicitly, there
+ * is no run() to call. Each thread that uses grove gets its own hub.
+ *
+ * Timeouts are in seconds (double). GROVE_FOREVER (any negative value) waits
+ * forever, 0 polls without blocking.
+ *
+ * Ownership: grove_spawn() and friends return a reference the caller owns and
+ * must drop with grove_greenlet_release() once it no longer needs the
+ * pointer. A running greenlet keeps itself alive until it finishes, so
+ * releasing right after spawning is how one "detaches" a greenlet.
+ *
+ * Stacks: by default a greenlet runs on one of a few shared stacks, and the
+ * part of the stack it uses is copied out when another greenlet needs that
+ * stack (Python greenlet's method). An idle greenlet therefore costs only the
+ * bytes its frames use, not a whole stack. The price: a pointer into one
+ * greenlet's stack (the address of a local variable) is only valid while that
+ * greenlet runs. Pass heap memory, or memory of the main greenlet (which runs
+ * on the thread's own stack), or spawn the owner with GROVE_STACK_DEDICATED,
+ * when another greenlet must read or write it.
+ */
+#ifndef GROVE_GREENLET_H
+#define GROVE_GREENLET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+#define GROVE_FOREVER (-1.0)
+
+typedef struct grove_greenlet grove_greenlet;
+typedef struct grove_hub grove_hub;
+
+/* A greenlet's function: its return value becomes the greenlet's value. */
+typedef void *(*grove_fn)(void *arg);
+
+/* Called when a greenlet has finished (see grove_link). */
+typedef void (*grove_link_fn)(grove_greenlet *g, void *arg);
+
+/* A plain callback, run by the hub (see grove_hub_post). */
+typedef void (*grove_callback)(void *arg);
+
+typedef enum grove_stack_kind {
+  GROVE_STACK_SHARED = 0,   /* default: shared stack, used part copied out */
+  GROVE_STACK_DEDICATED = 1 /* own mmap'd stack with a guard page */
+} grove_stack_kind;
+
+typedef struct grove_spawn_opts {
+  const char *name;       /* copied; shown by grove_dump(); may be NULL */
+  grove_stack_kind stack; /* GROVE_STACK_SHARED or GROVE_STACK_DEDICATED */
+  size_t stack_size;      /* dedicated stacks: usable bytes; 0 = 256 KiB */
+} grove_spawn_opts;
+
+/* ---- spawning ----------------------------------------------------------- */
+
+/* Create a greenlet that will run fn(arg) and schedule it to start at the end
+ * of the run queue (it starts once the caller blocks or yields). Never
+ * blocks. Returns a new reference, or NULL if fn is NULL or memory ran out. */
+grove_greenlet *grove_spawn(grove_fn fn, void *arg);
+
+/* grove_spawn with options (name, stack kind and size); opts may be NULL. */
+grove_greenlet *grove_spawn_ex(grove_fn fn, void *arg, const grove_spawn_opts *opts);
+
+/* Like grove_spawn, but the greenlet starts `seconds` from now. */
+grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg);
+
+/* ---- waiting for greenlets ---------------------------------------------- */
+
+/* Block until g has finished. Returns 0 when it has (whether it succeeded or
+ * failed), GROVE_ETIMEDOUT, GROVE_ECANCELED if the caller was killed,
+ * GROVE_EDEADLK if g is the caller, GROVE_ELOOPEXIT if nothing can ever
+ * finish g, GROVE_EINVAL for NULL, GROVE_EPERM from another thread. */
+int grove_join(grove_greenlet *g, double timeout);
+
+/* Block until every greenlet in gs[0..n) has finished (NULL entries are
+ * skipped). Same return codes as grove_join; the timeout covers the whole
+ * call. */
+int grove_joinall(grove_greenlet **gs, size_t n, double timeout);
+
+/* Wait for g and fetch its result: 0 and *value = the function's return
+ * value if g succeeded; g's error code if it failed (grove_exit); or the
+ * codes of grove_join if the wait itself failed. value may be NULL. */
+int grove_get(grove_greenlet *g, void **value, double timeout);
+
+/* ---- cancellation -------------------------------------------------------- */
+
+/* Kill g: its current blocking call and every later one return
+ * GROVE_ECANCELED until its function returns. A greenlet that has not started
+ * yet never runs (its links still fire). Then wait up to `timeout` for g to
+ * finish: returns 0 once it has, GROVE_ETIMEDOUT if it is still running
+ * (the kill stays in effect; timeout 0 requests the kill without waiting).
+ * Killing the calling greenlet marks it killed and returns GROVE_ECANCELED.
+ * Like gevent, a killed greenlet whose function then returns normally counts
+ * as successful; grove_cancelled() tells that it was killed. */
+int grove_kill(grove_greenlet *g, double timeout);
+
+/* Kill every greenlet in gs[0..n) (NULL entries skipped), then wait for all of
+ * them up to `timeout`. Return codes as grove_kill. */
+int grove_killall(grove_greenlet **gs, size_t n, double timeout);
+
+/* End the calling greenlet now, unsuccessfully, with error `code` (0 is
+ * recorded as GROVE_EFAILED). Its frames are abandoned: release what they
+ * own first. Called from the main greenlet it does nothing but return. */
+void grove_exit(int code);
+
+/* ---- state --------------------------------------------------------------- */
+
+bool grove_started(const grove_greenlet *g);    /* it has begun running (or was killed before) */
+bool grove_ready(const grove_greenlet *g);      /* it has finished */
+bool grove_successful(const grove_greenlet *g); /* finished without grove_exit */
+bool grove_cancelled(const grove_greenlet *g);  /* grove_kill was called on it */
+void *grove_value(const grove_greenlet *g);     /* return value, NULL until successful */
+int grove_error(const grove_greenlet *g);       /* 0, or the grove_exit code once failed */
+
+/* Call fn(g, arg) in a new greenlet once g has finished (immediately
+ * scheduled if it already has). Links run in the order they were added.
+ * Returns 0, GROVE_EINVAL or GROVE_ENOMEM. */
+int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg);
+
+/* ---- the current greenlet and yielding ---------------------------------- */
+
+/* The running greenlet (the main greenlet when called outside any spawned
+ * greenlet). Borrowed: do not release it. */
+grove_greenlet *grove_current(void);
+
+/* Block the calling greenlet for `seconds`. grove_sleep(0) yields: the caller
+ * goes to the back of the run queue and every greenlet ready before it runs
+ * first. Returns 0, GROVE_ECANCELED if killed, GROVE_ETIMEDOUT if a scoped
+ * timeout (grove_timeout_start) expired first, GROVE_EINVAL for NaN. */
+int grove_sleep(double seconds);
+
+/* ---- references and names ------------------------------------------------ */
+
+grove_greenlet *grove_greenlet_ref(grove_greenlet *g); /* +1 reference, returns g */
+void grove_greenlet_release(grove_greenlet *g);        /* -1 reference; NULL is ignored */
+
+int grove_greenlet_set_name(grove_greenlet *g, const char *name); /* copies name */
+const char *grove_greenlet_name(const grove_greenlet *g); /* never NULL */
+uint64_t grove_greenlet_id(const grove_greenlet *g);      /* unique per hub, main is 0 */
+
+/* ---- the hub -------------------------------------------------------------- */
+
+/* The calling thread's hub, created on first use (NULL if out of memory). */
+grove_hub *grove_hub_current(void);
+
+/* The first hub created in the process (usually the main thread's). */
+grove_hub *grove_hub_default(void);
+
+/* Run fn(arg) on the default hub's thread, soon. The one grove call that is
+ * safe from any thread (gevent's run_callback_threadsafe). fn runs in the hub
+ * itself and must not block; spawn a greenlet from it if it needs to.
+ * Returns 0, GROVE_ENOENT if there is no hub yet, GROVE_ENOMEM. */
+int grove_hub_post(grove_callback fn, void *arg);
+
+/* grove_hub_post to a given hub; the hub must outlive the call. */
+int grove_hub_post_to(grove_hub *hub, grove_callback fn, void *arg);
+
+/* While a hold is taken, the calling thread's hub treats a greenlet blocked
+ * forever as possibly woken from another thread (by grove_hub_post) instead
+ * of reporting GROVE_ELOOPEXIT. Returns 0 or GROVE_EINVAL (unbalanced). */
+int grove_hub_hold(void);
+int grove_hub_unhold(void);
+
+/* Number of greenlets of the calling thread's hub that have not finished,
+ * not counting the main greenlet. */
+size_t grove_hub_greenlet_count(void);
+
+/* Release the calling thread's hub: its loop, stacks and caches. Returns 0,
+ * or GROVE_EBUSY if greenlets have not finished (nothing is freed then), or
+ * GROVE_EPERM when called from a spawned greenlet. After it a new hub is
+ * created on the next grove call. Intended for the end of a thread or of a
+ * test, to prove that nothing leaked. */
+int grove_hub_close(void);
+
+/* Print every greenlet of the calling thread's hub, one per line: id, name,
+ * state, and what it waits on (gevent's format_run_info). */
+void grove_dump(FILE *out);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

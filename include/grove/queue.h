@@ -1,0 +1,82 @@
+/* grove/queue.h - the Queue family (gevent.queue).
+ *
+ * One handle type, several disciplines:
+ *   grove_queue_new(maxsize)            FIFO; maxsize 0 = unbounded
+ *   grove_lifo_queue_new(maxsize)       LIFO (a stack)
+ *   grove_priority_queue_new(max, cmp)  smallest item first (cmp as qsort's)
+ *   grove_joinable_queue_new(maxsize)   FIFO with task_done/join
+ *   grove_channel_new()                 rendezvous: put waits for a getter
+ *
+ * Items are opaque pointers; a queue never owns or frees them. Blocked
+ * getters are served in the order they blocked, and so are blocked putters.
+ * A queue belongs to the hub of the thread that created it.
+ *
+ * Every blocking call returns 0, GROVE_ETIMEDOUT (a get that timed out is the
+ * "Empty" of gevent, a put that timed out its "Full"), GROVE_ECANCELED if the
+ * caller was killed, GROVE_ELOOPEXIT if nothing can ever complete it,
+ * GROVE_EINVAL for NULL arguments, GROVE_EPERM from another thread.
+ */
+#ifndef GROVE_QUEUE_H
+#define GROVE_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+typedef struct grove_queue grove_queue;
+
+/* Ordering for priority queues: <0 if a comes first, 0 if equal, >0 after. */
+typedef int (*grove_compare_fn)(const void *a, const void *b);
+
+grove_queue *grove_queue_new(size_t maxsize);
+grove_queue *grove_lifo_queue_new(size_t maxsize);
+/* cmp NULL compares the pointers as signed integers (intptr_t). Ties are
+ * broken exactly as Python's heapq breaks them. */
+grove_queue *grove_priority_queue_new(size_t maxsize, grove_compare_fn cmp);
+grove_queue *grove_joinable_queue_new(size_t maxsize);
+grove_queue *grove_channel_new(void);
+
+/* Put item, blocking while the queue is full (a channel: until a getter takes
+ * it). */
+int grove_queue_put(grove_queue *q, void *item, double timeout);
+
+/* Take the next item, blocking while the queue is empty. */
+int grove_queue_get(grove_queue *q, void **item, double timeout);
+
+/* Return the next item without taking it, blocking while empty. */
+int grove_queue_peek(grove_queue *q, void **item, double timeout);
+
+/* Non-blocking forms: GROVE_EFULL / GROVE_EEMPTY instead of waiting. A
+ * channel's put_nowait succeeds only if a getter is already waiting, its
+ * get_nowait only if a putter is. */
+int grove_queue_put_nowait(grove_queue *q, void *item);
+int grove_queue_get_nowait(grove_queue *q, void **item);
+int grove_queue_peek_nowait(grove_queue *q, void **item);
+
+size_t grove_queue_qsize(const grove_queue *q); /* items held (a channel: 0) */
+bool grove_queue_empty(const grove_queue *q);
+bool grove_queue_full(const grove_queue *q);    /* a channel is always full */
+size_t grove_queue_maxsize(const grove_queue *q); /* 0 = unbounded */
+
+/* Joinable queues: every put counts a task; task_done marks one finished
+ * (GROVE_EOVERFLOW if called more often than put, GROVE_EINVAL on other
+ * queues); join blocks until every counted task is done. */
+int grove_queue_task_done(grove_queue *q);
+int grove_queue_join(grove_queue *q, double timeout);
+size_t grove_queue_unfinished_tasks(const grove_queue *q);
+
+/* Free the queue (items still in it are not freed). GROVE_EBUSY (nothing
+ * freed) while greenlets are blocked on it. */
+int grove_queue_free(grove_queue *q);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

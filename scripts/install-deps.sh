@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages grove needs, only those that are missing.
+# Usage: scripts/install-deps.sh [extra-package ...]
+#   GROVE_DEPS_EXTRA="pkg ..." adds packages too (the test suite adds
+#   python3-gevent, used to check the gevent ports against real gevent).
+set -eu
+
+pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev $* ${GROVE_DEPS_EXTRA:-}"
+
+missing=""
+for p in $pkgs; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "grove: installing missing packages:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "grove: need root (or sudo) to install:$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
