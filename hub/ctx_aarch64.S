@@ -29,9 +29,12 @@ grove__ctx_switch:
         mov     x9, sp
         str     x9, [x0]
         mov     sp, x1
-        ldr     x9, [sp, #160]
-        msr     fpcr, x9
-        ldp     x19, x20, [sp, #0]
+        ldr     x10, [sp, #160]
+        mrs     x9, fpcr
+        cmp     x9, x10
+        b.eq    1f
+        msr     fpcr, x10       /* only when it differs: writing FPCR is slow */
+1:      ldp     x19, x20, [sp, #0]
         ldp     x21, x22, [sp, #16]
         ldp     x23, x24, [sp, #32]
         ldp     x25, x26, [sp, #48]

@@ -20,7 +20,7 @@
 
 #include <math.h>
 
-static void notify_cb(grove__cb *cb);
+static grove_greenlet *notify_cb(grove__cb *cb);
 
 void grove__linkable_init(grove__linkable *l, grove_hub *hub, uint32_t magic, int notify_all,
                           int (*ready)(const grove__linkable *),
@@ -48,18 +48,22 @@ void grove__linkable_check_notify(grove__linkable *l) {
 
 static int keep_going(grove__linkable *l) { return l->notify_all || l->ready(l); }
 
-static void notify_cb(grove__cb *cb) {
+/* One notify pass, resumable (see grove__cb): each call resumes at most one
+ * greenlet, after putting the pass back at the front of the run queue. */
+static grove_greenlet *notify_cb(grove__cb *cb) {
   grove__linkable *l = grove__container_of(cb, grove__linkable, notify);
   grove__list *n;
-  l->notifying = 1;
-  grove__list_splice_tail(&l->batch, &l->links);
-  while (keep_going(l) && (n = grove__list_pop(&l->batch)) != NULL) {
-    grove__waiter *w = grove__container_of(n, grove__waiter, link);
-    w->fn(w, l);
+  if (!l->notifying) {
+    l->notifying = 1;
+    grove__list_splice_tail(&l->batch, &l->links);
   }
-  while (keep_going(l) && (n = grove__list_pop(&l->arrived)) != NULL) {
-    grove__waiter *w = grove__container_of(n, grove__waiter, link);
-    w->fn(w, l);
+  while (keep_going(l) && ((n = grove__list_pop(&l->batch)) != NULL ||
+                           (n = grove__list_pop(&l->arrived)) != NULL)) {
+    grove_greenlet *t = grove__waiter_fire(grove__container_of(n, grove__waiter, link), l);
+    if (t) {
+      grove__schedule_next(l->hub, &l->notify);
+      return t;
+    }
   }
   /* Those not reached keep their turn: earlier ones first. */
   grove__list_splice_front(&l->links, &l->batch);
@@ -68,9 +72,10 @@ static void notify_cb(grove__cb *cb) {
   l->notify_pending = 0;
   if (l->free_pending) {
     l->destroy(l);
-    return;
+    return NULL;
   }
   grove__linkable_check_notify(l);
+  return NULL;
 }
 
 int grove__linkable_wait(grove__linkable *l, double timeout, const char *what) {

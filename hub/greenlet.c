@@ -29,12 +29,11 @@
 
 static int greenlet_cancelled(const grove_greenlet *g);
 
-void grove__greenlet_timer_fired(grove__timer *t) {
+grove_greenlet *grove__greenlet_timer_fired(grove__timer *t) {
   grove_greenlet *g = grove__container_of(t, grove_greenlet, timer);
   if (g->state == GROVE__NEW)
-    grove__run(g->hub, g); /* spawn_later: its time has come */
-  else if (g->state == GROVE__BLOCKED)
-    grove__wake(g, GROVE_ETIMEDOUT);
+    return g; /* spawn_later: its time has come */
+  return grove__wake_prepare(g, GROVE_ETIMEDOUT);
 }
 
 static grove_greenlet *greenlet_alloc(grove_hub *hub) {
@@ -88,7 +87,7 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
   g->refs = 2; /* the caller's and its own while it runs */
   g->state = GROVE__NEW;
   g->id = hub->next_id++;
-  g->waiter.fn = grove__waiter_resume;
+  g->waiter.fn = NULL; /* a greenlet waiter: notifying resumes it */
   g->timer.fn = grove__greenlet_timer_fired;
   grove__list_init(&g->cb.link);
   grove__list_init(&g->waiter.link);
@@ -138,15 +137,21 @@ grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg) {
 
 /* ---- ending ----------------------------------------------------------------- */
 
-static void notify_links_cb(grove__cb *cb) {
+/* gevent's Greenlet._notify_links: every link, in order, including those
+ * added while the pass runs. Resumable: see grove__cb. */
+static grove_greenlet *notify_links_cb(grove__cb *cb) {
   grove_greenlet *g = grove__container_of(cb, grove_greenlet, cb);
   grove__list *n;
   while ((n = grove__list_pop(&g->links)) != NULL) {
-    grove__waiter *w = grove__container_of(n, grove__waiter, link);
-    w->fn(w, g);
+    grove_greenlet *t = grove__waiter_fire(grove__container_of(n, grove__waiter, link), g);
+    if (t) {
+      grove__schedule_next(g->hub, &g->cb);
+      return t;
+    }
   }
   g->flags &= (uint8_t)~GROVE__F_NOTIFYING;
   greenlet_unref(g);
+  return NULL;
 }
 
 static void schedule_notify(grove_greenlet *g) {
@@ -179,8 +184,7 @@ void grove__finish(grove_greenlet *g, int error) {
   drop_timeouts(g);
   mark_dead(g, error);
   hub->zombie = g;
-  grove__ctx_jump(hub, g, &hub->hub_g);
-  abort(); /* a dead greenlet is never resumed */
+  grove__block_dead(hub, g);
 }
 
 void grove__finish_unstarted(grove_greenlet *g, int error) {
@@ -334,16 +338,19 @@ typedef struct kill_req {
   grove_greenlet *g;
 } kill_req;
 
-static void kill_cb(grove__cb *cb) {
+/* gevent's _kill callback: throw into the greenlet where it waits. */
+static grove_greenlet *kill_cb(grove__cb *cb) {
   kill_req *k = grove__container_of(cb, kill_req, cb);
-  grove_greenlet *g = k->g;
+  grove_greenlet *g = k->g, *t = NULL;
   free(k);
   if (g->state != GROVE__DEAD) {
     g->flags |= GROVE__F_CANCELLED;
-    if (g->state == GROVE__BLOCKED || g->state == GROVE__READY)
-      grove__wake(g, GROVE_ECANCELED);
+    t = grove__wake_prepare(g, GROVE_ECANCELED);
   }
+  /* The reference taken for this callback: g is alive while it is runnable
+   * (it holds its own), so dropping ours now is safe. */
   greenlet_unref(g);
+  return t;
 }
 
 /* Request the kill without waiting. Returns 0 or GROVE_ECANCELED (self). */
@@ -364,8 +371,7 @@ static int kill_nowait(grove_hub *hub, grove_greenlet *g) {
   if (!k) {
     /* No memory for the callback: cancel right now instead. */
     g->flags |= GROVE__F_CANCELLED;
-    if (g->state == GROVE__BLOCKED || g->state == GROVE__READY)
-      grove__wake(g, GROVE_ECANCELED);
+    grove__wake(g, GROVE_ECANCELED);
     return 0;
   }
   k->g = g;

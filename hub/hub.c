@@ -48,6 +48,7 @@ static grove_hub *default_hub;
 static void hub_entry(void);
 static void async_cb(uv_async_t *a);
 static void uvtimer_cb(uv_timer_t *t) { (void)t; }
+static grove_greenlet *timer_pass(grove__cb *cb);
 
 void grove__misuse(const char *fn, int code) {
   fprintf(stderr, "grove: %s: %s (%s); call ignored\n", fn, grove_strerror(code),
@@ -66,7 +67,6 @@ static void init_special(grove_hub *hub, grove_greenlet *g, uint8_t flags, const
   grove__list_init(&g->all);
   grove__list_init(&g->links);
   grove__list_init(&g->group_link);
-  g->waiter.fn = grove__waiter_resume;
   g->timer.fn = grove__greenlet_timer_fired;
 }
 
@@ -90,6 +90,8 @@ grove_hub *grove__hub_get(void) {
   hub->next_id = 1;
   hub->current = &hub->main;
   hub->now = uv_hrtime();
+  grove__list_init(&hub->timer_pass.link);
+  hub->timer_pass.fn = timer_pass;
   uv_timer_init(&hub->loop, &hub->uvtimer);
   uv_async_init(&hub->loop, &hub->async, async_cb);
   uv_unref((uv_handle_t *)&hub->async);
@@ -119,9 +121,42 @@ grove_hub *grove_hub_default(void) {
 
 void grove__schedule(grove_hub *hub, grove__cb *cb) { grove__list_push(&hub->runq, &cb->link); }
 
+void grove__schedule_next(grove_hub *hub, grove__cb *cb) {
+  grove__list *head = &hub->runq;
+  cb->link.next = head->next;
+  cb->link.prev = head;
+  head->next->prev = &cb->link;
+  head->next = &cb->link;
+}
+
 void grove__unschedule(grove__cb *cb) {
   if (grove__list_linked(&cb->link))
     grove__list_remove(&cb->link);
+}
+
+/* Run callbacks from the front of the run queue until one names a greenlet
+ * to run. Returns NULL when the queue is empty, or when the current batch
+ * has run for gevent's switch interval (5 ms, checked every 100 callbacks)
+ * and the hub must poll for I/O and timers before going on. */
+static grove_greenlet *next_runnable(grove_hub *hub) {
+  grove__list *n;
+  grove_greenlet *t = NULL;
+  hub->stepping++;
+  while ((n = grove__list_pop(&hub->runq)) != NULL) {
+    if (GROVE__UNLIKELY(++hub->steps >= CALLBACK_CHECK_COUNT)) {
+      hub->steps = 0;
+      if (uv_hrtime() >= hub->batch_end) {
+        grove__schedule_next(hub, grove__container_of(n, grove__cb, link));
+        hub->need_poll = 1;
+        break;
+      }
+    }
+    grove__cb *cb = grove__container_of(n, grove__cb, link);
+    if ((t = cb->fn(cb)) != NULL)
+      break;
+  }
+  hub->stepping--;
+  return t;
 }
 
 /* ---- switching ------------------------------------------------------------ */
@@ -134,7 +169,7 @@ static void reap_zombie(grove_hub *hub) {
   }
 }
 
-static void switch_to_hub(grove_hub *hub, grove_greenlet *g) {
+static void jump_to_hub(grove_hub *hub, grove_greenlet *g) {
   grove_greenlet *h = &hub->hub_g;
   if (GROVE__UNLIKELY(h->state == GROVE__NEW)) {
     if (grove__stack_alloc(hub, &h->stack, GROVE__HUB_STACK) != 0) {
@@ -148,7 +183,14 @@ static void switch_to_hub(grove_hub *hub, grove_greenlet *g) {
   grove__ctx_jump(hub, g, h);
 }
 
-static int prepare_start(grove_hub *hub, grove_greenlet *g) {
+/* Whether the shared stack k holds the frames of `cur`, which is running on
+ * it: nothing may be copied onto that stack from cur's own context. */
+static int running_on(grove_hub *hub, const grove_greenlet *cur, uint32_t k) {
+  return hub->shared[k].occupant == cur && !(cur->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN | GROVE__F_HUB));
+}
+
+/* Give a new greenlet a stack and its first frame. Returns 0, GROVE_ENOMEM. */
+static int prepare_start(grove_hub *hub, grove_greenlet *g, grove_greenlet *cur) {
   char *hi;
   if (g->flags & GROVE__F_DEDICATED) {
     int rc = grove__stack_alloc(hub, &g->stack, g->stack_size);
@@ -156,14 +198,20 @@ static int prepare_start(grove_hub *hub, grove_greenlet *g) {
       return rc;
     hi = g->stack->hi;
   } else {
-    /* Prefer a shared stack nobody occupies; otherwise take turns. */
-    uint32_t pick = hub->next_shared % GROVE__NSHARED;
+    /* Prefer a shared stack nobody occupies; otherwise take turns, never
+     * choosing the stack the current greenlet is running on. */
+    uint32_t pick = GROVE__NSHARED;
     for (uint32_t i = 0; i < GROVE__NSHARED; i++) {
       uint32_t k = (hub->next_shared + i) % GROVE__NSHARED;
       if (hub->shared[k].occupant == NULL) {
         pick = k;
         break;
       }
+    }
+    for (uint32_t i = 0; pick == GROVE__NSHARED && i < GROVE__NSHARED; i++) {
+      uint32_t k = (hub->next_shared + i) % GROVE__NSHARED;
+      if (!running_on(hub, cur, k))
+        pick = k;
     }
     hub->next_shared = pick + 1;
     grove__shared *sh = &hub->shared[pick];
@@ -176,24 +224,65 @@ static int prepare_start(grove_hub *hub, grove_greenlet *g) {
   g->sp = grove__ctx_init(g, hi, grove__greenlet_entry);
   if (!g->sp)
     return GROVE_ENOMEM;
+  g->flags |= GROVE__F_STARTED;
   return 0;
 }
 
-void grove__run(grove_hub *hub, grove_greenlet *g) {
-  if (g->state == GROVE__NEW) {
-    int rc = prepare_start(hub, g);
+/* Whether `cur` may switch to t itself (without the hub's help). */
+static int direct_ok(grove_hub *hub, const grove_greenlet *cur, const grove_greenlet *t) {
+  if (t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN) || t->state == GROVE__NEW)
+    return 1;
+  grove_greenlet *occ = hub->shared[t->shared].occupant;
+  return occ == t || occ != cur || (cur->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN));
+}
+
+/* Switch from `from` to t (which is runnable). Returns 0 once `from` runs
+ * again; GROVE_ENOMEM (no switch) if t could not be started: t then ended,
+ * failed, without running. */
+static int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet *t) {
+  if (t->state == GROVE__NEW) {
+    int rc = prepare_start(hub, t, from);
     if (rc) {
-      /* Could not get a stack: the greenlet fails without running. */
-      grove__finish_unstarted(g, rc);
-      return;
+      grove__finish_unstarted(t, rc);
+      return rc;
     }
-    g->flags |= GROVE__F_STARTED;
-  } else if (!(g->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN))) {
-    grove__stack_swap_in(hub, g);
+  } else if (!(t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN)) &&
+             hub->shared[t->shared].occupant != t) {
+    grove__stack_swap_in(hub, t);
   }
-  g->state = GROVE__RUNNING;
-  grove__ctx_jump(hub, &hub->hub_g, g);
+  t->state = GROVE__RUNNING;
+  grove__ctx_jump(hub, from, t);
   reap_zombie(hub);
+  return 0;
+}
+
+/* The running greenlet g has recorded why it stops (blocked, ready or dead):
+ * find who runs next and switch there. Returns when g is resumed. */
+static void block(grove_hub *hub, grove_greenlet *g) {
+  if (GROVE__LIKELY(hub->raw_depth == 0)) {
+    for (;;) {
+      grove_greenlet *t = next_runnable(hub);
+      if (!t)
+        break;
+      if (t == g) {
+        g->state = GROVE__RUNNING; /* our own turn came first: no switch */
+        return;
+      }
+      if (!direct_ok(hub, g, t)) {
+        hub->handoff = t;
+        break;
+      }
+      if (switch_to(hub, g, t) == 0)
+        return;
+    }
+  }
+  jump_to_hub(hub, g);
+  reap_zombie(hub);
+}
+
+void grove__block_dead(grove_hub *hub, grove_greenlet *g) {
+  block(hub, g);
+  abort(); /* a dead greenlet is never resumed */
 }
 
 /* ---- blocking and waking --------------------------------------------------- */
@@ -209,10 +298,14 @@ uint64_t grove__deadline(grove_hub *hub, double seconds) {
   return now + (uint64_t)ns;
 }
 
+static int cannot_block(grove_hub *hub, grove_greenlet *g) {
+  return (g->flags & GROVE__F_HUB) || hub->stepping;
+}
+
 int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
                       const void *obj) {
   grove_greenlet *g = hub->current;
-  if (GROVE__UNLIKELY(g->flags & GROVE__F_HUB))
+  if (GROVE__UNLIKELY(cannot_block(hub, g)))
     return GROVE_EPERM;
   if (GROVE__UNLIKELY(g->flags & GROVE__F_CANCELLED))
     return GROVE_ECANCELED;
@@ -231,7 +324,7 @@ int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, cons
   g->wake = 0;
   g->wait_what = what;
   g->wait_obj = obj;
-  switch_to_hub(hub, g);
+  block(hub, g);
   g->wait_what = NULL;
   g->wait_obj = NULL;
   return g->wake;
@@ -241,7 +334,7 @@ int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *w
                 const void *obj) {
   if (timeout == 0) {
     grove_greenlet *g = hub->current;
-    if (g->flags & GROVE__F_HUB)
+    if (cannot_block(hub, g))
       return GROVE_EPERM;
     return (g->flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
   }
@@ -249,41 +342,44 @@ int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *w
                            what, obj);
 }
 
-void grove__wake(grove_greenlet *g, int code) {
-  grove_hub *hub = g->hub;
-  if (g->state == GROVE__READY) {
-    /* In the run queue after sleep(0): take it out and resume it now. */
-    grove__unschedule(&g->cb);
-  } else if (g->state != GROVE__BLOCKED) {
-    return;
-  }
+grove_greenlet *grove__wake_prepare(grove_greenlet *g, int code) {
+  if (g->state == GROVE__READY)
+    grove__unschedule(&g->cb); /* queued by sleep(0): it runs now instead */
+  else if (g->state != GROVE__BLOCKED)
+    return NULL;
   if (grove__list_linked(&g->waiter.link))
     grove__list_remove(&g->waiter.link);
   if (g->timer.slot)
-    grove__timer_cancel(hub, &g->timer);
+    grove__timer_cancel(g->hub, &g->timer);
   g->wake = code;
-  if (hub->current == &hub->hub_g) {
-    grove__run(hub, g);
+  g->state = GROVE__BLOCKED;
+  return g;
+}
+
+/* Resume t from the hub's own context and come back when it blocks. */
+static void resume_raw(grove_hub *hub, grove_greenlet *t) {
+  hub->raw_depth++;
+  switch_to(hub, &hub->hub_g, t);
+  hub->raw_depth--;
+}
+
+void grove__wake(grove_greenlet *g, int code) {
+  grove_hub *hub = g->hub;
+  if (!grove__wake_prepare(g, code))
+    return;
+  if (hub->current == &hub->hub_g && !hub->stepping) {
+    resume_raw(hub, g);
   } else {
-    /* Woken from a greenlet (only LoopExit-free paths such as a direct kill
-     * fallback get here): let the hub resume it. */
     g->state = GROVE__READY;
     g->cb.fn = grove__greenlet_cb;
     grove__schedule(hub, &g->cb);
   }
 }
 
-void grove__waiter_resume(grove__waiter *w, void *source) {
-  (void)source;
-  grove__wake(grove__container_of(w, grove_greenlet, waiter), 0);
-}
-
 /* The run-queue callback of a greenlet: start it, or resume it. */
-void grove__greenlet_cb(grove__cb *cb) {
+grove_greenlet *grove__greenlet_cb(grove__cb *cb) {
   grove_greenlet *g = grove__container_of(cb, grove_greenlet, cb);
-  grove_hub *hub = g->hub;
-  if (g->state == GROVE__NEW || g->state == GROVE__READY)
-    grove__run(hub, g);
+  return (g->state == GROVE__NEW || g->state == GROVE__READY) ? g : NULL;
 }
 
 int grove_sleep(double seconds) {
@@ -293,20 +389,20 @@ int grove_sleep(double seconds) {
   if (!hub)
     return GROVE_ENOMEM;
   grove_greenlet *g = hub->current;
-  if (g->flags & GROVE__F_HUB)
+  if (cannot_block(hub, g))
     return GROVE_EPERM;
   if (g->flags & GROVE__F_CANCELLED)
     return GROVE_ECANCELED;
   if (seconds <= 0) {
     /* gevent: run_callback(waiter.switch); waiter.get(). */
-    if (g->timeouts && grove__scoped_deadline(g) <= uv_hrtime())
+    if (GROVE__UNLIKELY(g->timeouts != NULL) && grove__scoped_deadline(g) <= uv_hrtime())
       return GROVE_ETIMEDOUT;
     g->cb.fn = grove__greenlet_cb;
     g->state = GROVE__READY;
     g->wake = 0;
     g->wait_what = "sleep(0)";
     grove__schedule(hub, &g->cb);
-    switch_to_hub(hub, g);
+    block(hub, g);
     g->wait_what = NULL;
     return g->wake;
   }
@@ -320,36 +416,26 @@ int grove_sleep(double seconds) {
 
 /* ---- the loop --------------------------------------------------------------- */
 
-static void run_callbacks(grove_hub *hub) {
-  unsigned count = CALLBACK_CHECK_COUNT;
-  uint64_t expiration = 0;
-  grove__list *n;
-  while ((n = grove__list_pop(&hub->runq)) != NULL) {
-    grove__cb *cb = grove__container_of(n, grove__cb, link);
-    cb->fn(cb);
-    if (GROVE__UNLIKELY(--count == 0)) {
-      count = CALLBACK_CHECK_COUNT;
-      uint64_t now = uv_hrtime();
-      if (expiration == 0)
-        expiration = hub->now + SWITCH_INTERVAL_NS;
-      if (now >= expiration)
-        break;
-    }
-  }
-}
-
-static void expire_timers(grove_hub *hub) {
+/* The expired deadlines, one per step, before any other callback (libuv runs
+ * timers at the start of an iteration). */
+static grove_greenlet *timer_pass(grove__cb *cb) {
+  grove_hub *hub = grove__container_of(cb, grove_hub, timer_pass);
   grove__timer *t;
   while ((t = grove__timer_peek(hub)) != NULL && t->deadline <= hub->now) {
     grove__timer_pop(hub);
-    t->fn(t);
+    grove_greenlet *g = t->fn(t);
+    if (g) {
+      grove__schedule_next(hub, &hub->timer_pass);
+      return g;
+    }
   }
+  return NULL;
 }
 
 static void loop_exit(grove_hub *hub) {
   grove_greenlet *m = &hub->main;
-  if (m->state == GROVE__BLOCKED) {
-    grove__wake(m, GROVE_ELOOPEXIT);
+  if (grove__wake_prepare(m, GROVE_ELOOPEXIT)) {
+    resume_raw(hub, m);
     return;
   }
   /* Unreachable: the hub only runs while main is switched out. */
@@ -357,8 +443,7 @@ static void loop_exit(grove_hub *hub) {
   abort();
 }
 
-static void hub_iterate(grove_hub *hub) {
-  run_callbacks(hub);
+static void poll_once(grove_hub *hub) {
   hub->running_loop = 1;
   if (!grove__list_empty(&hub->runq)) {
     uv_run(&hub->loop, UV_RUN_NOWAIT);
@@ -381,14 +466,30 @@ static void hub_iterate(grove_hub *hub) {
   }
   hub->running_loop = 0;
   hub->now = uv_hrtime();
-  expire_timers(hub);
+  hub->batch_end = hub->now + SWITCH_INTERVAL_NS;
+  hub->steps = 0;
+  grove__timer *t = grove__timer_peek(hub);
+  if (t && t->deadline <= hub->now && !grove__list_linked(&hub->timer_pass.link))
+    grove__schedule_next(hub, &hub->timer_pass);
 }
 
 static void hub_entry(void) {
   grove_hub *hub = grove__tls_hub;
   grove__ctx_started(hub);
-  for (;;)
-    hub_iterate(hub);
+  reap_zombie(hub);
+  hub->batch_end = uv_hrtime() + SWITCH_INTERVAL_NS;
+  for (;;) {
+    grove_greenlet *t = hub->handoff;
+    hub->handoff = NULL;
+    if (!t && !hub->need_poll)
+      t = next_runnable(hub);
+    if (t) {
+      switch_to(hub, &hub->hub_g, t);
+      continue;
+    }
+    hub->need_poll = 0;
+    poll_once(hub);
+  }
 }
 
 /* ---- threads ---------------------------------------------------------------- */

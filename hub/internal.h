@@ -100,15 +100,28 @@ static inline grove__list *grove__list_pop(grove__list *head) {
 
 /* ---- callbacks, waiters, timers ------------------------------------------ */
 
-/* An entry in the hub's run queue: fn(cb) runs in the hub. */
+/* An entry in the hub's run queue. fn(cb) does its work and returns the
+ * greenlet to switch to next, or NULL when it has nothing to resume.
+ *
+ * Scheduling is done by whoever gives up the CPU: a greenlet that blocks pops
+ * and runs callbacks itself until one names a greenlet to run, and switches
+ * straight to it; the hub greenlet only steps in to poll libuv, when the
+ * queue is empty, or when a stack must be copied onto the very stack the
+ * blocking greenlet is running on. A callback that resumes a greenlet in the
+ * middle of a pass over several waiters (an event's notify pass, a queue's
+ * unlock loop, a batch of expired timers) first pushes itself back to the
+ * *front* of the run queue as its own continuation, so the pass carries on
+ * as soon as that greenlet blocks: exactly the order gevent gets by
+ * switching from the hub and returning to the pass. */
 typedef struct grove__cb {
   grove__list link;
-  void (*fn)(struct grove__cb *cb);
+  struct grove_greenlet *(*fn)(struct grove__cb *cb);
 } grove__cb;
 
-/* An entry in a primitive's list of waiters. fn(w, source) is called from the
- * hub when the source is ready: for a blocked greenlet it resumes it; other
- * waiters (group membership, links, imap results) run code. */
+/* An entry in a primitive's list of waiters. A blocked greenlet's waiter has
+ * fn == NULL: notifying it means resuming the greenlet. Other waiters (group
+ * membership, links, imap results) have fn, called from the pass; it must
+ * not block or switch (it may schedule). */
 typedef struct grove__waiter {
   grove__list link;
   void (*fn)(struct grove__waiter *w, void *source);
@@ -120,7 +133,7 @@ typedef struct grove__timer {
   uint64_t deadline; /* hub clock, ns */
   uint64_t seq;
   uint32_t slot; /* 1-based heap position, 0 = not armed */
-  void (*fn)(struct grove__timer *t);
+  struct grove_greenlet *(*fn)(struct grove__timer *t); /* greenlet to resume, or NULL */
 } grove__timer;
 
 /* ---- contexts and stacks --------------------------------------------------- */
@@ -238,6 +251,13 @@ struct grove_hub {
   grove_greenlet *free_greenlets; /* struct cache, linked through ->arg */
   size_t nfree_greenlets;
   grove_greenlet *zombie; /* finished greenlet whose stack was just left */
+  grove_greenlet *handoff; /* picked by a blocking greenlet, to be run by the hub */
+  grove__cb timer_pass;    /* fires expired deadlines, at the front of the run queue */
+  uint64_t batch_end;      /* when the current callback batch must yield to polling */
+  uint32_t steps;          /* callbacks run (for the batch clock check) */
+  uint32_t stepping;       /* > 0 while callbacks run (nothing may block then) */
+  uint32_t raw_depth;      /* > 0 while the hub resumes a greenlet from a libuv callback */
+  uint8_t need_poll;
 
   pthread_mutex_t post_lock;
   grove__post *post_head, **post_tail;
@@ -262,7 +282,8 @@ static inline grove_hub *grove__hub(void) {
 /* The hub an object was created on must be the calling thread's. */
 static inline int grove__owned(grove_hub *owner) { return owner == grove__tls_hub; }
 
-void grove__schedule(grove_hub *hub, grove__cb *cb);
+void grove__schedule(grove_hub *hub, grove__cb *cb);      /* at the back */
+void grove__schedule_next(grove_hub *hub, grove__cb *cb); /* at the front: a continuation */
 void grove__unschedule(grove__cb *cb);
 
 /* Block the running greenlet until woken. If list is given the greenlet is
@@ -275,14 +296,26 @@ int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *w
 int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
                       const void *obj);
 
-/* Wake a blocked greenlet with `code` and run it now. Hub context only. */
+/* Take a blocked (or sleep(0)-ready) greenlet off whatever it waits on and
+ * record `code` as the result of its wait. Returns g, to be returned by a
+ * callback as the greenlet to run, or NULL if g was not waiting. */
+grove_greenlet *grove__wake_prepare(grove_greenlet *g, int code);
+
+/* Wake g with `code` from anywhere: from the hub's own context (a libuv or
+ * posted callback) it runs g at once and returns when g blocks, as gevent's
+ * Waiter.switch does; from a greenlet it queues g at the back of the run
+ * queue. */
 void grove__wake(grove_greenlet *g, int code);
 
-/* Waiter fn for blocked greenlets: grove__wake(g, 0). */
-void grove__waiter_resume(grove__waiter *w, void *source);
-
-/* Switch into g from the hub and return when it blocks or ends. */
-void grove__run(grove_hub *hub, grove_greenlet *g);
+/* Notify one waiter of a pass: runs a callback waiter and returns NULL, or
+ * prepares a blocked greenlet and returns it. */
+static inline grove_greenlet *grove__waiter_fire(grove__waiter *w, void *source) {
+  if (w->fn) {
+    w->fn(w, source);
+    return NULL;
+  }
+  return grove__wake_prepare(grove__container_of(w, grove_greenlet, waiter), 0);
+}
 
 /* Current time of the hub clock in ns, and a deadline from a timeout. */
 uint64_t grove__deadline(grove_hub *hub, double seconds); /* UINT64_MAX = never */
@@ -320,8 +353,9 @@ void grove__rawlink(grove_greenlet *g, grove__waiter *w);
 void grove__unlink(grove_greenlet *g, grove__waiter *w);
 void grove__finish(grove_greenlet *g, int error) __attribute__((noreturn));
 void grove__finish_unstarted(grove_greenlet *g, int error);
-void grove__greenlet_cb(grove__cb *cb);
-void grove__greenlet_timer_fired(grove__timer *t);
+void grove__block_dead(grove_hub *hub, grove_greenlet *g) __attribute__((noreturn));
+grove_greenlet *grove__greenlet_cb(grove__cb *cb);
+grove_greenlet *grove__greenlet_timer_fired(grove__timer *t);
 
 /* local.c */
 void grove__locals_destroy(grove_greenlet *g);

@@ -37,13 +37,16 @@ struct grove_queue {
   grove_compare_fn cmp;
   grove__list getters, putters;
   grove__cb unlock;
+  uint8_t unlock_phase;  /* 1: the putter half of an iteration is done */
+  uint8_t unlock_repeat; /* this iteration did something: loop again */
+  grove_greenlet *chan_putter; /* channel: putter to resume after its getter */
   /* joinable */
   size_t unfinished;
   int all_done;
   grove__linkable done; /* ready while all_done */
 };
 
-static void unlock_cb(grove__cb *cb);
+static grove_greenlet *unlock_cb(grove__cb *cb);
 
 static int q_check(const grove_queue *q) {
   if (!q || q->magic != GROVE__MAGIC_QUEUE)
@@ -104,7 +107,7 @@ static int grow(grove_queue *q) {
   if (!buf)
     return GROVE_ENOMEM;
   for (size_t i = 0; i < q->count; i++)
-    buf[i] = q->buf[(q->head + i) % q->cap];
+    buf[i] = q->buf[(q->head + i) & (q->cap - 1)];
   free(q->buf);
   q->buf = buf;
   q->cap = cap;
@@ -143,14 +146,14 @@ static void heap_siftup(grove_queue *q, size_t pos) {
   heap_siftdown(q, pos);
 }
 
-static int store(grove_queue *q, void *item) {
+static inline int store(grove_queue *q, void *item) {
   if (q->count == q->cap && grow(q) != 0)
     return GROVE_ENOMEM;
   if (q->kind == Q_PRIO) {
     q->buf[q->count++] = item; /* heap: head stays 0 */
     heap_siftdown(q, q->count - 1);
   } else {
-    q->buf[(q->head + q->count) % q->cap] = item;
+    q->buf[(q->head + q->count) & (q->cap - 1)] = item;
     q->count++;
   }
   if (q->joinable) {
@@ -162,11 +165,11 @@ static int store(grove_queue *q, void *item) {
 
 static void *front(const grove_queue *q) {
   if (q->kind == Q_LIFO)
-    return q->buf[(q->head + q->count - 1) % q->cap];
+    return q->buf[(q->head + q->count - 1) & (q->cap - 1)];
   return q->buf[q->head]; /* FIFO head; heap root (head is 0) */
 }
 
-static void *take(grove_queue *q) {
+static inline void *take(grove_queue *q) {
   void *item;
   if (q->kind == Q_PRIO) {
     void *last = q->buf[--q->count];
@@ -178,10 +181,10 @@ static void *take(grove_queue *q) {
     return item;
   }
   if (q->kind == Q_LIFO) {
-    item = q->buf[(q->head + q->count - 1) % q->cap];
+    item = q->buf[(q->head + q->count - 1) & (q->cap - 1)];
   } else {
     item = q->buf[q->head];
-    q->head = (q->head + 1) % q->cap;
+    q->head = (q->head + 1) & (q->cap - 1);
   }
   q->count--;
   return item;
@@ -205,39 +208,71 @@ static grove_greenlet *pop_waiter(grove__list *l) {
            : NULL;
 }
 
-static void unlock_cb(grove__cb *cb) {
+/* gevent's Queue._unlock / Channel._unlock, resumable (see grove__cb): each
+ * call resumes at most one greenlet, after putting itself back at the front
+ * of the run queue; the loop re-reads the queue's state on every call, so
+ * nothing is lost by stopping between iterations. */
+static grove_greenlet *unlock_cb(grove__cb *cb) {
   grove_queue *q = grove__container_of(cb, grove_queue, unlock);
+  grove_greenlet *t = NULL;
   q->unlocking = 1;
   if (q->kind == Q_CHANNEL) {
-    while (!grove__list_empty(&q->putters) && !grove__list_empty(&q->getters)) {
+    if (q->chan_putter) {
+      t = grove__wake_prepare(q->chan_putter, 0); /* the getter ran: now its putter */
+      q->chan_putter = NULL;
+    } else if (!grove__list_empty(&q->putters) && !grove__list_empty(&q->getters)) {
       grove_greenlet *getter = pop_waiter(&q->getters);
       grove_greenlet *putter = pop_waiter(&q->putters);
       getter->slot = putter->slot;
-      grove__wake(getter, 0);
-      grove__wake(putter, 0);
+      q->chan_putter = putter;
+      t = grove__wake_prepare(getter, 0);
     }
   } else {
+    /* gevent's loop: `repeat = False; admit a putter if there is room;
+     * resume a getter if there are items; stop unless one of them acted`.
+     * unlock_phase records where the previous step stopped. */
     for (;;) {
-      int repeat = 0;
-      if (!grove__list_empty(&q->putters) && has_room(q)) {
-        repeat = 1;
-        grove_greenlet *putter = pop_waiter(&q->putters);
-        grove__wake(putter, store(q, putter->slot));
+      switch (q->unlock_phase) {
+      case 0:
+        q->unlock_repeat = 0;
+        if (!grove__list_empty(&q->putters) && has_room(q)) {
+          grove_greenlet *putter = pop_waiter(&q->putters);
+          q->unlock_repeat = 1;
+          q->unlock_phase = 1;
+          if ((t = grove__wake_prepare(putter, store(q, putter->slot))) != NULL)
+            goto resume;
+        }
+        /* fallthrough */
+      case 1:
+        if (!grove__list_empty(&q->getters) && q->count) {
+          q->unlock_repeat = 1;
+          q->unlock_phase = 2;
+          if ((t = grove__wake_prepare(pop_waiter(&q->getters), 0)) != NULL)
+            goto resume;
+        }
+        /* fallthrough */
+      default:
+        q->unlock_phase = 0;
+        if (!q->unlock_repeat)
+          goto done;
       }
-      if (!grove__list_empty(&q->getters) && q->count) {
-        repeat = 1;
-        grove__wake(pop_waiter(&q->getters), 0);
-      }
-      if (!repeat)
-        break;
     }
   }
+resume:
+  if (t) {
+    grove__schedule_next(q->hub, &q->unlock);
+    return t;
+  }
+done:
   q->unlocking = 0;
   q->unlock_pending = 0;
+  q->unlock_phase = 0;
+  q->unlock_repeat = 0;
   if (q->free_pending) {
     free(q->buf);
     free(q);
   }
+  return NULL;
 }
 
 /* ---- put / get ------------------------------------------------------------------------ */

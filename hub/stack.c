@@ -222,14 +222,14 @@ void *grove__ctx_init(grove_greenlet *g, char *stack_hi, void (*entry)(void)) {
   (void)g;
   uintptr_t top = (uintptr_t)stack_hi & ~(uintptr_t)15;
 #if defined(__x86_64__)
-  /* Layout popped by grove__ctx_switch: FP control words, r15, r14, r13,
-   * r12, rbx, rbp, return address (= entry), then a zero "return address"
-   * for entry so that backtraces stop there. After `ret`, rsp % 16 == 8 as
-   * at any function entry. */
+  /* Layout popped by grove__ctx_switch: r15, r14, r13, r12, rbx, rbp, the
+   * FP control words, the return address (= entry), then a zero "return
+   * address" for entry so that backtraces stop there. After the final jump,
+   * rsp % 16 == 8 as at any function entry. */
   uint64_t *sp = (uint64_t *)(top - 72);
-  sp[0] = 0x0000037F00001F80ULL; /* MXCSR 0x1F80, x87 control word 0x037F */
-  for (int i = 1; i <= 6; i++)
+  for (int i = 0; i < 6; i++)
     sp[i] = 0;
+  sp[6] = 0x0000037F00001F80ULL; /* MXCSR 0x1F80, x87 control word 0x037F */
   sp[7] = (uint64_t)(uintptr_t)entry;
   sp[8] = 0;
   return sp;
