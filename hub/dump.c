@@ -46,8 +46,11 @@ void grove_dump(FILE *out) {
     fprintf(out, "grove: no hub on this thread\n");
     return;
   }
-  fprintf(out, "grove hub %p: %zu greenlet(s) alive, %u timer(s), run queue %s\n", (void *)hub,
-          hub->nalive, hub->nheap, grove__list_empty(&hub->runq) ? "empty" : "non-empty");
+  fprintf(out,
+          "grove hub %p: %zu greenlet(s) alive, %zu unreleased greenlet reference(s), "
+          "%zu object(s), %u timer(s), run queue %s\n",
+          (void *)hub, hub->nalive, hub->nstructs, hub->nobjects, hub->nheap,
+          grove__list_empty(&hub->runq) ? "empty" : "non-empty");
   dump_one(out, &hub->main);
   for (grove__list *n = hub->greenlets.next; n != &hub->greenlets; n = n->next)
     dump_one(out, grove__container_of(n, grove_greenlet, all));

@@ -72,7 +72,8 @@ static void greenlet_unref(grove_greenlet *g) {
     grove__greenlet_free(g->hub, g);
 }
 
-static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, double delay) {
+static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, double delay,
+                             int schedule) {
   if (!fn)
     return NULL;
   grove_hub *hub = grove__hub();
@@ -118,21 +119,25 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
   g->cb.fn = grove__greenlet_cb;
   if (delay > 0)
     grove__timer_arm(hub, &g->timer, grove__deadline(hub, delay));
-  else
+  else if (schedule)
     grove__schedule(hub, &g->cb);
+  else
+    g->refs = 1;
   return g;
 }
 
-grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0); }
+grove_greenlet *grove__spawn_now(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0); }
+
+grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 1); }
 
 grove_greenlet *grove_spawn_ex(grove_fn fn, void *arg, const grove_spawn_opts *opts) {
-  return spawn(fn, arg, opts, 0);
+  return spawn(fn, arg, opts, 0, 1);
 }
 
 grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg) {
   if (isnan(seconds))
     return NULL;
-  return spawn(fn, arg, NULL, seconds);
+  return spawn(fn, arg, NULL, seconds, 1);
 }
 
 /* ---- ending ----------------------------------------------------------------- */
@@ -211,6 +216,12 @@ void grove__greenlet_reap(grove_hub *hub, grove_greenlet *g) {
 void grove__greenlet_entry(void) {
   grove_hub *hub = grove__tls_hub;
   grove__ctx_started(hub);
+  if (hub->zombie) {
+    /* We were switched to by a greenlet that just ended. */
+    grove_greenlet *z = hub->zombie;
+    hub->zombie = NULL;
+    grove__greenlet_reap(hub, z);
+  }
   grove_greenlet *g = hub->current;
   g->value = g->fn(g->arg);
   grove__finish(g, 0);
@@ -461,18 +472,19 @@ static void *link_run(void *p) {
   return NULL;
 }
 
-static void link_fire(grove__waiter *w, void *source) {
+/* gevent's SpawnedLink: the callback runs in a greenlet of its own, started
+ * at once, before the pass notifies the next link. */
+static grove_greenlet *link_fire(grove__waiter *w, void *source) {
   (void)source;
   link_req *l = grove__container_of(w, link_req, w);
-  grove_greenlet *runner = grove_spawn(link_run, l);
-  if (runner) {
-    grove_greenlet_release(runner);
-  } else {
-    /* No memory for a greenlet: run it here rather than drop it. */
-    l->fn(l->g, l->arg);
-    greenlet_unref(l->g);
-    free(l);
-  }
+  grove_greenlet *runner = grove__spawn_now(link_run, l);
+  if (runner)
+    return runner;
+  /* No memory for a greenlet: run it here rather than drop it. */
+  l->fn(l->g, l->arg);
+  greenlet_unref(l->g);
+  free(l);
+  return NULL;
 }
 
 int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg) {

@@ -43,7 +43,9 @@ static int grp_check(const grove_group *grp) {
 static int empty_ready(const grove__linkable *l) {
   return grove__container_of(l, grove_group, empty_ev)->empty;
 }
-static void empty_destroy(grove__linkable *l) { (void)l; }
+/* The group is freed with its "empty" linkable, possibly at the end of that
+ * linkable's notify pass (grove_group_free called by a greenlet it woke). */
+static void empty_destroy(grove__linkable *l) { free(grove__container_of(l, grove_group, empty_ev)); }
 
 static grove_group *group_new(int is_pool, size_t size) {
   grove_hub *hub = grove__hub();
@@ -86,11 +88,12 @@ static void leave(grove_group *grp, grove_greenlet *g) {
   grove_greenlet_release(g);
 }
 
-static void member_ended(grove__waiter *w, void *source) {
+static grove_greenlet *member_ended(grove__waiter *w, void *source) {
   (void)source;
   grove_greenlet *g = grove__container_of(w, grove_greenlet, group_waiter);
   if (g->group)
     leave(g->group, g);
+  return NULL;
 }
 
 /* Track g; the pool slot (if any) is already taken. */
@@ -232,14 +235,12 @@ int grove_group_free(grove_group *grp) {
     return GROVE_EBUSY;
   if (grp->is_pool && grove__linkable_has_waiters((grove__linkable *)grp->slots))
     return GROVE_EBUSY;
-  rc = grove__linkable_release(&grp->empty_ev);
-  if (rc)
-    return rc;
+  if (grove__linkable_has_waiters(&grp->empty_ev))
+    return GROVE_EBUSY;
   if (grp->slots)
     grove_semaphore_free(grp->slots);
   grp->magic = 0;
-  free(grp);
-  return 0;
+  return grove__linkable_release(&grp->empty_ev); /* frees grp, now or after its pass */
 }
 
 /* ---- map ------------------------------------------------------------------------ */
@@ -376,7 +377,7 @@ static void imap_maybe_destroy(grove_imap *it) {
 }
 
 /* IMapUnordered._on_result, run from the task's link notification. */
-static void imap_on_result(grove__waiter *w, void *source) {
+static grove_greenlet *imap_on_result(grove__waiter *w, void *source) {
   imap_rec *r = grove__container_of(w, imap_rec, w);
   grove_imap *it = r->it;
   grove_greenlet *g = source;
@@ -396,6 +397,7 @@ static void imap_on_result(grove__waiter *w, void *source) {
   if (put_finished)
     grove_queue_put(it->q, &it->finish, GROVE_FOREVER);
   imap_maybe_destroy(it);
+  return NULL;
 }
 
 static void *imap_run(void *p) {
@@ -557,6 +559,7 @@ static void *callback_run(void *p) {
   return NULL;
 }
 
+/* Greenlet.spawn(callback, result): scheduled like any spawn. */
 static void spawn_callback(apply_ctx *a, void *result) {
   a->result = result;
   grove_greenlet *cb = grove_spawn(callback_run, a);
@@ -568,14 +571,22 @@ static void spawn_callback(apply_ctx *a, void *result) {
   }
 }
 
-/* gevent's pass_value link: call back only on success. */
-static void apply_link(grove__waiter *w, void *source) {
+/* gevent's link(pass_value(callback)): a SpawnedLink, so the callback runs
+ * at once in a greenlet of its own, and only on success. */
+static grove_greenlet *apply_link(grove__waiter *w, void *source) {
   apply_ctx *a = grove__container_of(w, apply_ctx, w);
   grove_greenlet *g = source;
-  if (grove_successful(g))
-    spawn_callback(a, g->value);
-  else
+  if (!grove_successful(g)) {
     free(a);
+    return NULL;
+  }
+  a->result = g->value;
+  grove_greenlet *cb = grove__spawn_now(callback_run, a);
+  if (!cb) {
+    a->callback(a->result, a->cb_arg);
+    free(a);
+  }
+  return cb;
 }
 
 static int in_group(grove_group *grp) {

@@ -121,10 +121,11 @@ typedef struct grove__cb {
 /* An entry in a primitive's list of waiters. A blocked greenlet's waiter has
  * fn == NULL: notifying it means resuming the greenlet. Other waiters (group
  * membership, links, imap results) have fn, called from the pass; it must
- * not block or switch (it may schedule). */
+ * not block or switch, but may return a new greenlet to run right away (a
+ * link callback runs in its own greenlet at once, as gevent's SpawnedLink). */
 typedef struct grove__waiter {
   grove__list link;
-  void (*fn)(struct grove__waiter *w, void *source);
+  struct grove_greenlet *(*fn)(struct grove__waiter *w, void *source);
 } grove__waiter;
 
 /* A deadline in the hub's timer heap (ordered by deadline, then by the order
@@ -310,10 +311,8 @@ void grove__wake(grove_greenlet *g, int code);
 /* Notify one waiter of a pass: runs a callback waiter and returns NULL, or
  * prepares a blocked greenlet and returns it. */
 static inline grove_greenlet *grove__waiter_fire(grove__waiter *w, void *source) {
-  if (w->fn) {
-    w->fn(w, source);
-    return NULL;
-  }
+  if (w->fn)
+    return w->fn(w, source);
   return grove__wake_prepare(grove__container_of(w, grove_greenlet, waiter), 0);
 }
 
@@ -353,6 +352,9 @@ void grove__rawlink(grove_greenlet *g, grove__waiter *w);
 void grove__unlink(grove_greenlet *g, grove__waiter *w);
 void grove__finish(grove_greenlet *g, int error) __attribute__((noreturn));
 void grove__finish_unstarted(grove_greenlet *g, int error);
+/* A new greenlet that is not scheduled: the caller returns it from a
+ * callback to start it at once. Its only reference is its own. */
+grove_greenlet *grove__spawn_now(grove_fn fn, void *arg);
 void grove__block_dead(grove_hub *hub, grove_greenlet *g) __attribute__((noreturn));
 grove_greenlet *grove__greenlet_cb(grove__cb *cb);
 grove_greenlet *grove__greenlet_timer_fired(grove__timer *t);

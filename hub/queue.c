@@ -29,7 +29,7 @@ struct grove_queue {
   uint32_t magic;
   uint8_t kind;
   uint8_t joinable;
-  uint8_t unlock_pending, unlocking, free_pending;
+  uint8_t unlock_pending, unlocking, free_pending, done_destroyed;
   grove_hub *hub;
   size_t maxsize; /* 0 = unbounded */
   void **buf;
@@ -60,7 +60,20 @@ static int done_ready(const grove__linkable *l) {
   const grove_queue *q = grove__container_of(l, grove_queue, done);
   return q->all_done;
 }
-static void done_destroy(grove__linkable *l) { (void)l; }
+
+/* A freed queue goes away once neither of its passes (unlock, join notify)
+ * is in progress: grove_queue_free may be called by a greenlet that one of
+ * them just resumed. */
+static void q_destroy(grove_queue *q) {
+  free(q->buf);
+  free(q);
+}
+static void done_destroy(grove__linkable *l) {
+  grove_queue *q = grove__container_of(l, grove_queue, done);
+  q->done_destroyed = 1;
+  if (!q->unlocking)
+    q_destroy(q);
+}
 
 static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int joinable) {
   grove_hub *hub = grove__hub();
@@ -268,10 +281,8 @@ done:
   q->unlock_pending = 0;
   q->unlock_phase = 0;
   q->unlock_repeat = 0;
-  if (q->free_pending) {
-    free(q->buf);
-    free(q);
-  }
+  if (q->free_pending && q->done_destroyed)
+    q_destroy(q);
   return NULL;
 }
 
@@ -456,17 +467,13 @@ int grove_queue_free(grove_queue *q) {
   if (!grove__list_empty(&q->getters) || !grove__list_empty(&q->putters) ||
       grove__linkable_has_waiters(&q->done))
     return GROVE_EBUSY;
-  if (q->done.notify_pending || q->done.notifying)
-    return GROVE_EBUSY; /* a join is being woken; free after it ran */
   q->magic = 0;
-  q->hub->nobjects--;
-  if (q->unlocking) {
-    q->free_pending = 1;
-    return 0;
-  }
-  if (q->unlock_pending)
+  q->free_pending = 1;
+  if (q->unlock_pending && !q->unlocking) {
     grove__unschedule(&q->unlock);
-  free(q->buf);
-  free(q);
-  return 0;
+    q->unlock_pending = 0;
+  }
+  /* Counts the queue out of hub->nobjects; destroys it now or when the
+   * passes in progress end. */
+  return grove__linkable_release(&q->done);
 }

@@ -56,6 +56,16 @@
 #define GROVE__NO_ASAN
 #endif
 
+/* Frames left on a stack that is dropped or reused (a greenlet that never
+ * returned, the hub) leave ASan's shadow poisoned for that address range. */
+static void stack_unpoison(const grove__stack *s) {
+#if GROVE_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(s->lo, (size_t)(s->hi - s->lo));
+#else
+  (void)s;
+#endif
+}
+
 static size_t page_size(void) {
   static size_t ps;
   if (ps == 0) {
@@ -85,12 +95,15 @@ static int stack_map(grove__stack *s, size_t size) {
 #if GROVE_VALGRIND
   (void)VALGRIND_STACK_REGISTER(s->lo, s->hi);
 #endif
+  stack_unpoison(s);
   return 0;
 }
 
 static void stack_unmap(grove__stack *s) {
-  if (s->map)
+  if (s->map) {
+    stack_unpoison(s);
     munmap(s->map, s->maplen);
+  }
   s->map = NULL;
 }
 
@@ -99,6 +112,7 @@ int grove__stack_alloc(grove_hub *hub, grove__stack **out, size_t size) {
     grove__stack *s = hub->stack_cache;
     hub->stack_cache = s->next;
     hub->nstack_cache--;
+    stack_unpoison(s);
     *out = s;
     return 0;
   }
@@ -260,13 +274,27 @@ void *grove__ctx_init(grove_greenlet *g, char *stack_hi, void (*entry)(void)) {
 #endif
 
 #if GROVE_ASAN
-/* The main greenlet's stack is the thread's; its bounds are learnt from the
- * first switch away from it (main -> hub). */
+/* The main greenlet's stack is the thread's own. */
 static _Thread_local const void *tls_main_lo;
 static _Thread_local size_t tls_main_size;
 
+static void main_stack_bounds(void) {
+  pthread_attr_t attr;
+  void *addr;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    return;
+  if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+    tls_main_lo = addr;
+    tls_main_size = size;
+  }
+  pthread_attr_destroy(&attr);
+}
+
 static void stack_bounds(grove_hub *hub, grove_greenlet *g, const void **lo, size_t *size) {
   if (g->flags & GROVE__F_MAIN) {
+    if (!tls_main_lo)
+      main_stack_bounds();
     *lo = tls_main_lo;
     *size = tls_main_size;
   } else if (g->stack) {
@@ -311,16 +339,12 @@ void grove__ctx_started(grove_hub *hub) {
   const void *old_lo;
   size_t old_size;
   __sanitizer_finish_switch_fiber(NULL, &old_lo, &old_size);
-  if (tls_main_lo == NULL && hub->current == &hub->hub_g) {
-    /* The first switch ever is main -> hub: remember main's stack. */
-    tls_main_lo = old_lo;
-    tls_main_size = old_size;
-  }
 #endif
 }
 
 /* ---- stack overflow reporting --------------------------------------------- */
 
+#if !GROVE_ASAN /* ASan reports stack overflows itself */
 static struct sigaction old_segv, old_bus;
 
 static int in_guard(const grove__stack *s, const char *addr) {
@@ -380,6 +404,7 @@ static void overflow_install_once(void) {
   sigaction(SIGSEGV, &sa, &old_segv);
   sigaction(SIGBUS, &sa, &old_bus);
 }
+#endif
 
 static _Thread_local void *tls_altstack;
 

@@ -120,16 +120,21 @@ void grove_exit(int code);
 
 /* ---- state --------------------------------------------------------------- */
 
-bool grove_started(const grove_greenlet *g);    /* it has begun running (or was killed before) */
+/* gevent's `started` (bool(greenlet)): true from spawn until it finishes,
+ * whether or not it has run yet; false once finished or killed unstarted. */
+bool grove_started(const grove_greenlet *g);
 bool grove_ready(const grove_greenlet *g);      /* it has finished */
 bool grove_successful(const grove_greenlet *g); /* finished without grove_exit */
 bool grove_cancelled(const grove_greenlet *g);  /* grove_kill was called on it */
 void *grove_value(const grove_greenlet *g);     /* return value, NULL until successful */
 int grove_error(const grove_greenlet *g);       /* 0, or the grove_exit code once failed */
 
-/* Call fn(g, arg) in a new greenlet once g has finished (immediately
- * scheduled if it already has). Links run in the order they were added.
- * Returns 0, GROVE_EINVAL or GROVE_ENOMEM. */
+/* Call fn(g, arg) in a new greenlet once g has finished (gevent's link).
+ * When g ends, one notification runs its links and wakes its joiners in the
+ * order they were registered; a link's greenlet starts at once, so the links
+ * registered before a join run before the joiner resumes. A link added after
+ * g finished fires on the next turn of the hub. Returns 0, GROVE_EINVAL or
+ * GROVE_ENOMEM. */
 int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg);
 
 /* ---- the current greenlet and yielding ---------------------------------- */

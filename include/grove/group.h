@@ -38,8 +38,8 @@ grove_greenlet *grove_group_spawn(grove_group *grp, grove_fn fn, void *arg);
 
 /* Track g (which should not have started yet); blocks while a pool is full.
  * Returns 0, GROVE_EEXIST if g is already in a group, GROVE_ETIMEDOUT,
- * GROVE_ECANCELED, GROVE_EINVAL. A finished g is accepted and leaves again at
- * once. */
+ * GROVE_ECANCELED, GROVE_EINVAL. A finished g is accepted and leaves on the
+ * next turn of the hub (as in gevent, its link notification removes it). */
 int grove_group_add(grove_group *grp, grove_greenlet *g, double timeout);
 
 /* Stop tracking g (it keeps running). GROVE_ENOENT if it is not a member. */
