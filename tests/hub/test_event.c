@@ -1,0 +1,317 @@
+/* tests/hub/test_event.c - Event and AsyncResult (gevent.event). */
+#include "test.h"
+
+#include <stdint.h>
+
+#define IARG(n) ((void *)(intptr_t)(n))
+#define IVAL(p) ((int)(intptr_t)(p))
+
+static grove_event *ev;
+static grove_async_result *res;
+
+static void *waiter(void *arg) {
+  test_log("w%d", IVAL(arg));
+  int rc = grove_event_wait(ev, GROVE_FOREVER);
+  test_log("woke%d=%s", IVAL(arg), grove_err_name(rc));
+  return NULL;
+}
+
+static void release_all(grove_greenlet **g, int n) {
+  for (int i = 0; i < n; i++)
+    grove_greenlet_release(g[i]);
+}
+
+/* gevent: three waiters; set() -> the setter continues ("afterset"), then the
+ * waiters wake in wait order before the setter's sleep(0) returns:
+ * "w1 w2 w3 set afterset woke1 woke2 woke3 main". */
+static void test_event_wake_order(void) {
+  ev = grove_event_new();
+  grove_greenlet *g[3];
+  for (int i = 0; i < 3; i++)
+    g[i] = grove_spawn(waiter, IARG(i + 1));
+  CHECK_EQ(grove_sleep(0), 0);
+  test_log("set");
+  grove_event_set(ev);
+  CHECK(grove_event_is_set(ev));
+  test_log("afterset");
+  CHECK_EQ(grove_sleep(0), 0);
+  test_log("main");
+  CHECK_EQ(grove_joinall(g, 3, GROVE_FOREVER), 0);
+  CHECK_LOG("w1 w2 w3 set afterset woke1=GROVE_OK woke2=GROVE_OK woke3=GROVE_OK main");
+  release_all(g, 3);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void test_event_set_before_wait(void) {
+  ev = grove_event_new();
+  CHECK(!grove_event_is_set(ev));
+  grove_event_set(ev);
+  CHECK(grove_event_is_set(ev));
+  double t0 = test_now();
+  CHECK_EQ(grove_event_wait(ev, 0), 0);
+  CHECK_EQ(grove_event_wait(ev, GROVE_FOREVER), 0);
+  CHECK_EQ(grove_event_wait(ev, 5.0), 0);
+  CHECK(test_now() - t0 < 1.0);
+  grove_event_set(ev); /* setting twice is harmless */
+  CHECK(grove_event_is_set(ev));
+  /* A waiter spawned after the set does not block either. */
+  grove_greenlet *g = grove_spawn(waiter, IARG(1));
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("w1 woke1=GROVE_OK");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void test_event_wait_timeout(void) {
+  ev = grove_event_new();
+  double t0 = test_now();
+  CHECK_EQ(grove_event_wait(ev, 0.05), GROVE_ETIMEDOUT);
+  double dt = test_now() - t0;
+  CHECK(dt >= 0.04 && dt < 2.0);
+  t0 = test_now();
+  CHECK_EQ(grove_event_wait(ev, 0), GROVE_ETIMEDOUT);
+  CHECK(test_now() - t0 < 1.0);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void *set_after(void *arg) {
+  CHECK_EQ(grove_sleep(IVAL(arg) / 1000.0), 0);
+  grove_event_set(ev);
+  return NULL;
+}
+
+static void test_event_set_wakes_timed_waiter_early(void) {
+  ev = grove_event_new();
+  grove_greenlet *g = grove_spawn(set_after, IARG(20));
+  double t0 = test_now();
+  CHECK_EQ(grove_event_wait(ev, 5.0), 0);
+  CHECK(test_now() - t0 < 2.0);
+  CHECK_EQ(grove_join(g, GROVE_FOREVER), 0);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void test_event_clear(void) {
+  ev = grove_event_new();
+  grove_event_set(ev);
+  grove_event_clear(ev);
+  CHECK(!grove_event_is_set(ev));
+  CHECK_EQ(grove_event_wait(ev, 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_event_wait(ev, 0.01), GROVE_ETIMEDOUT);
+  grove_event_clear(ev); /* clearing a clear event is harmless */
+  grove_event_set(ev);
+  CHECK_EQ(grove_event_wait(ev, 0), 0);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void *timed_waiter(void *arg) {
+  int rc = grove_event_wait(ev, 1.0);
+  test_log("w%d=%s", IVAL(arg), grove_err_name(rc));
+  return NULL;
+}
+
+/* gevent: e.set(); e.clear() before the waiters have run: they still return
+ * True ("w1=True w2=True"): a set during the wait counts. */
+static void test_event_set_then_clear_still_wakes(void) {
+  ev = grove_event_new();
+  grove_greenlet *g[2] = {grove_spawn(timed_waiter, IARG(1)), grove_spawn(timed_waiter, IARG(2))};
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_event_set(ev);
+  grove_event_clear(ev);
+  double t0 = test_now();
+  CHECK_EQ(grove_joinall(g, 2, GROVE_FOREVER), 0);
+  CHECK(test_now() - t0 < 0.5);
+  CHECK_LOG("w1=GROVE_OK w2=GROVE_OK");
+  CHECK(!grove_event_is_set(ev));
+  release_all(g, 2);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void test_event_free_with_waiters_busy(void) {
+  ev = grove_event_new();
+  grove_greenlet *g = grove_spawn(waiter, IARG(1));
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_event_free(ev), GROVE_EBUSY);
+  /* Nothing was freed: the event still works. */
+  grove_event_set(ev);
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("w1 woke1=GROVE_OK");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void test_event_waiter_timed_out_is_not_a_waiter(void) {
+  /* After a waiter gave up (timeout), the event has no waiters: free works. */
+  ev = grove_event_new();
+  grove_greenlet *g = grove_spawn(timed_waiter, IARG(1));
+  CHECK_EQ(grove_join(g, 3.0), 0);
+  CHECK_LOG("w1=GROVE_ETIMEDOUT");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void test_event_many_rounds(void) {
+  ev = grove_event_new();
+  for (int round = 0; round < 3; round++) {
+    grove_greenlet *g[10];
+    for (int i = 0; i < 10; i++)
+      g[i] = grove_spawn(timed_waiter, IARG(i));
+    CHECK_EQ(grove_sleep(0), 0);
+    grove_event_set(ev);
+    CHECK_EQ(grove_joinall(g, 10, 2.0), 0);
+    grove_event_clear(ev);
+    release_all(g, 10);
+  }
+  CHECK_LOG("w0=GROVE_OK w1=GROVE_OK w2=GROVE_OK w3=GROVE_OK w4=GROVE_OK w5=GROVE_OK w6=GROVE_OK "
+            "w7=GROVE_OK w8=GROVE_OK w9=GROVE_OK w0=GROVE_OK w1=GROVE_OK w2=GROVE_OK w3=GROVE_OK "
+            "w4=GROVE_OK w5=GROVE_OK w6=GROVE_OK w7=GROVE_OK w8=GROVE_OK w9=GROVE_OK w0=GROVE_OK "
+            "w1=GROVE_OK w2=GROVE_OK w3=GROVE_OK w4=GROVE_OK w5=GROVE_OK w6=GROVE_OK w7=GROVE_OK "
+            "w8=GROVE_OK w9=GROVE_OK");
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+/* ---- AsyncResult ------------------------------------------------------- */
+
+static void *result_getter(void *arg) {
+  void *v = IARG(-1);
+  int rc = grove_async_result_get(res, &v, GROVE_FOREVER);
+  if (rc == 0)
+    test_log("g%d=%s:%d", IVAL(arg), grove_err_name(rc), IVAL(v));
+  else
+    test_log("g%d=%s", IVAL(arg), grove_err_name(rc));
+  return NULL;
+}
+
+/* gevent: three getters; r.set(7) -> "afterset g1=7 g2=7 g3=7". */
+static void test_async_result_wake_order(void) {
+  res = grove_async_result_new();
+  grove_greenlet *g[3];
+  for (int i = 0; i < 3; i++)
+    g[i] = grove_spawn(result_getter, IARG(i + 1));
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK(!grove_async_result_ready(res));
+  grove_async_result_set(res, IARG(7));
+  test_log("afterset");
+  CHECK_EQ(grove_joinall(g, 3, GROVE_FOREVER), 0);
+  CHECK_LOG("afterset g1=GROVE_OK:7 g2=GROVE_OK:7 g3=GROVE_OK:7");
+  CHECK(grove_async_result_ready(res));
+  CHECK(grove_async_result_successful(res));
+  release_all(g, 3);
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+static void test_async_result_set_before_get(void) {
+  res = grove_async_result_new();
+  CHECK(!grove_async_result_ready(res));
+  CHECK(!grove_async_result_successful(res));
+  grove_async_result_set(res, IARG(3));
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get(res, &v, 0), 0);
+  CHECK_EQ(IVAL(v), 3);
+  CHECK_EQ(grove_async_result_get(res, NULL, 0), 0);
+  CHECK_EQ(grove_async_result_wait(res, 0), 0);
+  /* gevent: setting a ready result again replaces the value. */
+  grove_async_result_set(res, IARG(4));
+  CHECK_EQ(grove_async_result_get(res, &v, GROVE_FOREVER), 0);
+  CHECK_EQ(IVAL(v), 4);
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+static void test_async_result_timeout(void) {
+  res = grove_async_result_new();
+  void *v = IARG(9);
+  double t0 = test_now();
+  CHECK_EQ(grove_async_result_get(res, &v, 0.05), GROVE_ETIMEDOUT);
+  double dt = test_now() - t0;
+  CHECK(dt >= 0.04 && dt < 2.0);
+  CHECK_EQ(grove_async_result_get(res, &v, 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_async_result_wait(res, 0.01), GROVE_ETIMEDOUT);
+  CHECK(!grove_async_result_ready(res));
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+static void test_async_result_set_error(void) {
+  res = grove_async_result_new();
+  grove_greenlet *g = grove_spawn(result_getter, IARG(1));
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_async_result_set_error(res, GROVE_ENOENT);
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("g1=GROVE_ENOENT");
+  CHECK(grove_async_result_ready(res));
+  CHECK(!grove_async_result_successful(res));
+  CHECK_EQ(grove_async_result_get(res, NULL, 0), GROVE_ENOENT);
+  CHECK_EQ(grove_async_result_wait(res, 0), 0);
+  grove_greenlet_release(g);
+
+  /* A user code is stored as is. */
+  grove_async_result_set_error(res, 12345);
+  CHECK_EQ(grove_async_result_get(res, NULL, 0), 12345);
+  /* 0 is recorded as GROVE_EFAILED. */
+  grove_async_result_set_error(res, 0);
+  CHECK_EQ(grove_async_result_get(res, NULL, 0), GROVE_EFAILED);
+  CHECK(!grove_async_result_successful(res));
+  /* gevent: set() after set_exception() makes it successful again. */
+  grove_async_result_set(res, IARG(8));
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get(res, &v, 0), 0);
+  CHECK_EQ(IVAL(v), 8);
+  CHECK(grove_async_result_successful(res));
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+static void *result_waiter(void *arg) {
+  int rc = grove_async_result_wait(res, GROVE_FOREVER);
+  test_log("wait=%s", grove_err_name(rc));
+  return NULL;
+}
+
+static void test_async_result_wait(void) {
+  res = grove_async_result_new();
+  grove_greenlet *g = grove_spawn(result_waiter, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_async_result_free(res), GROVE_EBUSY);
+  grove_async_result_set_error(res, GROVE_EAGAIN);
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("wait=GROVE_OK");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+static void test_async_result_free_with_waiters_busy(void) {
+  res = grove_async_result_new();
+  grove_greenlet *g = grove_spawn(result_getter, IARG(1));
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_async_result_free(res), GROVE_EBUSY);
+  grove_async_result_set(res, IARG(1));
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("g1=GROVE_OK:1");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+static void *set_result_later(void *arg) {
+  CHECK_EQ(grove_sleep(0.02), 0);
+  grove_async_result_set(res, arg);
+  return NULL;
+}
+
+static void test_async_result_from_greenlet(void) {
+  res = grove_async_result_new();
+  grove_greenlet *g = grove_spawn(set_result_later, IARG(77));
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get(res, &v, 2.0), 0);
+  CHECK_EQ(IVAL(v), 77);
+  CHECK_EQ(grove_join(g, GROVE_FOREVER), 0);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_async_result_free(res), 0);
+}
+
+TEST_MAIN(TEST(test_event_wake_order), TEST(test_event_set_before_wait),
+          TEST(test_event_wait_timeout), TEST(test_event_set_wakes_timed_waiter_early),
+          TEST(test_event_clear), TEST(test_event_set_then_clear_still_wakes),
+          TEST(test_event_free_with_waiters_busy),
+          TEST(test_event_waiter_timed_out_is_not_a_waiter), TEST(test_event_many_rounds),
+          TEST(test_async_result_wake_order), TEST(test_async_result_set_before_get),
+          TEST(test_async_result_timeout), TEST(test_async_result_set_error),
+          TEST(test_async_result_wait), TEST(test_async_result_free_with_waiters_busy),
+          TEST(test_async_result_from_greenlet))
