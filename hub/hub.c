@@ -37,7 +37,7 @@
 #include <math.h>
 #include <string.h>
 
-_Thread_local grove_hub *grove__tls_hub;
+_Thread_local grove_hub *grove__tls_hub __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static grove_hub *default_hub;
@@ -138,7 +138,7 @@ void grove__unschedule(grove__cb *cb) {
  * to run. Returns NULL when the queue is empty, or when the current batch
  * has run for gevent's switch interval (5 ms, checked every 100 callbacks)
  * and the hub must poll for I/O and timers before going on. */
-static grove_greenlet *next_runnable(grove_hub *hub) {
+static inline grove_greenlet *next_runnable(grove_hub *hub) {
   grove__list *n;
   grove_greenlet *t = NULL;
   hub->stepping++;
@@ -190,7 +190,7 @@ static int running_on(grove_hub *hub, const grove_greenlet *cur, uint32_t k) {
 }
 
 /* Give a new greenlet a stack and its first frame. Returns 0, GROVE_ENOMEM. */
-static int prepare_start(grove_hub *hub, grove_greenlet *g, grove_greenlet *cur) {
+__attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenlet *g, grove_greenlet *cur) {
   char *hi;
   if (g->flags & GROVE__F_DEDICATED) {
     int rc = grove__stack_alloc(hub, &g->stack, g->stack_size);
@@ -229,7 +229,7 @@ static int prepare_start(grove_hub *hub, grove_greenlet *g, grove_greenlet *cur)
 }
 
 /* Whether `cur` may switch to t itself (without the hub's help). */
-static int direct_ok(grove_hub *hub, const grove_greenlet *cur, const grove_greenlet *t) {
+static inline int direct_ok(grove_hub *hub, const grove_greenlet *cur, const grove_greenlet *t) {
   if (t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN) || t->state == GROVE__NEW)
     return 1;
   grove_greenlet *occ = hub->shared[t->shared].occupant;
@@ -239,15 +239,15 @@ static int direct_ok(grove_hub *hub, const grove_greenlet *cur, const grove_gree
 /* Switch from `from` to t (which is runnable). Returns 0 once `from` runs
  * again; GROVE_ENOMEM (no switch) if t could not be started: t then ended,
  * failed, without running. */
-static int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet *t) {
-  if (t->state == GROVE__NEW) {
+static inline int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet *t) {
+  if (GROVE__UNLIKELY(t->state == GROVE__NEW)) {
     int rc = prepare_start(hub, t, from);
     if (rc) {
       grove__finish_unstarted(t, rc);
       return rc;
     }
-  } else if (!(t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN)) &&
-             hub->shared[t->shared].occupant != t) {
+  } else if (GROVE__UNLIKELY(!(t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN)) &&
+                              hub->shared[t->shared].occupant != t)) {
     grove__stack_swap_in(hub, t);
   }
   t->state = GROVE__RUNNING;
@@ -258,7 +258,7 @@ static int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet *t) {
 
 /* The running greenlet g has recorded why it stops (blocked, ready or dead):
  * find who runs next and switch there. Returns when g is resumed. */
-static void block(grove_hub *hub, grove_greenlet *g) {
+static inline void block(grove_hub *hub, grove_greenlet *g) {
   if (GROVE__LIKELY(hub->raw_depth == 0)) {
     for (;;) {
       grove_greenlet *t = next_runnable(hub);
@@ -316,9 +316,9 @@ int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, cons
     if (sd < deadline)
       deadline = sd;
   }
-  if (list)
+  if (GROVE__LIKELY(list != NULL))
     grove__list_push(list, &g->waiter.link);
-  if (deadline != UINT64_MAX)
+  if (GROVE__UNLIKELY(deadline != UINT64_MAX))
     grove__timer_arm(hub, &g->timer, deadline);
   g->state = GROVE__BLOCKED;
   g->wake = 0;
@@ -333,9 +333,8 @@ int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, cons
 int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *what,
                 const void *obj) {
   if (timeout == 0) {
+    /* A poll never blocks, so it is fine from the hub's own context too. */
     grove_greenlet *g = hub->current;
-    if (cannot_block(hub, g))
-      return GROVE_EPERM;
     return (g->flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
   }
   return grove__wait_until(hub, list, timeout < 0 ? UINT64_MAX : grove__deadline(hub, timeout),

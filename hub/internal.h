@@ -271,7 +271,10 @@ struct grove_hub {
 
 /* ---- hub internals (hub.c) ----------------------------------------------- */
 
-extern _Thread_local grove_hub *grove__tls_hub;
+/* initial-exec: a plain %fs-relative load even in the shared library (the
+ * default model for -fPIC code calls __tls_get_addr on every access, and
+ * every grove call checks the calling thread's hub). */
+extern _Thread_local grove_hub *grove__tls_hub __attribute__((tls_model("initial-exec")));
 
 grove_hub *grove__hub_get(void); /* calling thread's hub, created on demand */
 

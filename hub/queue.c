@@ -159,7 +159,7 @@ static void heap_siftup(grove_queue *q, size_t pos) {
   heap_siftdown(q, pos);
 }
 
-static inline int store(grove_queue *q, void *item) {
+__attribute__((noinline)) static int store_slow(grove_queue *q, void *item) {
   if (q->count == q->cap && grow(q) != 0)
     return GROVE_ENOMEM;
   if (q->kind == Q_PRIO) {
@@ -176,28 +176,42 @@ static inline int store(grove_queue *q, void *item) {
   return 0;
 }
 
+/* The common case inline (a plain FIFO or LIFO with room in its buffer), the
+ * rest out of line so that it costs the fast path nothing. */
+static inline int store(grove_queue *q, void *item) {
+  if (GROVE__LIKELY(q->count < q->cap && q->kind != Q_PRIO && !q->joinable)) {
+    q->buf[(q->head + q->count) & (q->cap - 1)] = item;
+    q->count++;
+    return 0;
+  }
+  return store_slow(q, item);
+}
+
 static void *front(const grove_queue *q) {
   if (q->kind == Q_LIFO)
     return q->buf[(q->head + q->count - 1) & (q->cap - 1)];
   return q->buf[q->head]; /* FIFO head; heap root (head is 0) */
 }
 
+__attribute__((noinline)) static void *heap_take(grove_queue *q) {
+  void *last = q->buf[--q->count];
+  if (q->count == 0)
+    return last;
+  void *item = q->buf[0];
+  q->buf[0] = last;
+  heap_siftup(q, 0);
+  return item;
+}
+
 static inline void *take(grove_queue *q) {
   void *item;
-  if (q->kind == Q_PRIO) {
-    void *last = q->buf[--q->count];
-    if (q->count == 0)
-      return last;
-    item = q->buf[0];
-    q->buf[0] = last;
-    heap_siftup(q, 0);
-    return item;
-  }
-  if (q->kind == Q_LIFO) {
-    item = q->buf[(q->head + q->count - 1) & (q->cap - 1)];
-  } else {
+  if (GROVE__LIKELY(q->kind == Q_FIFO)) {
     item = q->buf[q->head];
     q->head = (q->head + 1) & (q->cap - 1);
+  } else if (q->kind == Q_LIFO) {
+    item = q->buf[(q->head + q->count - 1) & (q->cap - 1)];
+  } else {
+    return heap_take(q);
   }
   q->count--;
   return item;
@@ -292,16 +306,15 @@ static int in_hub(const grove_queue *q) { return q->hub->current == &q->hub->hub
 
 static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
   grove_hub *hub = q->hub;
-  if (nowait || in_hub(q)) {
+  if (nowait || timeout == 0 || in_hub(q)) {
+    /* Polling (or the hub, which cannot wait): only a waiting getter will do. */
     grove_greenlet *getter = pop_waiter(&q->getters);
     if (!getter)
-      return nowait ? GROVE_EFULL : GROVE_EPERM;
+      return nowait ? GROVE_EFULL : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL) : GROVE_EPERM;
     getter->slot = item;
     grove__wake(getter, 0);
     return 0;
   }
-  if (timeout == 0)
-    return grove__wait(hub, NULL, 0, NULL, NULL);
   hub->current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
@@ -310,16 +323,14 @@ static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
 
 static int channel_get(grove_queue *q, void **item, double timeout, int nowait) {
   grove_hub *hub = q->hub;
-  if (nowait || in_hub(q)) {
+  if (nowait || timeout == 0 || in_hub(q)) {
     grove_greenlet *putter = pop_waiter(&q->putters);
     if (!putter)
-      return nowait ? GROVE_EEMPTY : GROVE_EPERM;
+      return nowait ? GROVE_EEMPTY : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL) : GROVE_EPERM;
     *item = putter->slot;
     grove__wake(putter, 0);
     return 0;
   }
-  if (timeout == 0)
-    return grove__wait(hub, NULL, 0, NULL, NULL);
   if (!grove__list_empty(&q->putters))
     schedule_unlock(q);
   int rc = grove__wait(hub, &q->getters, timeout, "channel get", q);

@@ -39,7 +39,8 @@
 #include <unistd.h>
 
 #if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
+#if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #define GROVE_VALGRIND 1
 #endif
@@ -55,6 +56,18 @@
 #else
 #define GROVE__NO_ASAN
 #endif
+
+/* Memcheck marks the part of a stack below the last stack pointer it saw
+ * there as inaccessible; copying a greenlet's frames back (or building a
+ * first frame) writes exactly there. Tell it the bytes are ours again. */
+static inline void stack_writable(void *p, size_t n) {
+#if GROVE_VALGRIND
+  VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
 
 /* Frames left on a stack that is dropped or reused (a greenlet that never
  * returned, the hub) leave ASan's shadow poisoned for that address range. */
@@ -196,6 +209,7 @@ static void copy_out(grove_greenlet *occ, grove__shared *sh) {
 }
 
 static void copy_in(grove_greenlet *g, grove__shared *sh) {
+  stack_writable(sh->stack.hi - g->saved_len, g->saved_len);
 #if GROVE_ASAN
   ASAN_UNPOISON_MEMORY_REGION(sh->stack.lo, (size_t)(sh->stack.hi - sh->stack.lo));
   raw_copy(sh->stack.hi - g->saved_len, g->saved, g->saved_len);
@@ -235,6 +249,7 @@ void grove__stack_swap_in(grove_hub *hub, grove_greenlet *g) {
 void *grove__ctx_init(grove_greenlet *g, char *stack_hi, void (*entry)(void)) {
   (void)g;
   uintptr_t top = (uintptr_t)stack_hi & ~(uintptr_t)15;
+  stack_writable((char *)top - 256, 256);
 #if defined(__x86_64__)
   /* Layout popped by grove__ctx_switch: r15, r14, r13, r12, rbx, rbp, the
    * FP control words, the return address (= entry), then a zero "return

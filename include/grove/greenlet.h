@@ -105,6 +105,9 @@ int grove_get(grove_greenlet *g, void **value, double timeout);
  * finish: returns 0 once it has, GROVE_ETIMEDOUT if it is still running
  * (the kill stays in effect; timeout 0 requests the kill without waiting).
  * Killing the calling greenlet marks it killed and returns GROVE_ECANCELED.
+ * From the hub's own context (a grove_hub_post callback) the kill is
+ * requested and, since the hub cannot wait, a timeout other than 0 gives
+ * GROVE_EPERM.
  * Like gevent, a killed greenlet whose function then returns normally counts
  * as successful; grove_cancelled() tells that it was killed. */
 int grove_kill(grove_greenlet *g, double timeout);
@@ -145,8 +148,10 @@ grove_greenlet *grove_current(void);
 
 /* Block the calling greenlet for `seconds`. grove_sleep(0) yields: the caller
  * goes to the back of the run queue and every greenlet ready before it runs
- * first. Returns 0, GROVE_ECANCELED if killed, GROVE_ETIMEDOUT if a scoped
- * timeout (grove_timeout_start) expired first, GROVE_EINVAL for NaN. */
+ * first; as in gevent, a negative value also just yields. Returns 0,
+ * GROVE_ECANCELED if killed, GROVE_ETIMEDOUT if a scoped timeout
+ * (grove_timeout_start) expired first, GROVE_EINVAL for NaN, GROVE_EPERM
+ * from the hub's own context (a grove_hub_post callback). */
 int grove_sleep(double seconds);
 
 /* ---- references and names ------------------------------------------------ */
@@ -185,11 +190,14 @@ int grove_hub_unhold(void);
  * not counting the main greenlet. */
 size_t grove_hub_greenlet_count(void);
 
-/* Release the calling thread's hub: its loop, stacks and caches. Returns 0,
- * or GROVE_EBUSY if greenlets have not finished (nothing is freed then), or
- * GROVE_EPERM when called from a spawned greenlet. After it a new hub is
- * created on the next grove call. Intended for the end of a thread or of a
- * test, to prove that nothing leaked. */
+/* Release the calling thread's hub: its loop, stacks and caches. Returns 0;
+ * GROVE_EBUSY (nothing is freed) if a greenlet has not finished, a greenlet
+ * reference has not been released, or an object (event, queue, lock, group,
+ * local key...) created on this hub has not been freed; GROVE_EPERM when
+ * called from a spawned greenlet. Callbacks still queued (link
+ * notifications, posts) run first. After it, a new hub is created on the
+ * next grove call. Intended for the end of a thread or of a test, to prove
+ * that nothing leaked. */
 int grove_hub_close(void);
 
 /* Print every greenlet of the calling thread's hub, one per line: id, name,

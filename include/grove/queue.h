@@ -12,9 +12,12 @@
  * A queue belongs to the hub of the thread that created it.
  *
  * Every blocking call returns 0, GROVE_ETIMEDOUT (a get that timed out is the
- * "Empty" of gevent, a put that timed out its "Full"), GROVE_ECANCELED if the
- * caller was killed, GROVE_ELOOPEXIT if nothing can ever complete it,
- * GROVE_EINVAL for NULL arguments, GROVE_EPERM from another thread.
+ * "Empty" of gevent, a put that timed out its "Full"; a timeout of 0 polls),
+ * GROVE_ECANCELED if the caller was killed, GROVE_ELOOPEXIT if nothing can
+ * ever complete it, GROVE_EINVAL for NULL arguments, GROVE_EPERM from another
+ * thread. From the hub's own context (a grove_hub_post callback), where
+ * nothing may wait, get and put behave as their _nowait forms (a channel:
+ * GROVE_EPERM when no partner waits). Peeking at a channel is GROVE_EINVAL.
  */
 #ifndef GROVE_QUEUE_H
 #define GROVE_QUEUE_H

@@ -524,6 +524,29 @@ static void test_channel_nowait_with_waiting_peer(void) {
   CHECK_EQ(grove_queue_free(q), 0);
 }
 
+/* A timeout of 0 polls: on a channel it succeeds when the partner is already
+ * waiting (gevent: Channel.put(x, timeout=0) hands the item to a waiting
+ * getter), and times out at once otherwise. */
+static void test_channel_poll_timeout_zero(void) {
+  q = grove_channel_new();
+  void *item = NULL;
+  CHECK_EQ(grove_queue_put(q, IARG(1), 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_queue_get(q, &item, 0), GROVE_ETIMEDOUT);
+  grove_greenlet *g = grove_spawn(chan_getter_n, IARG(1));
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_queue_put(q, IARG(7), 0), 0);
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("got1=GROVE_OK:7");
+  grove_greenlet_release(g);
+  g = grove_spawn(putter, IARG(3));
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_queue_get(q, &item, 0), 0);
+  CHECK_EQ(IVAL(item), 3);
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_queue_free(q), 0);
+}
+
 static void test_free_with_waiters_busy(void) {
   q = grove_queue_new(0);
   grove_greenlet *g = grove_spawn(getter, IARG(1));
@@ -584,6 +607,6 @@ TEST_MAIN(TEST(test_fifo_order), TEST(test_nowait_forms), TEST(test_put_get_time
           TEST(test_priority_cmp_ties_like_heapq), TEST(test_priority_bounded_and_getter),
           TEST(test_joinable), TEST(test_joinable_task_done_overflow),
           TEST(test_joinable_many_joiners), TEST(test_channel_rendezvous),
-          TEST(test_channel_put_blocks_until_taken), TEST(test_channel_nowait_with_waiting_peer),
+          TEST(test_channel_put_blocks_until_taken), TEST(test_channel_nowait_with_waiting_peer), TEST(test_channel_poll_timeout_zero),
           TEST(test_free_with_waiters_busy), TEST(test_killed_getter_takes_nothing),
           TEST(test_invalid))
