@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-asan bench install clean
+.PHONY: all deps build demo test test-asan test-valgrind check-arch bench install clean
 
 all: build
 
@@ -29,6 +29,15 @@ test-asan:
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DGROVE_SANITIZE=ON -DGROVE_WERROR=ON -DGROVE_BUILD_BENCH=OFF
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# The hub's tests again under valgrind (memcheck), which follows the stack
+# switches through the stacks grove registers with it.
+test-valgrind: build
+	@GROVE_DEPS_EXTRA=valgrind scripts/install-deps.sh
+	@fail=0; for t in $(BUILD)/tests/hub_test_*; do \
+	  echo "valgrind $$t"; \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null || fail=1; \
+	done; exit $$fail
 
 bench: build
 	$(BUILD)/bench/grove-bench

@@ -389,8 +389,9 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx) {
       char buf[256];
       int n = snprintf(buf, sizeof buf,
                        "grove: stack overflow in greenlet %llu \"%s\" (%s stack of %zu bytes); "
-                       "spawn it with GROVE_STACK_DEDICATED and a larger stack_size\n",
-                       (unsigned long long)g->id, g->name ? g->name : "", kind, size);
+                       "spawn it with %sa larger stack_size\n",
+                       (unsigned long long)g->id, g->name ? g->name : "", kind, size,
+                       g->stack ? "" : "GROVE_STACK_DEDICATED and ");
       if (n > 0)
         (void)!write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
     }
