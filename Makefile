@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-asan test-valgrind check-arch bench install clean
+.PHONY: all deps build demo test test-asan test-ucontext test-valgrind bench install clean
 
 all: build
 
@@ -30,6 +30,13 @@ test-asan:
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# The whole suite with the portable ucontext switch instead of the assembly.
+test-ucontext:
+	@scripts/install-deps.sh
+	cmake -S . -B $(BUILD)-ucontext -DCMAKE_BUILD_TYPE=Debug -DGROVE_FORCE_UCONTEXT=ON -DGROVE_WERROR=ON -DGROVE_BUILD_BENCH=OFF
+	cmake --build $(BUILD)-ucontext -j $(JOBS)
+	cd $(BUILD)-ucontext && ctest --output-on-failure -j $(JOBS)
+
 # The hub's tests again under valgrind (memcheck), which follows the stack
 # switches through the stacks grove registers with it.
 test-valgrind: build
@@ -46,4 +53,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-ucontext

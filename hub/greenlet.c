@@ -99,21 +99,11 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
       grove__greenlet_free(hub, g);
       return NULL;
     }
-#if GROVE_CTX_ASM
-    if (opts->stack == GROVE_STACK_DEDICATED)
-#endif
-    {
+    if (opts->stack == GROVE_STACK_DEDICATED) {
       g->flags |= GROVE__F_DEDICATED;
       g->stack_size = opts->stack_size ? opts->stack_size : GROVE__DEDICATED_DEFAULT;
     }
   }
-#if !GROVE_CTX_ASM
-  /* The ucontext fallback cannot copy stacks: every greenlet is dedicated. */
-  if (!(g->flags & GROVE__F_DEDICATED)) {
-    g->flags |= GROVE__F_DEDICATED;
-    g->stack_size = GROVE__DEDICATED_DEFAULT;
-  }
-#endif
   grove__list_push(&hub->greenlets, &g->all);
   hub->nalive++;
   g->cb.fn = grove__greenlet_cb;

@@ -186,6 +186,8 @@ GROVE__NO_ASAN static void raw_copy(char *dst, const char *src, size_t n) {
 #endif
 
 static void copy_out(grove_greenlet *occ, grove__shared *sh) {
+  if ((char *)occ->sp < sh->stack.lo)
+    occ->sp = sh->stack.lo; /* the ucontext fallback's bound may undershoot */
   size_t len = (size_t)(sh->stack.hi - (char *)occ->sp);
   if (len > occ->saved_cap) {
     size_t cap = (len + 63) & ~(size_t)63;
@@ -273,13 +275,15 @@ void *grove__ctx_init(grove_greenlet *g, char *stack_hi, void (*entry)(void)) {
 }
 #else
 /* The portable fallback: ucontext. Slower (swapcontext makes a system call to
- * save the signal mask), and it cannot copy shared stacks, so every greenlet
- * gets a dedicated stack in this mode. */
+ * save the signal mask). The registers are saved in the greenlet's heap
+ * ucontext_t, so only the stack needs copying for shared stacks; the "stack
+ * pointer" recorded for that (grove__ctx_jump) is a conservative bound below
+ * the switching frame. */
 void *grove__ctx_init(grove_greenlet *g, char *stack_hi, void (*entry)(void)) {
   if (!g->uc && !(g->uc = calloc(1, sizeof *g->uc)))
     return NULL;
   getcontext(g->uc);
-  char *lo = g->stack ? g->stack->lo : stack_hi - GROVE__HUB_STACK;
+  char *lo = g->stack ? g->stack->lo : g->hub->shared[g->shared].stack.lo;
   g->uc->uc_stack.ss_sp = lo;
   g->uc->uc_stack.ss_size = (size_t)(stack_hi - lo);
   g->uc->uc_link = NULL;
@@ -338,6 +342,10 @@ void grove__ctx_jump(grove_hub *hub, grove_greenlet *from, grove_greenlet *to) {
     fprintf(stderr, "grove: out of memory switching context\n");
     abort();
   }
+  /* Everything swapcontext will need of this stack lies above this bound:
+   * this frame, and the call into swapcontext just below it. */
+  volatile char marker;
+  from->sp = (char *)&marker - 1024;
   swapcontext(from->uc, to->uc);
 #endif
 #if GROVE_ASAN
