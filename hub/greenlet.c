@@ -52,8 +52,10 @@ static grove_greenlet *greenlet_alloc(grove_hub *hub) {
 }
 
 void grove__greenlet_free(grove_hub *hub, grove_greenlet *g) {
-  free(g->name);
-  free(g->saved);
+  if (g->name)
+    free(g->name);
+  if (g->saved)
+    free(g->saved);
 #if !GROVE_CTX_ASM
   free(g->uc);
 #endif
@@ -197,9 +199,11 @@ void grove__greenlet_reap(grove_hub *hub, grove_greenlet *g) {
   } else if (hub->shared[g->shared].occupant == g) {
     hub->shared[g->shared].occupant = NULL;
   }
-  free(g->saved);
-  g->saved = NULL;
-  g->saved_len = g->saved_cap = 0;
+  if (g->saved) {
+    free(g->saved);
+    g->saved = NULL;
+    g->saved_len = g->saved_cap = 0;
+  }
   greenlet_unref(g);
 }
 

@@ -218,7 +218,10 @@ __attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenle
     if (!sh->stack.map && grove__shared_init(sh) != 0)
       return GROVE_ENOMEM;
     g->shared = (uint8_t)pick;
-    grove__stack_swap_in(hub, g); /* copies the occupant out, if any */
+    if (sh->occupant)
+      grove__stack_swap_in(hub, g); /* copies the occupant out */
+    else
+      sh->occupant = g;
     hi = sh->stack.hi;
   }
   g->sp = grove__ctx_init(g, hi, grove__greenlet_entry);
