@@ -146,7 +146,7 @@ static grove_greenlet *notify_links_cb(grove__cb *cb) {
       return t;
     }
   }
-  g->flags &= (uint8_t)~GROVE__F_NOTIFYING;
+  g->flags &= (uint16_t)~GROVE__F_NOTIFYING;
   greenlet_unref(g);
   return NULL;
 }
@@ -169,8 +169,19 @@ static void mark_dead(grove_greenlet *g, int error) {
   }
   g->state = GROVE__DEAD;
   grove__list_remove(&g->all);
-  hub->nalive--;
+  if (g->flags & GROVE__F_DAEMON)
+    hub->ndaemons--;
+  else
+    hub->nalive--;
   schedule_notify(g);
+}
+
+void grove__greenlet_daemonize(grove_greenlet *g) {
+  if (g->flags & GROVE__F_DAEMON || g->state == GROVE__DEAD)
+    return;
+  g->flags |= GROVE__F_DAEMON;
+  g->hub->nalive--;
+  g->hub->ndaemons++;
 }
 
 static void drop_timeouts(grove_greenlet *g);

@@ -568,18 +568,43 @@ static void close_walk(uv_handle_t *h, void *arg) {
     uv_close(h, NULL);
 }
 
+int grove__hub_atclose(grove_hub *hub, void (*fn)(void *arg), void *arg) {
+  if (hub->natclose == 4)
+    return GROVE_ENOMEM;
+  hub->atclose[hub->natclose].fn = fn;
+  hub->atclose[hub->natclose].arg = arg;
+  hub->natclose++;
+  return 0;
+}
+
+/* Cancel the daemon greenlets that are blocked: they end at their next
+ * turn. */
+static void cancel_daemons(grove_hub *hub) {
+  for (grove__list *n = hub->greenlets.next; n != &hub->greenlets; n = n->next) {
+    grove_greenlet *g = grove__container_of(n, grove_greenlet, all);
+    if ((g->flags & GROVE__F_DAEMON) && (g->state == GROVE__BLOCKED || g->state == GROVE__READY)) {
+      g->flags |= GROVE__F_CANCELLED;
+      grove__wake(g, GROVE_ECANCELED);
+    }
+  }
+}
+
 int grove_hub_close(void) {
   grove_hub *hub = grove__tls_hub;
   if (!hub)
     return 0;
   if (hub->current != &hub->main)
     return GROVE_EPERM;
+  for (int i = 0; i < hub->natclose; i++)
+    hub->atclose[i].fn(hub->atclose[i].arg);
+  if (hub->nalive == 0)
+    cancel_daemons(hub);
   /* Let pending callbacks (link notifications, posts) run first. */
   for (int i = 0; i < 1000 && (!grove__list_empty(&hub->runq) || hub->post_head); i++) {
     if (grove_sleep(0) != 0)
       break;
   }
-  if (hub->nalive > 0 || hub->nstructs > 0 || hub->nobjects > 0 ||
+  if (hub->nalive > 0 || hub->ndaemons > 0 || hub->nstructs > 0 || hub->nobjects > 0 ||
       !grove__list_empty(&hub->runq))
     return GROVE_EBUSY;
   hub->closing = 1;

@@ -174,7 +174,8 @@ enum {
   GROVE__F_FAILED = 1 << 4,
   GROVE__F_NOTIFYING = 1 << 5, /* links notify callback scheduled */
   GROVE__F_STARTED = 1 << 6,   /* has run at least once */
-  GROVE__F_KILLREQ = 1 << 7    /* grove_kill was called */
+  GROVE__F_KILLREQ = 1 << 7,   /* grove_kill was called */
+  GROVE__F_DAEMON = 1 << 8     /* runtime worker: not counted as alive, cancelled at close */
 };
 
 typedef struct grove__local_entry grove__local_entry;
@@ -195,8 +196,8 @@ struct grove_greenlet {
   int wake; /* result of the current wait */
   uint32_t refs;
   uint8_t state;
-  uint8_t flags;
   uint8_t shared; /* shared stack index */
+  uint16_t flags;
   grove__stack *stack; /* dedicated stack */
   size_t stack_size;
   char *saved; /* copied-out part of a shared stack */
@@ -210,6 +211,8 @@ struct grove_greenlet {
   struct grove_timeout *timeouts; /* innermost scoped timeout */
   const char *wait_what;
   const void *wait_obj;
+  void *ext;      /* for the layers above the hub (the actor a runner runs) */
+  uint64_t token; /* for the layers above: identifies the current wait */
 #if !GROVE_CTX_ASM
   ucontext_t *uc;
 #endif
@@ -267,6 +270,12 @@ struct grove_hub {
   uint8_t closing;
   size_t nstructs; /* greenlet structs not yet freed (unreleased references) */
   size_t nobjects; /* primitives created on this hub and not yet freed */
+  struct {
+    void (*fn)(void *arg);
+    void *arg;
+  } atclose[4]; /* called first by grove_hub_close (layers above the hub) */
+  int natclose;
+  size_t ndaemons; /* daemon greenlets alive */
 };
 
 /* ---- hub internals (hub.c) ----------------------------------------------- */
@@ -282,6 +291,15 @@ static inline grove_hub *grove__hub(void) {
   grove_hub *h = grove__tls_hub;
   return GROVE__LIKELY(h != NULL) ? h : grove__hub_get();
 }
+
+/* Register fn(arg) to run first in grove_hub_close (at most 4 per hub):
+ * layers above the hub stop their daemon greenlets and free their state. */
+int grove__hub_atclose(grove_hub *hub, void (*fn)(void *arg), void *arg);
+
+/* Make g a daemon: a runtime worker that is not counted as alive (so it
+ * neither keeps grove_hub_close from succeeding nor shows in the count);
+ * grove_hub_close cancels the daemons still blocked. */
+void grove__greenlet_daemonize(grove_greenlet *g);
 
 /* The hub an object was created on must be the calling thread's. */
 static inline int grove__owned(grove_hub *owner) { return owner == grove__tls_hub; }

@@ -20,5 +20,6 @@
 #include "grove/timeout.h"
 #include "grove/local.h"
 #include "grove/group.h"
+#include "grove/actor.h"
 
 #endif

@@ -1,0 +1,83 @@
+/* actor/actor_internal.h - structures shared by the actor layer. Not installed.
+ *
+ * The actor layer is a client of the hub: it uses the hub's internal API
+ * (run-queue callbacks, waits, wakes, daemon greenlets) and the hub knows
+ * nothing of it.
+ */
+#ifndef GROVE_ACTOR_INTERNAL_H
+#define GROVE_ACTOR_INTERNAL_H
+
+#include "internal.h"
+
+#include <grove/actor.h>
+
+#define GROVE__MSG_TAG_INLINE 32
+
+enum {
+  GROVE__MSG_TAKEN = 1 << 0,    /* receive handed it to the user */
+  GROVE__MSG_CALL = 1 << 1,     /* a request: caller/token are set */
+  GROVE__MSG_REPLIED = 1 << 2,  /* a reply was sent for it */
+  GROVE__MSG_UNPACKED = 1 << 3, /* objs/nobjs are valid */
+  GROVE__MSG_BADBODY = 1 << 4,  /* the body is not valid msgpack */
+  GROVE__MSG_SIGNAL = 1 << 5,   /* an exit signal, not a user message */
+  GROVE__MSG_ERROR = 1 << 6     /* a reply carrying an error (grove_reply_error) */
+};
+
+struct grove_msg {
+  struct grove_msg *next;
+  char *tag; /* tag_inline, or heap for long tags */
+  grove_ref sender;
+  grove_greenlet *caller; /* requests: the greenlet waiting in grove_call (ref held) */
+  uint64_t token;         /* requests: which wait of the caller */
+  msgpack_sbuffer body;
+  msgpack_packer pk;
+  msgpack_zone *zone; /* unpacked objects live here */
+  msgpack_object *objs;
+  size_t nobjs;
+  void *blob;
+  size_t blob_len;
+  void (*blob_free)(void *);
+  int error;   /* error replies; exit signals: the reason */
+  uint32_t flags;
+  char tag_inline[GROVE__MSG_TAG_INLINE];
+};
+
+/* The actor system of one hub (thread). */
+typedef struct grove__actor_slot {
+  grove_actor *actor;
+  uint32_t gen;
+  uint32_t next_free; /* free list, 1-based, 0 = end */
+} grove__actor_slot;
+
+typedef struct grove__reg_entry {
+  struct grove__reg_entry *next;
+  grove_ref ref;
+  char name[];
+} grove__reg_entry;
+
+#define GROVE__REG_BUCKETS 256
+
+typedef struct grove__actor_sys {
+  grove_hub *hub;
+  grove__actor_slot *slots;
+  uint32_t nslots, capslots, free_head;
+  size_t nactors;
+  grove_greenlet **idle; /* parked runners */
+  size_t nidle, capidle;
+  grove_msg *free_msgs; /* message cache */
+  size_t nfree_msgs;
+  grove__reg_entry *reg[GROVE__REG_BUCKETS];
+  uint64_t dead_letters;
+  grove_dead_letter_fn dl_hook;
+  void *dl_arg;
+  uint64_t next_token;
+  uint64_t next_monitor;
+} grove__actor_sys;
+
+grove__actor_sys *grove__actor_sys_get(void); /* this thread's, created on demand */
+
+grove_msg *grove__msg_alloc(grove__actor_sys *sys);
+void grove__msg_release(grove__actor_sys *sys, grove_msg *m);
+void grove__dead_letter(grove__actor_sys *sys, grove_ref to, grove_msg *m, int reason);
+
+#endif

@@ -1,0 +1,294 @@
+/* grove/actor.h - actors: classes written in C, msgpack messages, send,
+ * call/reply, the registry, monitors and links.
+ *
+ * An actor is a struct of yours whose first member is a grove_actor, and a
+ * class table that says how big it is and how it receives:
+ *
+ *   struct counter { grove_actor base; long n; };
+ *   static int counter_receive(grove_actor *self, grove_msg *msg) {
+ *     struct counter *c = (struct counter *)self;
+ *     if (grove_msg_is(msg, "add")) { int64_t k; grove_msg_int(msg, 0, &k); c->n += k; }
+ *     return 0;                                 // GROVE_STOP ends the actor
+ *   }
+ *   static const grove_actor_class counter_class = {
+ *     .name = "counter", .size = sizeof(struct counter), .receive = counter_receive};
+ *   grove_ref c = grove_actor_spawn(&counter_class, NULL);
+ *
+ * Each actor processes its messages one at a time, in the order they
+ * arrived, in a greenlet: receive may block (sleep, call another actor, wait
+ * on a queue) like any greenlet. An actor with nothing to do holds no greenlet
+ * and no stack; a message to it is run on a shared stack.
+ *
+ * Refs name actors by value (node, id, generation): a ref to an actor that
+ * has ended never reaches another actor that reuses its slot. Sending to such
+ * a ref is an error code and a counted "dead letter", never a crash.
+ *
+ * Messages are a tag (a short string) and a body: a sequence of msgpack
+ * objects packed once by the sender (grove_msg_pack_* or msgpack-c's packer)
+ * and read by the receiver as msgpack_object. A send hands the message over
+ * (no copy); the same bytes would go to another process unchanged.
+ *
+ * Actors belong to the hub (thread) that spawned them.
+ */
+#ifndef GROVE_ACTOR_H
+#define GROVE_ACTOR_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greenlet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* ---- refs ------------------------------------------------------------------- */
+
+typedef struct grove_ref {
+  uint32_t node; /* 0: this process */
+  uint32_t gen;  /* generation of the slot */
+  uint64_t id;   /* slot; 0 is the null ref */
+} grove_ref;
+
+#define GROVE_REF_NULL ((grove_ref){0, 0, 0})
+
+static inline bool grove_ref_is_null(grove_ref r) { return r.id == 0; }
+static inline bool grove_ref_eq(grove_ref a, grove_ref b) {
+  return a.node == b.node && a.gen == b.gen && a.id == b.id;
+}
+
+/* ---- exit reasons ------------------------------------------------------------ */
+
+/* Why an actor ended. Non-negative reasons are these; a negative reason is a
+ * GROVE_E* error code (receive or init returned it, or a linked actor failed
+ * with it). Only GROVE_EXIT_NORMAL is not an error: links propagate every
+ * other reason. */
+#define GROVE_EXIT_NORMAL 0       /* receive returned GROVE_STOP */
+#define GROVE_EXIT_SHUTDOWN 1     /* stopped by its supervisor or grove_actor_exit */
+#define GROVE_EXIT_KILLED 2       /* grove_actor_exit(..., GROVE_EXIT_KILLED): cannot be trapped */
+#define GROVE_EXIT_NOCONNECTION 3 /* its node became unreachable (transport) */
+
+/* "normal", "shutdown", "killed", "noconnection", or grove_err_name(reason). */
+const char *grove_exit_reason_name(int reason);
+
+/* receive returns 0 to go on, GROVE_STOP to end the actor normally, or a
+ * negative error code to end it with that reason. Any other value ends it
+ * with GROVE_EINVAL (and says so on stderr). */
+#define GROVE_STOP 1
+
+/* ---- messages ------------------------------------------------------------------ */
+
+typedef struct grove_msg grove_msg;
+
+/* Tags of the messages grove itself sends to actors. Body of a down message:
+ * [monitor id (int), the ref that ended (ref), reason (int)]; of an exit
+ * message (trap_exits): [the ref that ended (ref), reason (int)]. */
+#define GROVE_TAG_DOWN "grove.down"
+#define GROVE_TAG_EXIT "grove.exit"
+#define GROVE_MSG_TAG_MAX 63 /* bytes */
+
+/* A new message with an empty body. NULL if tag is NULL, empty, longer than
+ * GROVE_MSG_TAG_MAX, or memory ran out. The caller owns it until it is sent
+ * (or freed). */
+grove_msg *grove_msg_new(const char *tag);
+
+/* Free a message the caller owns (NULL is ignored). */
+void grove_msg_free(grove_msg *m);
+
+const char *grove_msg_tag(const grove_msg *m);
+bool grove_msg_is(const grove_msg *m, const char *tag);
+
+/* The actor that sent it (the null ref if it was not sent from an actor). */
+grove_ref grove_msg_sender(const grove_msg *m);
+
+/* Whether it is a request sent with grove_call (and so expects a reply). */
+bool grove_msg_is_call(const grove_msg *m);
+
+/* Appending to the body. Return 0 or GROVE_ENOMEM / GROVE_EINVAL. A ref is a
+ * msgpack ext value of type GROVE_MSGPACK_EXT_REF (16 bytes: node and gen as
+ * big-endian uint32, id as big-endian uint64). */
+#define GROVE_MSGPACK_EXT_REF 1
+int grove_msg_pack_int(grove_msg *m, int64_t v);
+int grove_msg_pack_double(grove_msg *m, double v);
+int grove_msg_pack_str(grove_msg *m, const char *s);
+int grove_msg_pack_bin(grove_msg *m, const void *data, size_t len);
+int grove_msg_pack_ref(grove_msg *m, grove_ref r);
+int grove_msg_pack_nil(grove_msg *m);
+
+/* For anything else: msgpack-c's packer writing into the body (owned by m). */
+msgpack_packer *grove_msg_packer(grove_msg *m);
+
+/* Reading the body. The first call unpacks it; the objects stay valid until
+ * the message is freed. count: how many objects the body holds (0 if it is
+ * not valid msgpack). get: the object at `index` (GROVE_ENOENT past the end,
+ * GROVE_EINVAL if the body is not valid msgpack). The typed readers also
+ * return GROVE_EINVAL when the object has another type. */
+size_t grove_msg_count(grove_msg *m);
+int grove_msg_get(grove_msg *m, size_t index, msgpack_object *out);
+int grove_msg_int(grove_msg *m, size_t index, int64_t *out);
+int grove_msg_double(grove_msg *m, size_t index, double *out);
+int grove_msg_str(grove_msg *m, size_t index, const char **s, size_t *len);
+int grove_msg_bin(grove_msg *m, size_t index, const void **data, size_t *len);
+int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out);
+
+/* The packed body: bytes and length (what would travel on the wire). */
+const void *grove_msg_body(const grove_msg *m, size_t *len);
+
+/* A zero-copy payload for local sends: the message carries `data` (freed with
+ * free_fn, which may be NULL, when the message is freed). Sending such a
+ * message to another node fails with GROVE_EINVAL. */
+int grove_msg_set_blob(grove_msg *m, void *data, size_t len, void (*free_fn)(void *));
+void *grove_msg_blob(const grove_msg *m, size_t *len);
+
+/* Inside receive the message belongs to grove and is freed when receive
+ * returns. grove_msg_take hands it to the caller instead (to keep it, or to
+ * forward it with grove_send). Returns m. */
+grove_msg *grove_msg_take(grove_msg *m);
+
+/* ---- classes and spawning -------------------------------------------------------- */
+
+typedef struct grove_actor grove_actor;
+
+typedef struct grove_actor_class {
+  const char *name;                                   /* for grove_dump and logs */
+  size_t size;                                        /* sizeof the user's struct */
+  int (*init)(grove_actor *self, void *arg);          /* optional; nonzero: fails */
+  int (*receive)(grove_actor *self, grove_msg *msg);  /* GROVE_STOP ends the actor */
+  void (*terminate)(grove_actor *self, int reason);   /* optional */
+} grove_actor_class;
+
+/* The base every actor struct starts with. Its fields belong to grove. */
+struct grove_actor {
+  const grove_actor_class *_cls;
+  struct grove__actor_ext *_ext;
+  struct grove_msg *_head, *_tail;
+  struct grove_greenlet *_runner;
+  uint64_t _id;
+  uint64_t _processed;
+  uint32_t _gen, _len, _max, _flags;
+  void *_cb[3];
+};
+
+typedef struct grove_actor_opts {
+  const char *name;      /* register under this name (released when it ends) */
+  size_t inbox_max;      /* 0: unbounded; else senders wait while it is full */
+  bool trap_exits;       /* exit signals from links arrive as GROVE_TAG_EXIT */
+  grove_ref link;        /* link with this actor right away (null: none) */
+} grove_actor_opts;
+
+/* Start an actor: allocate cls->size bytes (zeroed), and schedule it; init
+ * then runs in the actor's greenlet before its first message. Never blocks.
+ * Returns its ref, or the null ref (invalid class: NULL, size smaller than
+ * grove_actor, no receive; out of memory). */
+grove_ref grove_actor_spawn(const grove_actor_class *cls, void *arg);
+
+/* The same with options; returns 0 and *out, GROVE_EINVAL, GROVE_ENOMEM,
+ * GROVE_EEXIST (the name is taken), GROVE_ENOENT (the actor to link with is
+ * gone; the new actor is not started). */
+int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_actor_opts *opts,
+                         grove_ref *out);
+
+/* The ref of an actor (from inside its class callbacks). */
+grove_ref grove_actor_ref(const grove_actor *a);
+
+/* The ref of the actor whose callback is running in this greenlet, or the
+ * null ref. */
+grove_ref grove_self(void);
+
+/* Whether the ref names a live actor of this hub. */
+bool grove_actor_alive(grove_ref ref);
+
+/* Send an exit signal (Erlang's exit/2). GROVE_EXIT_KILLED ends the actor
+ * unconditionally: if it is blocked inside receive, that call is cancelled
+ * (GROVE_ECANCELED) and the actor ends when receive returns. Any other reason
+ * ends it after the message it is processing, or, if it traps exits and the
+ * reason is not "killed", arrives as a GROVE_TAG_EXIT message. Exiting with
+ * GROVE_EXIT_NORMAL does nothing to an actor that is not the caller (as in
+ * Erlang). Returns 0 or GROVE_ENOENT. */
+int grove_actor_exit(grove_ref ref, int reason);
+
+/* Block until the actor has ended; *reason (may be NULL) gets its exit
+ * reason. GROVE_ENOENT if the ref never named an actor or it ended before
+ * the call (its reason is not kept), plus the usual wait codes. */
+int grove_actor_wait(grove_ref ref, int *reason, double timeout);
+
+/* Turn exit trapping on or off for the calling actor. */
+int grove_actor_trap_exits(bool on);
+
+typedef struct grove_actor_stats {
+  size_t inbox_len;     /* messages waiting */
+  uint64_t processed;   /* messages received so far */
+  bool running;         /* a receive is in progress (possibly blocked) */
+} grove_actor_stats;
+
+int grove_actor_stats_get(grove_ref ref, grove_actor_stats *out);
+
+/* ---- send, call, reply ----------------------------------------------------------- */
+
+/* Deliver msg to the actor. Takes ownership of msg, even when it fails.
+ * Waits while a bounded inbox is full (forever; see grove_send_timeout).
+ * Returns 0; GROVE_ENOENT if the ref names no live actor (the message is a
+ * dead letter); GROVE_EINVAL for a NULL msg; the wait codes of a full inbox. */
+int grove_send(grove_ref to, grove_msg *msg);
+int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout);
+
+/* Send msg as a request and wait for the reply. Takes ownership of msg.
+ * Returns 0 and *reply (the caller owns it); the error the callee replied
+ * with (grove_reply_error); GROVE_ENOENT if the callee is not alive, or ends
+ * before it replies (the call monitors it, so this is prompt); GROVE_ETIMEDOUT
+ * (a reply that arrives later is dropped as a dead letter, never delivered
+ * to a later call); GROVE_ECANCELED; GROVE_EDEADLK for a call to oneself. */
+int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout);
+
+/* Answer a request (a message for which grove_msg_is_call is true). Takes
+ * ownership of reply. Returns 0 (also when the caller has given up: the
+ * reply is then a dead letter); GROVE_EINVAL if request is not a call;
+ * GROVE_EEXIST if it was already answered. */
+int grove_reply(grove_msg *request, grove_msg *reply);
+int grove_reply_error(grove_msg *request, int error);
+
+/* ---- registry -------------------------------------------------------------------- */
+
+/* Name an actor. GROVE_EEXIST if the name is taken, GROVE_ENOENT if the ref
+ * is not a live actor, GROVE_EINVAL for an empty name. Names are released
+ * when their actor ends. */
+int grove_register(const char *name, grove_ref ref);
+int grove_unregister(const char *name);
+int grove_whereis(const char *name, grove_ref *out); /* 0 or GROVE_ENOENT */
+
+/* ---- monitors and links ----------------------------------------------------------- */
+
+/* Watch `target` from the calling actor: when it ends, the caller receives a
+ * GROVE_TAG_DOWN message [id, target, reason]. A target that is already gone
+ * gives an immediate down message with reason GROVE_ENOENT. *id (may be NULL)
+ * identifies the monitor. GROVE_EINVAL when not called from an actor. */
+int grove_monitor(grove_ref target, uint64_t *id);
+int grove_demonitor(uint64_t id); /* 0 or GROVE_ENOENT */
+
+/* Link two actors: when one ends with a reason other than normal, the other
+ * gets an exit signal with that reason (see grove_actor_exit). Returns 0,
+ * GROVE_ENOENT (one is gone: the other gets the signal right away, reason
+ * GROVE_ENOENT, as in Erlang), GROVE_EINVAL. */
+int grove_link_actors(grove_ref a, grove_ref b);
+int grove_unlink_actors(grove_ref a, grove_ref b);
+
+/* ---- dead letters ------------------------------------------------------------------ */
+
+/* A message that cannot be delivered (dead or unknown ref, a reply nobody
+ * waits for, the inbox of an actor that ended) is counted and passed to the
+ * hook, if one is set, before it is freed: the hook borrows msg. reason is a
+ * GROVE_E* code. */
+typedef void (*grove_dead_letter_fn)(grove_ref to, const grove_msg *msg, int reason, void *arg);
+void grove_dead_letter_hook(grove_dead_letter_fn fn, void *arg);
+uint64_t grove_dead_letter_count(void);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif
