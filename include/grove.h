@@ -21,5 +21,6 @@
 #include "grove/local.h"
 #include "grove/group.h"
 #include "grove/actor.h"
+#include "grove/supervisor.h"
 
 #endif

@@ -1,17 +1,23 @@
-# docs/api-sync: docs/api/hub.md must show every public function of
-# include/grove/*.h with the header's exact signature, name every error code
-# of GROVE_ERRNO_MAP, and show no function the headers do not declare.
+# docs/api-sync: the reference (docs/api/*.md, taken together) must show
+# every public function of include/grove/*.h with the header's exact
+# signature, name every error code of GROVE_ERRNO_MAP, and show no function
+# the headers do not declare.
 #
-#   cmake -DINCLUDE=include/grove -DREFERENCE=docs/api/hub.md -P api_sync.cmake
+#   cmake -DINCLUDE=include/grove -DREFERENCE=docs/api -P api_sync.cmake
 #
 # Signatures are compared with runs of white space folded to one space.
 cmake_minimum_required(VERSION 3.16)
 
 if(NOT INCLUDE OR NOT REFERENCE)
-  message(FATAL_ERROR "usage: cmake -DINCLUDE=dir -DREFERENCE=hub.md -P api_sync.cmake")
+  message(FATAL_ERROR "usage: cmake -DINCLUDE=dir -DREFERENCE=docs/api -P api_sync.cmake")
 endif()
 get_filename_component(INCLUDE "${INCLUDE}" ABSOLUTE)
-file(READ "${REFERENCE}" ref)
+file(GLOB ref_files "${REFERENCE}/*.md")
+set(ref "")
+foreach(f ${ref_files})
+  file(READ "${f}" part)
+  string(APPEND ref "\n${part}")
+endforeach()
 string(REGEX REPLACE "[ \t\r\n]+" " " ref_flat "${ref}")
 
 # A declaration starts a line with a lower-case letter and ends with ");".
@@ -33,7 +39,7 @@ foreach(h ${headers})
     string(FIND "${ref_flat}" "${d};" at)
     if(at EQUAL -1)
       get_filename_component(hname "${h}" NAME)
-      message(SEND_ERROR "api/hub.md lacks the signature of ${name} (grove/${hname}):\n  ${d};")
+      message(SEND_ERROR "docs/api/*.md lack the signature of ${name} (grove/${hname}):\n  ${d};")
       math(EXPR errors "${errors} + 1")
     endif()
   endforeach()
@@ -43,7 +49,7 @@ foreach(h ${headers})
     string(REGEX REPLACE "XX\\(([A-Z0-9]+)," "GROVE_\\1" c "${c}")
     string(FIND "${ref}" "`${c}`" at)
     if(at EQUAL -1)
-      message(SEND_ERROR "api/hub.md does not list the error code ${c}")
+      message(SEND_ERROR "docs/api/*.md do not list the error code ${c}")
       math(EXPR errors "${errors} + 1")
     endif()
   endforeach()
@@ -55,7 +61,7 @@ foreach(d ${shown})
   string(REGEX MATCH "grove_[a-z0-9_]+\\(" name "${d}")
   string(REGEX REPLACE "\\($" "" name "${name}")
   if(NOT name IN_LIST names)
-    message(SEND_ERROR "api/hub.md shows ${name}, which no header in ${INCLUDE} declares")
+    message(SEND_ERROR "docs/api/*.md show ${name}, which no header in ${INCLUDE} declares")
     math(EXPR errors "${errors} + 1")
   endif()
 endforeach()
