@@ -121,11 +121,7 @@ static void sys_close(void *arg) {
     grove__wake(r, GROVE_ECANCELED); /* it exits without touching sys */
   }
   free(sys->idle);
-  while (sys->free_msgs) {
-    grove_msg *m = sys->free_msgs;
-    sys->free_msgs = m->next;
-    free(m);
-  }
+  grove__msg_cache_drain(sys);
   for (int i = 0; i < GROVE__REG_BUCKETS; i++) {
     while (sys->reg[i]) {
       grove__reg_entry *e = sys->reg[i];

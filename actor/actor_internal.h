@@ -11,7 +11,8 @@
 
 #include <grove/actor.h>
 
-#define GROVE__MSG_TAG_INLINE 32
+#define GROVE__MSG_TAG_INLINE 24
+#define GROVE__MSG_BODY_INLINE 48 /* small bodies need no allocation */
 
 enum {
   GROVE__MSG_TAKEN = 1 << 0,    /* receive handed it to the user */
@@ -39,7 +40,9 @@ struct grove_msg {
   void (*blob_free)(void *);
   int error;   /* error replies; exit signals: the reason */
   uint32_t flags;
+  /* Below: not cleared when a message is reused from the cache. */
   char tag_inline[GROVE__MSG_TAG_INLINE];
+  char body_inline[GROVE__MSG_BODY_INLINE];
 };
 
 /* The actor system of one hub (thread). */
@@ -72,12 +75,14 @@ typedef struct grove__actor_sys {
   void *dl_arg;
   uint64_t next_token;
   uint64_t next_monitor;
+  msgpack_zone *scratch; /* for the typed readers of message bodies */
 } grove__actor_sys;
 
 grove__actor_sys *grove__actor_sys_get(void); /* this thread's, created on demand */
 
 grove_msg *grove__msg_alloc(grove__actor_sys *sys);
 void grove__msg_release(grove__actor_sys *sys, grove_msg *m);
+void grove__msg_cache_drain(grove__actor_sys *sys);
 void grove__dead_letter(grove__actor_sys *sys, grove_ref to, grove_msg *m, int reason);
 
 #endif

@@ -23,28 +23,44 @@ grove_msg *grove__msg_alloc(grove__actor_sys *sys) {
     return NULL;
   }
   memset(m, 0, offsetof(grove_msg, tag_inline));
-  m->tag_inline[0] = 0;
   m->tag = m->tag_inline;
+  m->body.data = m->body_inline;
+  m->body.alloc = GROVE__MSG_BODY_INLINE;
   return m;
 }
+
+static void msg_destroy(grove_msg *m) { free(m); }
 
 void grove__msg_release(grove__actor_sys *sys, grove_msg *m) {
   if (m->tag != m->tag_inline)
     free(m->tag);
-  if (m->body.data)
+  if (m->body.data != m->body_inline)
     free(m->body.data);
-  if (m->zone)
-    msgpack_zone_free(m->zone);
   if (m->blob_free && m->blob)
     m->blob_free(m->blob);
   if (m->caller)
     grove_greenlet_release(m->caller);
+  if (m->zone)
+    msgpack_zone_free(m->zone);
   if (sys && sys->nfree_msgs < MSG_CACHE_MAX) {
     m->next = sys->free_msgs;
     sys->free_msgs = m;
     sys->nfree_msgs++;
   } else {
-    free(m);
+    msg_destroy(m);
+  }
+}
+
+void grove__msg_cache_drain(grove__actor_sys *sys) {
+  while (sys->free_msgs) {
+    grove_msg *m = sys->free_msgs;
+    sys->free_msgs = m->next;
+    msg_destroy(m);
+  }
+  sys->nfree_msgs = 0;
+  if (sys->scratch) {
+    msgpack_zone_free(sys->scratch);
+    sys->scratch = NULL;
   }
 }
 
@@ -98,8 +114,7 @@ static int body_changed(grove_msg *m) {
   /* Packing after reading: the unpacked view is stale. */
   if (m->flags & (GROVE__MSG_UNPACKED | GROVE__MSG_BADBODY)) {
     if (m->zone)
-      msgpack_zone_free(m->zone);
-    m->zone = NULL;
+      msgpack_zone_clear(m->zone);
     m->objs = NULL;
     m->nobjs = 0;
     m->flags &= ~(uint32_t)(GROVE__MSG_UNPACKED | GROVE__MSG_BADBODY);
@@ -112,10 +127,18 @@ static int body_changed(grove_msg *m) {
 static int body_write(void *data, const char *buf, size_t len) {
   msgpack_sbuffer *sb = data;
   if (sb->alloc - sb->size < len) {
-    size_t cap = sb->alloc ? sb->alloc : 64;
+    grove_msg *m = grove__container_of(sb, grove_msg, body);
+    size_t cap = sb->alloc * 2;
     while (cap - sb->size < len)
       cap *= 2;
-    char *p = realloc(sb->data, cap);
+    char *p;
+    if (sb->data == m->body_inline) {
+      /* Outgrew the inline buffer. */
+      if ((p = malloc(cap)) != NULL)
+        memcpy(p, sb->data, sb->size);
+    } else {
+      p = realloc(sb->data, cap);
+    }
     if (!p)
       return -1;
     sb->data = p;
@@ -191,8 +214,7 @@ static int unpack_all(grove_msg *m) {
     m->flags |= GROVE__MSG_UNPACKED;
     return 0;
   }
-  m->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
-  if (!m->zone)
+  if (!m->zone && !(m->zone = msgpack_zone_new(1024)))
     return GROVE_ENOMEM;
   size_t cap = 4, off = 0;
   msgpack_object *objs = msgpack_zone_malloc(m->zone, cap * sizeof *objs);
@@ -214,8 +236,7 @@ static int unpack_all(grove_msg *m) {
     n++;
   }
   if (!objs || off < m->body.size) {
-    msgpack_zone_free(m->zone);
-    m->zone = NULL;
+    msgpack_zone_clear(m->zone);
     return GROVE_ENOMEM;
   }
   m->objs = objs;
@@ -242,9 +263,44 @@ int grove_msg_get(grove_msg *m, size_t index, msgpack_object *out) {
   return 0;
 }
 
+/* The object at index for the typed readers: from the unpacked view if there
+ * is one, else decoded in place with the thread's scratch zone. Scalars need
+ * no zone memory and strings, bins and ext values point into the body, so
+ * what the readers return stays valid as long as the message - without a
+ * zone per message (msgpack-c's zone starts with an 8 KB chunk). */
+static int read_at(grove_msg *m, size_t index, msgpack_object *out) {
+  if (!m)
+    return GROVE_EINVAL;
+  if (m->flags & (GROVE__MSG_UNPACKED | GROVE__MSG_BADBODY))
+    return grove_msg_get(m, index, out);
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (!sys)
+    return GROVE_ENOMEM;
+  if (!sys->scratch && !(sys->scratch = msgpack_zone_new(1024)))
+    return GROVE_ENOMEM;
+  size_t off = 0;
+  int rc = 0;
+  for (size_t i = 0;; i++) {
+    if (off >= m->body.size) {
+      rc = GROVE_ENOENT;
+      break;
+    }
+    msgpack_unpack_return r = msgpack_unpack(m->body.data, m->body.size, &off, sys->scratch, out);
+    if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES) {
+      m->flags |= GROVE__MSG_BADBODY;
+      rc = GROVE_EINVAL;
+      break;
+    }
+    if (i == index)
+      break;
+  }
+  msgpack_zone_clear(sys->scratch);
+  return rc;
+}
+
 int grove_msg_int(grove_msg *m, size_t index, int64_t *out) {
   msgpack_object o;
-  int rc = grove_msg_get(m, index, &o);
+  int rc = read_at(m, index, &o);
   if (rc)
     return rc;
   if (o.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -264,7 +320,7 @@ int grove_msg_int(grove_msg *m, size_t index, int64_t *out) {
 
 int grove_msg_double(grove_msg *m, size_t index, double *out) {
   msgpack_object o;
-  int rc = grove_msg_get(m, index, &o);
+  int rc = read_at(m, index, &o);
   if (rc)
     return rc;
   if (o.type == MSGPACK_OBJECT_FLOAT64 || o.type == MSGPACK_OBJECT_FLOAT32) {
@@ -282,7 +338,7 @@ int grove_msg_double(grove_msg *m, size_t index, double *out) {
 
 int grove_msg_str(grove_msg *m, size_t index, const char **s, size_t *len) {
   msgpack_object o;
-  int rc = grove_msg_get(m, index, &o);
+  int rc = read_at(m, index, &o);
   if (rc)
     return rc;
   if (o.type != MSGPACK_OBJECT_STR)
@@ -296,7 +352,7 @@ int grove_msg_str(grove_msg *m, size_t index, const char **s, size_t *len) {
 
 int grove_msg_bin(grove_msg *m, size_t index, const void **data, size_t *len) {
   msgpack_object o;
-  int rc = grove_msg_get(m, index, &o);
+  int rc = read_at(m, index, &o);
   if (rc)
     return rc;
   if (o.type != MSGPACK_OBJECT_BIN)
@@ -310,7 +366,7 @@ int grove_msg_bin(grove_msg *m, size_t index, const void **data, size_t *len) {
 
 int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out) {
   msgpack_object o;
-  int rc = grove_msg_get(m, index, &o);
+  int rc = read_at(m, index, &o);
   if (rc)
     return rc;
   if (o.type != MSGPACK_OBJECT_EXT || o.via.ext.type != GROVE_MSGPACK_EXT_REF ||

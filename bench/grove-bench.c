@@ -15,11 +15,18 @@
  *   greenlets_1m    1M greenlets blocked on one event: RSS bytes per greenlet
  *                   (greenlets_1m) and the time to spawn them and run each to
  *                   its wait (greenlets_1m_spawn)
+ *   actor_pingpong  messages/s between two actors
+ *   call_roundtrip  ns per grove_call + grove_reply to a local actor
+ *   actors_1m_idle  RSS bytes per idle actor (1M actors, each has run init)
+ *   skynet          1M actors in a 10-ary tree summing their ids: wall
+ *                   seconds (skynet) and peak RSS (skynet_rss)
+ *   pipeline        messages/s through 4 actor stages
  */
 #include "internal.h"
 
 #include <grove.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -263,6 +270,296 @@ static void bench_greenlets_1m(void) {
   report("greenlets_1m_spawn", dt, "s");
 }
 
+
+/* ---- actors --------------------------------------------------------------------------------- */
+
+typedef struct {
+  grove_actor base;
+  grove_ref peer;
+  long left;
+} pp_actor;
+
+static double pp_end;
+
+static int pp_receive(grove_actor *self, grove_msg *msg) {
+  pp_actor *a = (pp_actor *)self;
+  if (grove_msg_is(msg, "peer")) {
+    int64_t left = 0;
+    grove_msg_ref(msg, 0, &a->peer);
+    grove_msg_int(msg, 1, &left);
+    a->left = (long)left;
+    return 0;
+  }
+  if (a->left-- <= 0) {
+    pp_end = now_s();
+    grove_actor_exit(a->peer, GROVE_EXIT_SHUTDOWN);
+    return GROVE_STOP;
+  }
+  grove_send(a->peer, grove_msg_new("ball"));
+  return 0;
+}
+
+static const grove_actor_class pp_class = {.name = "pp", .size = sizeof(pp_actor),
+                                           .receive = pp_receive};
+
+static void bench_actor_pingpong(void) {
+  long n = quick ? 200000 : 2000000;
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    grove_ref a = grove_actor_spawn(&pp_class, NULL), b = grove_actor_spawn(&pp_class, NULL);
+    /* a stops after n/2 balls: n messages travel in all */
+    grove_msg *m = grove_msg_new("peer");
+    grove_msg_pack_ref(m, b);
+    grove_msg_pack_int(m, n / 2);
+    grove_send(a, m);
+    m = grove_msg_new("peer");
+    grove_msg_pack_ref(m, a);
+    grove_msg_pack_int(m, n);
+    grove_send(b, m);
+    grove_sleep(0);
+    double t0 = now_s();
+    grove_send(a, grove_msg_new("ball"));
+    int ra, rb;
+    if (grove_actor_wait(a, &ra, 60) != 0 && grove_actor_alive(a))
+      fail("actor_pingpong", "did not finish");
+    grove_actor_wait(b, &rb, 60);
+    double dt = pp_end - t0;
+    (void)ra;
+    (void)rb;
+    double rate = (double)n / dt;
+    if (rate > best)
+      best = rate;
+  }
+  report("actor_pingpong", best / 1e6, "M msgs/s");
+}
+
+typedef struct {
+  grove_actor base;
+} echo_actor;
+
+static int echo_receive(grove_actor *self, grove_msg *msg) {
+  (void)self;
+  if (grove_msg_is_call(msg))
+    grove_reply(msg, grove_msg_new("echo"));
+  else if (grove_msg_is(msg, "stop"))
+    return GROVE_STOP;
+  return 0;
+}
+
+static const grove_actor_class echo_class = {.name = "echo", .size = sizeof(echo_actor),
+                                             .receive = echo_receive};
+
+static void bench_call_roundtrip(void) {
+  long n = quick ? 100000 : 1000000;
+  double best = 1e9;
+  grove_ref e = grove_actor_spawn(&echo_class, NULL);
+  for (int rep = 0; rep < 3; rep++) {
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+      grove_msg *r;
+      if (grove_call(e, grove_msg_new("ping"), &r, GROVE_FOREVER) != 0)
+        fail("call_roundtrip", "call failed");
+      grove_msg_free(r);
+    }
+    double ns = (now_s() - t0) * 1e9 / (double)n;
+    if (ns < best)
+      best = ns;
+  }
+  grove_send(e, grove_msg_new("stop"));
+  grove_actor_wait(e, NULL, 10);
+  report("call_roundtrip", best, "ns");
+}
+
+static long idle_ended;
+static void idle_terminate(grove_actor *self, int reason) {
+  (void)self;
+  (void)reason;
+  idle_ended++;
+}
+static int idle_init(grove_actor *self, void *arg) {
+  (void)self;
+  (void)arg;
+  return 0;
+}
+static const grove_actor_class idle_class = {.name = "idle", .size = sizeof(grove_actor),
+                                             .init = idle_init, .receive = echo_receive,
+                                             .terminate = idle_terminate};
+
+static void bench_actors_1m_idle(void) {
+  long n = quick ? 100000 : 1000000;
+  grove_ref *refs = malloc((size_t)n * sizeof *refs);
+  grove_sleep(0);
+  long rss0 = rss_bytes();
+  for (long i = 0; i < n; i++)
+    refs[i] = grove_actor_spawn(&idle_class, NULL);
+  grove_sleep(0); /* every one runs its init, then is idle */
+  long rss1 = rss_bytes();
+  idle_ended = 0;
+  for (long i = 0; i < n; i++)
+    grove_send(refs[i], grove_msg_new("stop"));
+  while (idle_ended < n)
+    grove_sleep(0.001);
+  /* the refs array (16 B/actor) is the benchmark's, not the actors' */
+  double per = (double)(rss1 - rss0 - (long)((size_t)n * sizeof *refs)) / (double)n;
+  free(refs);
+  report("actors_1m_idle", per, "B/actor");
+}
+
+/* skynet: each actor gets (num, size); a leaf replies num to its parent,
+ * an inner node spawns 10 children and replies the sum of their answers. */
+typedef struct {
+  grove_actor base;
+  grove_ref parent;
+  int64_t sum;
+  int pending;
+} sky_actor;
+
+static int64_t skynet_result;
+static int skynet_done;
+
+static int sky_receive(grove_actor *self, grove_msg *msg) {
+  sky_actor *a = (sky_actor *)self;
+  if (grove_msg_is(msg, "job")) {
+    int64_t num, size;
+    grove_msg_ref(msg, 0, &a->parent);
+    grove_msg_int(msg, 1, &num);
+    grove_msg_int(msg, 2, &size);
+    if (size == 1) {
+      grove_msg *r = grove_msg_new("sum");
+      grove_msg_pack_int(r, num);
+      grove_send(a->parent, r);
+      return GROVE_STOP;
+    }
+    int64_t step = size / 10;
+    a->pending = 10;
+    for (int i = 0; i < 10; i++) {
+      grove_ref c = grove_actor_spawn(self->_cls, NULL);
+      grove_msg *j = grove_msg_new("job");
+      grove_msg_pack_ref(j, grove_actor_ref(self));
+      grove_msg_pack_int(j, num + i * step);
+      grove_msg_pack_int(j, step);
+      grove_send(c, j);
+    }
+    return 0;
+  }
+  int64_t v = 0;
+  grove_msg_int(msg, 0, &v);
+  a->sum += v;
+  if (--a->pending > 0)
+    return 0;
+  if (grove_ref_is_null(a->parent)) {
+    skynet_result = a->sum;
+    skynet_done = 1;
+  } else {
+    grove_msg *r = grove_msg_new("sum");
+    grove_msg_pack_int(r, a->sum);
+    grove_send(a->parent, r);
+  }
+  return GROVE_STOP;
+}
+
+static const grove_actor_class sky_class = {.name = "skynet", .size = sizeof(sky_actor),
+                                            .receive = sky_receive};
+
+static void bench_skynet(void) {
+  int64_t size = quick ? 100000 : 1000000;
+  double best = 1e9;
+  for (int rep = 0; rep < 3; rep++) {
+    skynet_done = 0;
+    double t0 = now_s();
+    grove_ref root = grove_actor_spawn(&sky_class, NULL);
+    grove_msg *j = grove_msg_new("job");
+    grove_msg_pack_ref(j, GROVE_REF_NULL);
+    grove_msg_pack_int(j, 0);
+    grove_msg_pack_int(j, size);
+    grove_send(root, j);
+    while (!skynet_done)
+      grove_sleep(0.0005);
+    double dt = now_s() - t0;
+    if (skynet_result != size * (size - 1) / 2)
+      fail("skynet", "wrong sum");
+    grove_sleep(0.001); /* the root's end */
+    if (dt < best)
+      best = dt;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  report("skynet", best, "s");
+  report("skynet_rss", (double)ru.ru_maxrss / 1024.0, "MiB(peak, whole process)");
+}
+
+/* pipeline: source (main) -> parse -> transform -> sink, 64-message inboxes. */
+typedef struct {
+  grove_actor base;
+  grove_ref next;
+  int64_t acc;
+  long seen;
+} stage_actor;
+
+static long pipe_n;
+static int64_t pipe_sum;
+static int pipe_done;
+
+static int stage_receive(grove_actor *self, grove_msg *msg) {
+  stage_actor *a = (stage_actor *)self;
+  int64_t v = 0;
+  grove_msg_int(msg, 0, &v);
+  if (grove_ref_is_null(a->next)) { /* sink */
+    a->acc += v;
+    if (++a->seen == pipe_n) {
+      pipe_sum = a->acc;
+      pipe_done = 1;
+      return GROVE_STOP;
+    }
+    return 0;
+  }
+  grove_msg *out = grove_msg_new("v");
+  grove_msg_pack_int(out, grove_msg_is(msg, "raw") ? v + 1 : v * 2);
+  grove_send(a->next, out);
+  if (++a->seen == pipe_n)
+    return GROVE_STOP;
+  return 0;
+}
+
+static int stage_init(grove_actor *self, void *arg) {
+  grove_ref *next = arg;
+  ((stage_actor *)self)->next = next ? *next : GROVE_REF_NULL;
+  return 0;
+}
+
+static const grove_actor_class stage_class = {.name = "stage", .size = sizeof(stage_actor),
+                                              .init = stage_init, .receive = stage_receive};
+
+static void bench_pipeline(void) {
+  pipe_n = quick ? 200000 : 2000000;
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    static grove_ref sink, transform, parse; /* read by init: not on a greenlet stack */
+    grove_actor_opts o = {.inbox_max = 64};
+    pipe_done = 0;
+    grove_actor_spawn_ex(&stage_class, NULL, &o, &sink);
+    grove_actor_spawn_ex(&stage_class, &sink, &o, &transform);
+    grove_actor_spawn_ex(&stage_class, &transform, &o, &parse);
+    grove_sleep(0);
+    double t0 = now_s();
+    for (long i = 0; i < pipe_n; i++) {
+      grove_msg *m = grove_msg_new("raw");
+      grove_msg_pack_int(m, i);
+      grove_send(parse, m);
+    }
+    while (!pipe_done)
+      grove_sleep(0.0005);
+    double dt = now_s() - t0;
+    if (pipe_sum != (int64_t)pipe_n * (pipe_n + 1)) /* sum of 2*(i+1) */
+      fail("pipeline", "wrong sum");
+    grove_sleep(0.001);
+    double rate = 3.0 * (double)pipe_n / dt; /* messages delivered between stages */
+    if (rate > best)
+      best = rate;
+  }
+  report("pipeline", best / 1e6, "M msgs/s");
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 static const struct {
@@ -274,6 +571,11 @@ static const struct {
     {"spawn_join", bench_spawn_join},
     {"queue_pingpong", bench_queue_pingpong},
     {"greenlets_1m", bench_greenlets_1m},
+    {"actor_pingpong", bench_actor_pingpong},
+    {"call_roundtrip", bench_call_roundtrip},
+    {"actors_1m_idle", bench_actors_1m_idle},
+    {"skynet", bench_skynet},
+    {"pipeline", bench_pipeline},
 };
 
 int main(int argc, char **argv) {
