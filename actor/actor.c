@@ -251,6 +251,21 @@ static void *runner_main(void *unused) {
     if (a)
       actor_run(sys, a);
     me->ext = NULL;
+    /* If the next thing the hub would run is another actor's activation,
+     * that activation would hand the actor to us (we would be the most
+     * recently parked runner): take it without parking. */
+    grove__cb *next;
+    while (!(me->flags & GROVE__F_CANCELLED) &&
+           (next = grove__runq_take(sys->hub, activate_cb)) != NULL) {
+      grove_actor *b = (grove_actor *)((char *)next - offsetof(grove_actor, _cb));
+      if (state_of(b) != A_SCHEDULED)
+        continue;
+      set_state(b, A_RUNNING);
+      b->_runner = me;
+      me->ext = b;
+      actor_run(sys, b);
+      me->ext = NULL;
+    }
     if ((me->flags & GROVE__F_CANCELLED) || sys->nidle >= RUNNER_IDLE_MAX)
       return NULL; /* a cancelled greenlet cannot be reused */
     if (sys->nidle == sys->capidle) {

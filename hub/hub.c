@@ -159,6 +159,24 @@ static inline grove_greenlet *next_runnable(grove_hub *hub) {
   return t;
 }
 
+grove__cb *grove__runq_take(grove_hub *hub, grove_greenlet *(*fn)(grove__cb *)) {
+  grove__list *n = hub->runq.next;
+  if (n == &hub->runq)
+    return NULL;
+  grove__cb *cb = grove__container_of(n, grove__cb, link);
+  if (cb->fn != fn)
+    return NULL;
+  if (GROVE__UNLIKELY(++hub->steps >= CALLBACK_CHECK_COUNT)) {
+    hub->steps = 0;
+    if (uv_hrtime() >= hub->batch_end) {
+      hub->need_poll = 1;
+      return NULL;
+    }
+  }
+  grove__list_remove(n);
+  return cb;
+}
+
 /* ---- switching ------------------------------------------------------------ */
 
 static void reap_zombie(grove_hub *hub) {

@@ -304,6 +304,9 @@ void grove__greenlet_daemonize(grove_greenlet *g);
 /* The hub an object was created on must be the calling thread's. */
 static inline int grove__owned(grove_hub *owner) { return owner == grove__tls_hub; }
 
+/* Pop the head of the run queue if it is a callback with this fn, within
+ * the batch budget (as if the hub's loop had run it next). NULL otherwise. */
+grove__cb *grove__runq_take(grove_hub *hub, grove_greenlet *(*fn)(grove__cb *));
 void grove__schedule(grove_hub *hub, grove__cb *cb);      /* at the back */
 void grove__schedule_next(grove_hub *hub, grove__cb *cb); /* at the front: a continuation */
 void grove__unschedule(grove__cb *cb);
