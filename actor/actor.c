@@ -53,14 +53,18 @@ enum {
   A_TRAP = 1 << 3,
   A_KILLED = 1 << 4,
   A_EXITING = 1 << 5,
-  A_IN_RECEIVE = 1 << 6
+  A_IN_RECEIVE = 1 << 6,
+  A_TOOK = 1 << 7,   /* receive took the message it is processing */
+  A_STARTED = 1 << 8 /* init returned successfully */
 };
+
 
 struct grove__actor_ext {
   char *name;
   grove__list callers; /* greenlets in grove_call, waiting for a reply */
   grove__list senders; /* greenlets waiting for room in a bounded inbox */
   grove__list waiters; /* greenlets in grove_actor_wait */
+  grove__list starters; /* greenlets waiting for init to return */
   struct monitor {
     struct monitor *next;
     uint64_t id;
@@ -76,8 +80,16 @@ _Static_assert(sizeof(((grove_actor *)0)->_cb) >= sizeof(grove__cb),
 
 static _Thread_local grove__actor_sys *tls_sys __attribute__((tls_model("initial-exec")));
 
+void grove__msg_taken(grove_msg *m) {
+  grove__actor_sys *sys = tls_sys;
+  grove_actor *a = sys ? sys->hub->current->ext : NULL;
+  if (a && a->_cur == m)
+    a->_flags |= A_TOOK;
+}
+
 static grove_greenlet *activate_cb(grove__cb *cb);
-static void signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason);
+static void signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
+                        int kill);
 
 static inline grove__cb *actor_cb(grove_actor *a) { return (grove__cb *)(void *)a->_cb; }
 static inline int state_of(const grove_actor *a) { return (int)(a->_flags & A_STATE); }
@@ -113,7 +125,7 @@ grove__actor_sys *grove__actor_sys_get(void) {
 static void sys_close(void *arg) {
   grove__actor_sys *sys = arg;
   if (sys->nactors > 0)
-    return;
+    return; /* not reached: grove_hub_close refuses first while actors live */
   for (size_t i = 0; i < sys->nidle; i++) {
     grove_greenlet *r = sys->idle[i];
     r->ext = NULL;
@@ -162,6 +174,7 @@ static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
     }
     i = sys->nslots++;
     sys->slots[i].gen = 1;
+    sys->slots[i].ended_gen = 0;
   }
   sys->slots[i].actor = a;
   sys->slots[i].next_free = 0;
@@ -211,6 +224,7 @@ static struct grove__actor_ext *ext_of(grove_actor *a) {
     grove__list_init(&e->callers);
     grove__list_init(&e->senders);
     grove__list_init(&e->waiters);
+    grove__list_init(&e->starters);
     a->_ext = e;
   }
   return a->_ext;
@@ -335,6 +349,8 @@ static void wake_all(grove__list *l, int code, void *slot) {
 }
 
 static void reg_remove(grove__actor_sys *sys, const char *name);
+static int deliver(grove__actor_sys *sys, grove_actor *a, grove_ref to, grove_msg *m,
+                   uint64_t deadline);
 
 static void send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
                       int reason) {
@@ -348,7 +364,7 @@ static void send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, gro
   grove_msg_pack_ref(m, target);
   grove_msg_pack_int(m, reason);
   m->sender = target;
-  grove_send(watcher, m);
+  deliver(sys, w, watcher, m, 0); /* not grove_send: it would set the sender */
 }
 
 static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
@@ -357,6 +373,9 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   if (a->_cls->terminate)
     a->_cls->terminate(a, reason);
   set_state(a, A_DEAD);
+  sys->slots[a->_id - 1].ended_gen = a->_gen;
+  sys->slots[a->_id - 1].ended_reason = reason;
+  sys->slots[a->_id - 1].ended_started = (a->_flags & A_STARTED) != 0;
   slot_free(sys, a);
   sys->nactors--;
   struct grove__actor_ext *e = a->_ext;
@@ -375,6 +394,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
     wake_all(&e->callers, GROVE_ENOENT, NULL);
     wake_all(&e->senders, GROVE_ENOENT, NULL);
     wake_all(&e->waiters, 0, (void *)(intptr_t)reason);
+    wake_all(&e->starters, 0, NULL); /* they read the slot's record */
     struct monitor *mon = e->monitors;
     while (mon) {
       struct monitor *next = mon->next;
@@ -383,7 +403,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
       mon = next;
     }
     for (size_t i = 0; i < e->nlinks; i++)
-      signal_exit(sys, e->links[i], ref, reason);
+      signal_exit(sys, e->links[i], ref, reason, 0);
     free(e->links);
     free(e);
   }
@@ -396,6 +416,10 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
 /* ---- running ------------------------------------------------------------------------ */
 
 static void actor_run(grove__actor_sys *sys, grove_actor *a) {
+  if (GROVE__UNLIKELY((a->_flags & A_KILLED) && !(a->_flags & A_INIT_DONE))) {
+    a->_flags |= A_INIT_DONE; /* killed before it ever ran: no init */
+    a->_processed = 0;
+  }
   if (!(a->_flags & A_INIT_DONE)) {
     a->_flags |= A_INIT_DONE;
     void *arg = (void *)(uintptr_t)a->_processed; /* parked here by spawn */
@@ -407,6 +431,9 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
         return;
       }
     }
+    a->_flags |= A_STARTED;
+    if (a->_ext && !grove__list_empty(&a->_ext->starters))
+      wake_all(&a->_ext->starters, 0, NULL);
   }
   for (;;) {
     if (GROVE__UNLIKELY(a->_flags & (A_KILLED | A_EXITING))) {
@@ -428,11 +455,17 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
                   0);
     }
     a->_flags |= A_IN_RECEIVE;
+    a->_cur = m;
     int rc = a->_cls->receive(a, m);
-    a->_flags &= ~(uint32_t)A_IN_RECEIVE;
+    a->_cur = NULL;
+    if (GROVE__UNLIKELY(a->_flags & A_KILLED))
+      rc = 0; /* killed while in receive: "killed" wins over what it returned */
     a->_processed++;
-    if (!(m->flags & GROVE__MSG_TAKEN))
+    /* Whether receive took m is on the actor, not on m: a taken message may
+     * already have been forwarded, received and freed by now. */
+    if (!(a->_flags & A_TOOK))
       grove__msg_release(sys, m);
+    a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);
     if (GROVE__LIKELY(rc == 0))
       continue;
     if (rc == GROVE_STOP) {
@@ -518,9 +551,12 @@ grove_ref grove_actor_spawn(const grove_actor_class *cls, void *arg) {
 
 /* ---- sending ------------------------------------------------------------------------- */
 
+/* Append m to a's inbox (waiting while a bounded inbox is full, unless
+ * deadline is 0: grove's own notifications - exits, downs - are never held
+ * back or dropped by a bound). */
 static int deliver(grove__actor_sys *sys, grove_actor *a, grove_ref to, grove_msg *m,
                    uint64_t deadline) {
-  while (GROVE__UNLIKELY(a->_max != 0 && a->_len >= a->_max)) {
+  while (GROVE__UNLIKELY(a->_max != 0 && a->_len >= a->_max) && deadline != 0) {
     /* Backpressure: wait for room. */
     grove_hub *hub = sys->hub;
     struct grove__actor_ext *e = ext_of(a);
@@ -684,23 +720,27 @@ static void cancel_receive(grove_actor *a) {
     grove_kill(r, 0); /* its blocking calls now return GROVE_ECANCELED */
 }
 
-static void signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason) {
+/* An exit signal from `from`. kill: the untrappable kill of grove_actor_exit
+ * (..., GROVE_EXIT_KILLED); a linked actor that *ended* with reason "killed"
+ * sends an ordinary, trappable signal with that reason, as in Erlang. */
+static void signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
+                        int kill) {
   grove_actor *t = lookup(sys, target);
   if (!t)
     return;
-  if (reason != GROVE_EXIT_KILLED && (t->_flags & A_TRAP)) {
+  if (!kill && (t->_flags & A_TRAP)) {
     grove_msg *m = grove_msg_new(GROVE_TAG_EXIT);
     if (!m)
       return;
     grove_msg_pack_ref(m, from);
     grove_msg_pack_int(m, reason);
     m->sender = from;
-    deliver(sys, t, target, m, UINT64_MAX);
+    deliver(sys, t, target, m, 0);
     return;
   }
-  if (reason == GROVE_EXIT_NORMAL)
+  if (reason == GROVE_EXIT_NORMAL && !kill)
     return; /* a normal exit does not end a linked actor */
-  if (reason == GROVE_EXIT_KILLED) {
+  if (kill) {
     t->_flags |= A_KILLED;
   } else {
     struct grove__actor_ext *e = ext_of(t);
@@ -713,8 +753,8 @@ static void signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
   }
   if (state_of(t) == A_IDLE)
     schedule_actor(sys, t);
-  else
-    cancel_receive(t);
+  else if (kill)
+    cancel_receive(t); /* other reasons take effect when receive returns */
 }
 
 int grove_actor_exit(grove_ref ref, int reason) {
@@ -738,7 +778,8 @@ int grove_actor_exit(grove_ref ref, int reason) {
     }
     return 0;
   }
-  signal_exit(sys, ref, self ? grove_actor_ref(self) : GROVE_REF_NULL, reason);
+  signal_exit(sys, ref, self ? grove_actor_ref(self) : GROVE_REF_NULL, reason,
+              reason == GROVE_EXIT_KILLED);
   return 0;
 }
 
@@ -761,8 +802,16 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout) {
   if (isnan(timeout))
     return GROVE_EINVAL;
   grove_actor *a = lookup(sys, ref);
-  if (!a)
+  if (!a) {
+    /* Ended already: its slot remembers the last actor that ended there. */
+    if (ref.node == 0 && ref.id && ref.id <= sys->nslots &&
+        sys->slots[ref.id - 1].ended_gen == ref.gen) {
+      if (reason)
+        *reason = sys->slots[ref.id - 1].ended_reason;
+      return 0;
+    }
     return GROVE_ENOENT;
+  }
   struct grove__actor_ext *e = ext_of(a);
   if (!e)
     return GROVE_ENOMEM;
@@ -774,6 +823,33 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout) {
     *reason = (int)(intptr_t)cur->slot;
   cur->slot = NULL;
   return rc;
+}
+
+int grove__actor_await_init(grove_ref ref) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (!sys)
+    return GROVE_ENOMEM;
+  for (;;) {
+    grove_actor *a = lookup(sys, ref);
+    if (!a) {
+      if (ref.node == 0 && ref.id && ref.id <= sys->nslots &&
+          sys->slots[ref.id - 1].ended_gen == ref.gen) {
+        grove__actor_slot *sl = &sys->slots[ref.id - 1];
+        if (sl->ended_started)
+          return 0;
+        return sl->ended_reason < 0 ? sl->ended_reason : GROVE_EFAILED;
+      }
+      return GROVE_ENOENT;
+    }
+    if (a->_flags & A_STARTED)
+      return 0;
+    struct grove__actor_ext *e = ext_of(a);
+    if (!e)
+      return GROVE_ENOMEM;
+    int rc = grove__wait(sys->hub, &e->starters, GROVE_FOREVER, "actor init", a);
+    if (rc)
+      return rc;
+  }
 }
 
 int grove_actor_stats_get(grove_ref ref, grove_actor_stats *out) {
@@ -993,9 +1069,9 @@ int grove_link_actors(grove_ref a, grove_ref b) {
   if (!x || !y) {
     /* Linking to something already gone: the live one gets the signal. */
     if (x)
-      signal_exit(sys, a, b, GROVE_ENOENT);
+      signal_exit(sys, a, b, GROVE_ENOENT, 0);
     if (y)
-      signal_exit(sys, b, a, GROVE_ENOENT);
+      signal_exit(sys, b, a, GROVE_ENOENT, 0);
     return GROVE_ENOENT;
   }
   int rc = add_link(x, b);

@@ -50,6 +50,9 @@ typedef struct grove__actor_slot {
   grove_actor *actor;
   uint32_t gen;
   uint32_t next_free; /* free list, 1-based, 0 = end */
+  uint32_t ended_gen; /* the last actor of this slot that ended, and why */
+  int ended_reason;
+  int ended_started; /* ...and whether its init had returned successfully */
 } grove__actor_slot;
 
 typedef struct grove__reg_entry {
@@ -83,6 +86,12 @@ grove__actor_sys *grove__actor_sys_get(void); /* this thread's, created on deman
 grove_msg *grove__msg_alloc(grove__actor_sys *sys);
 void grove__msg_release(grove__actor_sys *sys, grove_msg *m);
 void grove__msg_cache_drain(grove__actor_sys *sys);
+void grove__msg_taken(grove_msg *m); /* grove_msg_take: tell the running actor */
+
+/* Block until the actor's init has returned: 0 if it succeeded (even if the
+ * actor has ended since), else the reason it ended with (its init's error),
+ * or GROVE_ENOENT when the ref is unknown. */
+int grove__actor_await_init(grove_ref ref);
 void grove__dead_letter(grove__actor_sys *sys, grove_ref to, grove_msg *m, int reason);
 
 #endif

@@ -119,7 +119,7 @@ bool grove_msg_is_call(const grove_msg *m) { return m && (m->flags & GROVE__MSG_
 
 grove_msg *grove_msg_take(grove_msg *m) {
   if (m)
-    m->flags |= GROVE__MSG_TAKEN;
+    grove__msg_taken(m);
   return m;
 }
 

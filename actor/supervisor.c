@@ -89,10 +89,17 @@ static int copy_spec(grove_child_spec *dst, const grove_child_spec *src) {
   return 0;
 }
 
+static void retire(sup *s, grove_ref r);
+
+/* Start a child and wait until its init has returned, as OTP's start_link:
+ * children start one after the other (a nested supervisor's own children
+ * first), and an init that fails is reported here. */
 static int start_child(sup *s, sup_child *c) {
   grove_actor_opts o = c->spec.opts;
   o.link = grove_actor_ref(&s->base);
   int rc = grove_actor_spawn_ex(c->spec.cls, c->spec.arg, &o, &c->ref);
+  if (rc == 0 && (rc = grove__actor_await_init(c->ref)) != 0)
+    retire(s, c->ref); /* it ended: its exit is on the way */
   c->alive = rc == 0;
   return rc;
 }
@@ -233,27 +240,33 @@ static int child_exited(sup *s, size_t i, int reason) {
     grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
     return 0;
   }
+  if (s->opts.strategy == GROVE_ONE_FOR_ONE || s->opts.strategy == GROVE_SIMPLE_ONE_FOR_ONE) {
+    if (start_child(s, c) != 0) {
+      stop_from(s, 0);
+      grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
+    }
+    return 0;
+  }
   size_t first = i;
   if (s->opts.strategy == GROVE_ONE_FOR_ALL)
     first = 0;
   if (s->opts.strategy == GROVE_ONE_FOR_ALL || s->opts.strategy == GROVE_REST_FOR_ONE)
     stop_from(s, first);
-  for (size_t k = first; k < s->n; k++) {
+  for (size_t k = first; k < s->n;) {
     sup_child *ck = &s->children[k];
-    if (ck->alive)
-      continue;
-    if (k != i && ck->spec.restart == GROVE_TEMPORARY) {
-      remove_child(s, k--);
+    if (!ck->alive && k != i && ck->spec.restart == GROVE_TEMPORARY) {
+      remove_child(s, k); /* stopped by us, never restarted */
       if (k < i)
         i--;
       continue;
     }
-    if (start_child(s, ck) != 0) {
+    if (!ck->alive && start_child(s, ck) != 0) {
       /* Cannot restart: give up as if the intensity were exceeded. */
       stop_from(s, 0);
       grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
       return 0;
     }
+    k++;
   }
   return 0;
 }
@@ -373,16 +386,20 @@ const grove_actor_class grove_supervisor_class = {
 
 /* ---- the public calls ------------------------------------------------------------ */
 
-static int request(grove_ref sup, grove_msg *m, grove_msg **reply) {
+static int request_timeout(grove_ref sup, grove_msg *m, grove_msg **reply, double timeout) {
   if (!m)
     return GROVE_ENOMEM;
   grove_msg *r = NULL;
-  int rc = grove_call(sup, m, &r, GROVE_FOREVER);
+  int rc = grove_call(sup, m, &r, timeout);
   if (reply)
     *reply = r;
   else
     grove_msg_free(r);
   return rc;
+}
+
+static int request(grove_ref sup, grove_msg *m, grove_msg **reply) {
+  return request_timeout(sup, m, reply, GROVE_FOREVER);
 }
 
 int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_spec *children,
@@ -400,6 +417,15 @@ int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_
   }
   if (opts->strategy == GROVE_SIMPLE_ONE_FOR_ONE && n != 1)
     return GROVE_EINVAL;
+  /* The start waits for the supervisor (a call): refuse where that cannot
+   * happen before spawning anything. */
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  if (hub->current == &hub->hub_g || hub->stepping)
+    return GROVE_EPERM;
+  if (hub->current->flags & GROVE__F_CANCELLED)
+    return GROVE_ECANCELED;
   /* The args live on the heap: our caller's stack may be a shared one, and
    * init reads them after we block. */
   grove_supervisor_args *a = malloc(sizeof *a);
@@ -421,6 +447,8 @@ int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_
   rc = request(ref, grove_msg_new("grove.sup.sync"), NULL);
   if (rc == GROVE_ENOENT && boot_rc != 0)
     rc = boot_rc; /* init failed: say why */
+  else if (rc != 0)
+    grove_actor_exit(ref, GROVE_EXIT_KILLED); /* we stopped waiting: it must not run init later */
   boot_ref = saved_ref;
   free(a);
   if (rc == 0 && out)
@@ -496,10 +524,16 @@ int grove_supervisor_count(grove_ref sup, grove_supervisor_counts *out) {
 }
 
 int grove_supervisor_stop(grove_ref sup, double timeout) {
-  int rc = request(sup, grove_msg_new("grove.sup.stop"), NULL);
+  uint64_t deadline = grove__deadline(grove__hub(), timeout);
+  int rc = request_timeout(sup, grove_msg_new("grove.sup.stop"), NULL, timeout);
   if (rc)
     return rc;
+  double left = GROVE_FOREVER;
+  if (deadline != UINT64_MAX) {
+    uint64_t now = uv_hrtime();
+    left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
+  }
   int reason;
-  rc = grove_actor_wait(sup, &reason, timeout);
+  rc = grove_actor_wait(sup, &reason, left);
   return rc == GROVE_ENOENT ? 0 : rc; /* it may already have ended */
 }

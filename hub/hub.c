@@ -613,10 +613,15 @@ int grove_hub_close(void) {
     return 0;
   if (hub->current != &hub->main)
     return GROVE_EPERM;
+  /* Refuse before touching anything while greenlets or objects (events,
+   * queues, actors...) are alive: a failed close must change nothing. */
+  if (hub->nalive > 0 || hub->nobjects > 0)
+    return GROVE_EBUSY;
+  /* Hooks run once: the layer that registered one frees its state. */
   for (int i = 0; i < hub->natclose; i++)
     hub->atclose[i].fn(hub->atclose[i].arg);
-  if (hub->nalive == 0)
-    cancel_daemons(hub);
+  hub->natclose = 0;
+  cancel_daemons(hub);
   /* Let pending callbacks (link notifications, posts) run first. */
   for (int i = 0; i < 1000 && (!grove__list_empty(&hub->runq) || hub->post_head); i++) {
     if (grove_sleep(0) != 0)

@@ -171,6 +171,7 @@ struct grove_actor {
   uint64_t _processed;
   uint32_t _gen, _len, _max, _flags;
   void *_cb[3];
+  struct grove_msg *_cur;
 };
 
 typedef struct grove_actor_opts {
@@ -212,8 +213,11 @@ bool grove_actor_alive(grove_ref ref);
 int grove_actor_exit(grove_ref ref, int reason);
 
 /* Block until the actor has ended; *reason (may be NULL) gets its exit
- * reason. GROVE_ENOENT if the ref never named an actor or it ended before
- * the call (its reason is not kept), plus the usual wait codes. */
+ * reason. An actor that has already ended returns at once with its reason,
+ * as long as grove still knows it: the reason is kept until another actor
+ * that reuses the same slot ends too. GROVE_ENOENT if the ref never named an
+ * actor or that record is gone; GROVE_EDEADLK for the calling actor itself;
+ * plus the usual wait codes. */
 int grove_actor_wait(grove_ref ref, int *reason, double timeout);
 
 /* Turn exit trapping on or off for the calling actor. */

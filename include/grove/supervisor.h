@@ -78,19 +78,21 @@ typedef struct grove_supervisor_args {
 
 extern const grove_actor_class grove_supervisor_class;
 
-/* Start a supervisor and its children (in order). For simple_one_for_one,
- * children[0] is the template and no child is started. Returns 0 and *out,
- * GROVE_EINVAL (bad specs: no class, duplicate ids, template count),
- * GROVE_EEXIST (name taken), GROVE_ENOMEM, or the error of a child that
- * could not be started (then nothing is left running). Blocks until the
- * children have been spawned. */
+/* Start a supervisor and its children, one after the other: each child's
+ * init has returned before the next starts (a nested supervisor's children
+ * first), as OTP's start_link. For simple_one_for_one, children[0] is the
+ * template and no child is started. Returns 0 and *out, GROVE_EINVAL (bad
+ * specs: no class, duplicate ids, template count), GROVE_EEXIST (name
+ * taken), GROVE_ENOMEM, GROVE_EPERM from the hub's own context, or the error
+ * of a child whose start or init failed (then nothing is left running). */
 int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_spec *children,
                            size_t n, grove_ref *out);
 
 /* Add and start a child. For simple_one_for_one, spec may be NULL (the
  * template with its own arg) or carry just another arg (cls NULL: the
- * template's class). Returns 0 and *child (may be NULL), GROVE_EEXIST (the
- * id is taken), GROVE_EINVAL, or a call error. */
+ * template's class). Waits until the child's init has returned. Returns 0
+ * and *child (may be NULL), GROVE_EEXIST (the id is taken), GROVE_EINVAL,
+ * the error of a failed init, or a call error. */
 int grove_supervisor_start_child(grove_ref sup, const grove_child_spec *spec, grove_ref *child);
 
 /* Stop a child (by ref) and forget it (it is not restarted). */
