@@ -370,8 +370,8 @@ static void send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, gro
 static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   grove_ref ref = grove_actor_ref(a);
   grove_greenlet *me = sys->hub->current;
-  if (a->_cls->terminate)
-    a->_cls->terminate(a, reason);
+  if (a->_cls->terminate && (a->_flags & A_STARTED))
+    a->_cls->terminate(a, reason); /* not after a failed init, as in Erlang */
   set_state(a, A_DEAD);
   sys->slots[a->_id - 1].ended_gen = a->_gen;
   sys->slots[a->_id - 1].ended_reason = reason;

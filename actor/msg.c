@@ -141,6 +141,8 @@ static int body_changed(grove_msg *m) {
  * the library's behaviour, and never leaving the buffer half-written. */
 static int body_write(void *data, const char *buf, size_t len) {
   msgpack_sbuffer *sb = data;
+  if (len == 0)
+    return 0; /* an empty bin or str body: buf may be NULL */
   if (sb->alloc - sb->size < len) {
     grove_msg *m = grove__container_of(sb, grove_msg, body);
     size_t cap = sb->alloc * 2;

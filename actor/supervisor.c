@@ -171,6 +171,8 @@ static int too_many_restarts(sup *s) {
   return now - oldest <= (uint64_t)(s->opts.period * 1e9);
 }
 
+static void sup_cleanup(sup *s);
+
 static int sup_init(grove_actor *self, void *arg) {
   sup *s = (sup *)self;
   const grove_supervisor_args *a = arg;
@@ -203,9 +205,9 @@ static int sup_init(grove_actor *self, void *arg) {
     if ((rc = add_child(s, &a->children[i], &c)) == 0 && (rc = start_child(s, c)) != 0)
       s->n--, free_spec(&c->spec);
   }
-  if (rc)
-    stop_from(s, 0);
 out:
+  if (rc)
+    sup_cleanup(s); /* terminate is not called after a failed init */
   if (grove_ref_eq(boot_ref, grove_actor_ref(self)))
     boot_rc = rc;
   return rc;
@@ -213,7 +215,10 @@ out:
 
 static void sup_terminate(grove_actor *self, int reason) {
   (void)reason;
-  sup *s = (sup *)self;
+  sup_cleanup((sup *)self);
+}
+
+static void sup_cleanup(sup *s) {
   stop_from(s, 0);
   for (size_t i = 0; i < s->n; i++)
     free_spec(&s->children[i].spec);

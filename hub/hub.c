@@ -236,10 +236,14 @@ __attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenle
     if (!sh->stack.map && grove__shared_init(sh) != 0)
       return GROVE_ENOMEM;
     g->shared = (uint8_t)pick;
+#if GROVE_ASAN
+    grove__stack_swap_in(hub, g); /* also clears the stack's stale ASan poison */
+#else
     if (sh->occupant)
       grove__stack_swap_in(hub, g); /* copies the occupant out */
     else
       sh->occupant = g;
+#endif
     hi = sh->stack.hi;
   }
   g->sp = grove__ctx_init(g, hi, grove__greenlet_entry);

@@ -122,11 +122,14 @@ int grove_msg_pack_nil(grove_msg *m);
 /* For anything else: msgpack-c's packer writing into the body (owned by m). */
 msgpack_packer *grove_msg_packer(grove_msg *m);
 
-/* Reading the body. The first call unpacks it; the objects stay valid until
- * the message is freed. count: how many objects the body holds (0 if it is
- * not valid msgpack). get: the object at `index` (GROVE_ENOENT past the end,
- * GROVE_EINVAL if the body is not valid msgpack). The typed readers also
- * return GROVE_EINVAL when the object has another type. */
+/* Reading the body. The objects (and the strings, bins and ext data they
+ * point to) stay valid until the message is freed or packed into again.
+ * count: how many objects the body holds (0 if it is not valid msgpack).
+ * get: the object at `index` (GROVE_ENOENT past the end, GROVE_EINVAL if the
+ * body is not valid msgpack). The typed readers also return GROVE_EINVAL
+ * when the object has another type; grove_msg_double accepts integers too,
+ * and grove_msg_int returns GROVE_EOVERFLOW for an unsigned value above
+ * INT64_MAX. */
 size_t grove_msg_count(grove_msg *m);
 int grove_msg_get(grove_msg *m, size_t index, msgpack_object *out);
 int grove_msg_int(grove_msg *m, size_t index, int64_t *out);
@@ -156,7 +159,8 @@ typedef struct grove_actor grove_actor;
 typedef struct grove_actor_class {
   const char *name;                                   /* for grove_dump and logs */
   size_t size;                                        /* sizeof the user's struct */
-  int (*init)(grove_actor *self, void *arg);          /* optional; nonzero: fails */
+  int (*init)(grove_actor *self, void *arg);          /* optional; nonzero: fails
+                                                         (terminate is then not called) */
   int (*receive)(grove_actor *self, grove_msg *msg);  /* GROVE_STOP ends the actor */
   void (*terminate)(grove_actor *self, int reason);   /* optional */
 } grove_actor_class;
