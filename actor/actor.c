@@ -164,14 +164,9 @@ static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
     i = sys->free_head - 1;
     sys->free_head = sys->slots[i].next_free;
   } else {
-    if (sys->nslots == sys->capslots) {
-      uint32_t cap = sys->capslots ? sys->capslots * 2 : 256;
-      grove__actor_slot *s = realloc(sys->slots, cap * sizeof *s);
-      if (!s)
-        return GROVE_ENOMEM;
-      sys->slots = s;
-      sys->capslots = cap;
-    }
+    if (sys->nslots == UINT32_MAX ||
+        grove__grow((void **)&sys->slots, &sys->capslots, sys->nslots, sizeof *sys->slots, 256))
+      return GROVE_ENOMEM;
     i = sys->nslots++;
     sys->slots[i].gen = 1;
     sys->slots[i].ended_gen = 0;
@@ -282,14 +277,8 @@ static void *runner_main(void *unused) {
     }
     if ((me->flags & GROVE__F_CANCELLED) || sys->nidle >= RUNNER_IDLE_MAX)
       return NULL; /* a cancelled greenlet cannot be reused */
-    if (sys->nidle == sys->capidle) {
-      size_t cap = sys->capidle ? sys->capidle * 2 : 16;
-      grove_greenlet **p = realloc(sys->idle, cap * sizeof *p);
-      if (!p)
-        return NULL;
-      sys->idle = p;
-      sys->capidle = cap;
-    }
+    if (grove__grow((void **)&sys->idle, &sys->capidle, sys->nidle, sizeof *sys->idle, 16))
+      return NULL;
     sys->idle[sys->nidle++] = me;
     int rc = grove__wait_until(sys->hub, NULL, UINT64_MAX, "actor runner: idle", NULL);
     if (rc != 0)
@@ -1035,14 +1024,8 @@ static int add_link(grove_actor *a, grove_ref other) {
   for (size_t i = 0; i < e->nlinks; i++)
     if (grove_ref_eq(e->links[i], other))
       return 0;
-  if (e->nlinks == e->caplinks) {
-    size_t cap = e->caplinks ? e->caplinks * 2 : 4;
-    grove_ref *p = realloc(e->links, cap * sizeof *p);
-    if (!p)
-      return GROVE_ENOMEM;
-    e->links = p;
-    e->caplinks = cap;
-  }
+  if (grove__grow((void **)&e->links, &e->caplinks, e->nlinks, sizeof *e->links, 4))
+    return GROVE_ENOMEM;
   e->links[e->nlinks++] = other;
   return 0;
 }

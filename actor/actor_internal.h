@@ -66,7 +66,8 @@ typedef struct grove__reg_entry {
 typedef struct grove__actor_sys {
   grove_hub *hub;
   grove__actor_slot *slots;
-  uint32_t nslots, capslots, free_head;
+  uint32_t nslots, free_head;
+  size_t capslots;
   size_t nactors;
   grove_greenlet **idle; /* parked runners */
   size_t nidle, capidle;

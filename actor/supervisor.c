@@ -42,14 +42,8 @@ typedef struct sup {
 } sup;
 
 static void retire(sup *s, grove_ref r) {
-  if (s->nretired == s->capretired) {
-    size_t cap = s->capretired ? 2 * s->capretired : 8;
-    grove_ref *p = realloc(s->retired, cap * sizeof *p);
-    if (!p)
-      return; /* its exit will then look like a stranger's: still handled */
-    s->retired = p;
-    s->capretired = cap;
-  }
+  if (grove__grow((void **)&s->retired, &s->capretired, s->nretired, sizeof *s->retired, 8))
+    return; /* its exit will then look like a stranger's: still handled */
   s->retired[s->nretired++] = r;
 }
 
@@ -135,14 +129,8 @@ static int add_child(sup *s, const grove_child_spec *spec, sup_child **out) {
     for (size_t i = 0; i < s->n; i++)
       if (s->children[i].spec.id && strcmp(s->children[i].spec.id, spec->id) == 0)
         return GROVE_EEXIST;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? 2 * s->cap : 8;
-    sup_child *p = realloc(s->children, cap * sizeof *p);
-    if (!p)
-      return GROVE_ENOMEM;
-    s->children = p;
-    s->cap = cap;
-  }
+  if (grove__grow((void **)&s->children, &s->cap, s->n, sizeof *s->children, 8))
+    return GROVE_ENOMEM;
   sup_child *c = &s->children[s->n];
   memset(c, 0, sizeof *c);
   int rc = copy_spec(&c->spec, spec);
@@ -407,6 +395,18 @@ static int request(grove_ref sup, grove_msg *m, grove_msg **reply) {
   return request_timeout(sup, m, reply, GROVE_FOREVER);
 }
 
+/* A request whose reply carries a ref. */
+static int request_ref(grove_ref sup, grove_msg *m, grove_ref *out) {
+  grove_msg *r;
+  int rc = request(sup, m, &r);
+  if (rc == 0) {
+    if (out)
+      grove_msg_ref(r, 0, out);
+    grove_msg_free(r);
+  }
+  return rc;
+}
+
 int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_spec *children,
                            size_t n, grove_ref *out) {
   if (out)
@@ -476,14 +476,7 @@ int grove_supervisor_start_child(grove_ref sup, const grove_child_spec *spec, gr
     *copy = *spec;
     grove_msg_set_blob(m, copy, sizeof *copy, free);
   }
-  grove_msg *r;
-  int rc = request(sup, m, &r);
-  if (rc == 0) {
-    if (child)
-      grove_msg_ref(r, 0, child);
-    grove_msg_free(r);
-  }
-  return rc;
+  return request_ref(sup, m, child);
 }
 
 int grove_supervisor_terminate_child(grove_ref sup, grove_ref child) {
@@ -501,14 +494,7 @@ int grove_supervisor_which_child(grove_ref sup, const char *id, grove_ref *child
   grove_msg *m = grove_msg_new("grove.sup.which");
   if (m)
     grove_msg_pack_str(m, id);
-  grove_msg *r;
-  int rc = request(sup, m, &r);
-  if (rc == 0) {
-    if (child)
-      grove_msg_ref(r, 0, child);
-    grove_msg_free(r);
-  }
-  return rc;
+  return request_ref(sup, m, child);
 }
 
 int grove_supervisor_count(grove_ref sup, grove_supervisor_counts *out) {

@@ -98,6 +98,21 @@ static inline grove__list *grove__list_pop(grove__list *head) {
   return n;
 }
 
+/* Make room for one more element in a doubling array: *cap grows from
+ * `first`. Returns 0 or GROVE_ENOMEM (the array is left as it was). */
+static inline int grove__grow(void **array, size_t *cap, size_t count, size_t elem,
+                              size_t first) {
+  if (count < *cap)
+    return 0;
+  size_t n = *cap ? *cap * 2 : first;
+  void *p = realloc(*array, n * elem);
+  if (!p)
+    return GROVE_ENOMEM;
+  *array = p;
+  *cap = n;
+  return 0;
+}
+
 /* ---- callbacks, waiters, timers ------------------------------------------ */
 
 /* An entry in the hub's run queue. fn(cb) does its work and returns the
