@@ -58,18 +58,17 @@ enum {
   A_STARTED = 1 << 8 /* init returned successfully */
 };
 
-
 struct grove__actor_ext {
   char *name;
-  grove__list callers; /* greenlets in grove_call, waiting for a reply */
-  grove__list senders; /* greenlets waiting for room in a bounded inbox */
-  grove__list waiters; /* greenlets in grove_actor_wait */
+  grove__list callers;  /* greenlets in grove_call, waiting for a reply */
+  grove__list senders;  /* greenlets waiting for room in a bounded inbox */
+  grove__list waiters;  /* greenlets in grove_actor_wait */
   grove__list starters; /* greenlets waiting for init to return */
   struct monitor {
     struct monitor *next;
     uint64_t id;
     grove_ref watcher;
-  } *monitors;
+  } * monitors;
   grove_ref *links;
   size_t nlinks, caplinks;
   int exit_reason;
@@ -330,8 +329,8 @@ static void schedule_actor(grove__actor_sys *sys, grove_actor *a) {
 static void wake_all(grove__list *l, int code, void *slot) {
   grove__list *n;
   while ((n = grove__list_pop(l)) != NULL) {
-    grove_greenlet *g = grove__container_of(grove__container_of(n, grove__waiter, link),
-                                            grove_greenlet, waiter);
+    grove_greenlet *g =
+        grove__container_of(grove__container_of(n, grove__waiter, link), grove_greenlet, waiter);
     g->slot = slot;
     grove__wake(g, code);
   }
@@ -439,9 +438,9 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     m->next = NULL;
     if (GROVE__UNLIKELY(a->_max != 0) && a->_ext && !grove__list_empty(&a->_ext->senders)) {
       grove__list *n = a->_ext->senders.next;
-      grove__wake(grove__container_of(grove__container_of(n, grove__waiter, link),
-                                      grove_greenlet, waiter),
-                  0);
+      grove__wake(
+          grove__container_of(grove__container_of(n, grove__waiter, link), grove_greenlet, waiter),
+          0);
     }
     a->_flags |= A_IN_RECEIVE;
     a->_cur = m;
@@ -462,8 +461,9 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     } else if (rc < 0) {
       actor_end(sys, a, rc);
     } else {
-      fprintf(stderr, "grove: actor %s: receive returned %d (not 0, GROVE_STOP or an error); "
-                      "ending it with GROVE_EINVAL\n",
+      fprintf(stderr,
+              "grove: actor %s: receive returned %d (not 0, GROVE_STOP or an error); "
+              "ending it with GROVE_EINVAL\n",
               a->_cls->name ? a->_cls->name : "?", rc);
       actor_end(sys, a, GROVE_EINVAL);
     }

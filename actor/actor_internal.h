@@ -38,7 +38,7 @@ struct grove_msg {
   void *blob;
   size_t blob_len;
   void (*blob_free)(void *);
-  int error;   /* error replies; exit signals: the reason */
+  int error; /* error replies; exit signals: the reason */
   uint32_t flags;
   /* Below: not cleared when a message is reused from the cache. */
   char tag_inline[GROVE__MSG_TAG_INLINE];

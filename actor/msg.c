@@ -175,12 +175,12 @@ msgpack_packer *grove_msg_packer(grove_msg *m) {
   return &m->pk;
 }
 
-#define PACK(m, expr)                                                                       \
-  do {                                                                                      \
-    if (!(m))                                                                               \
-      return GROVE_EINVAL;                                                                  \
-    msgpack_packer *pk = grove_msg_packer(m);                                               \
-    return (expr) == 0 ? 0 : GROVE_ENOMEM;                                                  \
+#define PACK(m, expr)                                                                              \
+  do {                                                                                             \
+    if (!(m))                                                                                      \
+      return GROVE_EINVAL;                                                                         \
+    msgpack_packer *pk = grove_msg_packer(m);                                                      \
+    return (expr) == 0 ? 0 : GROVE_ENOMEM;                                                         \
   } while (0)
 
 int grove_msg_pack_int(grove_msg *m, int64_t v) { PACK(m, msgpack_pack_int64(pk, v)); }

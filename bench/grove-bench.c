@@ -270,7 +270,6 @@ static void bench_greenlets_1m(void) {
   report("greenlets_1m_spawn", dt, "s");
 }
 
-
 /* ---- actors --------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -299,8 +298,8 @@ static int pp_receive(grove_actor *self, grove_msg *msg) {
   return 0;
 }
 
-static const grove_actor_class pp_class = {.name = "pp", .size = sizeof(pp_actor),
-                                           .receive = pp_receive};
+static const grove_actor_class pp_class = {
+    .name = "pp", .size = sizeof(pp_actor), .receive = pp_receive};
 
 static void bench_actor_pingpong(void) {
   long n = quick ? 200000 : 2000000;
@@ -346,8 +345,8 @@ static int echo_receive(grove_actor *self, grove_msg *msg) {
   return 0;
 }
 
-static const grove_actor_class echo_class = {.name = "echo", .size = sizeof(echo_actor),
-                                             .receive = echo_receive};
+static const grove_actor_class echo_class = {
+    .name = "echo", .size = sizeof(echo_actor), .receive = echo_receive};
 
 static void bench_call_roundtrip(void) {
   long n = quick ? 100000 : 1000000;
@@ -381,8 +380,10 @@ static int idle_init(grove_actor *self, void *arg) {
   (void)arg;
   return 0;
 }
-static const grove_actor_class idle_class = {.name = "idle", .size = sizeof(grove_actor),
-                                             .init = idle_init, .receive = echo_receive,
+static const grove_actor_class idle_class = {.name = "idle",
+                                             .size = sizeof(grove_actor),
+                                             .init = idle_init,
+                                             .receive = echo_receive,
                                              .terminate = idle_terminate};
 
 static void bench_actors_1m_idle(void) {
@@ -458,8 +459,8 @@ static int sky_receive(grove_actor *self, grove_msg *msg) {
   return GROVE_STOP;
 }
 
-static const grove_actor_class sky_class = {.name = "skynet", .size = sizeof(sky_actor),
-                                            .receive = sky_receive};
+static const grove_actor_class sky_class = {
+    .name = "skynet", .size = sizeof(sky_actor), .receive = sky_receive};
 
 static void bench_skynet(void) {
   int64_t size = quick ? 100000 : 1000000;
@@ -527,8 +528,8 @@ static int stage_init(grove_actor *self, void *arg) {
   return 0;
 }
 
-static const grove_actor_class stage_class = {.name = "stage", .size = sizeof(stage_actor),
-                                              .init = stage_init, .receive = stage_receive};
+static const grove_actor_class stage_class = {
+    .name = "stage", .size = sizeof(stage_actor), .init = stage_init, .receive = stage_receive};
 
 static void bench_pipeline(void) {
   pipe_n = quick ? 200000 : 2000000;

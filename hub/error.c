@@ -8,8 +8,8 @@ const char *grove_strerror(int code) {
   switch (code) {
   case 0:
     return "success";
-#define XX(name, value, msg)                                                                 \
-  case GROVE_##name:                                                                         \
+#define XX(name, value, msg)                                                                       \
+  case GROVE_##name:                                                                               \
     return msg;
     GROVE_ERRNO_MAP(XX)
 #undef XX
@@ -25,8 +25,8 @@ const char *grove_err_name(int code) {
   switch (code) {
   case 0:
     return "GROVE_OK";
-#define XX(name, value, msg)                                                                 \
-  case GROVE_##name:                                                                         \
+#define XX(name, value, msg)                                                                       \
+  case GROVE_##name:                                                                               \
     return "GROVE_" #name;
     GROVE_ERRNO_MAP(XX)
 #undef XX

@@ -57,8 +57,8 @@ static grove_greenlet *notify_cb(grove__cb *cb) {
     l->notifying = 1;
     grove__list_splice_tail(&l->batch, &l->links);
   }
-  while (keep_going(l) && ((n = grove__list_pop(&l->batch)) != NULL ||
-                           (n = grove__list_pop(&l->arrived)) != NULL)) {
+  while (keep_going(l) &&
+         ((n = grove__list_pop(&l->batch)) != NULL || (n = grove__list_pop(&l->arrived)) != NULL)) {
     grove_greenlet *t = grove__waiter_fire(grove__container_of(n, grove__waiter, link), l);
     if (t) {
       grove__schedule_next(l->hub, &l->notify);

@@ -45,7 +45,9 @@ static int empty_ready(const grove__linkable *l) {
 }
 /* The group is freed with its "empty" linkable, possibly at the end of that
  * linkable's notify pass (grove_group_free called by a greenlet it woke). */
-static void empty_destroy(grove__linkable *l) { free(grove__container_of(l, grove_group, empty_ev)); }
+static void empty_destroy(grove__linkable *l) {
+  free(grove__container_of(l, grove_group, empty_ev));
+}
 
 static grove_group *group_new(int is_pool, size_t size) {
   grove_hub *hub = grove__hub();
@@ -503,8 +505,7 @@ int grove_imap_next(grove_imap *it, void **result, size_t *index, double timeout
       imap_rec *r = &it->recs[it->next_index++];
       return imap_yield(it, r, result, index);
     }
-    if (it->ordered && it->finished && it->next_index == it->finish.index &&
-        it->finish.arrived)
+    if (it->ordered && it->finished && it->next_index == it->finish.index && it->finish.arrived)
       return imap_yield(it, &it->finish, result, index);
     void *item;
     double left = GROVE_FOREVER;
@@ -513,8 +514,7 @@ int grove_imap_next(grove_imap *it, void **result, size_t *index, double timeout
       left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
     }
     it->readers++;
-    int rc = left == 0 ? grove_queue_get_nowait(it->q, &item)
-                       : grove_queue_get(it->q, &item, left);
+    int rc = left == 0 ? grove_queue_get_nowait(it->q, &item) : grove_queue_get(it->q, &item, left);
     it->readers--;
     if (rc == GROVE_EEMPTY)
       rc = GROVE_ETIMEDOUT;

@@ -204,11 +204,13 @@ static void jump_to_hub(grove_hub *hub, grove_greenlet *g) {
 /* Whether the shared stack k holds the frames of `cur`, which is running on
  * it: nothing may be copied onto that stack from cur's own context. */
 static int running_on(grove_hub *hub, const grove_greenlet *cur, uint32_t k) {
-  return hub->shared[k].occupant == cur && !(cur->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN | GROVE__F_HUB));
+  return hub->shared[k].occupant == cur &&
+         !(cur->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN | GROVE__F_HUB));
 }
 
 /* Give a new greenlet a stack and its first frame. Returns 0, GROVE_ENOMEM. */
-__attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenlet *g, grove_greenlet *cur) {
+__attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenlet *g,
+                                                   grove_greenlet *cur) {
   char *hi;
   if (g->flags & GROVE__F_DEDICATED) {
     int rc = grove__stack_alloc(hub, &g->stack, g->stack_size);
@@ -272,7 +274,7 @@ static inline int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet
       return rc;
     }
   } else if (GROVE__UNLIKELY(!(t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN)) &&
-                              hub->shared[t->shared].occupant != t)) {
+                             hub->shared[t->shared].occupant != t)) {
     grove__stack_swap_in(hub, t);
   }
   t->state = GROVE__RUNNING;

@@ -59,7 +59,9 @@ typedef struct grove__list {
 
 static inline void grove__list_init(grove__list *l) { l->prev = l->next = l; }
 static inline int grove__list_empty(const grove__list *l) { return l->next == l; }
-static inline int grove__list_linked(const grove__list *n) { return n->next != NULL && n->next != n; }
+static inline int grove__list_linked(const grove__list *n) {
+  return n->next != NULL && n->next != n;
+}
 static inline void grove__list_push(grove__list *head, grove__list *n) {
   n->prev = head->prev;
   n->next = head;
@@ -100,8 +102,7 @@ static inline grove__list *grove__list_pop(grove__list *head) {
 
 /* Make room for one more element in a doubling array: *cap grows from
  * `first`. Returns 0 or GROVE_ENOMEM (the array is left as it was). */
-static inline int grove__grow(void **array, size_t *cap, size_t count, size_t elem,
-                              size_t first) {
+static inline int grove__grow(void **array, size_t *cap, size_t count, size_t elem, size_t first) {
   if (count < *cap)
     return 0;
   size_t n = *cap ? *cap * 2 : first;
@@ -148,16 +149,16 @@ typedef struct grove__waiter {
 typedef struct grove__timer {
   uint64_t deadline; /* hub clock, ns */
   uint64_t seq;
-  uint32_t slot; /* 1-based heap position, 0 = not armed */
+  uint32_t slot;                                        /* 1-based heap position, 0 = not armed */
   struct grove_greenlet *(*fn)(struct grove__timer *t); /* greenlet to resume, or NULL */
 } grove__timer;
 
 /* ---- contexts and stacks --------------------------------------------------- */
 
 typedef struct grove__stack {
-  char *map;      /* mmap base: guard page(s) first */
-  size_t maplen;  /* whole mapping */
-  char *lo, *hi;  /* usable range, the stack grows down from hi */
+  char *map;                 /* mmap base: guard page(s) first */
+  size_t maplen;             /* whole mapping */
+  char *lo, *hi;             /* usable range, the stack grows down from hi */
   struct grove__stack *next; /* cache list */
 } grove__stack;
 
@@ -245,9 +246,9 @@ typedef struct grove__post {
 
 struct grove_hub {
   grove_greenlet *current;
-  grove_greenlet main;  /* the thread's own stack */
-  grove_greenlet hub_g; /* the hub: runs callbacks and the loop */
-  grove__list runq;     /* grove__cb, FIFO */
+  grove_greenlet main;   /* the thread's own stack */
+  grove_greenlet hub_g;  /* the hub: runs callbacks and the loop */
+  grove__list runq;      /* grove__cb, FIFO */
   grove__list greenlets; /* alive, not counting main */
   size_t nalive;
   uint64_t next_id;
@@ -269,7 +270,7 @@ struct grove_hub {
   size_t nstack_cache;
   grove_greenlet *free_greenlets; /* struct cache, linked through ->arg */
   size_t nfree_greenlets;
-  grove_greenlet *zombie; /* finished greenlet whose stack was just left */
+  grove_greenlet *zombie;  /* finished greenlet whose stack was just left */
   grove_greenlet *handoff; /* picked by a blocking greenlet, to be run by the hub */
   grove__cb timer_pass;    /* fires expired deadlines, at the front of the run queue */
   uint64_t batch_end;      /* when the current callback batch must yield to polling */

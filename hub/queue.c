@@ -37,8 +37,8 @@ struct grove_queue {
   grove_compare_fn cmp;
   grove__list getters, putters;
   grove__cb unlock;
-  uint8_t unlock_phase;  /* 1: the putter half of an iteration is done */
-  uint8_t unlock_repeat; /* this iteration did something: loop again */
+  uint8_t unlock_phase;        /* 1: the putter half of an iteration is done */
+  uint8_t unlock_repeat;       /* this iteration did something: loop again */
   grove_greenlet *chan_putter; /* channel: putter to resume after its getter */
   /* joinable */
   size_t unfinished;
@@ -310,7 +310,9 @@ static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
     /* Polling (or the hub, which cannot wait): only a waiting getter will do. */
     grove_greenlet *getter = pop_waiter(&q->getters);
     if (!getter)
-      return nowait ? GROVE_EFULL : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL) : GROVE_EPERM;
+      return nowait         ? GROVE_EFULL
+             : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL)
+                            : GROVE_EPERM;
     getter->slot = item;
     grove__wake(getter, 0);
     return 0;
@@ -326,7 +328,9 @@ static int channel_get(grove_queue *q, void **item, double timeout, int nowait) 
   if (nowait || timeout == 0 || in_hub(q)) {
     grove_greenlet *putter = pop_waiter(&q->putters);
     if (!putter)
-      return nowait ? GROVE_EEMPTY : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL) : GROVE_EPERM;
+      return nowait         ? GROVE_EEMPTY
+             : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL)
+                            : GROVE_EPERM;
     *item = putter->slot;
     grove__wake(putter, 0);
     return 0;

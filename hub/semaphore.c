@@ -37,7 +37,8 @@ static int sem_check(const grove_semaphore *s) {
   return 0;
 }
 
-static void semaphore_init(grove_semaphore *s, grove_hub *hub, int value, int bounded, uint32_t magic) {
+static void semaphore_init(grove_semaphore *s, grove_hub *hub, int value, int bounded,
+                           uint32_t magic) {
   grove__linkable_init(&s->l, hub, magic, 0, sem_ready, semaphore_destroy);
   s->counter = value;
   s->initial = value;
@@ -125,7 +126,9 @@ int grove_semaphore_free(grove_semaphore *s) {
 /* ---- Lock --------------------------------------------------------------------- */
 
 grove_lock *grove_lock_new(void) { return sem_new(1, 1); }
-int grove_lock_acquire(grove_lock *l, double timeout) { return grove_semaphore_acquire(l, timeout); }
+int grove_lock_acquire(grove_lock *l, double timeout) {
+  return grove_semaphore_acquire(l, timeout);
+}
 int grove_lock_release(grove_lock *l) { return grove_semaphore_release(l); }
 bool grove_lock_locked(const grove_lock *l) { return grove_semaphore_locked(l); }
 int grove_lock_free(grove_lock *l) { return grove_semaphore_free(l); }

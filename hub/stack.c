@@ -92,8 +92,8 @@ static int stack_map(grove__stack *s, size_t size) {
   size_t ps = page_size();
   size = (size + ps - 1) & ~(ps - 1);
   size_t len = size + ps;
-  char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  char *m =
+      mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED)
     return GROVE_ENOMEM;
   if (mprotect(m, ps, PROT_NONE) != 0) {

@@ -25,36 +25,37 @@ typedef struct {
   void (*fn)(void);
 } test_case;
 
-#define TEST(f) {#f, f}
+#define TEST(f)                                                                                    \
+  { #f, f }
 
 static int test__failed;
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);        \
-      test__failed = 1;                                                               \
-    }                                                                                 \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
+      test__failed = 1;                                                                            \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                \
-  do {                                                                                \
-    long long test__a = (long long)(a), test__b = (long long)(b);                     \
-    if (test__a != test__b) {                                                         \
-      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", __FILE__,  \
-              __LINE__, #a, #b, test__a, test__b);                                    \
-      test__failed = 1;                                                               \
-    }                                                                                 \
+#define CHECK_EQ(a, b)                                                                             \
+  do {                                                                                             \
+    long long test__a = (long long)(a), test__b = (long long)(b);                                  \
+    if (test__a != test__b) {                                                                      \
+      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, #a, \
+              #b, test__a, test__b);                                                               \
+      test__failed = 1;                                                                            \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_STR(a, b)                                                               \
-  do {                                                                                \
-    const char *test__a = (a), *test__b = (b);                                        \
-    if (strcmp(test__a, test__b) != 0) {                                              \
-      fprintf(stderr, "%s:%d: CHECK_STR failed: \"%s\" vs \"%s\"\n", __FILE__,         \
-              __LINE__, test__a, test__b);                                            \
-      test__failed = 1;                                                               \
-    }                                                                                 \
+#define CHECK_STR(a, b)                                                                            \
+  do {                                                                                             \
+    const char *test__a = (a), *test__b = (b);                                                     \
+    if (strcmp(test__a, test__b) != 0) {                                                           \
+      fprintf(stderr, "%s:%d: CHECK_STR failed: \"%s\" vs \"%s\"\n", __FILE__, __LINE__, test__a,  \
+              test__b);                                                                            \
+      test__failed = 1;                                                                            \
+    }                                                                                              \
   } while (0)
 
 /* Monotonic seconds, for generous timing bounds. */
@@ -91,8 +92,7 @@ static inline int test__run(const test_case *cases, size_t n, int argc, char **a
     cases[i].fn();
     size_t alive = grove_hub_greenlet_count();
     if (alive != 0) {
-      fprintf(stderr, "%s: %zu greenlet(s) still alive after the case:\n", cases[i].name,
-              alive);
+      fprintf(stderr, "%s: %zu greenlet(s) still alive after the case:\n", cases[i].name, alive);
       grove_dump(stderr);
       test__failed = 1;
     } else {
@@ -113,10 +113,10 @@ static inline int test__run(const test_case *cases, size_t n, int argc, char **a
   return failures ? 1 : 0;
 }
 
-#define TEST_MAIN(...)                                                                \
-  int main(int argc, char **argv) {                                                   \
-    static const test_case cases[] = {__VA_ARGS__};                                   \
-    return test__run(cases, sizeof cases / sizeof cases[0], argc, argv);              \
+#define TEST_MAIN(...)                                                                             \
+  int main(int argc, char **argv) {                                                                \
+    static const test_case cases[] = {__VA_ARGS__};                                                \
+    return test__run(cases, sizeof cases / sizeof cases[0], argc, argv);                           \
   }
 
 #endif

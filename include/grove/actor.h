@@ -157,12 +157,12 @@ grove_msg *grove_msg_take(grove_msg *m);
 typedef struct grove_actor grove_actor;
 
 typedef struct grove_actor_class {
-  const char *name;                                   /* for grove_dump and logs */
-  size_t size;                                        /* sizeof the user's struct */
-  int (*init)(grove_actor *self, void *arg);          /* optional; nonzero: fails
-                                                         (terminate is then not called) */
-  int (*receive)(grove_actor *self, grove_msg *msg);  /* GROVE_STOP ends the actor */
-  void (*terminate)(grove_actor *self, int reason);   /* optional */
+  const char *name;                                  /* for grove_dump and logs */
+  size_t size;                                       /* sizeof the user's struct */
+  int (*init)(grove_actor *self, void *arg);         /* optional; nonzero: fails
+                                                        (terminate is then not called) */
+  int (*receive)(grove_actor *self, grove_msg *msg); /* GROVE_STOP ends the actor */
+  void (*terminate)(grove_actor *self, int reason);  /* optional */
 } grove_actor_class;
 
 /* The base every actor struct starts with. Its fields belong to grove. */
@@ -179,10 +179,10 @@ struct grove_actor {
 };
 
 typedef struct grove_actor_opts {
-  const char *name;      /* register under this name (released when it ends) */
-  size_t inbox_max;      /* 0: unbounded; else senders wait while it is full */
-  bool trap_exits;       /* exit signals from links arrive as GROVE_TAG_EXIT */
-  grove_ref link;        /* link with this actor right away (null: none) */
+  const char *name; /* register under this name (released when it ends) */
+  size_t inbox_max; /* 0: unbounded; else senders wait while it is full */
+  bool trap_exits;  /* exit signals from links arrive as GROVE_TAG_EXIT */
+  grove_ref link;   /* link with this actor right away (null: none) */
 } grove_actor_opts;
 
 /* Start an actor: allocate cls->size bytes (zeroed), and schedule it; init
@@ -228,9 +228,9 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout);
 int grove_actor_trap_exits(bool on);
 
 typedef struct grove_actor_stats {
-  size_t inbox_len;     /* messages waiting */
-  uint64_t processed;   /* messages received so far */
-  bool running;         /* a receive is in progress (possibly blocked) */
+  size_t inbox_len;   /* messages waiting */
+  uint64_t processed; /* messages received so far */
+  bool running;       /* a receive is in progress (possibly blocked) */
 } grove_actor_stats;
 
 int grove_actor_stats_get(grove_ref ref, grove_actor_stats *out);

@@ -19,32 +19,31 @@ extern "C" {
 
 /* XX(name, value, message): the one table that generates the enum,
  * grove_strerror() and grove_err_name(). */
-#define GROVE_ERRNO_MAP(XX)                                                      \
-  XX(ETIMEDOUT, (-ETIMEDOUT), "operation timed out")                            \
-  XX(ECANCELED, (-ECANCELED), "operation canceled: the greenlet was killed")     \
-  XX(EINVAL, (-EINVAL), "invalid argument")                                      \
-  XX(ENOMEM, (-ENOMEM), "out of memory")                                         \
-  XX(ENOENT, (-ENOENT), "no such entry")                                         \
-  XX(EPERM, (-EPERM), "operation not permitted (wrong thread or not the owner)") \
-  XX(EBUSY, (-EBUSY), "resource busy: greenlets are still waiting on it")        \
-  XX(EDEADLK, (-EDEADLK), "deadlock: a greenlet would wait for itself")          \
-  XX(EOVERFLOW, (-EOVERFLOW), "released more times than acquired")              \
-  XX(EEXIST, (-EEXIST), "already exists")                                        \
-  XX(EAGAIN, (-EAGAIN), "resource temporarily unavailable")                      \
-  XX(ENOSYS, (-ENOSYS), "not supported on this platform")                        \
-  XX(EEMPTY, (-4001), "queue is empty")                                          \
-  XX(EFULL, (-4002), "queue is full")                                            \
-  XX(ELOOPEXIT, (-4003),                                                          \
-     "hub loop exited: nothing can ever wake the blocked greenlet")              \
-  XX(EFAILED, (-4004), "the greenlet failed")                                    \
-  XX(ECLOSED, (-4005), "object is closed")                                       \
+#define GROVE_ERRNO_MAP(XX)                                                                        \
+  XX(ETIMEDOUT, (-ETIMEDOUT), "operation timed out")                                               \
+  XX(ECANCELED, (-ECANCELED), "operation canceled: the greenlet was killed")                       \
+  XX(EINVAL, (-EINVAL), "invalid argument")                                                        \
+  XX(ENOMEM, (-ENOMEM), "out of memory")                                                           \
+  XX(ENOENT, (-ENOENT), "no such entry")                                                           \
+  XX(EPERM, (-EPERM), "operation not permitted (wrong thread or not the owner)")                   \
+  XX(EBUSY, (-EBUSY), "resource busy: greenlets are still waiting on it")                          \
+  XX(EDEADLK, (-EDEADLK), "deadlock: a greenlet would wait for itself")                            \
+  XX(EOVERFLOW, (-EOVERFLOW), "released more times than acquired")                                 \
+  XX(EEXIST, (-EEXIST), "already exists")                                                          \
+  XX(EAGAIN, (-EAGAIN), "resource temporarily unavailable")                                        \
+  XX(ENOSYS, (-ENOSYS), "not supported on this platform")                                          \
+  XX(EEMPTY, (-4001), "queue is empty")                                                            \
+  XX(EFULL, (-4002), "queue is full")                                                              \
+  XX(ELOOPEXIT, (-4003), "hub loop exited: nothing can ever wake the blocked greenlet")            \
+  XX(EFAILED, (-4004), "the greenlet failed")                                                      \
+  XX(ECLOSED, (-4005), "object is closed")                                                         \
   XX(EOF, (-4095), "end of iteration")
 
 typedef enum {
 #define GROVE__ERR_ENUM(name, value, msg) GROVE_##name = value,
   GROVE_ERRNO_MAP(GROVE__ERR_ENUM)
 #undef GROVE__ERR_ENUM
-  GROVE_OK = 0
+      GROVE_OK = 0
 } grove_errno;
 
 /* A static, human-readable description of `code` ("operation timed out").

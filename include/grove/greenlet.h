@@ -160,8 +160,8 @@ grove_greenlet *grove_greenlet_ref(grove_greenlet *g); /* +1 reference, returns 
 void grove_greenlet_release(grove_greenlet *g);        /* -1 reference; NULL is ignored */
 
 int grove_greenlet_set_name(grove_greenlet *g, const char *name); /* copies name */
-const char *grove_greenlet_name(const grove_greenlet *g); /* never NULL */
-uint64_t grove_greenlet_id(const grove_greenlet *g);      /* unique per hub, main is 0 */
+const char *grove_greenlet_name(const grove_greenlet *g);         /* never NULL */
+uint64_t grove_greenlet_id(const grove_greenlet *g);              /* unique per hub, main is 0 */
 
 /* ---- the hub -------------------------------------------------------------- */
 

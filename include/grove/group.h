@@ -88,8 +88,7 @@ int grove_imap_free(grove_imap *it);
  * called with the result in its own greenlet when fn succeeds. Returns a new
  * reference to the greenlet running fn, or NULL. */
 grove_greenlet *grove_group_apply_async(grove_group *grp, grove_fn fn, void *arg,
-                                        void (*callback)(void *result, void *cb_arg),
-                                        void *cb_arg);
+                                        void (*callback)(void *result, void *cb_arg), void *cb_arg);
 
 /* Run fn(arg) in the group and wait for it: grove_get's return codes. */
 int grove_group_apply(grove_group *grp, grove_fn fn, void *arg, void **value);

@@ -63,7 +63,7 @@ int grove_queue_peek_nowait(grove_queue *q, void **item);
 
 size_t grove_queue_qsize(const grove_queue *q); /* items held (a channel: 0) */
 bool grove_queue_empty(const grove_queue *q);
-bool grove_queue_full(const grove_queue *q);    /* a channel is always full */
+bool grove_queue_full(const grove_queue *q);      /* a channel is always full */
 size_t grove_queue_maxsize(const grove_queue *q); /* 0 = unbounded */
 
 /* Joinable queues: every put counts a task; task_done marks one finished

@@ -44,27 +44,23 @@ typedef enum grove_sup_strategy {
   GROVE_SIMPLE_ONE_FOR_ONE
 } grove_sup_strategy;
 
-typedef enum grove_restart {
-  GROVE_PERMANENT = 0,
-  GROVE_TRANSIENT,
-  GROVE_TEMPORARY
-} grove_restart;
+typedef enum grove_restart { GROVE_PERMANENT = 0, GROVE_TRANSIENT, GROVE_TEMPORARY } grove_restart;
 
 typedef struct grove_child_spec {
-  const char *id;                /* unique among the supervisor's children (copied) */
-  const grove_actor_class *cls;  /* the child's class */
-  void *arg;                     /* passed to init at every start */
+  const char *id;               /* unique among the supervisor's children (copied) */
+  const grove_actor_class *cls; /* the child's class */
+  void *arg;                    /* passed to init at every start */
   grove_restart restart;
-  double shutdown;               /* seconds between the shutdown signal and a kill;
-                                    0 kills at once; negative waits forever */
-  grove_actor_opts opts;         /* name, inbox_max, trap_exits (link is ignored) */
+  double shutdown;       /* seconds between the shutdown signal and a kill;
+                            0 kills at once; negative waits forever */
+  grove_actor_opts opts; /* name, inbox_max, trap_exits (link is ignored) */
 } grove_child_spec;
 
 typedef struct grove_supervisor_opts {
   grove_sup_strategy strategy;
-  int intensity;      /* at most this many restarts ... (0: default 3) */
-  double period;      /* ... within this many seconds (0: default 5) */
-  const char *name;   /* register the supervisor under this name (may be NULL) */
+  int intensity;    /* at most this many restarts ... (0: default 3) */
+  double period;    /* ... within this many seconds (0: default 5) */
+  const char *name; /* register the supervisor under this name (may be NULL) */
 } grove_supervisor_opts;
 
 /* What to pass to grove_actor_spawn_ex (or as a child spec's arg, with
@@ -102,8 +98,8 @@ int grove_supervisor_terminate_child(grove_ref sup, grove_ref child);
 int grove_supervisor_which_child(grove_ref sup, const char *id, grove_ref *child);
 
 typedef struct grove_supervisor_counts {
-  size_t specs;     /* children it knows */
-  size_t active;    /* of which running */
+  size_t specs;  /* children it knows */
+  size_t active; /* of which running */
   uint64_t restarts;
 } grove_supervisor_counts;
 
