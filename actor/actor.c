@@ -3,7 +3,7 @@
  *
  * Design notes.
  *
- * An idle actor is just its struct: the base (grove_actor, 96 bytes) holds an
+ * An idle actor is just its struct: the base (grove_actor, 104 bytes) holds an
  * intrusive list of messages as its inbox and a run-queue entry. It has no
  * greenlet and no stack while it waits for mail.
  *
