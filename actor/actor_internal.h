@@ -15,12 +15,10 @@
 #define GROVE__MSG_BODY_INLINE 48 /* small bodies need no allocation */
 
 enum {
-  GROVE__MSG_TAKEN = 1 << 0,    /* receive handed it to the user */
   GROVE__MSG_CALL = 1 << 1,     /* a request: caller/token are set */
   GROVE__MSG_REPLIED = 1 << 2,  /* a reply was sent for it */
   GROVE__MSG_UNPACKED = 1 << 3, /* objs/nobjs are valid */
   GROVE__MSG_BADBODY = 1 << 4,  /* the body is not valid msgpack */
-  GROVE__MSG_SIGNAL = 1 << 5,   /* an exit signal, not a user message */
   GROVE__MSG_ERROR = 1 << 6     /* a reply carrying an error (grove_reply_error) */
 };
 

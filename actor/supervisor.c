@@ -519,12 +519,7 @@ int grove_supervisor_stop(grove_ref sup, double timeout) {
   int rc = request_timeout(sup, grove_msg_new("grove.sup.stop"), NULL, timeout);
   if (rc)
     return rc;
-  double left = GROVE_FOREVER;
-  if (deadline != UINT64_MAX) {
-    uint64_t now = uv_hrtime();
-    left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
-  }
   int reason;
-  rc = grove_actor_wait(sup, &reason, left);
+  rc = grove_actor_wait(sup, &reason, grove__seconds_left(deadline));
   return rc == GROVE_ENOENT ? 0 : rc; /* it may already have ended */
 }

@@ -221,12 +221,7 @@ void grove__greenlet_reap(grove_hub *hub, grove_greenlet *g) {
 void grove__greenlet_entry(void) {
   grove_hub *hub = grove__tls_hub;
   grove__ctx_started(hub);
-  if (hub->zombie) {
-    /* We were switched to by a greenlet that just ended. */
-    grove_greenlet *z = hub->zombie;
-    hub->zombie = NULL;
-    grove__greenlet_reap(hub, z);
-  }
+  grove__reap_zombie(hub); /* we may have been switched to by a greenlet that ended */
   grove_greenlet *g = hub->current;
   g->value = g->fn(g->arg);
   grove__finish(g, 0);

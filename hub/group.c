@@ -190,12 +190,7 @@ int grove_group_kill(grove_group *grp, double timeout) {
       return GROVE_ENOMEM;
     for (grove__list *l = grp->members.next; l != &grp->members; l = l->next)
       gs[i++] = grove_greenlet_ref(grove__container_of(l, grove_greenlet, group_link));
-    double left = GROVE_FOREVER;
-    if (deadline != UINT64_MAX) {
-      uint64_t now = uv_hrtime();
-      left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
-    }
-    rc = grove_killall(gs, n, left);
+    rc = grove_killall(gs, n, grove__seconds_left(deadline));
     for (i = 0; i < n; i++)
       grove_greenlet_release(gs[i]);
     free(gs);
@@ -508,11 +503,7 @@ int grove_imap_next(grove_imap *it, void **result, size_t *index, double timeout
     if (it->ordered && it->finished && it->next_index == it->finish.index && it->finish.arrived)
       return imap_yield(it, &it->finish, result, index);
     void *item;
-    double left = GROVE_FOREVER;
-    if (deadline != UINT64_MAX) {
-      uint64_t now = uv_hrtime();
-      left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
-    }
+    double left = grove__seconds_left(deadline);
     it->readers++;
     int rc = left == 0 ? grove_queue_get_nowait(it->q, &item) : grove_queue_get(it->q, &item, left);
     it->readers--;

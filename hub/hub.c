@@ -82,7 +82,7 @@ grove_hub *grove__hub_get(void) {
   }
   grove__list_init(&hub->runq);
   grove__list_init(&hub->greenlets);
-  init_special(hub, &hub->main, GROVE__F_MAIN | GROVE__F_STARTED, "main");
+  init_special(hub, &hub->main, GROVE__F_MAIN, "main");
   init_special(hub, &hub->hub_g, GROVE__F_HUB, "hub");
   hub->hub_g.state = GROVE__NEW;
   hub->main.id = 0;
@@ -179,7 +179,7 @@ grove__cb *grove__runq_take(grove_hub *hub, grove_greenlet *(*fn)(grove__cb *)) 
 
 /* ---- switching ------------------------------------------------------------ */
 
-static void reap_zombie(grove_hub *hub) {
+void grove__reap_zombie(grove_hub *hub) {
   grove_greenlet *z = hub->zombie;
   if (z) {
     hub->zombie = NULL;
@@ -238,20 +238,12 @@ __attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenle
     if (!sh->stack.map && grove__shared_init(sh) != 0)
       return GROVE_ENOMEM;
     g->shared = (uint8_t)pick;
-#if GROVE_ASAN
-    grove__stack_swap_in(hub, g); /* also clears the stack's stale ASan poison */
-#else
-    if (sh->occupant)
-      grove__stack_swap_in(hub, g); /* copies the occupant out */
-    else
-      sh->occupant = g;
-#endif
+    grove__stack_swap_in(hub, g); /* copies the occupant out, if any */
     hi = sh->stack.hi;
   }
   g->sp = grove__ctx_init(g, hi, grove__greenlet_entry);
   if (!g->sp)
     return GROVE_ENOMEM;
-  g->flags |= GROVE__F_STARTED;
   return 0;
 }
 
@@ -279,7 +271,7 @@ static inline int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet
   }
   t->state = GROVE__RUNNING;
   grove__ctx_jump(hub, from, t);
-  reap_zombie(hub);
+  grove__reap_zombie(hub);
   return 0;
 }
 
@@ -304,7 +296,7 @@ static inline void block(grove_hub *hub, grove_greenlet *g) {
     }
   }
   jump_to_hub(hub, g);
-  reap_zombie(hub);
+  grove__reap_zombie(hub);
 }
 
 void grove__block_dead(grove_hub *hub, grove_greenlet *g) {
@@ -470,7 +462,6 @@ static void loop_exit(grove_hub *hub) {
 }
 
 static void poll_once(grove_hub *hub) {
-  hub->running_loop = 1;
   if (!grove__list_empty(&hub->runq)) {
     uv_run(&hub->loop, UV_RUN_NOWAIT);
   } else {
@@ -482,7 +473,6 @@ static void poll_once(grove_hub *hub) {
     } else {
       uv_timer_stop(&hub->uvtimer);
       if (!uv_loop_alive(&hub->loop) && hub->holds == 0) {
-        hub->running_loop = 0;
         hub->now = uv_hrtime();
         loop_exit(hub);
         return;
@@ -490,7 +480,6 @@ static void poll_once(grove_hub *hub) {
     }
     uv_run(&hub->loop, UV_RUN_ONCE);
   }
-  hub->running_loop = 0;
   hub->now = uv_hrtime();
   hub->batch_end = hub->now + SWITCH_INTERVAL_NS;
   hub->steps = 0;
@@ -502,7 +491,7 @@ static void poll_once(grove_hub *hub) {
 static void hub_entry(void) {
   grove_hub *hub = grove__tls_hub;
   grove__ctx_started(hub);
-  reap_zombie(hub);
+  grove__reap_zombie(hub);
   hub->batch_end = uv_hrtime() + SWITCH_INTERVAL_NS;
   for (;;) {
     grove_greenlet *t = hub->handoff;

@@ -189,7 +189,6 @@ enum {
   GROVE__F_CANCELLED = 1 << 3,
   GROVE__F_FAILED = 1 << 4,
   GROVE__F_NOTIFYING = 1 << 5, /* links notify callback scheduled */
-  GROVE__F_STARTED = 1 << 6,   /* has run at least once */
   GROVE__F_KILLREQ = 1 << 7,   /* grove_kill was called */
   GROVE__F_DAEMON = 1 << 8     /* runtime worker: not counted as alive, cancelled at close */
 };
@@ -282,7 +281,6 @@ struct grove_hub {
   pthread_mutex_t post_lock;
   grove__post *post_head, **post_tail;
   pthread_t thread;
-  uint8_t running_loop;
   uint8_t closing;
   size_t nstructs; /* greenlet structs not yet freed (unreleased references) */
   size_t nobjects; /* primitives created on this hub and not yet freed */
@@ -358,6 +356,19 @@ static inline grove_greenlet *grove__waiter_fire(grove__waiter *w, void *source)
 
 /* Current time of the hub clock in ns, and a deadline from a timeout. */
 uint64_t grove__deadline(grove_hub *hub, double seconds); /* UINT64_MAX = never */
+
+/* The seconds left until a deadline, as a timeout argument: GROVE_FOREVER
+ * for UINT64_MAX, 0 once it has passed. */
+static inline double grove__seconds_left(uint64_t deadline) {
+  if (deadline == UINT64_MAX)
+    return GROVE_FOREVER;
+  uint64_t now = uv_hrtime();
+  return deadline > now ? (double)(deadline - now) / 1e9 : 0;
+}
+
+/* Release the greenlet that just ended and switched here (if any): the
+ * first thing every context does after a switch. */
+void grove__reap_zombie(grove_hub *hub);
 
 /* timer.c */
 void grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline);
