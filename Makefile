@@ -11,8 +11,11 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
+# The options are explicit so that a build directory configured differently
+# before (say, without tests) is brought back to what these targets need.
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DGROVE_BUILD_TESTS=ON \
+	  -DGROVE_BUILD_EXAMPLES=ON -DGROVE_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Runs the demos: the ported gevent tutorial programs (and, as they land, the
@@ -21,21 +24,21 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
 	@scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DGROVE_SANITIZE=ON -DGROVE_WERROR=ON -DGROVE_BUILD_BENCH=OFF
 	cmake --build $(BUILD)-asan -j $(JOBS)
-	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # The whole suite with the portable ucontext switch instead of the assembly.
 test-ucontext:
 	@scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-ucontext -DCMAKE_BUILD_TYPE=Debug -DGROVE_FORCE_UCONTEXT=ON -DGROVE_WERROR=ON -DGROVE_BUILD_BENCH=OFF
 	cmake --build $(BUILD)-ucontext -j $(JOBS)
-	cd $(BUILD)-ucontext && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD)-ucontext && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # The hub's tests again under valgrind (memcheck), which follows the stack
 # switches through the stacks grove registers with it.
