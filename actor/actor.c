@@ -78,6 +78,10 @@ _Static_assert(sizeof(((grove_actor *)0)->_cb) >= sizeof(grove__cb),
                "grove_actor::_cb must hold a run-queue entry");
 
 static _Thread_local grove__actor_sys *tls_sys __attribute__((tls_model("initial-exec")));
+_Thread_local uint32_t grove__node_id;
+static _Thread_local const grove__remote_ops *remote_ops;
+
+void grove__remote_install(const grove__remote_ops *ops) { remote_ops = ops; }
 
 void grove__msg_taken(grove_msg *m) {
   grove__actor_sys *sys = tls_sys;
@@ -342,6 +346,11 @@ static int deliver(grove__actor_sys *sys, grove_actor *a, grove_ref to, grove_ms
 
 static void send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
                       int reason) {
+  if (watcher.node != 0) {
+    if (remote_ops)
+      remote_ops->down(watcher, id, target, reason);
+    return;
+  }
   grove_actor *w = lookup(sys, watcher);
   if (!w)
     return; /* the watcher is gone too: nobody to tell */
@@ -592,6 +601,13 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
   }
   grove_actor *self = current_actor(sys);
   msg->sender = self ? grove_actor_ref(self) : GROVE_REF_NULL;
+  if (GROVE__UNLIKELY(to.node != 0)) {
+    if (!remote_ops) {
+      grove__dead_letter(sys, to, msg, GROVE_EHOSTUNREACH);
+      return GROVE_EHOSTUNREACH;
+    }
+    return remote_ops->send(to, msg, grove__deadline(sys->hub, timeout));
+  }
   grove_actor *a = lookup(sys, to);
   if (!a) {
     grove__dead_letter(sys, to, msg, GROVE_ENOENT);
@@ -620,7 +636,19 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) 
   grove_actor *a = lookup(sys, to);
   if (!reply || isnan(timeout))
     rc = GROVE_EINVAL;
-  else if (!a)
+  else if (to.node != 0 && (cur == &hub->hub_g || hub->stepping))
+    rc = GROVE_EPERM;
+  else if (to.node != 0 && (cur->flags & GROVE__F_CANCELLED))
+    rc = GROVE_ECANCELED;
+  else if (to.node != 0) {
+    if (!remote_ops)
+      rc = GROVE_EHOSTUNREACH;
+    else {
+      grove_actor *self = cur->ext;
+      msg->sender = self ? grove_actor_ref(self) : GROVE_REF_NULL;
+      return remote_ops->call(to, msg, reply, grove__deadline(hub, timeout));
+    }
+  } else if (!a)
     rc = GROVE_ENOENT;
   else if (cur->ext == a)
     rc = GROVE_EDEADLK;
@@ -679,6 +707,13 @@ int grove_reply(grove_msg *request, grove_msg *reply) {
   request->flags |= GROVE__MSG_REPLIED;
   grove_actor *self = current_actor(sys);
   reply->sender = self ? grove_actor_ref(self) : GROVE_REF_NULL;
+  if (request->remote) {
+    if (!remote_ops) {
+      grove__dead_letter(sys, request->sender, reply, GROVE_EHOSTUNREACH);
+      return 0;
+    }
+    return remote_ops->reply(request, reply);
+  }
   grove_greenlet *g = request->caller;
   if (g->state == GROVE__BLOCKED && g->token == request->token &&
       grove__list_linked(&g->waiter.link)) {
@@ -714,6 +749,11 @@ static void cancel_receive(grove_actor *a) {
  * sends an ordinary, trappable signal with that reason, as in Erlang. */
 static void signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
                         int kill) {
+  if (target.node != 0) {
+    if (remote_ops)
+      remote_ops->exit(target, from, reason, kill);
+    return;
+  }
   grove_actor *t = lookup(sys, target);
   if (!t)
     return;
@@ -750,6 +790,14 @@ int grove_actor_exit(grove_ref ref, int reason) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
+  if (ref.node != 0) {
+    if (!remote_ops)
+      return GROVE_EHOSTUNREACH;
+    grove_actor *self = current_actor(sys);
+    remote_ops->exit(ref, self ? grove_actor_ref(self) : GROVE_REF_NULL, reason,
+                     reason == GROVE_EXIT_KILLED);
+    return 0;
+  }
   grove_actor *t = lookup(sys, ref);
   if (!t)
     return GROVE_ENOENT;
@@ -974,10 +1022,17 @@ int grove_monitor(grove_ref target, uint64_t *id) {
   grove_actor *self = current_actor(sys);
   if (!self)
     return GROVE_EINVAL;
-  /* The id carries the target's slot, so demonitor finds it directly. */
-  uint64_t mid = (++sys->next_monitor << 32) | (target.id & 0xffffffffu);
+  /* The id carries the target's slot, so demonitor finds it directly
+   * (slot 0: a remote target). */
+  uint64_t mid = (++sys->next_monitor << 32) | (target.node ? 0 : (target.id & 0xffffffffu));
   if (id)
     *id = mid;
+  if (target.node != 0) {
+    int rc = remote_ops ? remote_ops->monitor(grove_actor_ref(self), target, mid) : GROVE_EHOSTUNREACH;
+    if (rc)
+      send_down(sys, mid, grove_actor_ref(self), target, GROVE_EXIT_NOCONNECTION);
+    return 0;
+  }
   grove_actor *t = lookup(sys, target);
   if (!t) {
     send_down(sys, mid, grove_actor_ref(self), target, GROVE_ENOENT);
@@ -1001,6 +1056,8 @@ int grove_demonitor(uint64_t id) {
   if (!sys)
     return GROVE_ENOMEM;
   uint64_t slot = id & 0xffffffffu;
+  if (slot == 0 && id != 0)
+    return remote_ops ? remote_ops->demonitor(id) : GROVE_ENOENT;
   if (slot == 0 || slot > sys->nslots)
     return GROVE_ENOENT;
   grove_actor *t = sys->slots[slot - 1].actor;
@@ -1048,6 +1105,22 @@ int grove_link_actors(grove_ref a, grove_ref b) {
     return GROVE_ENOMEM;
   if (grove_ref_eq(a, b))
     return GROVE_EINVAL;
+  if (a.node != 0 && b.node != 0)
+    return GROVE_EINVAL; /* one of them must be here */
+  if (a.node != 0 || b.node != 0) {
+    grove_ref local = a.node ? b : a, remote = a.node ? a : b;
+    grove_actor *l = lookup(sys, local);
+    if (!l)
+      return GROVE_ENOENT;
+    if (!remote_ops) {
+      signal_exit(sys, local, remote, GROVE_EXIT_NOCONNECTION, 0);
+      return GROVE_EHOSTUNREACH;
+    }
+    int rc = add_link(l, remote);
+    if (rc == 0 && (rc = remote_ops->link(local, remote)) != 0)
+      drop_link(l, remote);
+    return rc;
+  }
   grove_actor *x = lookup(sys, a), *y = lookup(sys, b);
   if (!x || !y) {
     /* Linking to something already gone: the live one gets the signal. */
@@ -1072,5 +1145,86 @@ int grove_unlink_actors(grove_ref a, grove_ref b) {
     drop_link(x, b);
   if (y)
     drop_link(y, a);
+  if (remote_ops && (a.node != 0) != (b.node != 0))
+    remote_ops->unlink(a.node ? b : a, a.node ? a : b);
   return (x || y) ? 0 : GROVE_ENOENT;
+}
+
+/* ---- for the transport ------------------------------------------------------------------------ */
+
+int grove__actor_deliver(grove_ref to, grove_msg *m) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (!sys) {
+    grove__msg_release(NULL, m);
+    return GROVE_ENOMEM;
+  }
+  grove_actor *a = lookup(sys, to);
+  if (!a) {
+    grove__dead_letter(sys, to, m, GROVE_ENOENT);
+    return GROVE_ENOENT;
+  }
+  return deliver(sys, a, to, m, 0);
+}
+
+int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  grove_actor *t = sys ? lookup(sys, target) : NULL;
+  if (!t)
+    return GROVE_ENOENT;
+  struct grove__actor_ext *e = ext_of(t);
+  struct monitor *m = malloc(sizeof *m);
+  if (!e || !m) {
+    free(m);
+    return GROVE_ENOMEM;
+  }
+  m->id = id;
+  m->watcher = watcher;
+  m->next = e->monitors;
+  e->monitors = m;
+  return 0;
+}
+
+void grove__actor_demonitor_remote(grove_ref target, uint64_t id) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  grove_actor *t = sys ? lookup(sys, target) : NULL;
+  if (!t || !t->_ext)
+    return;
+  for (struct monitor **pp = &t->_ext->monitors; *pp; pp = &(*pp)->next) {
+    if ((*pp)->id == id && (*pp)->watcher.node != 0) {
+      struct monitor *m = *pp;
+      *pp = m->next;
+      free(m);
+      return;
+    }
+  }
+}
+
+int grove__actor_link_remote(grove_ref local, grove_ref remote) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  grove_actor *l = sys ? lookup(sys, local) : NULL;
+  return l ? add_link(l, remote) : GROVE_ENOENT;
+}
+
+void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  grove_actor *t = sys ? lookup(sys, to) : NULL;
+  if (!t)
+    return;
+  if (!kill) {
+    /* Exits that come through a link end the link. */
+    struct grove__actor_ext *e = t->_ext;
+    int linked = 0;
+    for (size_t i = 0; e && i < e->nlinks; i++)
+      linked |= grove_ref_eq(e->links[i], from);
+    if (!linked && reason != GROVE_EXIT_SHUTDOWN && reason != GROVE_EXIT_KILLED)
+      return; /* a stale link signal */
+    drop_link(t, from);
+  }
+  signal_exit(sys, to, from, reason, kill);
+}
+
+void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (sys)
+    send_down(sys, id, watcher, target, reason);
 }

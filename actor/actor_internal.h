@@ -38,6 +38,7 @@ struct grove_msg {
   void (*blob_free)(void *);
   int error; /* error replies; exit signals: the reason */
   uint32_t flags;
+  uint32_t remote; /* a request from another node: that node's id (reply goes there) */
   /* Below: not cleared when a message is reused from the cache. */
   char tag_inline[GROVE__MSG_TAG_INLINE];
   char body_inline[GROVE__MSG_BODY_INLINE];
@@ -81,6 +82,43 @@ typedef struct grove__actor_sys {
 } grove__actor_sys;
 
 grove__actor_sys *grove__actor_sys_get(void); /* this thread's, created on demand */
+
+/* ---- the transport's hooks ----------------------------------------------------------
+ *
+ * The actor layer knows nothing of ZeroMQ: a ref whose node is not 0 goes to
+ * these functions, which transport/ installs when a node starts. Each takes
+ * ownership of the messages it is given. */
+typedef struct grove__remote_ops {
+  int (*send)(grove_ref to, grove_msg *m, uint64_t deadline);
+  int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
+  int (*reply)(grove_msg *request, grove_msg *reply); /* request->remote != 0 */
+  int (*monitor)(grove_ref watcher, grove_ref target, uint64_t id);
+  int (*demonitor)(uint64_t id);
+  /* A local actor's monitor of a remote watcher fired / links. */
+  void (*down)(grove_ref watcher, uint64_t id, grove_ref target, int reason);
+  int (*link)(grove_ref local, grove_ref remote);
+  void (*unlink)(grove_ref local, grove_ref remote);
+  void (*exit)(grove_ref to, grove_ref from, int reason, int kill);
+} grove__remote_ops;
+
+/* This thread's node id as it appears in refs on the wire (0: no node). A
+ * ref packed into a body with node 0 is written with this id, and read back
+ * as 0 on this node. */
+extern _Thread_local uint32_t grove__node_id;
+void grove__remote_install(const grove__remote_ops *ops); /* NULL: uninstall */
+
+/* For the transport: hand a message that arrived to a local actor (no
+ * inbox bound: the sender was already paid for by the wire), as a send or a
+ * request (m->remote set). Dead letter + error if `to` is unknown. */
+int grove__actor_deliver(grove_ref to, grove_msg *m);
+/* A remote actor monitors / stops monitoring / links / unlinks / sends an
+ * exit signal to a local one. */
+int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);
+void grove__actor_demonitor_remote(grove_ref target, uint64_t id);
+int grove__actor_link_remote(grove_ref local, grove_ref remote);
+void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill);
+/* Deliver a down message for a remote target to a local watcher. */
+void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason);
 
 grove_msg *grove__msg_alloc(grove__actor_sys *sys);
 void grove__msg_release(grove__actor_sys *sys, grove_msg *m);

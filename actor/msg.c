@@ -38,6 +38,7 @@ grove_msg *grove__msg_alloc(grove__actor_sys *sys) {
   m->blob_free = NULL;
   m->error = 0;
   m->flags = 0;
+  m->remote = 0;
   m->tag = m->tag_inline;
   m->body.data = m->body_inline;
   m->body.alloc = GROVE__MSG_BODY_INLINE;
@@ -213,7 +214,7 @@ static uint32_t get_be32(const unsigned char *p) {
 
 int grove_msg_pack_ref(grove_msg *m, grove_ref r) {
   unsigned char b[16];
-  put_be32(b, r.node);
+  put_be32(b, r.node ? r.node : (r.id ? grove__node_id : 0));
   put_be32(b + 4, r.gen);
   put_be32(b + 8, (uint32_t)(r.id >> 32));
   put_be32(b + 12, (uint32_t)r.id);
@@ -392,6 +393,8 @@ int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out) {
   const unsigned char *b = (const unsigned char *)o.via.ext.ptr;
   if (out) {
     out->node = get_be32(b);
+    if (out->node == grove__node_id)
+      out->node = 0; /* one of ours */
     out->gen = get_be32(b + 4);
     out->id = (uint64_t)get_be32(b + 8) << 32 | get_be32(b + 12);
   }

@@ -16,8 +16,8 @@ const char *grove_strerror(int code) {
   default:
     break;
   }
-  if (code < 0 && code > -4000)
-    return strerror(-code);
+  if (code < 0)
+    return uv_strerror(code); /* errno values and libuv's own (UV_EAI_*) */
   return "unknown error";
 }
 

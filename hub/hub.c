@@ -649,6 +649,7 @@ int grove_hub_close(void) {
     free(g);
   }
   grove__timer_free_heap(hub);
+  free(hub->io);
   free(hub->main.name);
   free(hub->hub_g.name);
   free(hub->main.saved);

@@ -290,6 +290,14 @@ struct grove_hub {
   } atclose[4]; /* called first by grove_hub_close (layers above the hub) */
   int natclose;
   size_t ndaemons; /* daemon greenlets alive */
+
+  /* cooperative I/O (io.c): the fd watchers, indexed by fd */
+  struct grove__io **io;
+  size_t io_cap;
+  /* blocking detection (monitor.c): bumped on every switch by the hub's
+   * thread, read by the monitor thread */
+  _Atomic uint64_t switches;
+  struct grove__monitor *monitor;
 };
 
 /* ---- hub internals (hub.c) ----------------------------------------------- */
@@ -459,6 +467,38 @@ int grove__linkable_has_waiters(const grove__linkable *l);
 #define GROVE__MAGIC_RLOCK 0x524c434bu
 #define GROVE__MAGIC_LOCAL 0x4c4f434cu
 #define GROVE__MAGIC_IMAP 0x494d4150u
+
+/* ---- fd watchers (io.c) ------------------------------------------------------ */
+
+/* One libuv poll watcher per fd and hub (libuv allows no more). Greenlets
+ * waiting for the fd to become readable / writable are queued on it. An
+ * `owned` watcher belongs to a grove_socket (embedded in it): it stays
+ * registered between waits, and an event that fires with nobody waiting
+ * drops that interest (one epoll_ctl) rather than each wait paying two. A
+ * watcher for a bare fd (grove_wait_readable) lives only while greenlets
+ * wait on it. */
+typedef struct grove__io {
+  uv_poll_t poll;
+  grove_hub *hub;
+  int fd;
+  int events;             /* interest registered with libuv */
+  uint32_t nwait;         /* greenlets waiting (the handle is ref'd while > 0) */
+  uint8_t owned, inited, closed;
+  grove__list readers, writers;
+  grove__list *firing;    /* the waiters a poll callback is waking right now */
+  void (*on_closed)(struct grove__io *io); /* after uv_close: frees the owner */
+} grove__io;
+
+/* Block until io's fd is ready for UV_READABLE or UV_WRITABLE. Returns 0,
+ * GROVE_ETIMEDOUT, GROVE_ECANCELED, GROVE_ECLOSED (io was closed: do not
+ * touch it), or a libuv error. */
+int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what);
+/* Set up an owned watcher (registered lazily at its first wait). */
+void grove__io_init_owned(grove__io *io, grove_hub *hub, int fd,
+                          void (*on_closed)(grove__io *io));
+/* Wake its waiters with GROVE_ECLOSED, unregister, and call on_closed once
+ * libuv lets go of the handle (at once if it never registered). */
+void grove__io_close(grove__io *io);
 
 /* Report a misuse that cannot be returned as an error (a void call). */
 void grove__misuse(const char *fn, int code);

@@ -20,6 +20,7 @@
 #include "grove/timeout.h"
 #include "grove/local.h"
 #include "grove/group.h"
+#include "grove/io.h"
 #include "grove/actor.h"
 #include "grove/supervisor.h"
 

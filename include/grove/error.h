@@ -32,6 +32,15 @@ extern "C" {
   XX(EEXIST, (-EEXIST), "already exists")                                                          \
   XX(EAGAIN, (-EAGAIN), "resource temporarily unavailable")                                        \
   XX(ENOSYS, (-ENOSYS), "not supported on this platform")                                          \
+  XX(ECONNREFUSED, (-ECONNREFUSED), "connection refused")                                          \
+  XX(ECONNRESET, (-ECONNRESET), "connection reset by peer")                                        \
+  XX(EPIPE, (-EPIPE), "broken pipe: the peer closed its end")                                      \
+  XX(EADDRINUSE, (-EADDRINUSE), "address already in use")                                          \
+  XX(EHOSTUNREACH, (-EHOSTUNREACH), "host or node unreachable")                                    \
+  XX(EMSGSIZE, (-EMSGSIZE), "message too long")                                                    \
+  XX(ENOTCONN, (-ENOTCONN), "not connected")                                                       \
+  XX(EPROTO, (-EPROTO), "protocol error: malformed or unexpected data from a peer")                \
+  XX(ENAMETOOLONG, (-ENAMETOOLONG), "name too long")                                               \
   XX(EEMPTY, (-4001), "queue is empty")                                                            \
   XX(EFULL, (-4002), "queue is full")                                                              \
   XX(ELOOPEXIT, (-4003), "hub loop exited: nothing can ever wake the blocked greenlet")            \
@@ -47,8 +56,9 @@ typedef enum {
 } grove_errno;
 
 /* A static, human-readable description of `code` ("operation timed out").
- * Codes grove does not know (for example a libuv or errno value returned from
- * an I/O call) are described by strerror(); never returns NULL. */
+ * Codes grove does not know (another errno value returned from an I/O call,
+ * or a libuv code such as a UV_EAI_* resolver error) are described by libuv's
+ * uv_strerror(), which covers both; never returns NULL. */
 const char *grove_strerror(int code);
 
 /* The symbolic name of `code` ("GROVE_ETIMEDOUT"), "GROVE_OK" for 0, or

@@ -1,0 +1,329 @@
+/* hub/io.c - fd watchers: the hub's side of every cooperative I/O call, and
+ * grove_getaddrinfo.
+ *
+ * gevent's model: try the system call; if it would block, wait on the fd's
+ * watcher, and try again when the loop says the fd is ready. libuv allows one
+ * uv_poll_t per fd and loop, so the hub keeps a table fd -> grove__io and all
+ * waits on one fd share it.
+ *
+ * A socket's watcher stays registered between waits ("owned"): a greenlet
+ * that reads, answers and reads again finds the interest already in epoll and
+ * pays no epoll_ctl. Interest that fires while nobody waits is dropped then
+ * (epoll is level-triggered in libuv, so keeping it would spin). A watcher
+ * for a bare fd lives only while someone waits: grove cannot know when the
+ * caller closes that fd, and a registration must never outlive its fd.
+ *
+ * The handle is ref'd only while greenlets wait, so an idle socket does not
+ * keep the hub's loop alive (LoopExit comes as with gevent).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The wake code of a waiter whose watcher was closed under it (reported as
+ * GROVE_ECLOSED; tells grove__io_wait not to touch the watcher again). */
+#define WAKE_GONE (-4900)
+
+/* ---- the fd table ------------------------------------------------------------------ */
+
+static grove__io *table_get(grove_hub *hub, int fd) {
+  return (size_t)fd < hub->io_cap ? hub->io[fd] : NULL;
+}
+
+static int table_set(grove_hub *hub, int fd, grove__io *io) {
+  if ((size_t)fd >= hub->io_cap) {
+    size_t n = hub->io_cap ? hub->io_cap : 64;
+    while (n <= (size_t)fd)
+      n *= 2;
+    grove__io **t = realloc(hub->io, n * sizeof *t);
+    if (!t)
+      return GROVE_ENOMEM;
+    memset(t + hub->io_cap, 0, (n - hub->io_cap) * sizeof *t);
+    hub->io = t;
+    hub->io_cap = n;
+  }
+  hub->io[fd] = io;
+  return 0;
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+static void poll_cb(uv_poll_t *p, int status, int events);
+
+static int set_interest(grove__io *io, int events) {
+  if (events == io->events)
+    return 0;
+  int rc = events ? uv_poll_start(&io->poll, events, poll_cb) : uv_poll_stop(&io->poll);
+  if (rc == 0) {
+    io->events = events;
+    if (io->nwait == 0)
+      uv_unref((uv_handle_t *)&io->poll);
+  }
+  return rc;
+}
+
+static int ensure_init(grove__io *io) {
+  if (io->inited)
+    return 0;
+  grove__io *other = table_get(io->hub, io->fd);
+  if (other && other != io)
+    return GROVE_EEXIST; /* two sockets claim one fd: a caller's bug */
+  int rc = uv_poll_init(&io->hub->loop, &io->poll, io->fd);
+  if (rc)
+    return rc;
+  if ((rc = table_set(io->hub, io->fd, io)) != 0) {
+    uv_close((uv_handle_t *)&io->poll, NULL);
+    return rc;
+  }
+  io->poll.data = io;
+  io->inited = 1;
+  uv_unref((uv_handle_t *)&io->poll);
+  return 0;
+}
+
+static void closed_cb(uv_handle_t *h) {
+  grove__io *io = h->data;
+  if (io->on_closed)
+    io->on_closed(io);
+}
+
+static void wake_list(grove__list *l, int code) {
+  grove__list *n;
+  while ((n = grove__list_pop(l)) != NULL) {
+    grove__list_init(n);
+    grove__wake(grove__container_of(n, grove_greenlet, waiter.link), code);
+  }
+}
+
+void grove__io_init_owned(grove__io *io, grove_hub *hub, int fd, void (*on_closed)(grove__io *)) {
+  memset(io, 0, sizeof *io);
+  io->hub = hub;
+  io->fd = fd;
+  io->owned = 1;
+  io->on_closed = on_closed;
+  grove__list_init(&io->readers);
+  grove__list_init(&io->writers);
+}
+
+void grove__io_close(grove__io *io) {
+  if (io->closed)
+    return;
+  io->closed = 1;
+  /* Waiters wake with GROVE_ECLOSED and never touch io again. */
+  io->nwait = 0;
+  wake_list(&io->readers, WAKE_GONE);
+  wake_list(&io->writers, WAKE_GONE);
+  if (io->firing)
+    wake_list(io->firing, WAKE_GONE);
+  if (!io->inited) {
+    if (io->on_closed)
+      io->on_closed(io);
+    return;
+  }
+  if (table_get(io->hub, io->fd) == io)
+    io->hub->io[io->fd] = NULL;
+  uv_close((uv_handle_t *)&io->poll, closed_cb);
+}
+
+/* A bare fd's watcher is freed once nobody waits. */
+static void bare_closed(grove__io *io) { free(io); }
+
+static void poll_cb(uv_poll_t *p, int status, int events) {
+  grove__io *io = p->data;
+  int fired = status < 0 ? (UV_READABLE | UV_WRITABLE) : events;
+  if (fired & UV_DISCONNECT)
+    fired |= UV_READABLE;
+  /* Wake the waiters that were there when the event came, in order; each
+   * runs until it blocks again (possibly re-queueing here, for the next
+   * event). A waiter another one wakes, kills or closes meanwhile leaves
+   * the local list on its own. */
+  grove__list batch;
+  grove__list_init(&batch);
+  if (fired & UV_READABLE)
+    grove__list_splice_tail(&batch, &io->readers);
+  if (fired & UV_WRITABLE)
+    grove__list_splice_tail(&batch, &io->writers);
+  int empty_fired = fired & io->events;
+  if (!grove__list_empty(&batch)) {
+    io->firing = &batch;
+    grove__list *n;
+    while ((n = grove__list_pop(&batch)) != NULL) {
+      grove__list_init(n);
+      grove__wake(grove__container_of(n, grove_greenlet, waiter.link), 0);
+      if (io->closed)
+        return; /* woken waiters closed it: the rest were woken by the close */
+    }
+    io->firing = NULL;
+  }
+  /* Interest that fired with nobody waiting now is dropped (level-triggered
+   * epoll would report it again at once). */
+  int want = io->events;
+  if (grove__list_empty(&io->readers) && (empty_fired & UV_READABLE))
+    want &= ~UV_READABLE;
+  if (grove__list_empty(&io->writers) && (empty_fired & UV_WRITABLE))
+    want &= ~UV_WRITABLE;
+  if (!io->owned && io->nwait == 0)
+    want = 0;
+  set_interest(io, want);
+}
+
+int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what) {
+  grove_hub *hub = io->hub;
+  if (io->closed)
+    return GROVE_ECLOSED;
+  int rc = ensure_init(io);
+  if (rc)
+    return rc;
+  if ((rc = set_interest(io, io->events | event)) != 0)
+    return rc;
+  if (io->nwait++ == 0)
+    uv_ref((uv_handle_t *)&io->poll);
+  rc = grove__wait_until(hub, event == UV_READABLE ? &io->readers : &io->writers, deadline, what,
+                         io);
+  if (rc == WAKE_GONE)
+    return GROVE_ECLOSED; /* io was closed: it may be gone already */
+  if (--io->nwait == 0) {
+    uv_unref((uv_handle_t *)&io->poll);
+    if (!io->owned) {
+      set_interest(io, 0);
+      grove__io_close(io);
+    }
+  }
+  return rc;
+}
+
+/* ---- bare fds ----------------------------------------------------------------------- */
+
+static int wait_fd(int fd, int event, double timeout) {
+  if (fd < 0 || isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  grove_greenlet *g = hub->current;
+  if (g->flags & GROVE__F_CANCELLED)
+    return GROVE_ECANCELED;
+  if (timeout == 0) {
+    struct pollfd p = {.fd = fd, .events = event == UV_READABLE ? POLLIN : POLLOUT};
+    int n = poll(&p, 1, 0);
+    if (n < 0)
+      return -errno;
+    if (p.revents & POLLNVAL)
+      return -EBADF;
+    return n > 0 ? 0 : GROVE_ETIMEDOUT;
+  }
+  grove__io *io = table_get(hub, fd);
+  if (!io) {
+    io = calloc(1, sizeof *io);
+    if (!io)
+      return GROVE_ENOMEM;
+    io->hub = hub;
+    io->fd = fd;
+    io->on_closed = bare_closed;
+    grove__list_init(&io->readers);
+    grove__list_init(&io->writers);
+    int rc = ensure_init(io);
+    if (rc) {
+      free(io);
+      return rc;
+    }
+  }
+  return grove__io_wait(io, event, grove__deadline(hub, timeout),
+                        event == UV_READABLE ? "fd readable" : "fd writable");
+}
+
+int grove_wait_readable(int fd, double timeout) { return wait_fd(fd, UV_READABLE, timeout); }
+int grove_wait_writable(int fd, double timeout) { return wait_fd(fd, UV_WRITABLE, timeout); }
+
+int grove_fd_cancel_wait(int fd) {
+  grove_hub *hub = grove__tls_hub;
+  if (!hub || fd < 0)
+    return GROVE_EINVAL;
+  grove__io *io = table_get(hub, fd);
+  if (!io)
+    return 0;
+  int n = 0;
+  for (grove__list *l = io->readers.next; l != &io->readers; l = l->next)
+    n++;
+  for (grove__list *l = io->writers.next; l != &io->writers; l = l->next)
+    n++;
+  if (io->owned) {
+    /* A socket's watcher stays; only its waiters are told. */
+    wake_list(&io->readers, GROVE_ECLOSED);
+    wake_list(&io->writers, GROVE_ECLOSED);
+  } else {
+    grove__io_close(io);
+  }
+  return n;
+}
+
+/* ---- DNS -------------------------------------------------------------------------------- */
+
+typedef struct {
+  uv_getaddrinfo_t req;
+  grove_greenlet *g; /* NULL once the waiter left */
+  int status;
+  struct addrinfo *res;
+} gai_req;
+
+static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  gai_req *r = req->data;
+  if (!r->g) {
+    if (res)
+      uv_freeaddrinfo(res);
+    free(r);
+    return;
+  }
+  r->status = status;
+  r->res = res;
+  grove_greenlet *g = r->g;
+  r->g = NULL;
+  grove__wake(g, 0);
+}
+
+int grove_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                      struct addrinfo **res, double timeout) {
+  if (!res || (!node && !service) || isnan(timeout))
+    return GROVE_EINVAL;
+  *res = NULL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  grove_greenlet *g = hub->current;
+  if (g->flags & GROVE__F_CANCELLED)
+    return GROVE_ECANCELED;
+  if ((g->flags & GROVE__F_HUB) || hub->stepping)
+    return GROVE_EPERM;
+  gai_req *r = calloc(1, sizeof *r);
+  if (!r)
+    return GROVE_ENOMEM;
+  r->req.data = r;
+  r->g = g;
+  int rc = uv_getaddrinfo(&hub->loop, &r->req, gai_cb, node, service, hints);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  rc = grove__wait(hub, NULL, timeout, "getaddrinfo", r);
+  if (rc == 0 && r->g == NULL) {
+    rc = r->status;
+    *res = r->res;
+    free(r);
+    return rc;
+  }
+  /* Timed out or killed: the request finishes in the background (it may be
+   * running on a pool thread already) and frees itself. */
+  r->g = NULL;
+  uv_cancel((uv_req_t *)&r->req);
+  return rc ? rc : GROVE_ECANCELED;
+}
+
+void grove_freeaddrinfo(struct addrinfo *res) {
+  if (res)
+    uv_freeaddrinfo(res);
+}
