@@ -1205,6 +1205,13 @@ int grove__actor_link_remote(grove_ref local, grove_ref remote) {
   return l ? add_link(l, remote) : GROVE_ENOENT;
 }
 
+void grove__actor_unlink_remote(grove_ref local, grove_ref remote) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  grove_actor *l = sys ? lookup(sys, local) : NULL;
+  if (l)
+    drop_link(l, remote);
+}
+
 void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill) {
   grove__actor_sys *sys = grove__actor_sys_get();
   grove_actor *t = sys ? lookup(sys, to) : NULL;

@@ -116,6 +116,9 @@ int grove__actor_deliver(grove_ref to, grove_msg *m);
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);
 void grove__actor_demonitor_remote(grove_ref target, uint64_t id);
 int grove__actor_link_remote(grove_ref local, grove_ref remote);
+void grove__actor_unlink_remote(grove_ref local, grove_ref remote);
+/* Replace a message's body with these msgpack bytes (copied). */
+int grove__msg_set_body(grove_msg *m, const void *data, size_t len);
 void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill);
 /* Deliver a down message for a remote target to a local watcher. */
 void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason);

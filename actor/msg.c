@@ -167,6 +167,12 @@ static int body_write(void *data, const char *buf, size_t len) {
   return 0;
 }
 
+int grove__msg_set_body(grove_msg *m, const void *data, size_t len) {
+  body_changed(m);
+  m->body.size = 0;
+  return body_write(&m->body, data, len) == 0 ? 0 : GROVE_ENOMEM;
+}
+
 msgpack_packer *grove_msg_packer(grove_msg *m) {
   if (!m)
     return NULL;

@@ -23,5 +23,6 @@
 #include "grove/io.h"
 #include "grove/actor.h"
 #include "grove/supervisor.h"
+#include "grove/transport.h"
 
 #endif

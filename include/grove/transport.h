@@ -1,0 +1,176 @@
+/* grove/transport.h - nodes: actors across processes and machines.
+ *
+ * A node is this thread's actor system made reachable over ZeroMQ: one
+ * ROUTER socket, bound to the endpoint given, connected to the peers named.
+ * Once nodes are connected, grove_send / grove_call / grove_reply /
+ * grove_monitor / grove_link_actors work on refs of actors on other nodes
+ * exactly as on local ones: a ref carries its node (grove_ref.node, the
+ * node name's 32-bit id; 0 means this node). Messages cross as the same
+ * tag + msgpack body the sender built; docs/protocol.md gives the wire
+ * format (any language with ZeroMQ and msgpack can be a peer).
+ *
+ * Failure semantics (see docs/transport.md): delivery between two live
+ * nodes is in order and not lost; a message that cannot be routed is an
+ * error code to the sender (GROVE_EHOSTUNREACH for a node that is not
+ * connected) or a counted dead letter with the reason; a peer that stays
+ * silent for heartbeat_timeout is declared down: monitors of its actors get
+ * a down message with reason GROVE_EXIT_NOCONNECTION, links propagate that
+ * exit, calls to it fail with GROVE_EHOSTUNREACH. When it comes back (same
+ * name), it is up again; refs to its old actors stay dead.
+ *
+ * Security: without CURVE keys anybody who can reach the endpoint can send
+ * to every actor. Bind to loopback or ipc://, or set curve keys: a node
+ * bound to tcp://0.0.0.0 without CURVE is open to the whole network.
+ */
+#ifndef GROVE_TRANSPORT_H
+#define GROVE_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+typedef struct grove_node_opts {
+  double heartbeat_interval; /* seconds between heartbeats (0: 0.5) */
+  double heartbeat_timeout;  /* a peer silent this long is down (0: 2.5) */
+  double connect_timeout;    /* grove_node_connect's wait for the handshake (0: 5) */
+  size_t max_message;        /* bytes: a larger frame or envelope is dropped, counted (0: 16 MiB) */
+  int sndhwm, rcvhwm;        /* ZeroMQ high-water marks, in frames (0: 1000) */
+  /* CURVE: this node's keypair (Z85, 40 characters each; grove_curve_keypair
+   * makes one). Set both to encrypt every link of this node. */
+  const char *curve_public;
+  const char *curve_secret;
+  /* The public key of the peers this node connects to, when
+   * grove_node_connect_ex is not given one (a cluster sharing one keypair:
+   * the same as curve_public). */
+  const char *curve_server_key;
+  /* NULL-terminated list of Z85 public keys allowed to connect to this
+   * node; NULL: any peer that completes the CURVE handshake with our public
+   * key (i.e. knows it). */
+  const char *const *curve_allowed;
+} grove_node_opts;
+
+/* Start this thread's node: bind a ROUTER to endpoint ("tcp://127.0.0.1:5555",
+ * "tcp://127.0.0.1:0" (port picked: see grove_node_endpoint), "ipc:///path").
+ * name (1..63 bytes, unique in the cluster) identifies the node to its
+ * peers. opts may be NULL. Returns 0, GROVE_EEXIST (a node runs already),
+ * GROVE_EINVAL, GROVE_EADDRINUSE, or another ZeroMQ error (negated errno). */
+int grove_node_start(const char *name, const char *endpoint, const grove_node_opts *opts);
+
+/* Say goodbye to the peers (they see this node down at once, with reason
+ * GROVE_EXIT_NOCONNECTION for its actors), close the socket, uninstall the
+ * transport. Remote calls in progress fail with GROVE_EHOSTUNREACH. */
+int grove_node_stop(void);
+
+const char *grove_node_name(void);     /* NULL when no node runs */
+const char *grove_node_endpoint(void); /* the endpoint actually bound */
+
+/* The id a node's refs carry: FNV-1a 32 of its name (never 0). */
+uint32_t grove_node_id(const char *name);
+/* The name of a connected (or once connected) node id, NULL if unknown. */
+const char *grove_node_name_of(uint32_t node);
+
+/* Connect to a peer node and wait (connect_timeout) for its handshake.
+ * Returns 0 once it answered, GROVE_ETIMEDOUT if it did not (the link stays:
+ * ZeroMQ keeps trying and the peer is up when it answers), GROVE_EINVAL. */
+int grove_node_connect(const char *peer_name, const char *endpoint);
+/* The same with the peer's CURVE public key (NULL: opts' curve_server_key)
+ * and a timeout (0: start connecting and return at once). */
+int grove_node_connect_ex(const char *peer_name, const char *endpoint, const char *server_key,
+                          double timeout);
+
+/* Whether the named node is connected and answering. */
+bool grove_node_is_up(const char *node);
+/* Block until the named node is up (connected and handshaken). */
+int grove_node_wait_up(const char *node, double timeout);
+
+/* Resolve a name registered (grove_register) on another node. Returns 0 and
+ * the ref, GROVE_ENOENT if no such name there, GROVE_EHOSTUNREACH,
+ * GROVE_ETIMEDOUT. */
+int grove_whereis_remote(const char *node, const char *name, grove_ref *out, double timeout);
+
+/* The calling actor receives GROVE_TAG_NODEDOWN / GROVE_TAG_NODEUP messages
+ * [node name] when the node goes down / comes (back) up. */
+#define GROVE_TAG_NODEDOWN "grove.nodedown"
+#define GROVE_TAG_NODEUP "grove.nodeup"
+int grove_monitor_node(const char *node);
+int grove_demonitor_node(const char *node);
+
+typedef struct grove_node_stats {
+  uint64_t sent, received;         /* envelopes */
+  uint64_t frames_sent, frames_received;
+  uint64_t dropped_malformed;      /* not a valid envelope / truncated msgpack */
+  uint64_t dropped_version;        /* unknown protocol version */
+  uint64_t dropped_oversize;       /* larger than max_message */
+  uint64_t dropped_unknown_peer;   /* from a peer that never said hello */
+  uint64_t dropped_unroutable;     /* to a node that went down: dead letters */
+  uint64_t unknown_target;         /* to an actor that does not exist here */
+  uint64_t nodes_down, nodes_up;   /* transitions seen */
+} grove_node_stats;
+int grove_node_stats_get(grove_node_stats *out);
+
+/* A new CURVE keypair, Z85 text (40 characters + NUL each). */
+int grove_curve_keypair(char public_z85[41], char secret_z85[41]);
+
+/* ---- clusters: worker processes supervised like actors ------------------------------ */
+
+typedef struct grove_cluster grove_cluster;
+
+typedef struct grove_cluster_opts {
+  const char *const *argv; /* the worker program (argv[0] searched in PATH) and its arguments */
+  int workers;             /* how many */
+  const char *prefix;      /* worker names: "<prefix>-<i>" (NULL: "worker") */
+  /* Where workers bind: "ipc:///dir/file" (worker i: "<base>-<i>") or
+   * "tcp://127.0.0.1" (a free port each). NULL: ipc in /tmp. */
+  const char *endpoint_base;
+  int strategy;        /* GROVE_ONE_FOR_ONE, GROVE_ONE_FOR_ALL, GROVE_REST_FOR_ONE */
+  int intensity;       /* at most this many restarts... (0: 3) */
+  double period;       /* ...within this many seconds (0: 5); beyond: all stopped */
+  double ready_timeout; /* for a worker to start and connect (0: 10) */
+  bool quiet;          /* do not log restarts on stderr */
+} grove_cluster_opts;
+
+/* Launch the workers (this thread's node must be started: it is the
+ * coordinator), each with the environment variables GROVE_NODE_NAME,
+ * GROVE_NODE_ENDPOINT, GROVE_CLUSTER_COORDINATOR ("name=endpoint"),
+ * GROVE_CLUSTER_PEERS and GROVE_CLUSTER_INDEX, and wait until every one
+ * is up. A worker that exits or is killed is restarted (with the same name
+ * and endpoint) per the strategy, within the intensity limit; past it, the
+ * cluster stops every worker and grove_cluster_wait returns GROVE_EFAILED. */
+int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out);
+int grove_cluster_size(const grove_cluster *c);
+const char *grove_cluster_worker_name(const grove_cluster *c, int i);
+int grove_cluster_worker_pid(const grove_cluster *c, int i); /* 0 while restarting */
+int grove_cluster_restarts(const grove_cluster *c);          /* total so far */
+/* Send a signal to worker i (tests and demos: SIGKILL it). */
+int grove_cluster_kill_worker(grove_cluster *c, int i, int signum);
+/* Block until the cluster fails (GROVE_EFAILED: intensity exceeded) or is
+ * stopped (0). */
+int grove_cluster_wait(grove_cluster *c, double timeout);
+/* Stop the workers: SIGTERM, then SIGKILL after timeout; waits for them. */
+int grove_cluster_stop(grove_cluster *c, double timeout);
+void grove_cluster_free(grove_cluster *c);
+
+/* In a worker: start the node from the environment the launcher set and
+ * connect to the coordinator (and to the lower-numbered workers).
+ * Returns 0, or GROVE_ENOENT when not started by a cluster. */
+int grove_cluster_join(const grove_node_opts *opts);
+/* In a worker: its index (0..workers-1), or -1 outside a cluster. */
+int grove_cluster_index(void);
+/* In a worker: the coordinator's node name (NULL outside a cluster). */
+const char *grove_cluster_coordinator(void);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

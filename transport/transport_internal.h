@@ -1,0 +1,108 @@
+/* transport/transport_internal.h - the node's structures. Not installed. */
+#ifndef GROVE_TRANSPORT_INTERNAL_H
+#define GROVE_TRANSPORT_INTERNAL_H
+
+#include "actor_internal.h"
+#include "wire.h"
+
+#include <grove/transport.h>
+
+#define GROVE__BATCH_MAX (64 * 1024)      /* a frame is sent once its batch is this big */
+#define GROVE__OUT_MAX (4 * 1024 * 1024)  /* senders wait while a blocked buffer is bigger */
+#define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
+
+enum { GROVE__P_NEW = 0, GROVE__P_CONNECTING, GROVE__P_UP, GROVE__P_DOWN };
+
+/* A monitor held by a local actor on a remote one. */
+typedef struct grove__rmon {
+  uint64_t id;
+  grove_ref watcher, target;
+} grove__rmon;
+
+/* A link between a local actor and a remote one. */
+typedef struct grove__rlink {
+  grove_ref local, remote;
+} grove__rlink;
+
+typedef struct grove__peer {
+  char name[GROVE__NAME_MAX + 1];
+  uint32_t id;
+  int state;
+  uint8_t we_connected, blocked;
+  char *endpoint;
+  uint64_t incarnation;
+  uint64_t last_recv, last_sent, log_at;
+  msgpack_sbuffer out; /* envelopes waiting for the next frame */
+  msgpack_packer pk;
+  size_t out_envs;
+  grove__list waiters; /* greenlets waiting for it to be up */
+  grove__list senders; /* greenlets waiting for room in `out` */
+  grove_ref *watchers; /* grove_monitor_node */
+  size_t nwatchers, capwatchers;
+  grove__rmon *monitors;
+  size_t nmonitors, capmonitors;
+  grove__rlink *links;
+  size_t nlinks, caplinks;
+} grove__peer;
+
+typedef struct grove__call grove__call;
+
+typedef struct grove__node {
+  grove_hub *hub;
+  char name[GROVE__NAME_MAX + 1];
+  uint32_t id;
+  uint64_t incarnation;
+  char endpoint[256];
+  grove_node_opts opts;
+  void *zctx, *sock, *zap;
+  char **zap_allowed; /* decoded 32-byte keys */
+  size_t nzap_allowed;
+  uint8_t curve, atclose_registered;
+  char curve_public[41], curve_secret[41], curve_server_key[41];
+  uv_poll_t poll;
+  uv_poll_t *zap_poll;
+  uv_timer_t hb_timer, retry_timer;
+  int closing;
+  grove__peer **peers;
+  size_t npeers, cappeers;
+  grove__cb flush_cb, drain_cb, tick_cb;
+  uint8_t flush_scheduled, drain_scheduled, tick_scheduled;
+  msgpack_unpacked unpacked;
+  grove_node_stats stats;
+  uint64_t log_at, log_suppressed;
+  grove_event *changed; /* set when a peer goes up or down */
+  /* calls and whereis requests waiting for a reply, by id */
+  grove__call **calls;
+  size_t ncalls, capcalls;
+  uint64_t next_call;
+} grove__node;
+
+grove__node *grove__node_current(void);
+grove__peer *grove__peer_by_id(grove__node *n, uint32_t id);
+grove__peer *grove__node_peer_by_name(grove__node *n, const char *name);
+msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p);
+grove_ref grove__node_wire_ref(grove__node *n, grove_ref r);
+grove_ref grove__node_local_ref(grove__node *n, grove_ref r);
+int grove__node_wait_room(grove__node *n, grove__peer *p, uint64_t deadline);
+void grove__node_schedule_drain(grove__node *n);
+void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
+void grove__retry_timer_cb(uv_timer_t *t);
+void grove__zfree(void *data, void *hint);
+
+/* calls.c */
+int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
+void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e);
+void grove__calls_fail_node(grove__node *n, uint32_t node); /* 0: all */
+void grove__calls_free(grove__node *n);
+int grove__rmon_add(grove__peer *p, uint64_t id, grove_ref watcher, grove_ref target);
+int grove__rmon_take(grove__peer *p, uint64_t id, grove_ref *target);
+void grove__rmon_remove(grove__peer *p, uint64_t id);
+int grove__rlink_add(grove__peer *p, grove_ref local, grove_ref remote);
+void grove__rlink_remove(grove__peer *p, grove_ref local, grove_ref remote);
+
+/* zap.c: CURVE client authorisation (ZeroMQ's ZAP protocol) */
+int grove__zap_start(grove__node *n, const char *const *allowed);
+void grove__zap_serve(grove__node *n);
+void grove__zap_stop(grove__node *n);
+
+#endif

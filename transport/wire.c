@@ -1,0 +1,389 @@
+/* transport/wire.c - the envelope codec (docs/protocol.md).
+ *
+ * An envelope is a msgpack array whose first two fields are the protocol
+ * version (1) and the kind; the rest depends on the kind. The decoder
+ * accepts exactly the documented shapes and types and nothing else: every
+ * byte comes from a peer that may be buggy or hostile.
+ */
+#include "wire.h"
+
+#include <string.h>
+
+uint32_t grove__fnv1a(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 16777619u;
+  }
+  return h ? h : 1;
+}
+
+/* ---- encoding ----------------------------------------------------------------------- */
+
+static void be32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)(v >> 24);
+  p[1] = (unsigned char)(v >> 16);
+  p[2] = (unsigned char)(v >> 8);
+  p[3] = (unsigned char)v;
+}
+
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void grove__pack_ref(msgpack_packer *pk, grove_ref r) {
+  unsigned char b[16];
+  be32(b, r.node);
+  be32(b + 4, r.gen);
+  be32(b + 8, (uint32_t)(r.id >> 32));
+  be32(b + 12, (uint32_t)r.id);
+  msgpack_pack_ext_with_body(pk, b, sizeof b, GROVE_MSGPACK_EXT_REF);
+}
+
+static void pack_str(msgpack_packer *pk, const char *s) {
+  size_t n = strlen(s);
+  msgpack_pack_str_with_body(pk, s, n);
+}
+
+static void head(msgpack_packer *pk, size_t n, int kind) {
+  msgpack_pack_array(pk, n);
+  msgpack_pack_uint8(pk, GROVE__WIRE_VERSION);
+  msgpack_pack_uint8(pk, (uint8_t)kind);
+}
+
+static void pack_ref_or_nil(msgpack_packer *pk, grove_ref r) {
+  if (grove_ref_is_null(r))
+    msgpack_pack_nil(pk);
+  else
+    grove__pack_ref(pk, r);
+}
+
+void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
+                    const char *endpoint) {
+  head(pk, 5, kind);
+  pack_str(pk, name);
+  msgpack_pack_uint64(pk, incarnation);
+  if (endpoint)
+    pack_str(pk, endpoint);
+  else
+    msgpack_pack_nil(pk);
+}
+
+void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
+                   const char *tag, const void *body, size_t body_len, int call,
+                   uint64_t call_id) {
+  head(pk, call ? 7 : 6, call ? GROVE__W_CALL : GROVE__W_SEND);
+  if (to_name)
+    pack_str(pk, to_name);
+  else
+    grove__pack_ref(pk, to);
+  pack_ref_or_nil(pk, from);
+  pack_str(pk, tag);
+  msgpack_pack_bin_with_body(pk, body, body_len);
+  if (call)
+    msgpack_pack_uint64(pk, call_id);
+}
+
+void grove__w_reply(msgpack_packer *pk, uint64_t call_id, int64_t status, grove_ref from,
+                    const char *tag, const void *body, size_t body_len) {
+  head(pk, 7, GROVE__W_REPLY);
+  msgpack_pack_uint64(pk, call_id);
+  msgpack_pack_int64(pk, status);
+  pack_ref_or_nil(pk, from);
+  pack_str(pk, tag);
+  msgpack_pack_bin_with_body(pk, body, body_len);
+}
+
+void grove__w_simple(msgpack_packer *pk, int kind) { head(pk, 2, kind); }
+
+void grove__w_whereis(msgpack_packer *pk, uint64_t req_id, const char *name) {
+  head(pk, 4, GROVE__W_WHEREIS);
+  msgpack_pack_uint64(pk, req_id);
+  pack_str(pk, name);
+}
+
+void grove__w_monitor(msgpack_packer *pk, int kind, grove_ref a, grove_ref b, uint64_t id) {
+  if (kind == GROVE__W_MONITOR) {
+    head(pk, 5, kind); /* watcher, target, id */
+    grove__pack_ref(pk, a);
+    grove__pack_ref(pk, b);
+  } else {
+    head(pk, 4, kind); /* DEMONITOR: target, id */
+    grove__pack_ref(pk, b);
+  }
+  msgpack_pack_uint64(pk, id);
+}
+
+void grove__w_down(msgpack_packer *pk, grove_ref watcher, uint64_t id, grove_ref target,
+                   int64_t reason) {
+  head(pk, 6, GROVE__W_DOWN);
+  grove__pack_ref(pk, watcher);
+  msgpack_pack_uint64(pk, id);
+  grove__pack_ref(pk, target);
+  msgpack_pack_int64(pk, reason);
+}
+
+void grove__w_link(msgpack_packer *pk, int kind, grove_ref from, grove_ref to) {
+  head(pk, 4, kind);
+  grove__pack_ref(pk, from);
+  grove__pack_ref(pk, to);
+}
+
+void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason, int kill) {
+  head(pk, 6, GROVE__W_EXIT);
+  pack_ref_or_nil(pk, from);
+  grove__pack_ref(pk, to);
+  msgpack_pack_int64(pk, reason);
+  if (kill)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+}
+
+/* ---- decoding ------------------------------------------------------------------------ */
+
+static int get_ref(const msgpack_object *o, grove_ref *r) {
+  if (o->type != MSGPACK_OBJECT_EXT || o->via.ext.type != GROVE_MSGPACK_EXT_REF ||
+      o->via.ext.size != 16)
+    return GROVE_EPROTO;
+  const unsigned char *b = (const unsigned char *)o->via.ext.ptr;
+  r->node = get32(b);
+  r->gen = get32(b + 4);
+  r->id = (uint64_t)get32(b + 8) << 32 | get32(b + 12);
+  return r->id == 0 ? GROVE_EPROTO : 0;
+}
+
+static int get_ref_or_nil(const msgpack_object *o, grove_ref *r) {
+  if (o->type == MSGPACK_OBJECT_NIL) {
+    *r = GROVE_REF_NULL;
+    return 0;
+  }
+  return get_ref(o, r);
+}
+
+static int get_str(const msgpack_object *o, const char **s, size_t *n, size_t max) {
+  if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size > max)
+    return GROVE_EPROTO;
+  /* No NUL inside: the text is used as a C string once copied. */
+  if (memchr(o->via.str.ptr, 0, o->via.str.size))
+    return GROVE_EPROTO;
+  *s = o->via.str.ptr;
+  *n = o->via.str.size;
+  return 0;
+}
+
+static int get_u64(const msgpack_object *o, uint64_t *v) {
+  if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    return GROVE_EPROTO;
+  *v = o->via.u64;
+  return 0;
+}
+
+static int get_i64(const msgpack_object *o, int64_t *v) {
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    if (o->via.u64 > INT64_MAX)
+      return GROVE_EPROTO;
+    *v = (int64_t)o->via.u64;
+    return 0;
+  }
+  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+    *v = o->via.i64;
+    return 0;
+  }
+  return GROVE_EPROTO;
+}
+
+static int get_bin(const msgpack_object *o, const char **p, size_t *n) {
+  if (o->type != MSGPACK_OBJECT_BIN)
+    return GROVE_EPROTO;
+  *p = o->via.bin.ptr;
+  *n = o->via.bin.size;
+  return 0;
+}
+
+/* The number of fields of each kind (including version and kind). */
+static const uint8_t nfields[GROVE__W_NKINDS] = {
+    [GROVE__W_HELLO] = 5,   [GROVE__W_WELCOME] = 5, [GROVE__W_SEND] = 6,
+    [GROVE__W_CALL] = 7,    [GROVE__W_REPLY] = 7,   [GROVE__W_HEARTBEAT] = 2,
+    [GROVE__W_WHEREIS] = 4, [GROVE__W_MONITOR] = 5, [GROVE__W_DEMONITOR] = 4,
+    [GROVE__W_DOWN] = 6,    [GROVE__W_LINK] = 4,    [GROVE__W_UNLINK] = 4,
+    [GROVE__W_EXIT] = 6,    [GROVE__W_BYE] = 2,
+};
+
+int grove__env_decode(const msgpack_object *o, grove__env *e) {
+  memset(e, 0, sizeof *e);
+  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2)
+    return GROVE_EPROTO;
+  const msgpack_object *f = o->via.array.ptr;
+  uint32_t n = o->via.array.size;
+  uint64_t version, kind;
+  if (get_u64(&f[0], &version))
+    return GROVE_EPROTO;
+  if (version != GROVE__WIRE_VERSION)
+    return GROVE_ENOSYS;
+  if (get_u64(&f[1], &kind) || kind >= GROVE__W_NKINDS || n != nfields[kind])
+    return GROVE_EPROTO;
+  e->kind = (int)kind;
+  int rc = 0;
+  switch (e->kind) {
+  case GROVE__W_HELLO:
+  case GROVE__W_WELCOME:
+    rc = get_str(&f[2], &e->name, &e->name_len, GROVE__NAME_MAX);
+    if (!rc)
+      rc = get_u64(&f[3], &e->id);
+    if (!rc && f[4].type != MSGPACK_OBJECT_NIL)
+      rc = get_str(&f[4], &e->endpoint, &e->endpoint_len, 1024);
+    break;
+  case GROVE__W_SEND:
+  case GROVE__W_CALL:
+    if (f[2].type == MSGPACK_OBJECT_STR)
+      rc = get_str(&f[2], &e->to_name, &e->to_name_len, GROVE__NAME_MAX);
+    else
+      rc = get_ref(&f[2], &e->to);
+    if (!rc)
+      rc = get_ref_or_nil(&f[3], &e->from);
+    if (!rc)
+      rc = get_str(&f[4], &e->tag, &e->tag_len, GROVE__NAME_MAX);
+    if (!rc)
+      rc = get_bin(&f[5], &e->body, &e->body_len);
+    if (!rc && e->kind == GROVE__W_CALL)
+      rc = get_u64(&f[6], &e->id);
+    break;
+  case GROVE__W_REPLY:
+    rc = get_u64(&f[2], &e->id);
+    if (!rc)
+      rc = get_i64(&f[3], &e->code);
+    if (!rc)
+      rc = get_ref_or_nil(&f[4], &e->from);
+    if (!rc)
+      rc = get_str(&f[5], &e->tag, &e->tag_len, GROVE__NAME_MAX);
+    if (!rc)
+      rc = get_bin(&f[6], &e->body, &e->body_len);
+    break;
+  case GROVE__W_HEARTBEAT:
+  case GROVE__W_BYE:
+    break;
+  case GROVE__W_WHEREIS:
+    rc = get_u64(&f[2], &e->id);
+    if (!rc)
+      rc = get_str(&f[3], &e->name, &e->name_len, GROVE__NAME_MAX);
+    break;
+  case GROVE__W_MONITOR:
+    rc = get_ref(&f[2], &e->from); /* watcher */
+    if (!rc)
+      rc = get_ref(&f[3], &e->to); /* target */
+    if (!rc)
+      rc = get_u64(&f[4], &e->id);
+    break;
+  case GROVE__W_DEMONITOR:
+    rc = get_ref(&f[2], &e->to);
+    if (!rc)
+      rc = get_u64(&f[3], &e->id);
+    break;
+  case GROVE__W_DOWN:
+    rc = get_ref(&f[2], &e->to); /* watcher */
+    if (!rc)
+      rc = get_u64(&f[3], &e->id);
+    if (!rc)
+      rc = get_ref(&f[4], &e->from); /* target */
+    if (!rc)
+      rc = get_i64(&f[5], &e->code);
+    break;
+  case GROVE__W_LINK:
+  case GROVE__W_UNLINK:
+    rc = get_ref(&f[2], &e->from);
+    if (!rc)
+      rc = get_ref(&f[3], &e->to);
+    break;
+  case GROVE__W_EXIT:
+    rc = get_ref_or_nil(&f[2], &e->from);
+    if (!rc)
+      rc = get_ref(&f[3], &e->to);
+    if (!rc)
+      rc = get_i64(&f[4], &e->code);
+    if (!rc) {
+      if (f[5].type != MSGPACK_OBJECT_BOOLEAN)
+        rc = GROVE_EPROTO;
+      else
+        e->kill = f[5].via.boolean;
+    }
+    break;
+  default:
+    rc = GROVE_EPROTO;
+  }
+  if (rc == 0 && (e->code < INT32_MIN || e->code > INT32_MAX))
+    rc = GROVE_EPROTO;
+  return rc;
+}
+
+/* Check that one complete msgpack object starts at p[*off], without
+ * allocating: every container's count must fit in the bytes that are left
+ * (so a 10-byte frame cannot make the unpacker allocate gigabytes), and
+ * nesting stays shallow. Advances *off past it. */
+static int skim(const unsigned char *p, size_t len, size_t *off, int depth) {
+  if (depth > 16 || *off >= len)
+    return GROVE_EPROTO;
+  unsigned c = p[(*off)++];
+  size_t left = len - *off, n = 0, skip = 0, items = 0;
+#define NEED(k)                                                                                      do {                                                                                                 if (left < (k))                                                                                      return GROVE_EPROTO;                                                                           } while (0)
+#define BE(k) (k == 1 ? p[*off] : k == 2 ? (size_t)p[*off] << 8 | p[*off + 1] : (size_t)get32(p + *off))
+  if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+    return 0;
+  if (c >= 0x80 && c <= 0x8f)
+    items = 2 * (c & 0x0f);
+  else if (c >= 0x90 && c <= 0x9f)
+    items = c & 0x0f;
+  else if (c >= 0xa0 && c <= 0xbf)
+    skip = c & 0x1f;
+  else
+    switch (c) {
+    case 0xc4: case 0xd9: NEED(1); skip = 1 + BE(1); break;
+    case 0xc5: case 0xda: NEED(2); skip = 2 + BE(2); break;
+    case 0xc6: case 0xdb: NEED(4); skip = 4 + BE(4); break;
+    case 0xc7: NEED(1); skip = 2 + BE(1); break;
+    case 0xc8: NEED(2); skip = 3 + BE(2); break;
+    case 0xc9: NEED(4); skip = 5 + BE(4); break;
+    case 0xca: skip = 4; break;
+    case 0xcb: skip = 8; break;
+    case 0xcc: case 0xd0: skip = 1; break;
+    case 0xcd: case 0xd1: skip = 2; break;
+    case 0xce: case 0xd2: skip = 4; break;
+    case 0xcf: case 0xd3: skip = 8; break;
+    case 0xd4: skip = 2; break;
+    case 0xd5: skip = 3; break;
+    case 0xd6: skip = 5; break;
+    case 0xd7: skip = 9; break;
+    case 0xd8: skip = 17; break;
+    case 0xdc: NEED(2); items = BE(2); *off += 2; break;
+    case 0xdd: NEED(4); items = BE(4); *off += 4; break;
+    case 0xde: NEED(2); items = 2 * BE(2); *off += 2; break;
+    case 0xdf: NEED(4); items = 2 * BE(4); *off += 4; break;
+    default: return GROVE_EPROTO; /* 0xc1 */
+    }
+#undef NEED
+#undef BE
+  if (skip) {
+    if (skip > len - *off)
+      return GROVE_EPROTO;
+    *off += skip;
+    return 0;
+  }
+  if (items > len - *off) /* each item takes at least one byte */
+    return GROVE_EPROTO;
+  for (n = 0; n < items; n++)
+    if (skim(p, len, off, depth + 1))
+      return GROVE_EPROTO;
+  return 0;
+}
+
+int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked *u) {
+  if (*off >= len)
+    return 0;
+  size_t end = *off;
+  if (skim((const unsigned char *)buf, len, &end, 0))
+    return GROVE_EPROTO;
+  msgpack_unpack_return r = msgpack_unpack_next(u, buf, len, off);
+  if (r == MSGPACK_UNPACK_SUCCESS || r == MSGPACK_UNPACK_EXTRA_BYTES)
+    return 1;
+  return GROVE_EPROTO; /* continue (truncated), parse error, nomem */
+}

@@ -1,0 +1,81 @@
+/* transport/wire.h - the wire envelope (docs/protocol.md): encoding and a
+ * decoder that validates every field. Pure functions: no node, no socket,
+ * so the decoder can be fuzzed on its own (tests/transport/fuzz_wire.c). */
+#ifndef GROVE_TRANSPORT_WIRE_H
+#define GROVE_TRANSPORT_WIRE_H
+
+#include <grove.h>
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GROVE__WIRE_VERSION 1
+#define GROVE__NAME_MAX 63
+
+enum {
+  GROVE__W_HELLO = 0,
+  GROVE__W_WELCOME = 1,
+  GROVE__W_SEND = 2,
+  GROVE__W_CALL = 3,
+  GROVE__W_REPLY = 4,
+  GROVE__W_HEARTBEAT = 5,
+  GROVE__W_WHEREIS = 6,
+  GROVE__W_MONITOR = 7,
+  GROVE__W_DEMONITOR = 8,
+  GROVE__W_DOWN = 9,
+  GROVE__W_LINK = 10,
+  GROVE__W_UNLINK = 11,
+  GROVE__W_EXIT = 12,
+  GROVE__W_BYE = 13,
+  GROVE__W_NKINDS
+};
+
+/* A decoded envelope: pointers into the frame being decoded. */
+typedef struct grove__env {
+  int kind;
+  grove_ref to, from;       /* refs as on the wire (node = the node's id) */
+  const char *to_name;      /* SEND/CALL to a registered name instead of a ref */
+  size_t to_name_len;
+  const char *tag;          /* SEND/CALL/REPLY */
+  size_t tag_len;
+  const char *body;
+  size_t body_len;
+  uint64_t id;              /* call id, request id, monitor id, incarnation */
+  int64_t code;             /* REPLY status, DOWN/EXIT reason */
+  int kill;                 /* EXIT */
+  const char *name;         /* HELLO/WELCOME node name, WHEREIS name */
+  size_t name_len;
+  const char *endpoint;     /* HELLO/WELCOME advertised endpoint (may be NULL) */
+  size_t endpoint_len;
+} grove__env;
+
+/* Decode one envelope object. Returns 0, GROVE_EPROTO (malformed: wrong
+ * shape or types), GROVE_ENOSYS (another protocol version: the first field
+ * is an integer other than 1). */
+int grove__env_decode(const msgpack_object *o, grove__env *e);
+
+/* Iterate the envelopes of one frame (a frame is one or more envelopes
+ * back to back). Returns 1 with *o set, 0 at the end, GROVE_EPROTO if the
+ * rest of the frame is not msgpack (truncated or garbage). */
+int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked *u);
+
+/* Encoding: each appends one envelope to the packer. */
+void grove__pack_ref(msgpack_packer *pk, grove_ref r); /* ext type 1, 16 bytes */
+void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
+                    const char *endpoint);
+void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
+                   const char *tag, const void *body, size_t body_len, int call,
+                   uint64_t call_id);
+void grove__w_reply(msgpack_packer *pk, uint64_t call_id, int64_t status, grove_ref from,
+                    const char *tag, const void *body, size_t body_len);
+void grove__w_simple(msgpack_packer *pk, int kind); /* HEARTBEAT, BYE */
+void grove__w_whereis(msgpack_packer *pk, uint64_t req_id, const char *name);
+void grove__w_monitor(msgpack_packer *pk, int kind, grove_ref a, grove_ref b, uint64_t id);
+void grove__w_down(msgpack_packer *pk, grove_ref watcher, uint64_t id, grove_ref target,
+                   int64_t reason);
+void grove__w_link(msgpack_packer *pk, int kind, grove_ref from, grove_ref to);
+void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason, int kill);
+
+uint32_t grove__fnv1a(const char *s, size_t n);
+
+#endif
