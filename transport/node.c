@@ -156,32 +156,14 @@ static int flush_peer(grove__node *n, grove__peer *p) {
     return 0;
   if (p->state != GROVE__P_UP)
     return GROVE_EAGAIN; /* until the handshake is done */
-  zmq_msg_t msg;
-  /* The buffer becomes the frame (no copy); the peer gets a new one. */
-  size_t size = p->out.size;
-  char *data = msgpack_sbuffer_release(&p->out);
-  if (zmq_msg_init_data(&msg, data, size, grove__zfree, NULL) != 0) {
-    free(data);
-    out_reset(p);
-    return GROVE_ENOMEM;
-  }
+  /* zmq_send copies the batch (small), and the buffer is reused: a
+   * released buffer would mean a fresh allocation for every frame. */
   int rc = 0;
   if (zmq_send(n->sock, p->name, strlen(p->name), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-      zmq_msg_send(&msg, n->sock, ZMQ_DONTWAIT) < 0) {
+      zmq_send(n->sock, p->out.data, p->out.size, ZMQ_DONTWAIT) < 0)
     rc = -errno;
-    /* Not sent: take the bytes back. */
-    p->out.data = malloc(size);
-    p->out.alloc = size;
-    if (p->out.data) {
-      memcpy(p->out.data, zmq_msg_data(&msg), size);
-      p->out.size = size;
-    } else {
-      p->out.alloc = 0;
-      n->stats.dropped_unroutable += p->out_envs;
-      p->out_envs = 0;
-    }
-    zmq_msg_close(&msg);
-  }
+  else
+    p->out.size = 0;
   if (rc == 0) {
     n->stats.frames_sent++;
     p->out_envs = 0;
@@ -504,15 +486,15 @@ static void handle_frame(grove__node *n, const char *ident, size_t ilen, const c
   }
   size_t off = 0;
   int r;
-  while ((r = grove__frame_next(buf, len, &off, &n->unpacked)) == 1) {
-    grove__env e;
-    int rc = grove__env_decode(&n->unpacked.data, &e);
-    if (rc == GROVE_ENOSYS) {
+  int seen = 0;
+  grove__env e;
+  while ((r = grove__env_next(buf, len, &off, &e)) != 0 && r != GROVE_EPROTO) {
+    if (r == GROVE_ENOSYS - 1000) {
       n->stats.dropped_version++;
       node_log(n, p, "dropped an envelope from %.*s: unknown protocol version", (int)ilen, ident);
       continue;
     }
-    if (rc) {
+    if (r != 1) {
       n->stats.dropped_malformed++;
       node_log(n, p, "dropped a malformed envelope from %.*s", (int)ilen, ident);
       continue;
@@ -542,7 +524,8 @@ static void handle_frame(grove__node *n, const char *ident, size_t ilen, const c
         send_hello(n, p, GROVE__W_HELLO); /* invite it to shake hands again */
       continue;
     }
-    p->last_recv = now_ns();
+    if (!seen++)
+      p->last_recv = now_ns();
     handle_env(n, p, &e);
   }
   if (r < 0) {
@@ -551,9 +534,11 @@ static void handle_frame(grove__node *n, const char *ident, size_t ilen, const c
   }
 }
 
-/* Receive until EAGAIN, within a budget (then come back later). */
+/* Receive until EAGAIN, within a budget of frames (a frame may hold a
+ * thousand messages): past it, come back after the hub has polled, so that
+ * timers (heartbeats) and other sockets are served while a flood comes in. */
 static void drain(grove__node *n) {
-  for (int budget = 0; budget < 512; budget++) {
+  for (int budget = 0; budget < 16; budget++) {
     zmq_msg_t ident, body;
     zmq_msg_init(&ident);
     if (zmq_msg_recv(&ident, n->sock, ZMQ_DONTWAIT) < 0) {
@@ -595,6 +580,7 @@ static void drain(grove__node *n) {
       return; /* stopped by a handler */
   }
   grove__node_schedule_drain(n); /* more may be waiting: after the others */
+  n->hub->need_poll = 1;
 }
 
 static grove_greenlet *drain_cb(grove__cb *cb) {
@@ -635,6 +621,10 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
 static grove_greenlet *tick_cb(grove__cb *cb) {
   grove__node *n = grove__container_of(cb, grove__node, tick_cb);
   n->tick_scheduled = 0;
+  /* What arrived while this process was busy counts: read it before
+   * judging anybody silent. */
+  if (n->sock)
+    drain(n);
   uint64_t t = now_ns();
   uint64_t interval = (uint64_t)(n->opts.heartbeat_interval * 1e9);
   uint64_t timeout = (uint64_t)(n->opts.heartbeat_timeout * 1e9);
@@ -745,6 +735,10 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
   if (getrandom(&n->incarnation, sizeof n->incarnation, 0) != sizeof n->incarnation)
     n->incarnation = now_ns() ^ (uint64_t)getpid() << 32;
   msgpack_unpacked_init(&n->unpacked);
+  if (!(n->zone = msgpack_zone_new(256 * 1024))) {
+    free(n);
+    return GROVE_ENOMEM;
+  }
   n->flush_cb.fn = flush_cb;
   n->drain_cb.fn = drain_cb;
   n->tick_cb.fn = tick_cb;
@@ -838,6 +832,7 @@ fail:
   if (n->changed)
     grove_event_free(n->changed);
   msgpack_unpacked_destroy(&n->unpacked);
+  msgpack_zone_free(n->zone);
   free(n);
   if (rc == -EADDRINUSE)
     rc = GROVE_EADDRINUSE;

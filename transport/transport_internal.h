@@ -7,7 +7,7 @@
 
 #include <grove/transport.h>
 
-#define GROVE__BATCH_MAX (64 * 1024)      /* a frame is sent once its batch is this big */
+#define GROVE__BATCH_MAX (32 * 1024)      /* a frame is sent once its batch is this big */
 #define GROVE__OUT_MAX (4 * 1024 * 1024)  /* senders wait while a blocked buffer is bigger */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
 
@@ -68,6 +68,7 @@ typedef struct grove__node {
   grove__cb flush_cb, drain_cb, tick_cb;
   uint8_t flush_scheduled, drain_scheduled, tick_scheduled;
   msgpack_unpacked unpacked;
+  msgpack_zone *zone; /* envelopes of the frame being read */
   grove_node_stats stats;
   uint64_t log_at, log_suppressed;
   grove_event *changed; /* set when a peer goes up or down */

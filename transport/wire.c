@@ -387,3 +387,132 @@ int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked
     return 1;
   return GROVE_EPROTO; /* continue (truncated), parse error, nomem */
 }
+
+int grove__frame_next_zone(const char *buf, size_t len, size_t *off, msgpack_zone *z,
+                           msgpack_object *o) {
+  if (*off >= len)
+    return 0;
+  size_t end = *off;
+  if (skim((const unsigned char *)buf, len, &end, 0))
+    return GROVE_EPROTO;
+  msgpack_unpack_return r = msgpack_unpack(buf, len, off, z, o);
+  if (r == MSGPACK_UNPACK_SUCCESS || r == MSGPACK_UNPACK_EXTRA_BYTES)
+    return 1;
+  return GROVE_EPROTO;
+}
+
+/* ---- decoding straight from the bytes ---------------------------------------------------------
+ *
+ * The node's hot path: no zone, no allocation. skim() has checked the whole
+ * envelope; its fields are scalars (a container field is invalid in every
+ * kind), so each is read into a msgpack_object pointing into the frame and
+ * the same validation as grove__env_decode applies. */
+
+static uint64_t be(const unsigned char *p, int k) {
+  uint64_t v = 0;
+  for (int i = 0; i < k; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* One object at p[*o] (known to be complete): a scalar, or a container
+ * reported as an empty array (and skipped). */
+static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_object *f) {
+  size_t at = *o;
+  unsigned c = p[at];
+  memset(f, 0, sizeof *f);
+  size_t end = at;
+  skim(p, len, &end, 0); /* where it ends */
+  *o = end;
+  at++;
+  if (c <= 0x7f) {
+    f->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    f->via.u64 = c;
+  } else if (c >= 0xe0) {
+    f->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    f->via.i64 = (int8_t)c;
+  } else if (c >= 0xa0 && c <= 0xbf) {
+    f->type = MSGPACK_OBJECT_STR;
+    f->via.str.size = c & 0x1f;
+    f->via.str.ptr = (const char *)p + at;
+  } else if ((c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf)) {
+    f->type = MSGPACK_OBJECT_ARRAY; /* a container: invalid as a field */
+  } else {
+    switch (c) {
+    case 0xc0: f->type = MSGPACK_OBJECT_NIL; break;
+    case 0xc2: case 0xc3: f->type = MSGPACK_OBJECT_BOOLEAN; f->via.boolean = c == 0xc3; break;
+    case 0xcc: case 0xcd: case 0xce: case 0xcf:
+      f->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+      f->via.u64 = be(p + at, 1 << (c - 0xcc));
+      break;
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+      int k = 1 << (c - 0xd0);
+      uint64_t u = be(p + at, k);
+      int64_t v = k == 1 ? (int8_t)u : k == 2 ? (int16_t)u : k == 4 ? (int32_t)u : (int64_t)u;
+      f->type = v < 0 ? MSGPACK_OBJECT_NEGATIVE_INTEGER : MSGPACK_OBJECT_POSITIVE_INTEGER;
+      if (v < 0)
+        f->via.i64 = v;
+      else
+        f->via.u64 = (uint64_t)v;
+      break;
+    }
+    case 0xd9: case 0xda: case 0xdb: case 0xc4: case 0xc5: case 0xc6: {
+      int k = (c >= 0xd9) ? 1 << (c - 0xd9) : 1 << (c - 0xc4);
+      f->type = c >= 0xd9 ? MSGPACK_OBJECT_STR : MSGPACK_OBJECT_BIN;
+      f->via.str.size = (uint32_t)be(p + at, k);
+      f->via.str.ptr = (const char *)p + at + k;
+      break;
+    }
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+      f->type = MSGPACK_OBJECT_EXT;
+      f->via.ext.type = (int8_t)p[at];
+      f->via.ext.size = 1u << (c - 0xd4);
+      f->via.ext.ptr = (const char *)p + at + 1;
+      break;
+    case 0xc7: case 0xc8: case 0xc9: {
+      int k = 1 << (c - 0xc7);
+      f->type = MSGPACK_OBJECT_EXT;
+      f->via.ext.size = (uint32_t)be(p + at, k);
+      f->via.ext.type = (int8_t)p[at + k];
+      f->via.ext.ptr = (const char *)p + at + k + 1;
+      break;
+    }
+    default: /* floats and the rest: never valid in an envelope */
+      f->type = MSGPACK_OBJECT_FLOAT64;
+      break;
+    }
+  }
+}
+
+int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
+  if (*off >= len)
+    return 0;
+  const unsigned char *p = (const unsigned char *)buf;
+  size_t start = *off, end = start;
+  if (skim(p, len, &end, 0))
+    return GROVE_EPROTO; /* the rest of the frame is not msgpack */
+  *off = end;
+  unsigned c = p[start];
+  size_t n, o = start + 1;
+  if (c >= 0x90 && c <= 0x9f)
+    n = c & 0x0f;
+  else if (c == 0xdc) {
+    n = (size_t)be(p + o, 2);
+    o += 2;
+  } else if (c == 0xdd) {
+    n = (size_t)be(p + o, 4);
+    o += 4;
+  } else {
+    return GROVE_EPROTO - 1000; /* one bad envelope: the caller goes on */
+  }
+  if (n > 8 || n < 2)
+    return GROVE_EPROTO - 1000;
+  msgpack_object f[8];
+  for (size_t i = 0; i < n; i++)
+    read_field(p, end, &o, &f[i]);
+  msgpack_object arr = {.type = MSGPACK_OBJECT_ARRAY};
+  arr.via.array.size = (uint32_t)n;
+  arr.via.array.ptr = f;
+  int rc = grove__env_decode(&arr, e);
+  return rc == 0 ? 1 : rc - 1000;
+}

@@ -58,6 +58,18 @@ int grove__env_decode(const msgpack_object *o, grove__env *e);
  * back to back). Returns 1 with *o set, 0 at the end, GROVE_EPROTO if the
  * rest of the frame is not msgpack (truncated or garbage). */
 int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked *u);
+/* The same, unpacking into a zone the caller owns and clears (no
+ * allocation per envelope: msgpack_unpack_next makes a zone each time). */
+int grove__frame_next_zone(const char *buf, size_t len, size_t *off, msgpack_zone *z,
+                           msgpack_object *o);
+
+/* The node's decoder: the next envelope of a frame, straight from its bytes
+ * (no allocation). Returns 1 with *e set; 0 at the end of the frame;
+ * GROVE_EPROTO if the rest of the frame is not msgpack (drop it); or, for
+ * one bad envelope that the caller skips before going on, the error of
+ * grove__env_decode minus 1000 (GROVE_EPROTO - 1000 malformed,
+ * GROVE_ENOSYS - 1000 another version). */
+int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e);
 
 /* Encoding: each appends one envelope to the packer. */
 void grove__pack_ref(msgpack_packer *pk, grove_ref r); /* ext type 1, 16 bytes */
