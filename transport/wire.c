@@ -69,19 +69,95 @@ void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t inc
     msgpack_pack_nil(pk);
 }
 
+/* SEND and CALL, the hot path: written byte by byte into the packer's
+ * sbuffer (one capacity check instead of a write callback per field). */
+static unsigned char *put_ref(unsigned char *q, grove_ref r) {
+  *q++ = 0xd8; /* fixext16 */
+  *q++ = GROVE_MSGPACK_EXT_REF;
+  be32(q, r.node);
+  be32(q + 4, r.gen);
+  be32(q + 8, (uint32_t)(r.id >> 32));
+  be32(q + 12, (uint32_t)r.id);
+  return q + 16;
+}
+
+static unsigned char *put_str(unsigned char *q, const char *s, size_t n) {
+  if (n < 32) {
+    *q++ = (unsigned char)(0xa0 | n);
+  } else if (n < 256) {
+    *q++ = 0xd9;
+    *q++ = (unsigned char)n;
+  } else {
+    *q++ = 0xda;
+    *q++ = (unsigned char)(n >> 8);
+    *q++ = (unsigned char)n;
+  }
+  memcpy(q, s, n);
+  return q + n;
+}
+
 void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
                    const char *tag, const void *body, size_t body_len, int call,
                    uint64_t call_id) {
-  head(pk, call ? 7 : 6, call ? GROVE__W_CALL : GROVE__W_SEND);
-  if (to_name)
-    pack_str(pk, to_name);
+  msgpack_sbuffer *sb = pk->data;
+  size_t tag_len = strlen(tag), name_len = to_name ? strlen(to_name) : 0;
+  if (pk->callback != msgpack_sbuffer_write || tag_len > 255 || name_len > 255 ||
+      body_len > UINT32_MAX) {
+    head(pk, call ? 7 : 6, call ? GROVE__W_CALL : GROVE__W_SEND);
+    if (to_name)
+      pack_str(pk, to_name);
+    else
+      grove__pack_ref(pk, to);
+    pack_ref_or_nil(pk, from);
+    pack_str(pk, tag);
+    msgpack_pack_bin_with_body(pk, body, body_len);
+    if (call)
+      msgpack_pack_uint64(pk, call_id);
+    return;
+  }
+  size_t need = 3 + 18 + 18 + 2 + 255 + 2 + tag_len + 5 + body_len + 9;
+  if (sb->alloc - sb->size < need) {
+    size_t cap = sb->alloc ? sb->alloc * 2 : 8192;
+    while (cap - sb->size < need)
+      cap *= 2;
+    char *d = realloc(sb->data, cap);
+    if (!d)
+      return; /* as msgpack's own writer: the envelope is lost, the buffer intact */
+    sb->data = d;
+    sb->alloc = cap;
+  }
+  unsigned char *q = (unsigned char *)sb->data + sb->size;
+  *q++ = (unsigned char)(0x90 | (call ? 7 : 6));
+  *q++ = GROVE__WIRE_VERSION;
+  *q++ = (unsigned char)(call ? GROVE__W_CALL : GROVE__W_SEND);
+  q = to_name ? put_str(q, to_name, name_len) : put_ref(q, to);
+  if (grove_ref_is_null(from))
+    *q++ = 0xc0;
   else
-    grove__pack_ref(pk, to);
-  pack_ref_or_nil(pk, from);
-  pack_str(pk, tag);
-  msgpack_pack_bin_with_body(pk, body, body_len);
-  if (call)
-    msgpack_pack_uint64(pk, call_id);
+    q = put_ref(q, from);
+  q = put_str(q, tag, tag_len);
+  if (body_len < 256) {
+    *q++ = 0xc4;
+    *q++ = (unsigned char)body_len;
+  } else if (body_len < 65536) {
+    *q++ = 0xc5;
+    *q++ = (unsigned char)(body_len >> 8);
+    *q++ = (unsigned char)body_len;
+  } else {
+    *q++ = 0xc6;
+    be32(q, (uint32_t)body_len);
+    q += 4;
+  }
+  if (body_len)
+    memcpy(q, body, body_len);
+  q += body_len;
+  if (call) {
+    *q++ = 0xcf;
+    be32(q, (uint32_t)(call_id >> 32));
+    be32(q + 4, (uint32_t)call_id);
+    q += 8;
+  }
+  sb->size = (size_t)((char *)q - sb->data);
 }
 
 void grove__w_reply(msgpack_packer *pk, uint64_t call_id, int64_t status, grove_ref from,
@@ -419,12 +495,9 @@ static uint64_t be(const unsigned char *p, int k) {
  * reported as an empty array (and skipped). */
 static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_object *f) {
   size_t at = *o;
-  unsigned c = p[at];
+  unsigned c = p[at++];
+  size_t size = 0; /* bytes after the type byte */
   memset(f, 0, sizeof *f);
-  size_t end = at;
-  skim(p, len, &end, 0); /* where it ends */
-  *o = end;
-  at++;
   if (c <= 0x7f) {
     f->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
     f->via.u64 = c;
@@ -435,15 +508,21 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
     f->type = MSGPACK_OBJECT_STR;
     f->via.str.size = c & 0x1f;
     f->via.str.ptr = (const char *)p + at;
+    size = f->via.str.size;
   } else if ((c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf)) {
     f->type = MSGPACK_OBJECT_ARRAY; /* a container: invalid as a field */
+    size_t end = *o;
+    skim(p, len, &end, 0);
+    *o = end;
+    return;
   } else {
     switch (c) {
     case 0xc0: f->type = MSGPACK_OBJECT_NIL; break;
     case 0xc2: case 0xc3: f->type = MSGPACK_OBJECT_BOOLEAN; f->via.boolean = c == 0xc3; break;
     case 0xcc: case 0xcd: case 0xce: case 0xcf:
+      size = 1u << (c - 0xcc);
       f->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-      f->via.u64 = be(p + at, 1 << (c - 0xcc));
+      f->via.u64 = be(p + at, (int)size);
       break;
     case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
       int k = 1 << (c - 0xd0);
@@ -454,6 +533,7 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
         f->via.i64 = v;
       else
         f->via.u64 = (uint64_t)v;
+      size = (size_t)k;
       break;
     }
     case 0xd9: case 0xda: case 0xdb: case 0xc4: case 0xc5: case 0xc6: {
@@ -461,6 +541,7 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
       f->type = c >= 0xd9 ? MSGPACK_OBJECT_STR : MSGPACK_OBJECT_BIN;
       f->via.str.size = (uint32_t)be(p + at, k);
       f->via.str.ptr = (const char *)p + at + k;
+      size = (size_t)k + f->via.str.size;
       break;
     }
     case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
@@ -468,6 +549,7 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
       f->via.ext.type = (int8_t)p[at];
       f->via.ext.size = 1u << (c - 0xd4);
       f->via.ext.ptr = (const char *)p + at + 1;
+      size = 1 + f->via.ext.size;
       break;
     case 0xc7: case 0xc8: case 0xc9: {
       int k = 1 << (c - 0xc7);
@@ -475,13 +557,19 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
       f->via.ext.size = (uint32_t)be(p + at, k);
       f->via.ext.type = (int8_t)p[at + k];
       f->via.ext.ptr = (const char *)p + at + k + 1;
+      size = (size_t)k + 1 + f->via.ext.size;
       break;
     }
-    default: /* floats and the rest: never valid in an envelope */
+    default: { /* floats and the rest: never valid in an envelope */
       f->type = MSGPACK_OBJECT_FLOAT64;
-      break;
+      size_t end = *o;
+      skim(p, len, &end, 0);
+      *o = end;
+      return;
+    }
     }
   }
+  *o = at + size; /* within the envelope: skim checked every length */
 }
 
 int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
