@@ -19,7 +19,7 @@ int main(void) {
   rc = grove_queue_get(q, NULL, 0); /* NULL out-pointer */
   show(rc);
   ok &= rc == GROVE_EINVAL;
-  show(-EPIPE); /* an OS error code passes through grove unchanged */
+  show(-EROFS); /* an OS error code passes through grove unchanged */
   show(0);
 
   grove_queue_get(q, &item, 0);
