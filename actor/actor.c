@@ -40,6 +40,8 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define RUNNER_IDLE_MAX 256
 
@@ -171,7 +173,16 @@ static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
         grove__grow((void **)&sys->slots, &sys->capslots, sys->nslots, sizeof *sys->slots, 256))
       return GROVE_ENOMEM;
     i = sys->nslots++;
-    sys->slots[i].gen = 1;
+    /* A new slot's first generation is random per process: after a node
+     * restarts, refs to the old process's actors never name the new
+     * process's (the same slot, the same generation: 1 in 2^31). */
+    if (!sys->gen_seed) {
+      uint32_t r = 0;
+      if (getrandom(&r, sizeof r, 0) != sizeof r)
+        r = (uint32_t)(uv_hrtime() ^ (uint64_t)getpid() * 2654435761u);
+      sys->gen_seed = (r & 0x7fffffffu) | 1;
+    }
+    sys->slots[i].gen = sys->gen_seed;
     sys->slots[i].ended_gen = 0;
   }
   sys->slots[i].actor = a;
@@ -383,6 +394,13 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   grove_msg *m;
   while ((m = a->_head) != NULL) {
     a->_head = m->next;
+    if ((m->flags & GROVE__MSG_CALL) && m->remote && !(m->flags & GROVE__MSG_REPLIED)) {
+      /* A remote caller is told now, as a local one is (its wait among the
+       * callers ends with GROVE_ENOENT). */
+      grove_reply_error(m, GROVE_ENOENT);
+      grove__msg_release(sys, m);
+      continue;
+    }
     grove__dead_letter(sys, ref, m, GROVE_ENOENT);
   }
   a->_tail = NULL;
@@ -1217,16 +1235,8 @@ void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill
   grove_actor *t = sys ? lookup(sys, to) : NULL;
   if (!t)
     return;
-  if (!kill) {
-    /* Exits that come through a link end the link. */
-    struct grove__actor_ext *e = t->_ext;
-    int linked = 0;
-    for (size_t i = 0; e && i < e->nlinks; i++)
-      linked |= grove_ref_eq(e->links[i], from);
-    if (!linked && reason != GROVE_EXIT_SHUTDOWN && reason != GROVE_EXIT_KILLED)
-      return; /* a stale link signal */
-    drop_link(t, from);
-  }
+  if (!kill)
+    drop_link(t, from); /* an exit that comes through a link ends the link */
   signal_exit(sys, to, from, reason, kill);
 }
 

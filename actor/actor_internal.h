@@ -78,6 +78,7 @@ typedef struct grove__actor_sys {
   void *dl_arg;
   uint64_t next_token;
   uint64_t next_monitor;
+  uint32_t gen_seed; /* first generation of new slots (random per process) */
   msgpack_zone *scratch; /* for the typed readers of message bodies */
 } grove__actor_sys;
 

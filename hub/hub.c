@@ -466,9 +466,18 @@ static void poll_once(grove_hub *hub) {
     uv_run(&hub->loop, UV_RUN_NOWAIT);
   } else {
     grove__timer *t = grove__timer_peek(hub);
+    if (t && t->deadline <= uv_hrtime()) {
+      /* Already due (a greenlet computed past it): poll without waiting. */
+      uv_run(&hub->loop, UV_RUN_NOWAIT);
+      goto polled;
+    }
     if (t) {
       uint64_t now = uv_hrtime();
       uint64_t ms = t->deadline > now ? (t->deadline - now + 999999) / 1000000 : 0;
+      /* libuv arms timers from its cached loop time, which is stale after a
+       * greenlet computed for a while: refresh it, or the timer fires at
+       * once and the poll that follows has no timeout. */
+      uv_update_time(&hub->loop);
       uv_timer_start(&hub->uvtimer, uvtimer_cb, ms, 0);
     } else {
       uv_timer_stop(&hub->uvtimer);
@@ -480,6 +489,7 @@ static void poll_once(grove_hub *hub) {
     }
     uv_run(&hub->loop, UV_RUN_ONCE);
   }
+polled:
   hub->now = uv_hrtime();
   hub->batch_end = hub->now + SWITCH_INTERVAL_NS;
   hub->steps = 0;
@@ -582,7 +592,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
 }
 
 int grove__hub_atclose(grove_hub *hub, void (*fn)(void *arg), void *arg) {
-  if (hub->natclose == 4)
+  if (hub->natclose == (int)(sizeof hub->atclose / sizeof hub->atclose[0]))
     return GROVE_ENOMEM;
   hub->atclose[hub->natclose].fn = fn;
   hub->atclose[hub->natclose].arg = arg;

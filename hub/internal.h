@@ -287,7 +287,7 @@ struct grove_hub {
   struct {
     void (*fn)(void *arg);
     void *arg;
-  } atclose[4]; /* called first by grove_hub_close (layers above the hub) */
+  } atclose[8]; /* called first by grove_hub_close (layers above the hub) */
   int natclose;
   size_t ndaemons; /* daemon greenlets alive */
 
@@ -314,7 +314,7 @@ static inline grove_hub *grove__hub(void) {
   return GROVE__LIKELY(h != NULL) ? h : grove__hub_get();
 }
 
-/* Register fn(arg) to run first in grove_hub_close (at most 4 per hub):
+/* Register fn(arg) to run first in grove_hub_close (at most 8 per hub):
  * layers above the hub stop their daemon greenlets and free their state. */
 int grove__hub_atclose(grove_hub *hub, void (*fn)(void *arg), void *arg);
 
@@ -485,7 +485,6 @@ typedef struct grove__io {
   uint32_t nwait;         /* greenlets waiting (the handle is ref'd while > 0) */
   uint8_t owned, inited, closed;
   grove__list readers, writers;
-  grove__list *firing;    /* the waiters a poll callback is waking right now */
   void (*on_closed)(struct grove__io *io); /* after uv_close: frees the owner */
 } grove__io;
 

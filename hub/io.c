@@ -92,11 +92,21 @@ static void closed_cb(uv_handle_t *h) {
     io->on_closed(io);
 }
 
+/* Wake a waiter through the run queue, also from a libuv callback: a
+ * greenlet resumed inside the callback could re-enter uv_run (say, main
+ * going on to grove_hub_close). */
+static void wake_later(grove_hub *hub, grove_greenlet *g, int code) {
+  hub->stepping++;
+  grove__wake(g, code);
+  hub->stepping--;
+}
+
 static void wake_list(grove__list *l, int code) {
   grove__list *n;
   while ((n = grove__list_pop(l)) != NULL) {
     grove__list_init(n);
-    grove__wake(grove__container_of(n, grove_greenlet, waiter.link), code);
+    grove_greenlet *g = grove__container_of(n, grove_greenlet, waiter.link);
+    wake_later(g->hub, g, code);
   }
 }
 
@@ -118,8 +128,6 @@ void grove__io_close(grove__io *io) {
   io->nwait = 0;
   wake_list(&io->readers, WAKE_GONE);
   wake_list(&io->writers, WAKE_GONE);
-  if (io->firing)
-    wake_list(io->firing, WAKE_GONE);
   if (!io->inited) {
     if (io->on_closed)
       io->on_closed(io);
@@ -138,35 +146,21 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
   int fired = status < 0 ? (UV_READABLE | UV_WRITABLE) : events;
   if (fired & UV_DISCONNECT)
     fired |= UV_READABLE;
-  /* Wake the waiters that were there when the event came, in order; each
-   * runs until it blocks again (possibly re-queueing here, for the next
-   * event). A waiter another one wakes, kills or closes meanwhile leaves
-   * the local list on its own. */
-  grove__list batch;
-  grove__list_init(&batch);
+  /* Interest that fires while nobody waits is dropped (level-triggered
+   * epoll would report it again at once); interest with waiters stays, so
+   * a greenlet that reads, answers and waits again costs no epoll_ctl. */
+  int idle = 0;
+  if ((fired & UV_READABLE) && grove__list_empty(&io->readers))
+    idle |= UV_READABLE;
+  if ((fired & UV_WRITABLE) && grove__list_empty(&io->writers))
+    idle |= UV_WRITABLE;
+  /* Wake the waiters, in order: they run from the run queue, right after
+   * this poll. */
   if (fired & UV_READABLE)
-    grove__list_splice_tail(&batch, &io->readers);
+    wake_list(&io->readers, 0);
   if (fired & UV_WRITABLE)
-    grove__list_splice_tail(&batch, &io->writers);
-  int empty_fired = fired & io->events;
-  if (!grove__list_empty(&batch)) {
-    io->firing = &batch;
-    grove__list *n;
-    while ((n = grove__list_pop(&batch)) != NULL) {
-      grove__list_init(n);
-      grove__wake(grove__container_of(n, grove_greenlet, waiter.link), 0);
-      if (io->closed)
-        return; /* woken waiters closed it: the rest were woken by the close */
-    }
-    io->firing = NULL;
-  }
-  /* Interest that fired with nobody waiting now is dropped (level-triggered
-   * epoll would report it again at once). */
-  int want = io->events;
-  if (grove__list_empty(&io->readers) && (empty_fired & UV_READABLE))
-    want &= ~UV_READABLE;
-  if (grove__list_empty(&io->writers) && (empty_fired & UV_WRITABLE))
-    want &= ~UV_WRITABLE;
+    wake_list(&io->writers, 0);
+  int want = io->events & ~idle;
   if (!io->owned && io->nwait == 0)
     want = 0;
   set_interest(io, want);
@@ -242,8 +236,10 @@ int grove_wait_writable(int fd, double timeout) { return wait_fd(fd, UV_WRITABLE
 
 int grove_fd_cancel_wait(int fd) {
   grove_hub *hub = grove__tls_hub;
-  if (!hub || fd < 0)
+  if (fd < 0)
     return GROVE_EINVAL;
+  if (!hub)
+    return 0; /* no hub: nobody can be waiting */
   grove__io *io = table_get(hub, fd);
   if (!io)
     return 0;
@@ -283,7 +279,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   r->res = res;
   grove_greenlet *g = r->g;
   r->g = NULL;
-  grove__wake(g, 0);
+  wake_later(g->hub, g, 0);
 }
 
 int grove_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,

@@ -37,6 +37,7 @@ struct grove_server {
   grove_event *stopped; /* set once stopped */
   grove__list conns;
   size_t nconns;
+  uint8_t free_pending; /* grove_server_free from a handler: the last one frees */
   uint64_t accepted;
   int port;
   uint8_t started, stopping;
@@ -48,6 +49,8 @@ static int check(grove_server *srv) {
   return grove__owned(srv->hub) ? 0 : GROVE_EPERM;
 }
 
+static void server_release(grove_server *srv);
+
 static grove_greenlet *conn_ended(grove__waiter *w, void *source) {
   (void)source;
   conn *c = grove__container_of(w, conn, done);
@@ -56,8 +59,11 @@ static grove_greenlet *conn_ended(grove__waiter *w, void *source) {
   grove_socket_close(c->sock);
   grove_greenlet_release(c->g);
   free(c);
-  if (--srv->nconns == 0)
+  if (--srv->nconns == 0) {
     grove_event_set(srv->idle);
+    if (srv->free_pending)
+      server_release(srv);
+  }
   return NULL;
 }
 
@@ -250,11 +256,14 @@ int grove_server_stop(grove_server *srv, double timeout) {
       return GROVE_ENOMEM;
     for (grove__list *l = srv->conns.next; l != &srv->conns; l = l->next)
       gs[n++] = grove_greenlet_ref(grove__container_of(l, conn, link)->g);
-    /* Each one's links (conn_ended) run as it ends, before the join. */
     grove_killall(gs, n, GROVE_FOREVER);
     for (size_t i = 0; i < n; i++)
       grove_greenlet_release(gs[i]);
     free(gs);
+  }
+  /* The last handlers' links (conn_ended: close, forget) may still be
+   * queued when killall returns: let them run. */
+  while (srv->nconns > 0 && grove_sleep(0) == 0) {
   }
   grove_event_set(srv->stopped);
   return rc;
@@ -272,6 +281,17 @@ int grove_server_port(const grove_server *srv) {
   return srv && srv->magic == GROVE__MAGIC_SERVER ? srv->port : GROVE_EINVAL;
 }
 
+static void server_release(grove_server *srv) {
+  srv->magic = 0;
+  /* serve_forever may still be waking up from `stopped`: an event with
+   * waiters cannot be freed, so let them run first. */
+  for (int i = 0; i < 1000 && grove_event_free(srv->stopped) == GROVE_EBUSY; i++)
+    if (grove_sleep(0) != 0)
+      break;
+  grove_event_free(srv->idle);
+  free(srv);
+}
+
 void grove_server_free(grove_server *srv) {
   if (!srv)
     return;
@@ -280,9 +300,20 @@ void grove_server_free(grove_server *srv) {
     grove__misuse("grove_server_free", rc);
     return;
   }
-  grove_server_stop(srv, 0);
-  srv->magic = 0;
-  grove_event_free(srv->idle);
-  grove_event_free(srv->stopped);
-  free(srv);
+  if (grove_server_stop(srv, 0) == GROVE_EDEADLK) {
+    /* Called from one of its handlers: stop accepting now, free when the
+     * last handler has ended. */
+    srv->stopping = 1;
+    if (srv->acceptor) {
+      grove_kill(srv->acceptor, 0);
+      grove_greenlet_release(srv->acceptor);
+      srv->acceptor = NULL;
+    }
+    grove_socket_close(srv->sock);
+    srv->sock = NULL;
+    grove_event_set(srv->stopped);
+    srv->free_pending = 1;
+    return;
+  }
+  server_release(srv);
 }

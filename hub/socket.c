@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <net/if.h>
+#include <signal.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -545,9 +546,31 @@ ssize_t grove_socket_read_line(grove_socket *s, char *buf, size_t cap, double ti
 
 /* ---- writing ----------------------------------------------------------------------------------- */
 
+/* write(2) on a pipe whose reader is gone raises SIGPIPE, which would end
+ * the process: block it around the write and consume the one it raised
+ * (sockets have MSG_NOSIGNAL). */
+static ssize_t pipe_write(int fd, const void *buf, size_t len) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigset_t pending;
+  sigpending(&pending);
+  int was_pending = sigismember(&pending, SIGPIPE);
+  ssize_t n = write(fd, buf, len);
+  int e = errno;
+  if (n < 0 && e == EPIPE && !was_pending) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = e;
+  return n;
+}
+
 static ssize_t write_once(grove_socket *s, const void *buf, size_t len) {
   for (;;) {
-    ssize_t n = s->is_socket ? send(s->io.fd, buf, len, MSG_NOSIGNAL) : write(s->io.fd, buf, len);
+    ssize_t n = s->is_socket ? send(s->io.fd, buf, len, MSG_NOSIGNAL) : pipe_write(s->io.fd, buf, len);
     if (n >= 0)
       return n;
     if (errno != EINTR)

@@ -329,6 +329,9 @@ static void stack_bounds(grove_hub *hub, grove_greenlet *g, const void **lo, siz
 
 void grove__ctx_jump(grove_hub *hub, grove_greenlet *from, grove_greenlet *to) {
   hub->current = to;
+  atomic_store_explicit(&hub->switches,
+                        atomic_load_explicit(&hub->switches, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
 #if GROVE_ASAN
   const void *lo;
   size_t size;

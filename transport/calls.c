@@ -75,6 +75,8 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
     rc = GROVE_EHOSTUNREACH;
   else if (m->blob)
     rc = GROVE_EINVAL;
+  else if (m->body.size + 256 > p->max_message)
+    rc = GROVE_EMSGSIZE;
   else
     rc = grove__node_wait_room(n, p, deadline);
   grove__call *c = NULL;
@@ -182,7 +184,7 @@ void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
     }
   }
   c->done = 1;
-  grove__wake(c->g, 0);
+  grove__wake_later(c->g, 0);
 }
 
 void grove__calls_fail_node(grove__node *n, uint32_t node) {
@@ -191,7 +193,7 @@ void grove__calls_fail_node(grove__node *n, uint32_t node) {
     if (!c->done && (node == 0 || c->node == node)) {
       c->done = 1;
       c->status = GROVE_EHOSTUNREACH;
-      grove__wake(c->g, 0);
+      grove__wake_later(c->g, 0);
     }
   }
 }

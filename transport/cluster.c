@@ -230,12 +230,11 @@ static void *supervise(void *arg) {
         wait_gone(c, x, GROVE_FOREVER);
       if (!c->opts.quiet)
         fprintf(stderr, "grove: cluster: restarting worker %s\n", x->name);
-      if ((rc = spawn_worker(c, x)) != 0) {
+      if ((rc = spawn_worker(c, x)) != 0)
         fprintf(stderr, "grove: cluster: cannot restart %s: %s\n", x->name,
                 grove_strerror(rc));
-        continue;
-      }
-      grove_node_wait_up(x->name, c->opts.ready_timeout);
+      /* Not waiting for it to come up: a worker that dies again at once
+       * must count against the intensity now. */
     }
     /* Exits of the workers stopped on purpose are still queued: skip them. */
     for (int j = from; j <= to; j++)

@@ -55,14 +55,21 @@ static void node_log(grove__node *n, grove__peer *p, const char *fmt, ...) {
     return;
   }
   *last = t;
+  /* One write per line: nodes in several processes share a terminal. */
+  char line[512];
+  int k = snprintf(line, sizeof line, "grove: node %s: ", n->name);
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "grove: node %s: ", n->name);
-  vfprintf(stderr, fmt, ap);
-  if (n->log_suppressed)
-    fprintf(stderr, " (%llu similar messages suppressed)", (unsigned long long)n->log_suppressed);
-  fputc('\n', stderr);
+  if (k > 0 && (size_t)k < sizeof line)
+    k += vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
   va_end(ap);
+  if (k > 0 && (size_t)k < sizeof line && n->log_suppressed)
+    k += snprintf(line + k, sizeof line - (size_t)k, " (%llu similar messages suppressed)",
+                  (unsigned long long)n->log_suppressed);
+  if (k < 0 || (size_t)k >= sizeof line - 1)
+    k = (int)sizeof line - 2;
+  line[k++] = '\n';
+  fwrite(line, 1, (size_t)k, stderr);
   n->log_suppressed = 0;
 }
 
@@ -123,6 +130,8 @@ static grove__peer *peer_add(grove__node *n, const char *name, size_t len) {
   grove__list_init(&p->waiters);
   grove__list_init(&p->senders);
   p->state = GROVE__P_NEW;
+  p->max_message = n->opts.max_message;
+  p->batch_max = n->batch_max;
   n->peers[n->npeers++] = p;
   return p;
 }
@@ -139,13 +148,24 @@ static void peer_free(grove__peer *p) {
 /* ---- sending ----------------------------------------------------------------------------- */
 
 static void check_events(grove__node *n);
+static void drain(grove__node *n);
 static void schedule_flush(grove__node *n);
+
+/* Wakes go through the run queue, whatever the context (a libuv callback
+ * resuming a greenlet in the middle of a pass over a peer's waiters would
+ * let it change the list under the pass). */
+void grove__wake_later(grove_greenlet *g, int code) {
+  grove_hub *hub = g->hub;
+  hub->stepping++;
+  grove__wake(g, code);
+  hub->stepping--;
+}
 
 static void wake_list(grove__list *l, int code) {
   grove__list *x;
   while ((x = grove__list_pop(l)) != NULL) {
     grove__list_init(x);
-    grove__wake(grove__container_of(x, grove_greenlet, waiter.link), code);
+    grove__wake_later(grove__container_of(x, grove_greenlet, waiter.link), code);
   }
 }
 
@@ -230,7 +250,7 @@ static msgpack_packer *begin_env(grove__node *n, grove__peer *p) {
   (void)n;
   p->out_envs++;
   n->stats.sent++;
-  if (p->out.size >= GROVE__BATCH_MAX)
+  if (p->out.size >= p->batch_max)
     flush_peer(n, p);
   schedule_flush(n);
   return &p->pk;
@@ -249,7 +269,7 @@ static void send_hello(grove__node *n, grove__peer *p, int kind) {
   msgpack_sbuffer_init(&hello);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &hello, msgpack_sbuffer_write);
-  grove__w_hello(&pk, kind, n->name, n->incarnation, n->endpoint);
+  grove__w_hello(&pk, kind, n->name, n->incarnation, n->endpoint, n->opts.max_message);
   if (zmq_send(n->sock, p->name, strlen(p->name), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
       zmq_send(n->sock, hello.data, hello.size, ZMQ_DONTWAIT) >= 0) {
     n->stats.frames_sent++;
@@ -316,6 +336,9 @@ static void peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
     }
   }
   p->incarnation = e->id;
+  /* Frames to it stay within what it accepts. */
+  p->max_message = e->max_message ? e->max_message : n->opts.max_message;
+  p->batch_max = p->max_message / 2 < n->batch_max ? p->max_message / 2 : n->batch_max;
   p->last_recv = now_ns();
   if (p->state == GROVE__P_UP)
     return;
@@ -337,8 +360,13 @@ static void peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
 void grove__node_peer_lost(const char *name) {
   grove__node *n = tls_node;
   grove__peer *p = n && name ? peer_by_name(n, name, strlen(name)) : NULL;
-  if (p)
-    peer_down(n, p, "process exited");
+  if (!p)
+    return;
+  /* What it sent before it died is in our socket: deliver that first. */
+  n->hub->stepping++;
+  drain(n);
+  n->hub->stepping--;
+  peer_down(n, p, "process exited");
 }
 
 /* ---- receiving ------------------------------------------------------------------------------ */
@@ -486,7 +514,7 @@ static void handle_frame(grove__node *n, const char *ident, size_t ilen, const c
   }
   size_t off = 0;
   int r;
-  int seen = 0;
+  int seen = 0, invited = 0;
   grove__env e;
   while ((r = grove__env_next(buf, len, &off, &e)) != 0 && r != GROVE_EPROTO) {
     if (r == GROVE_ENOSYS - 1000) {
@@ -520,8 +548,12 @@ static void handle_frame(grove__node *n, const char *ident, size_t ilen, const c
     if (!p || p->state != GROVE__P_UP) {
       n->stats.dropped_unknown_peer++;
       node_log(n, p, "dropped an envelope from %.*s: no handshake yet", (int)ilen, ident);
-      if (p && p->state == GROVE__P_DOWN)
-        send_hello(n, p, GROVE__W_HELLO); /* invite it to shake hands again */
+      /* A peer that thinks we know it (we restarted, or declared it down):
+       * invite it to shake hands again, once per frame. */
+      if (!p && ilen <= GROVE__NAME_MAX && n->npeers < 4096 && (p = peer_add(n, ident, ilen)))
+        p->state = GROVE__P_DOWN;
+      if (p && p->state == GROVE__P_DOWN && !invited++)
+        send_hello(n, p, GROVE__W_HELLO);
       continue;
     }
     if (!seen++)
@@ -732,13 +764,13 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     n->opts.sndhwm = 1000;
   if (n->opts.rcvhwm <= 0)
     n->opts.rcvhwm = 1000;
+  /* A batch never makes a frame the peer would refuse (same max_message
+   * on both sides is assumed: docs/transport.md). */
+  n->batch_max = n->opts.max_message / 2 < GROVE__BATCH_MAX ? n->opts.max_message / 2
+                                                             : GROVE__BATCH_MAX;
   if (getrandom(&n->incarnation, sizeof n->incarnation, 0) != sizeof n->incarnation)
     n->incarnation = now_ns() ^ (uint64_t)getpid() << 32;
   msgpack_unpacked_init(&n->unpacked);
-  if (!(n->zone = msgpack_zone_new(256 * 1024))) {
-    free(n);
-    return GROVE_ENOMEM;
-  }
   n->flush_cb.fn = flush_cb;
   n->drain_cb.fn = drain_cb;
   n->tick_cb.fn = tick_cb;
@@ -832,7 +864,6 @@ fail:
   if (n->changed)
     grove_event_free(n->changed);
   msgpack_unpacked_destroy(&n->unpacked);
-  msgpack_zone_free(n->zone);
   free(n);
   if (rc == -EADDRINUSE)
     rc = GROVE_EADDRINUSE;
@@ -876,7 +907,11 @@ int grove_node_stop(void) {
   uv_timer_stop(&n->hb_timer);
   uv_timer_stop(&n->retry_timer);
   uv_poll_stop(&n->poll);
+  char ipc[sizeof n->endpoint];
+  snprintf(ipc, sizeof ipc, "%s", strncmp(n->endpoint, "ipc://", 6) == 0 ? n->endpoint + 6 : "");
   node_destroy(n);
+  if (ipc[0] && ipc[0] != '@')
+    unlink(ipc); /* libzmq leaves the socket file */
   return 0;
 }
 
@@ -1064,6 +1099,8 @@ static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
     rc = GROVE_EHOSTUNREACH;
   else if (m->blob)
     rc = GROVE_EINVAL; /* a blob is a local pointer: it cannot cross */
+  else if (m->body.size + 256 > p->max_message)
+    rc = GROVE_EMSGSIZE;
   else
     rc = wait_room(n, p, deadline);
   if (rc) {

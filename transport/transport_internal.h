@@ -31,6 +31,7 @@ typedef struct grove__peer {
   uint8_t we_connected, blocked;
   char *endpoint;
   uint64_t incarnation;
+  size_t max_message, batch_max; /* what it accepts, as it said in its hello */
   uint64_t last_recv, last_sent, log_at;
   msgpack_sbuffer out; /* envelopes waiting for the next frame */
   msgpack_packer pk;
@@ -57,6 +58,7 @@ typedef struct grove__node {
   void *zctx, *sock, *zap;
   char **zap_allowed; /* decoded 32-byte keys */
   size_t nzap_allowed;
+  uint64_t zap_log_at;
   uint8_t curve, atclose_registered;
   char curve_public[41], curve_secret[41], curve_server_key[41];
   uv_poll_t poll;
@@ -68,7 +70,7 @@ typedef struct grove__node {
   grove__cb flush_cb, drain_cb, tick_cb;
   uint8_t flush_scheduled, drain_scheduled, tick_scheduled;
   msgpack_unpacked unpacked;
-  msgpack_zone *zone; /* envelopes of the frame being read */
+  size_t batch_max; /* a frame is sent once its batch is this big */
   grove_node_stats stats;
   uint64_t log_at, log_suppressed;
   grove_event *changed; /* set when a peer goes up or down */
@@ -89,6 +91,7 @@ void grove__node_schedule_drain(grove__node *n);
 void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
 void grove__retry_timer_cb(uv_timer_t *t);
 void grove__zfree(void *data, void *hint);
+void grove__wake_later(grove_greenlet *g, int code); /* through the run queue */
 
 /* calls.c */
 int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);

@@ -59,14 +59,15 @@ static void pack_ref_or_nil(msgpack_packer *pk, grove_ref r) {
 }
 
 void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
-                    const char *endpoint) {
-  head(pk, 5, kind);
+                    const char *endpoint, uint64_t max_message) {
+  head(pk, 6, kind);
   pack_str(pk, name);
   msgpack_pack_uint64(pk, incarnation);
   if (endpoint)
     pack_str(pk, endpoint);
   else
     msgpack_pack_nil(pk);
+  msgpack_pack_uint64(pk, max_message);
 }
 
 /* SEND and CALL, the hot path: written byte by byte into the packer's
@@ -297,7 +298,10 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
     return GROVE_EPROTO;
   if (version != GROVE__WIRE_VERSION)
     return GROVE_ENOSYS;
-  if (get_u64(&f[1], &kind) || kind >= GROVE__W_NKINDS || n != nfields[kind])
+  if (get_u64(&f[1], &kind) || kind >= GROVE__W_NKINDS)
+    return GROVE_EPROTO;
+  /* HELLO and WELCOME may end before their sixth field (max_message). */
+  if (n != nfields[kind] && !((kind == GROVE__W_HELLO || kind == GROVE__W_WELCOME) && n == 6))
     return GROVE_EPROTO;
   e->kind = (int)kind;
   int rc = 0;
@@ -309,6 +313,8 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
       rc = get_u64(&f[3], &e->id);
     if (!rc && f[4].type != MSGPACK_OBJECT_NIL)
       rc = get_str(&f[4], &e->endpoint, &e->endpoint_len, 1024);
+    if (!rc && n == 6)
+      rc = get_u64(&f[5], &e->max_message);
     break;
   case GROVE__W_SEND:
   case GROVE__W_CALL:

@@ -47,6 +47,7 @@ typedef struct grove__env {
   size_t name_len;
   const char *endpoint;     /* HELLO/WELCOME advertised endpoint (may be NULL) */
   size_t endpoint_len;
+  uint64_t max_message;     /* HELLO/WELCOME: the largest frame it accepts (0: not said) */
 } grove__env;
 
 /* Decode one envelope object. Returns 0, GROVE_EPROTO (malformed: wrong
@@ -74,7 +75,7 @@ int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e);
 /* Encoding: each appends one envelope to the packer. */
 void grove__pack_ref(msgpack_packer *pk, grove_ref r); /* ext type 1, 16 bytes */
 void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
-                    const char *endpoint);
+                    const char *endpoint, uint64_t max_message);
 void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
                    const char *tag, const void *body, size_t body_len, int call,
                    uint64_t call_id);

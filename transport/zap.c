@@ -99,9 +99,14 @@ void grove__zap_serve(grove__node *n) {
         }
       }
     }
-    if (status[0] == '4')
-      fprintf(stderr, "grove: node %s: refused a CURVE client whose key is not allowed\n",
-              n->name);
+    if (status[0] == '4') {
+      uint64_t t = uv_hrtime();
+      if (!n->zap_log_at || t - n->zap_log_at > GROVE__LOG_INTERVAL_NS) {
+        n->zap_log_at = t;
+        fprintf(stderr, "grove: node %s: refused a CURVE client whose key is not allowed\n",
+                n->name);
+      }
+    }
     zmq_send(n->zap, "1.0", 3, ZMQ_SNDMORE);
     if (nf >= 2)
       zmq_send(n->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);

@@ -1,0 +1,215 @@
+/* hub/monitor.c - blocking detection (gevent's monitor thread).
+ *
+ * Design notes.
+ *
+ * A greenlet that computes (or calls a blocking system call) without
+ * yielding stops every other greenlet of its hub, timers and I/O included.
+ * The monitor is a thread that notices it, as gevent's does: the hub's
+ * thread bumps hub->switches on every context switch (grove__ctx_jump; one
+ * relaxed atomic add, the only cost on the hub's side), and the monitor
+ * wakes every max_blocking_time / 2 (at least 1 ms) to look at it. When the
+ * counter has not moved for max_blocking_time and the running greenlet is
+ * not the hub itself (the hub sitting in epoll is idle, not blocking), it
+ * reports the greenlet once for that episode; the episode ends at the next
+ * switch. The time reported is measured from the first tick that saw the
+ * counter at its current value, so it can be short by up to one interval.
+ *
+ * Reading another thread's greenlet: hub->current is loaded atomically and
+ * the greenlet's id, fn and name are read without a lock, then the counter
+ * and hub->current are read again; if either moved, the greenlet may have
+ * switched out (and ended) meanwhile and the observation is dropped. While
+ * they have not moved, the greenlet is the one running and cannot have been
+ * freed (a greenlet is released only after a switch away from it). The one
+ * read that can still race is the name, if the blocking greenlet renames
+ * itself at that very moment (grove_greenlet_set_name frees the old string);
+ * it is copied into a fixed buffer at once.
+ *
+ * Lifetime: the monitor belongs to the hub of the thread that started it
+ * (hub->monitor). grove_monitor_stop joins the thread and is idempotent; a
+ * hook registered with grove__hub_atclose stops it first thing in
+ * grove_hub_close, so the thread never reads a freed hub.
+ *
+ * Note that grove_sleep(0) with nothing else runnable resumes the caller
+ * without a switch: a greenlet that only ever yields that way is seen as
+ * blocking until the hub's batch budget (100 callbacks and 5 ms) makes it
+ * poll libuv, which is a switch. That is accurate: timers and I/O wait for
+ * that poll too.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+struct grove__monitor {
+  pthread_t thread;
+  grove_hub *hub;
+  uint64_t interval_ns;
+  uint64_t max_ns;
+  grove_monitor_fn report;
+  void *arg;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int stop;
+};
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void default_report(const char *name, void *fn, double seconds, void *arg) {
+  (void)arg;
+  Dl_info info;
+  char where[256];
+  if (fn && dladdr(fn, &info) && info.dli_sname && info.dli_saddr == fn)
+    snprintf(where, sizeof where, "fn %p %s", fn, info.dli_sname);
+  else if (fn && dladdr(fn, &info) && info.dli_fname)
+    snprintf(where, sizeof where, "fn %p in %s+0x%lx", fn, info.dli_fname,
+             (unsigned long)((char *)fn - (char *)info.dli_fbase));
+  else
+    snprintf(where, sizeof where, "fn %p", fn);
+  fprintf(stderr, "grove: greenlet '%s' (%s) has blocked the hub for %.3f s\n", name, where,
+          seconds);
+}
+
+static grove_greenlet *load_current(grove_hub *hub) {
+  return __atomic_load_n(&hub->current, __ATOMIC_ACQUIRE);
+}
+
+/* The greenlet the hub is running, observed consistently: 0, or -1 if it
+ * switched while being read. */
+static int observe(grove_hub *hub, uint64_t sw, grove_greenlet *cur, char *name, size_t cap,
+                   void **fn) {
+  uint64_t id = __atomic_load_n(&cur->id, __ATOMIC_RELAXED);
+  *fn = (void *)__atomic_load_n(&cur->fn, __ATOMIC_RELAXED);
+  const char *nm = __atomic_load_n(&cur->name, __ATOMIC_RELAXED);
+  if (nm) {
+    size_t i = 0;
+    for (; i + 1 < cap && nm[i]; i++)
+      name[i] = nm[i];
+    name[i] = 0;
+  } else {
+    snprintf(name, cap, "Greenlet-%llu", (unsigned long long)id);
+  }
+  if (atomic_load_explicit(&hub->switches, memory_order_acquire) != sw || load_current(hub) != cur)
+    return -1;
+  return 0;
+}
+
+static void *monitor_main(void *arg) {
+  struct grove__monitor *m = arg;
+  grove_hub *hub = m->hub;
+  uint64_t last_sw = atomic_load_explicit(&hub->switches, memory_order_acquire);
+  uint64_t since = mono_ns();
+  int reported = 0;
+  pthread_mutex_lock(&m->lock);
+  while (!m->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t at = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + m->interval_ns;
+    ts.tv_sec = (time_t)(at / 1000000000ull);
+    ts.tv_nsec = (long)(at % 1000000000ull);
+    int rc;
+    do
+      rc = pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+    while (rc == 0 && !m->stop); /* spurious wake-ups */
+    if (m->stop)
+      break;
+    pthread_mutex_unlock(&m->lock);
+
+    uint64_t now = mono_ns();
+    uint64_t sw = atomic_load_explicit(&hub->switches, memory_order_acquire);
+    grove_greenlet *cur = load_current(hub);
+    if (sw != last_sw || cur == &hub->hub_g) {
+      /* A switch happened, or the hub itself runs (idle in its poll, or
+       * between greenlets): a new episode starts. */
+      last_sw = sw;
+      since = now;
+      reported = 0;
+    } else if (!reported && now - since >= m->max_ns) {
+      char name[128];
+      void *fn;
+      if (observe(hub, sw, cur, name, sizeof name, &fn) == 0) {
+        reported = 1;
+        m->report(name, fn, (double)(now - since) / 1e9, m->arg);
+      }
+    }
+    pthread_mutex_lock(&m->lock);
+  }
+  pthread_mutex_unlock(&m->lock);
+  return NULL;
+}
+
+static void monitor_free(struct grove__monitor *m) {
+  pthread_mutex_lock(&m->lock);
+  m->stop = 1;
+  pthread_cond_signal(&m->cond);
+  pthread_mutex_unlock(&m->lock);
+  pthread_join(m->thread, NULL);
+  pthread_cond_destroy(&m->cond);
+  pthread_mutex_destroy(&m->lock);
+  free(m);
+}
+
+static void stop_hub(grove_hub *hub) {
+  struct grove__monitor *m = hub->monitor;
+  if (!m)
+    return;
+  hub->monitor = NULL;
+  monitor_free(m);
+}
+
+static void monitor_atclose(void *arg) { stop_hub(arg); }
+
+int grove_monitor_start(double max_blocking_time, grove_monitor_fn report, void *arg) {
+  if (isnan(max_blocking_time) || max_blocking_time <= 0 || max_blocking_time > 1e6)
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  if (hub->monitor)
+    return GROVE_EEXIST;
+  /* One hook per hub, however often the monitor is started: grove_hub_close
+   * stops it before freeing the hub. */
+  int hooked = 0;
+  for (int i = 0; i < hub->natclose; i++)
+    if (hub->atclose[i].fn == monitor_atclose)
+      hooked = 1;
+  if (!hooked && grove__hub_atclose(hub, monitor_atclose, hub) != 0)
+    return GROVE_ENOMEM;
+
+  struct grove__monitor *m = calloc(1, sizeof *m);
+  if (!m)
+    return GROVE_ENOMEM;
+  m->hub = hub;
+  m->max_ns = (uint64_t)(max_blocking_time * 1e9);
+  m->interval_ns = m->max_ns / 2 < 1000000 ? 1000000 : m->max_ns / 2;
+  m->report = report ? report : default_report;
+  m->arg = arg;
+  pthread_mutex_init(&m->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&m->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  int rc = pthread_create(&m->thread, NULL, monitor_main, m);
+  if (rc != 0) {
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+    return -rc;
+  }
+  hub->monitor = m;
+  return 0;
+}
+
+int grove_monitor_stop(void) {
+  grove_hub *hub = grove__tls_hub;
+  if (hub)
+    stop_hub(hub);
+  return 0;
+}

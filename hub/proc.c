@@ -1,0 +1,518 @@
+/* hub/proc.c - child processes (gevent.subprocess.Popen).
+ *
+ * Design notes.
+ *
+ * A child is started with uv_spawn; its exit arrives through libuv's
+ * SIGCHLD handling as the handle's exit callback, on the hub's thread, which
+ * records the status (exit code, or -N for signal N) and wakes the
+ * greenlets waiting in grove_subprocess_wait, in the order they waited.
+ *
+ * Pipes: we make them ourselves, as AF_UNIX socketpairs (what libuv itself
+ * uses for UV_CREATE_PIPE), close-on-exec, and give the child its end with
+ * UV_INHERIT_FD (libuv dup2()s it onto 0, 1 or 2 in the child); the
+ * parent's end is wrapped in a grove_socket, so all the cooperative socket
+ * calls work on it. A socketpair rather than a pipe: shutdown(2) works on
+ * it, and read/recv, write/send all do. GROVE_STDIO_DEVNULL opens
+ * /dev/null; GROVE_STDIO_STDOUT (stderr only) hands the child the same fd
+ * as its stdout.
+ *
+ * SIGPIPE: the first spawn sets SIGPIPE to SIG_IGN if it is SIG_DFL, so
+ * that writing to the pipe of a child that has exited returns GROVE_EPIPE
+ * instead of killing the whole program (Python does the same at start-up).
+ * A handler the program installed itself is left alone.
+ *
+ * communicate: one helper greenlet per output pipe reads it to the end into
+ * a heap buffer while the caller writes the input (so a child that writes a
+ * lot before it reads everything cannot deadlock us), then closes stdin,
+ * joins the readers and waits for the exit, all under one deadline. If the
+ * caller's wait fails (timeout, kill), the readers still running are killed
+ * and abandoned: each frees its own buffer when it ends, and touches
+ * nothing else, since the subprocess (and its sockets) may be freed first.
+ *
+ * Freeing: the object is a hub object (hub->nobjects). Its memory lives
+ * until libuv has closed the process handle (uv_close's callback). Freeing
+ * the object of a child still running sends SIGKILL and leaves the handle
+ * as an "orphan": the exit callback closes it once the child is reaped. If
+ * the hub is closed before that, a grove__hub_atclose hook reaps the orphans
+ * (waitpid: they were sent SIGKILL) and closes their handles, so that no
+ * zombie and no memory is left behind. Greenlets still waiting on a freed
+ * subprocess wake with GROVE_ECLOSED.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAGIC_PROC 0x50524f43u
+
+struct grove_subprocess {
+  uv_process_t proc;
+  uint32_t magic;
+  grove_hub *hub;
+  grove_socket *pipes[3];
+  int pid;
+  int returncode;
+  uint8_t exited;
+  uint8_t orphan;      /* freed while the child ran: the exit callback closes it */
+  grove__list waiters; /* greenlets in grove_subprocess_wait */
+  grove__list orphan_link;
+};
+
+/* ---- orphans: freed while running, closed once reaped ----------------------------- */
+
+/* Per thread, as the hub is. */
+static _Thread_local grove__list orphans;
+static _Thread_local grove_hub *orphans_hub; /* the hub whose close hook is registered */
+
+static void proc_close_cb(uv_handle_t *h) {
+  grove_subprocess *p = grove__container_of((uv_process_t *)h, grove_subprocess, proc);
+  free(p);
+}
+
+static void orphans_atclose(void *arg) {
+  grove_hub *hub = arg;
+  if (orphans_hub != hub)
+    return;
+  orphans_hub = NULL;
+  grove__list *n;
+  while ((n = grove__list_pop(&orphans)) != NULL) {
+    grove_subprocess *p = grove__container_of(n, grove_subprocess, orphan_link);
+    /* It was sent SIGKILL: reaping it is a matter of moments. libuv no
+     * longer looks for it once the handle is closing. */
+    int st;
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+      ;
+    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+  }
+}
+
+static void add_orphan(grove_subprocess *p) {
+  grove_hub *hub = p->hub;
+  if (orphans_hub != hub) {
+    grove__list_init(&orphans);
+    if (grove__hub_atclose(hub, orphans_atclose, hub) == 0)
+      orphans_hub = hub;
+  }
+  if (orphans_hub == hub)
+    grove__list_push(&orphans, &p->orphan_link);
+  /* No hook (four are taken): the exit callback still closes it, as long as
+   * the loop runs once more before the hub closes. */
+}
+
+/* ---- exit ------------------------------------------------------------------------- */
+
+/* Wake g from a libuv callback through the run queue rather than resuming
+ * it inside the callback (grove__wake's raw resume): the greenlet may be
+ * main, and main may go on to grove_hub_close, which runs the loop; libuv's
+ * uv_run must not be re-entered from one of its callbacks. */
+static void wake_later(grove_greenlet *g, int code) {
+  if (!grove__wake_prepare(g, code))
+    return;
+  g->state = GROVE__READY;
+  g->cb.fn = grove__greenlet_cb;
+  grove__schedule(g->hub, &g->cb);
+}
+
+static void wake_all(grove__list *waiters, int code) {
+  /* Every waiter is queued (none runs before the loop ends), in the order
+   * they waited. */
+  grove__list batch;
+  grove__list_init(&batch);
+  grove__list_splice_tail(&batch, waiters);
+  grove__list *n;
+  while ((n = batch.next) != &batch) {
+    grove_greenlet *g = grove__container_of(n, grove_greenlet, waiter);
+    grove__list_remove(n);
+    wake_later(g, code);
+  }
+}
+
+static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
+  grove_subprocess *p = grove__container_of(h, grove_subprocess, proc);
+  p->returncode = term_signal ? -term_signal : (int)exit_status;
+  p->exited = 1;
+  if (p->orphan) {
+    if (grove__list_linked(&p->orphan_link))
+      grove__list_remove(&p->orphan_link);
+    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+    return;
+  }
+  wake_all(&p->waiters, 0);
+}
+
+/* ---- spawning ----------------------------------------------------------------------- */
+
+static void ignore_sigpipe_once(void) {
+  static atomic_int done;
+  if (atomic_exchange(&done, 1))
+    return;
+  struct sigaction old;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+      old.sa_handler == SIG_DFL) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+}
+
+static int valid_mode(int mode, int slot) {
+  if (mode == GROVE_STDIO_STDOUT)
+    return slot == 2;
+  return mode == GROVE_STDIO_INHERIT || mode == GROVE_STDIO_PIPE || mode == GROVE_STDIO_DEVNULL;
+}
+
+int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess **out) {
+  if (out)
+    *out = NULL;
+  if (!opts || !out || !opts->argv || !opts->argv[0] || !opts->argv[0][0])
+    return GROVE_EINVAL;
+  int modes[3] = {opts->stdin_mode, opts->stdout_mode, opts->stderr_mode};
+  for (int i = 0; i < 3; i++)
+    if (!valid_mode(modes[i], i))
+      return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  ignore_sigpipe_once();
+
+  grove_subprocess *p = calloc(1, sizeof *p);
+  if (!p)
+    return GROVE_ENOMEM;
+  p->hub = hub;
+  grove__list_init(&p->waiters);
+  grove__list_init(&p->orphan_link);
+
+  int child_fd[3] = {-1, -1, -1}; /* ours to close after the spawn */
+  int devnull = -1;
+  int rc = 0;
+  uv_stdio_container_t stdio[3];
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    stdio[i].flags = UV_INHERIT_FD;
+    switch (modes[i]) {
+    case GROVE_STDIO_INHERIT:
+      stdio[i].data.fd = i;
+      break;
+    case GROVE_STDIO_DEVNULL:
+      if (devnull < 0 && (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        break;
+      }
+      stdio[i].data.fd = devnull;
+      break;
+    case GROVE_STDIO_STDOUT:
+      stdio[i].data.fd = stdio[1].data.fd;
+      break;
+    case GROVE_STDIO_PIPE: {
+      int sv[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        rc = -errno;
+        break;
+      }
+      child_fd[i] = sv[1];
+      stdio[i].data.fd = sv[1];
+      rc = grove_socket_wrap(sv[0], &p->pipes[i]);
+      if (rc != 0)
+        close(sv[0]);
+      break;
+    }
+    }
+  }
+
+  if (rc == 0) {
+    uv_process_options_t po;
+    memset(&po, 0, sizeof po);
+    po.exit_cb = exit_cb;
+    po.file = opts->argv[0];
+    po.args = (char **)opts->argv;
+    po.env = (char **)opts->env;
+    po.cwd = opts->cwd;
+    po.stdio_count = 3;
+    po.stdio = stdio;
+    rc = uv_spawn(&hub->loop, &p->proc, &po);
+    if (rc != 0) {
+      /* libuv initialised the handle anyway: it must be closed. */
+      for (int i = 0; i < 3; i++)
+        if (child_fd[i] >= 0)
+          close(child_fd[i]);
+      if (devnull >= 0)
+        close(devnull);
+      for (int i = 0; i < 3; i++)
+        grove_socket_close(p->pipes[i]);
+      uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+      return rc;
+    }
+  }
+  for (int i = 0; i < 3; i++)
+    if (child_fd[i] >= 0)
+      close(child_fd[i]);
+  if (devnull >= 0)
+    close(devnull);
+  if (rc != 0) {
+    for (int i = 0; i < 3; i++)
+      grove_socket_close(p->pipes[i]);
+    free(p);
+    return rc;
+  }
+  p->pid = p->proc.pid;
+  p->magic = MAGIC_PROC;
+  hub->nobjects++;
+  *out = p;
+  return 0;
+}
+
+/* ---- accessors ----------------------------------------------------------------------- */
+
+static int proc_check(const grove_subprocess *p) {
+  if (!p || p->magic != MAGIC_PROC)
+    return GROVE_EINVAL;
+  if (!grove__owned(p->hub))
+    return GROVE_EPERM;
+  return 0;
+}
+
+grove_socket *grove_subprocess_stdin(grove_subprocess *p) {
+  return proc_check(p) == 0 ? p->pipes[0] : NULL;
+}
+grove_socket *grove_subprocess_stdout(grove_subprocess *p) {
+  return proc_check(p) == 0 ? p->pipes[1] : NULL;
+}
+grove_socket *grove_subprocess_stderr(grove_subprocess *p) {
+  return proc_check(p) == 0 ? p->pipes[2] : NULL;
+}
+int grove_subprocess_pid(const grove_subprocess *p) {
+  int rc = proc_check(p);
+  return rc ? rc : p->pid;
+}
+
+/* ---- waiting ---------------------------------------------------------------------------- */
+
+static int wait_until(grove_subprocess *p, int *returncode, uint64_t deadline) {
+  if (!p->exited) {
+    if (deadline != UINT64_MAX && deadline <= uv_hrtime())
+      return grove__wait(p->hub, NULL, 0, NULL, NULL); /* a poll */
+    int rc = grove__wait_until(p->hub, &p->waiters, deadline, "subprocess", p);
+    if (rc)
+      return rc; /* on GROVE_ECLOSED, p is gone: do not touch it */
+  }
+  if (returncode)
+    *returncode = p->returncode;
+  return 0;
+}
+
+int grove_subprocess_wait(grove_subprocess *p, int *returncode, double timeout) {
+  int rc = proc_check(p);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  return wait_until(p, returncode, grove__deadline(p->hub, timeout));
+}
+
+int grove_subprocess_poll(grove_subprocess *p, int *returncode) {
+  int rc = proc_check(p);
+  if (rc)
+    return rc;
+  if (!p->exited)
+    return GROVE_EAGAIN;
+  if (returncode)
+    *returncode = p->returncode;
+  return 0;
+}
+
+int grove_subprocess_kill(grove_subprocess *p, int signum) {
+  int rc = proc_check(p);
+  if (rc)
+    return rc;
+  if (p->exited)
+    return -ESRCH; /* reaped: the pid may belong to another process now */
+  return uv_process_kill(&p->proc, signum);
+}
+
+/* ---- communicate --------------------------------------------------------------------------- */
+
+typedef struct reader {
+  grove_socket *s;
+  char *buf;
+  size_t len, cap;
+  int rc;
+  int abandoned; /* the caller left: the reader frees itself */
+} reader;
+
+static void *reader_run(void *arg) {
+  reader *r = arg;
+  for (;;) {
+    if (r->cap - r->len < 4096) {
+      size_t ncap = r->cap ? r->cap * 2 : 16384;
+      char *nb = realloc(r->buf, ncap);
+      if (!nb) {
+        r->rc = GROVE_ENOMEM;
+        break;
+      }
+      r->buf = nb;
+      r->cap = ncap;
+    }
+    ssize_t n = grove_socket_read(r->s, r->buf + r->len, r->cap - r->len - 1, GROVE_FOREVER);
+    if (n > 0) {
+      r->len += (size_t)n;
+      continue;
+    }
+    r->rc = (int)n; /* 0 at the end */
+    break;
+  }
+  if (r->abandoned) {
+    free(r->buf);
+    free(r);
+  }
+  return NULL;
+}
+
+static void give_up_reader(grove_greenlet *g, reader *r) {
+  if (!g)
+    return;
+  if (grove_ready(g)) {
+    free(r->buf);
+    free(r);
+  } else {
+    r->abandoned = 1;
+    grove_kill(g, 0);
+    if (grove_ready(g)) {
+      /* It had not started: killed, it never runs, so it cannot free r. */
+      free(r->buf);
+      free(r);
+    }
+  }
+  grove_greenlet_release(g);
+}
+
+int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t inlen, char **out,
+                                 size_t *outlen, char **err, size_t *errlen, double timeout) {
+  if (out)
+    *out = NULL;
+  if (outlen)
+    *outlen = 0;
+  if (err)
+    *err = NULL;
+  if (errlen)
+    *errlen = 0;
+  int rc = proc_check(p);
+  if (rc)
+    return rc;
+  if (isnan(timeout) || (inlen > 0 && !input))
+    return GROVE_EINVAL;
+  if (inlen > 0 && !p->pipes[0])
+    return GROVE_EINVAL; /* input, but stdin is not a pipe */
+  grove_hub *hub = p->hub;
+  grove_greenlet *self = hub->current;
+  if ((self->flags & GROVE__F_HUB) || hub->stepping)
+    return GROVE_EPERM;
+  if (self->flags & GROVE__F_CANCELLED)
+    return GROVE_ECANCELED;
+  uint64_t deadline = grove__deadline(hub, timeout);
+
+  grove_greenlet *rg[2] = {NULL, NULL};
+  reader *rd[2] = {NULL, NULL};
+  for (int i = 0; i < 2; i++) {
+    grove_socket *s = p->pipes[i + 1];
+    if (!s)
+      continue;
+    rd[i] = calloc(1, sizeof *rd[i]);
+    grove_spawn_opts so = {.name = i == 0 ? "communicate-stdout" : "communicate-stderr"};
+    if (!rd[i] || !(rg[i] = grove_spawn_ex(reader_run, rd[i], &so))) {
+      free(rd[i]);
+      rd[i] = NULL;
+      rc = GROVE_ENOMEM;
+      goto fail;
+    }
+    rd[i]->s = s;
+  }
+
+  if (p->pipes[0]) {
+    if (inlen > 0) {
+      rc = grove_socket_write_all(p->pipes[0], input, inlen, NULL, grove__seconds_left(deadline));
+      /* A child that exits without reading all of its input is not an error
+       * (Popen.communicate ignores the broken pipe too). */
+      if (rc == GROVE_EPIPE || rc == GROVE_ECONNRESET)
+        rc = 0;
+      if (rc)
+        goto fail;
+    }
+    grove_socket_close(p->pipes[0]);
+    p->pipes[0] = NULL;
+  }
+
+  for (int i = 0; i < 2; i++) {
+    if (!rg[i])
+      continue;
+    rc = grove_join(rg[i], grove__seconds_left(deadline));
+    if (rc)
+      goto fail;
+  }
+  for (int i = 0; i < 2; i++) {
+    if (rd[i] && rd[i]->rc < 0 && rd[i]->rc != GROVE_ECONNRESET) {
+      rc = rd[i]->rc;
+      goto fail;
+    }
+  }
+  rc = wait_until(p, NULL, deadline);
+  if (rc)
+    goto fail;
+
+  char **bufs[2] = {out, err};
+  size_t *lens[2] = {outlen, errlen};
+  for (int i = 0; i < 2; i++) {
+    if (!rd[i])
+      continue;
+    rd[i]->buf[rd[i]->len] = 0; /* the reader always left room for it */
+    if (bufs[i]) {
+      *bufs[i] = rd[i]->buf;
+      rd[i]->buf = NULL;
+    }
+    if (lens[i])
+      *lens[i] = rd[i]->len;
+    free(rd[i]->buf);
+    free(rd[i]);
+    grove_greenlet_release(rg[i]);
+  }
+  return 0;
+
+fail:
+  for (int i = 0; i < 2; i++)
+    give_up_reader(rg[i], rd[i]);
+  return rc;
+}
+
+/* ---- freeing ----------------------------------------------------------------------- */
+
+void grove_subprocess_free(grove_subprocess *p) {
+  if (!p)
+    return;
+  int rc = proc_check(p);
+  if (rc) {
+    grove__misuse("grove_subprocess_free", rc);
+    return;
+  }
+  grove_hub *hub = p->hub;
+  p->magic = 0;
+  hub->nobjects--;
+  for (int i = 0; i < 3; i++) {
+    grove_socket_close(p->pipes[i]);
+    p->pipes[i] = NULL;
+  }
+  /* Waiters are woken after the state is final; they must not touch p. */
+  if (p->exited) {
+    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+  } else {
+    p->orphan = 1;
+    uv_process_kill(&p->proc, SIGKILL);
+    add_orphan(p);
+  }
+  wake_all(&p->waiters, GROVE_ECLOSED);
+}

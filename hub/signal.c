@@ -1,0 +1,263 @@
+/* hub/signal.c - signals (gevent.signal_handler) and grove_shutdown.
+ *
+ * Design notes.
+ *
+ * Signals go through libuv's uv_signal_t: libuv's process-wide handler
+ * writes the signal number to a pipe that every loop watches, and the
+ * loop's signal handles for that number run their callbacks on the hub's
+ * thread. While at least one handle for a signal is started, its default
+ * action is suppressed; when the last one stops, libuv restores SIG_DFL.
+ *
+ * grove_signal_wait starts a handle of its own for the duration of the wait
+ * (ref'd: a greenlet waiting for a signal keeps the hub alive, so main can
+ * wait for SIGTERM); its callback stops it at the first arrival. Every
+ * greenlet waiting for the same signal is woken by it. A signal that
+ * arrives while nobody waits and no handler is installed takes its default
+ * action (SIGUSR1 ends the process).
+ *
+ * grove_signal_handle starts a persistent handle and unrefs it, so it never
+ * keeps a finished program alive; each arrival spawns a greenlet running
+ * fn(arg), detached (its reference is released at once). The handler is a
+ * hub object (counted in hub->nobjects from creation to cancel). Handles are
+ * released with uv_close; the memory goes in the close callback, which runs
+ * in the hub's next poll (or in grove_hub_close, which runs the loop until
+ * closing handles are gone).
+ *
+ * grove_shutdown kills every greenlet of the hub except the caller and the
+ * runtime's daemons (gevent.signal_handler(SIGQUIT, gevent.kill)). The main
+ * greenlet, when the caller is another greenlet, is interrupted rather than
+ * killed: its current blocking call returns GROVE_ECANCELED once (as gevent
+ * raises GreenletExit in it), but it is not left cancelled for good, because
+ * main is the thread itself and never ends: it must still be able to join
+ * the greenlets that are being killed, release them, and close the hub.
+ * The interruption is queued before the kills, so a main blocked in a join
+ * on one of the victims sees GROVE_ECANCELED rather than the victim's end.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+/* ---- waiting for a signal ------------------------------------------------------ */
+
+typedef struct sig_wait {
+  uv_signal_t sig;
+  grove_greenlet *g; /* NULL once the waiter left */
+  int fired;
+} sig_wait;
+
+/* Wake g from a libuv callback through the run queue rather than resuming
+ * it inside the callback (grove__wake's raw resume): the greenlet may be
+ * main, and main may go on to grove_hub_close, which runs the loop; libuv's
+ * uv_run must not be re-entered from one of its callbacks. */
+static void wake_later(grove_greenlet *g, int code) {
+  if (!grove__wake_prepare(g, code))
+    return;
+  g->state = GROVE__READY;
+  g->cb.fn = grove__greenlet_cb;
+  grove__schedule(g->hub, &g->cb);
+}
+
+static void free_on_close(uv_handle_t *h) { free(h->data); }
+
+static void wait_cb(uv_signal_t *s, int signum) {
+  (void)signum;
+  sig_wait *w = s->data;
+  w->fired = 1;
+  uv_signal_stop(s);
+  grove_greenlet *g = w->g;
+  /* Only while it still waits here: a greenlet already woken (killed) but
+   * not yet resumed keeps its wake code. */
+  if (g && g->state == GROVE__BLOCKED && g->wait_obj == w)
+    wake_later(g, 0);
+}
+
+int grove_signal_wait(int signum, double timeout) {
+  if (isnan(timeout) || signum <= 0)
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  grove_greenlet *g = hub->current;
+  if ((g->flags & GROVE__F_HUB) || hub->stepping)
+    return GROVE_EPERM;
+  if (timeout == 0)
+    return grove__wait(hub, NULL, 0, NULL, NULL); /* ETIMEDOUT, or ECANCELED */
+  if (g->flags & GROVE__F_CANCELLED)
+    return GROVE_ECANCELED;
+  if (g->timeouts && grove__scoped_deadline(g) <= uv_hrtime())
+    return GROVE_ETIMEDOUT;
+  uint64_t deadline = grove__deadline(hub, timeout);
+  sig_wait *w = calloc(1, sizeof *w);
+  if (!w)
+    return GROVE_ENOMEM;
+  int rc = uv_signal_init(&hub->loop, &w->sig);
+  if (rc != 0) {
+    free(w);
+    return rc;
+  }
+  w->sig.data = w;
+  w->g = g;
+  rc = uv_signal_start(&w->sig, wait_cb, signum);
+  if (rc == 0) {
+    rc = grove__wait_until(hub, NULL, deadline, "signal", w);
+    if (rc == GROVE_ETIMEDOUT && w->fired)
+      rc = 0; /* it arrived in the same turn as the deadline */
+  }
+  w->g = NULL;
+  uv_close((uv_handle_t *)&w->sig, free_on_close);
+  return rc;
+}
+
+/* ---- handlers ------------------------------------------------------------------- */
+
+#define MAGIC_SIGNAL 0x5349474eu
+
+struct grove_signal_handler {
+  uv_signal_t sig;
+  uint32_t magic;
+  grove_hub *hub;
+  grove_fn fn;
+  void *arg;
+};
+
+static void handler_cb(uv_signal_t *s, int signum) {
+  (void)signum;
+  grove_signal_handler *h = s->data;
+  grove_greenlet *g = grove_spawn(h->fn, h->arg);
+  if (!g) {
+    fprintf(stderr, "grove: signal %d: cannot spawn its handler (out of memory)\n", signum);
+    return;
+  }
+  grove_greenlet_release(g); /* detached: it keeps itself alive */
+}
+
+grove_signal_handler *grove_signal_handle(int signum, grove_fn fn, void *arg) {
+  if (!fn || signum <= 0)
+    return NULL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return NULL;
+  grove_signal_handler *h = calloc(1, sizeof *h);
+  if (!h)
+    return NULL;
+  if (uv_signal_init(&hub->loop, &h->sig) != 0) {
+    free(h);
+    return NULL;
+  }
+  h->sig.data = h;
+  if (uv_signal_start(&h->sig, handler_cb, signum) != 0) {
+    uv_close((uv_handle_t *)&h->sig, free_on_close);
+    return NULL;
+  }
+  uv_unref((uv_handle_t *)&h->sig);
+  h->magic = MAGIC_SIGNAL;
+  h->hub = hub;
+  h->fn = fn;
+  h->arg = arg;
+  hub->nobjects++;
+  return h;
+}
+
+void grove_signal_handler_cancel(grove_signal_handler *h) {
+  if (!h)
+    return;
+  if (h->magic != MAGIC_SIGNAL) {
+    grove__misuse("grove_signal_handler_cancel", GROVE_EINVAL);
+    return;
+  }
+  if (!grove__owned(h->hub)) {
+    grove__misuse("grove_signal_handler_cancel", GROVE_EPERM);
+    return;
+  }
+  h->magic = 0;
+  h->hub->nobjects--;
+  uv_signal_stop(&h->sig);
+  uv_close((uv_handle_t *)&h->sig, free_on_close);
+}
+
+/* ---- shutdown ------------------------------------------------------------------- */
+
+typedef struct interrupt_req {
+  grove__cb cb;
+  grove_hub *hub;
+} interrupt_req;
+
+/* Wake main from whatever it waits in with GROVE_ECANCELED, once. */
+static grove_greenlet *interrupt_main_cb(grove__cb *cb) {
+  interrupt_req *r = grove__container_of(cb, interrupt_req, cb);
+  grove_hub *hub = r->hub;
+  free(r);
+  return grove__wake_prepare(&hub->main, GROVE_ECANCELED);
+}
+
+static void interrupt_main(grove_hub *hub) {
+  interrupt_req *r = malloc(sizeof *r);
+  if (!r) {
+    wake_later(&hub->main, GROVE_ECANCELED);
+    return;
+  }
+  r->hub = hub;
+  r->cb.fn = interrupt_main_cb;
+  grove__list_init(&r->cb.link);
+  grove__schedule(hub, &r->cb);
+}
+
+/* The greenlets to kill: alive, not daemons, not the caller. Each gets a
+ * reference, so that they can be joined after they ended. */
+static int collect(grove_hub *hub, grove_greenlet *self, grove_greenlet ***out, size_t *n) {
+  size_t cap = 0, count = 0;
+  grove_greenlet **gs = NULL;
+  for (grove__list *l = hub->greenlets.next; l != &hub->greenlets; l = l->next) {
+    grove_greenlet *g = grove__container_of(l, grove_greenlet, all);
+    if (g == self || (g->flags & (GROVE__F_DAEMON | GROVE__F_HUB | GROVE__F_MAIN)) ||
+        g->state == GROVE__DEAD)
+      continue;
+    if (grove__grow((void **)&gs, &cap, count, sizeof *gs, 16) != 0) {
+      for (size_t i = 0; i < count; i++)
+        grove_greenlet_release(gs[i]);
+      free(gs);
+      return GROVE_ENOMEM;
+    }
+    gs[count++] = grove_greenlet_ref(g);
+  }
+  *out = gs;
+  *n = count;
+  return 0;
+}
+
+int grove_shutdown(double timeout) {
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  grove_greenlet *self = hub->current;
+  /* The hub itself (a grove_hub_post callback) requests the kills but
+   * cannot wait for them, as grove_kill. */
+  int from_hub = (self->flags & GROVE__F_HUB) || hub->stepping;
+  if (self != &hub->main)
+    interrupt_main(hub);
+  uint64_t deadline = grove__deadline(hub, timeout);
+  /* Greenlets spawned while the victims unwind (link callbacks, a handler
+   * that spawns) are killed by the next round. */
+  for (;;) {
+    grove_greenlet **gs;
+    size_t n;
+    int rc = collect(hub, self, &gs, &n);
+    if (rc)
+      return rc;
+    if (n == 0) {
+      free(gs);
+      return 0;
+    }
+    double left = from_hub ? 0 : grove__seconds_left(deadline);
+    rc = grove_killall(gs, n, left);
+    for (size_t i = 0; i < n; i++)
+      grove_greenlet_release(gs[i]);
+    free(gs);
+    if (from_hub && timeout != 0 && rc == GROVE_ETIMEDOUT)
+      return GROVE_EPERM;
+    if (rc || left == 0)
+      return rc;
+  }
+}
