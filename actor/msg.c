@@ -9,6 +9,7 @@
  * per thread, so the ping-pong of empty messages does not touch malloc.
  */
 #include "actor_internal.h"
+#include "msgpack_check.h"
 
 #include <string.h>
 
@@ -252,7 +253,11 @@ static int unpack_all(grove_msg *m) {
       objs = bigger;
       cap *= 2;
     }
-    msgpack_unpack_return r = msgpack_unpack(m->body.data, m->body.size, &off, m->zone, &objs[n]);
+    size_t end = off;
+    msgpack_unpack_return r =
+        grove__msgpack_skim((const unsigned char *)m->body.data, m->body.size, &end, 0) != 0
+            ? MSGPACK_UNPACK_PARSE_ERROR
+            : msgpack_unpack(m->body.data, m->body.size, &off, m->zone, &objs[n]);
     if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES) {
       m->flags |= GROVE__MSG_BADBODY;
       return GROVE_EINVAL;
@@ -309,7 +314,11 @@ static int read_at(grove_msg *m, size_t index, msgpack_object *out) {
       rc = GROVE_ENOENT;
       break;
     }
-    msgpack_unpack_return r = msgpack_unpack(m->body.data, m->body.size, &off, sys->scratch, out);
+    size_t end = off;
+    msgpack_unpack_return r =
+        grove__msgpack_skim((const unsigned char *)m->body.data, m->body.size, &end, 0) != 0
+            ? MSGPACK_UNPACK_PARSE_ERROR
+            : msgpack_unpack(m->body.data, m->body.size, &off, sys->scratch, out);
     if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES) {
       m->flags |= GROVE__MSG_BADBODY;
       rc = GROVE_EINVAL;

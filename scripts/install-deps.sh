@@ -3,9 +3,12 @@
 # Usage: scripts/install-deps.sh [extra-package ...]
 #   GROVE_DEPS_EXTRA="pkg ..." adds packages too (the test suite adds
 #   python3-gevent, used to check the gevent ports against real gevent).
+# python3-zmq and python3-msgpack: the transport's interop test runs a
+# Python node against a grove node (tests/transport/interop.py) and
+# make_corpus.py regenerates the wire fuzzer's seeds.
 set -eu
 
-pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev $* ${GROVE_DEPS_EXTRA:-}"
+pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack $* ${GROVE_DEPS_EXTRA:-}"
 
 missing=""
 for p in $pkgs; do

@@ -6,8 +6,11 @@
  * byte comes from a peer that may be buggy or hostile.
  */
 #include "wire.h"
+#include "msgpack_check.h"
 
 #include <string.h>
+
+#define skim grove__msgpack_skim
 
 uint32_t grove__fnv1a(const char *s, size_t n) {
   uint32_t h = 2166136261u;
@@ -398,66 +401,6 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
   return rc;
 }
 
-/* Check that one complete msgpack object starts at p[*off], without
- * allocating: every container's count must fit in the bytes that are left
- * (so a 10-byte frame cannot make the unpacker allocate gigabytes), and
- * nesting stays shallow. Advances *off past it. */
-static int skim(const unsigned char *p, size_t len, size_t *off, int depth) {
-  if (depth > 16 || *off >= len)
-    return GROVE_EPROTO;
-  unsigned c = p[(*off)++];
-  size_t left = len - *off, n = 0, skip = 0, items = 0;
-#define NEED(k)                                                                                      do {                                                                                                 if (left < (k))                                                                                      return GROVE_EPROTO;                                                                           } while (0)
-#define BE(k) (k == 1 ? p[*off] : k == 2 ? (size_t)p[*off] << 8 | p[*off + 1] : (size_t)get32(p + *off))
-  if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-    return 0;
-  if (c >= 0x80 && c <= 0x8f)
-    items = 2 * (c & 0x0f);
-  else if (c >= 0x90 && c <= 0x9f)
-    items = c & 0x0f;
-  else if (c >= 0xa0 && c <= 0xbf)
-    skip = c & 0x1f;
-  else
-    switch (c) {
-    case 0xc4: case 0xd9: NEED(1); skip = 1 + BE(1); break;
-    case 0xc5: case 0xda: NEED(2); skip = 2 + BE(2); break;
-    case 0xc6: case 0xdb: NEED(4); skip = 4 + BE(4); break;
-    case 0xc7: NEED(1); skip = 2 + BE(1); break;
-    case 0xc8: NEED(2); skip = 3 + BE(2); break;
-    case 0xc9: NEED(4); skip = 5 + BE(4); break;
-    case 0xca: skip = 4; break;
-    case 0xcb: skip = 8; break;
-    case 0xcc: case 0xd0: skip = 1; break;
-    case 0xcd: case 0xd1: skip = 2; break;
-    case 0xce: case 0xd2: skip = 4; break;
-    case 0xcf: case 0xd3: skip = 8; break;
-    case 0xd4: skip = 2; break;
-    case 0xd5: skip = 3; break;
-    case 0xd6: skip = 5; break;
-    case 0xd7: skip = 9; break;
-    case 0xd8: skip = 17; break;
-    case 0xdc: NEED(2); items = BE(2); *off += 2; break;
-    case 0xdd: NEED(4); items = BE(4); *off += 4; break;
-    case 0xde: NEED(2); items = 2 * BE(2); *off += 2; break;
-    case 0xdf: NEED(4); items = 2 * BE(4); *off += 4; break;
-    default: return GROVE_EPROTO; /* 0xc1 */
-    }
-#undef NEED
-#undef BE
-  if (skip) {
-    if (skip > len - *off)
-      return GROVE_EPROTO;
-    *off += skip;
-    return 0;
-  }
-  if (items > len - *off) /* each item takes at least one byte */
-    return GROVE_EPROTO;
-  for (n = 0; n < items; n++)
-    if (skim(p, len, off, depth + 1))
-      return GROVE_EPROTO;
-  return 0;
-}
-
 int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked *u) {
   if (*off >= len)
     return 0;
@@ -599,8 +542,16 @@ int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
   } else {
     return GROVE_EPROTO - 1000; /* one bad envelope: the caller goes on */
   }
-  if (n > 8 || n < 2)
+  if (n < 2)
     return GROVE_EPROTO - 1000;
+  if (n > 8) {
+    /* Too long for version 1; a longer one may be another version. */
+    msgpack_object v;
+    read_field(p, end, &o, &v);
+    return v.type == MSGPACK_OBJECT_POSITIVE_INTEGER && v.via.u64 != GROVE__WIRE_VERSION
+               ? GROVE_ENOSYS - 1000
+               : GROVE_EPROTO - 1000;
+  }
   msgpack_object f[8];
   for (size_t i = 0; i < n; i++)
     read_field(p, end, &o, &f[i]);

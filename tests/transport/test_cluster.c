@@ -1,0 +1,212 @@
+/* tests/transport/test_cluster.c - worker processes supervised like actors.
+ *
+ * This process is the coordinator (node "coord"); its workers run
+ * tests/transport/cluster_worker.c (GROVE_TEST_CLUSTER_WORKER), each with an
+ * actor "w" answering "who" with [index, pid, knows-its-coordinator].
+ * A killed worker: monitors of its actors fire at once (the launcher sees
+ * the exit, no heartbeat timeout), it is restarted with the same name and
+ * rejoins. Past the intensity limit every worker is stopped and
+ * grove_cluster_wait says GROVE_EFAILED. grove_cluster_stop ends them all.
+ */
+#include "tr_util.h"
+
+#ifndef GROVE_TEST_CLUSTER_WORKER
+#error "GROVE_TEST_CLUSTER_WORKER: the path of cluster_worker (tests/CMakeLists.txt)"
+#endif
+
+static const char *const worker_argv[] = {GROVE_TEST_CLUSTER_WORKER, NULL};
+
+static int child_main(const tr_child *c) { return 2; } /* no forked children here */
+
+/* Call worker i's "w": returns [index, pid, coordinator ok] through out. */
+static int who(const grove_cluster *c, int i, int64_t out[3], grove_ref *ref) {
+  const char *name = grove_cluster_worker_name(c, i);
+  grove_ref w;
+  /* "up" means its node is connected: the worker registers "w" just after */
+  int rc;
+  double deadline = test_now() + 3;
+  while ((rc = grove_whereis_remote(name, "w", &w, 3.0)) == GROVE_ENOENT && test_now() < deadline)
+    grove_sleep(0.005);
+  if (rc)
+    return rc;
+  if (ref)
+    *ref = w;
+  grove_msg *r = NULL;
+  rc = grove_call(w, grove_msg_new("who"), &r, 3.0);
+  if (rc)
+    return rc;
+  for (int k = 0; k < 3; k++)
+    out[k] = tr_int(r, (size_t)k);
+  grove_msg_free(r);
+  return 0;
+}
+
+static int gone(int pid) { return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH); }
+
+static void test_cluster_restart(void) {
+  CHECK_EQ(grove_node_start("coord", tr_ipc("coord"), NULL), 0);
+  grove_cluster_opts o = {.argv = worker_argv, .workers = 3, .prefix = "wk", .quiet = true};
+  grove_cluster *c = NULL;
+  double t = test_now();
+  CHECK_EQ(grove_cluster_start(&o, &c), 0);
+  if (!c) {
+    grove_node_stop();
+    return;
+  }
+  printf("     3 workers up in %.3f s\n", test_now() - t);
+  CHECK_EQ(grove_cluster_size(c), 3);
+  CHECK_STR(grove_cluster_worker_name(c, 1), "wk-1");
+  CHECK(grove_cluster_worker_name(c, 3) == NULL);
+  int pids[3];
+  grove_ref w1 = GROVE_REF_NULL;
+  for (int i = 0; i < 3; i++) {
+    int64_t me[3] = {-1, -1, -1};
+    CHECK_EQ(who(c, i, me, i == 1 ? &w1 : NULL), 0);
+    CHECK_EQ(me[0], i);
+    pids[i] = grove_cluster_worker_pid(c, i);
+    CHECK(pids[i] > 0);
+    CHECK_EQ(me[1], pids[i]);
+    CHECK_EQ(me[2], 1);
+    CHECK(grove_node_is_up(grove_cluster_worker_name(c, i)));
+  }
+  CHECK_EQ(grove_cluster_restarts(c), 0);
+
+  /* SIGKILL worker 1: its actor's monitor fires at once */
+  grove_queue *q;
+  grove_ref mb = tr_mbox_new(&q, false);
+  int64_t mid = tr_mbox_do(mb, "tr.monitor", w1);
+  CHECK(mid > 0);
+  t = test_now();
+  CHECK_EQ(grove_cluster_kill_worker(c, 1, SIGKILL), 0);
+  grove_msg *m = tr_mbox_get(q, 3.0);
+  double took = test_now() - t;
+  CHECK(m != NULL);
+  if (m) {
+    CHECK_STR(grove_msg_tag(m), GROVE_TAG_DOWN);
+    CHECK_EQ(tr_int(m, 0), mid);
+    CHECK(grove_ref_eq(tr_ref(m, 1), w1));
+    CHECK_EQ(tr_int(m, 2), GROVE_EXIT_NOCONNECTION);
+    grove_msg_free(m);
+  }
+  printf("     monitor of the killed worker's actor fired after %.3f s\n", took);
+  CHECK(took < 1.0);
+  /* it is restarted, with a new pid, and rejoins under the same name */
+  double deadline = test_now() + 5;
+  while ((grove_cluster_worker_pid(c, 1) <= 0 || grove_cluster_worker_pid(c, 1) == pids[1] ||
+          !grove_node_is_up("wk-1")) &&
+         test_now() < deadline)
+    grove_sleep(0.01);
+  CHECK_EQ(grove_cluster_restarts(c), 1);
+  int newpid = grove_cluster_worker_pid(c, 1);
+  CHECK(newpid > 0 && newpid != pids[1]);
+  CHECK(gone(pids[1]));
+  int64_t me[3] = {-1, -1, -1};
+  CHECK_EQ(who(c, 1, me, NULL), 0);
+  CHECK_EQ(me[0], 1);
+  CHECK_EQ(me[1], newpid);
+  /* the others were not touched (one_for_one) */
+  CHECK_EQ(grove_cluster_worker_pid(c, 0), pids[0]);
+  CHECK_EQ(grove_cluster_worker_pid(c, 2), pids[2]);
+  CHECK_EQ(grove_cluster_wait(c, 0), GROVE_ETIMEDOUT); /* still running */
+
+  /* stop: every worker ends */
+  pids[1] = newpid;
+  CHECK_EQ(grove_cluster_stop(c, 2.0), 0);
+  for (int i = 0; i < 3; i++) {
+    CHECK(gone(pids[i]));
+    CHECK(grove_cluster_worker_pid(c, i) <= 0);
+  }
+  CHECK_EQ(grove_cluster_wait(c, 0), 0);
+  CHECK_EQ(grove_cluster_kill_worker(c, 0, SIGKILL), GROVE_ENOENT);
+  grove_cluster_free(c);
+  tr_mbox_free(mb, q);
+  CHECK_EQ(grove_node_stop(), 0);
+  for (int i = 0; i < 3; i++) { /* the workers' default endpoints (ZeroMQ leaves the files) */
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/grove-%d-wk-%d", (int)getpid(), i);
+    unlink(path);
+  }
+}
+
+/* Past the intensity limit every worker is stopped. The workers here take
+ * 0.3 s to join, and worker 0 is killed again as soon as it was restarted,
+ * before it connects: a worker that crashes while starting (a crash loop)
+ * must count against the intensity as promptly as one that ran. */
+static void test_cluster_intensity(void) {
+  static const char *const slow_argv[] = {GROVE_TEST_CLUSTER_WORKER, "--join-delay=0.3", NULL};
+  CHECK_EQ(grove_node_start("coord", "tcp://127.0.0.1:0", NULL), 0);
+  grove_cluster_opts o = {.argv = slow_argv,
+                          .workers = 2,
+                          .prefix = "iw",
+                          .endpoint_base = "tcp://127.0.0.1",
+                          .intensity = 1,
+                          .period = 10,
+                          .quiet = true};
+  grove_cluster *c = NULL;
+  CHECK_EQ(grove_cluster_start(&o, &c), 0);
+  if (!c) {
+    grove_node_stop();
+    return;
+  }
+  int64_t me[3];
+  CHECK_EQ(who(c, 0, me, NULL), 0);
+  CHECK_EQ(who(c, 1, me, NULL), 0);
+  int first = grove_cluster_worker_pid(c, 0), other = grove_cluster_worker_pid(c, 1);
+  CHECK_EQ(grove_cluster_kill_worker(c, 0, SIGKILL), 0);
+  double deadline = test_now() + 5;
+  while ((grove_cluster_worker_pid(c, 0) <= 0 || grove_cluster_worker_pid(c, 0) == first) &&
+         test_now() < deadline)
+    grove_sleep(0.002);
+  int second = grove_cluster_worker_pid(c, 0);
+  CHECK(second > 0 && second != first);
+  CHECK_EQ(grove_cluster_restarts(c), 1);
+  CHECK(!grove_node_is_up("iw-0")); /* still in its join delay */
+  /* the second kill within the period is one too many */
+  double t = test_now();
+  CHECK_EQ(grove_cluster_kill_worker(c, 0, SIGKILL), 0);
+  CHECK_EQ(grove_cluster_wait(c, 5.0), GROVE_EFAILED);
+  printf("     grove_cluster_wait returned %.3f s after the second kill\n", test_now() - t);
+  deadline = test_now() + 3;
+  while ((grove_cluster_worker_pid(c, 0) > 0 || grove_cluster_worker_pid(c, 1) > 0) &&
+         test_now() < deadline)
+    grove_sleep(0.005);
+  CHECK(grove_cluster_worker_pid(c, 0) <= 0);
+  CHECK(grove_cluster_worker_pid(c, 1) <= 0);
+  CHECK(gone(first));
+  CHECK(gone(second));
+  CHECK(gone(other));
+  CHECK_EQ(grove_cluster_stop(c, 1.0), 0);
+  grove_cluster_free(c);
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
+static void test_cluster_errors(void) {
+  grove_cluster_opts o = {.argv = worker_argv, .workers = 1, .quiet = true};
+  grove_cluster *c = (grove_cluster *)1;
+  CHECK_EQ(grove_cluster_start(&o, &c), GROVE_ENOENT); /* no node */
+  CHECK(c == NULL);
+  CHECK_EQ(grove_cluster_join(NULL), GROVE_ENOENT); /* not a worker */
+  CHECK_EQ(grove_cluster_index(), -1);
+  CHECK(grove_cluster_coordinator() == NULL);
+  CHECK_EQ(grove_node_start("coord", tr_ipc("coord"), NULL), 0);
+  o.workers = 0;
+  CHECK_EQ(grove_cluster_start(&o, &c), GROVE_EINVAL);
+  /* a program that never joins: start gives up after ready_timeout and
+   * leaves no process behind */
+  static const char *const sleeper[] = {"/bin/sleep", "30", NULL};
+  grove_cluster_opts s = {.argv = sleeper, .workers = 2, .ready_timeout = 0.3, .quiet = true};
+  double t = test_now();
+  int rc = grove_cluster_start(&s, &c);
+  CHECK(rc != 0);
+  CHECK(c == NULL);
+  CHECK(test_now() - t < 3.0);
+  /* a program that does not exist */
+  static const char *const nothing[] = {"/nonexistent/grove-worker", NULL};
+  grove_cluster_opts n = {.argv = nothing, .workers = 1, .quiet = true};
+  CHECK(grove_cluster_start(&n, &c) != 0);
+  CHECK(c == NULL);
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
+TR_MAIN(child_main, TEST(test_cluster_restart), TEST(test_cluster_intensity),
+        TEST(test_cluster_errors))

@@ -1,0 +1,142 @@
+/* tests/transport/test_interop.c - a Python process is a node.
+ *
+ * This process is node "grove" with two actors registered by name: "calc"
+ * (a call's reply is the sum of the integers in its body) and "callback"
+ * (called with [ref]: it calls that ref with "double" [21] and replies to
+ * its own caller with [the first integer of that answer, 1 if the answer's
+ * sender is that ref]). tests/transport/interop.py, run with
+ * /usr/bin/python3, speaks the wire protocol with pyzmq and msgpack as node
+ * "py": it calls "calc" by name and by ref, calls "callback" with a ref to
+ * one of its own "actors" and is called back (see the script). Exit code 77
+ * (skipped) when /usr/bin/python3 or its zmq / msgpack modules are missing.
+ */
+#include "tr_util.h"
+
+#ifndef GROVE_TEST_INTEROP_PY
+#error "GROVE_TEST_INTEROP_PY: the path of interop.py (tests/CMakeLists.txt)"
+#endif
+
+#define PYTHON "/usr/bin/python3"
+
+static int calc_receive(grove_actor *self, grove_msg *msg) {
+  if (!grove_msg_is_call(msg))
+    return 0;
+  int64_t sum = 0, v;
+  size_t n = grove_msg_count(msg);
+  for (size_t i = 0; i < n; i++)
+    if (grove_msg_int(msg, i, &v) == 0)
+      sum += v;
+  grove_reply(msg, TR_MSG("sum", sum));
+  return 0;
+}
+
+static int calls_back;
+static int callback_receive(grove_actor *self, grove_msg *msg) {
+  if (!grove_msg_is_call(msg))
+    return 0;
+  grove_ref py;
+  if (grove_msg_ref(msg, 0, &py) != 0) {
+    grove_reply_error(msg, GROVE_EINVAL);
+    return 0;
+  }
+  CHECK_EQ(py.node, grove_node_id("py"));
+  grove_msg *answer = NULL;
+  int rc = grove_call(py, TR_MSG("double", 21), &answer, 5.0);
+  CHECK_EQ(rc, 0);
+  if (rc) {
+    grove_reply_error(msg, rc);
+    return 0;
+  }
+  calls_back++;
+  CHECK_STR(grove_msg_tag(answer), "doubled");
+  grove_reply(
+      msg, TR_MSG("answer", tr_int(answer, 0), grove_ref_eq(grove_msg_sender(answer), py) ? 1 : 0));
+  grove_msg_free(answer);
+  return 0;
+}
+
+static const grove_actor_class calc_class = {"calc", sizeof(grove_actor), NULL, calc_receive, NULL};
+static const grove_actor_class callback_class = {"callback", sizeof(grove_actor), NULL,
+                                                 callback_receive, NULL};
+
+/* Start argv as a child process that dies with us. */
+static pid_t spawn_prog(const char *const *argv) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(9);
+    for (int fd = 3; fd < 1024; fd++)
+      close(fd);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  for (int i = 0; pid > 0 && i < TR_MAX_CHILDREN; i++)
+    if (tr_children[i] == 0) {
+      tr_children[i] = pid;
+      break;
+    }
+  return pid;
+}
+
+static void test_python_node(void) {
+  grove_node_opts o = {.heartbeat_timeout = 2.0};
+  CHECK_EQ(grove_node_start("grove", "tcp://127.0.0.1:0", &o), 0);
+  grove_actor_opts co = {.name = "calc"}, cbo = {.name = "callback"};
+  grove_ref calc, cb;
+  CHECK_EQ(grove_actor_spawn_ex(&calc_class, NULL, &co, &calc), 0);
+  CHECK_EQ(grove_actor_spawn_ex(&callback_class, NULL, &cbo, &cb), 0);
+  char endpoint[256];
+  snprintf(endpoint, sizeof endpoint, "%s", grove_node_endpoint());
+  const char *argv[] = {PYTHON, GROVE_TEST_INTEROP_PY, endpoint, "grove", NULL};
+  double t = test_now();
+  pid_t pid = spawn_prog(argv);
+  CHECK(pid > 0);
+  /* serve while it runs */
+  int status = -1;
+  while (pid > 0 && test_now() - t < 15) {
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      tr_forget(pid);
+      break;
+    }
+    grove_sleep(0.005);
+  }
+  if (status < 0) {
+    fprintf(stderr, "interop.py did not finish\n");
+    tr_kill9(pid);
+  }
+  printf("     interop.py took %.3f s\n", test_now() - t);
+  CHECK_EQ(status, 0);
+  CHECK_EQ(calls_back, 1);
+  /* it said goodbye */
+  CHECK(!grove_node_is_up("py"));
+  grove_node_stats st;
+  CHECK_EQ(grove_node_stats_get(&st), 0);
+  CHECK_EQ(st.nodes_up, 1);
+  CHECK_EQ(st.nodes_down, 1);
+  CHECK_EQ(st.dropped_malformed + st.dropped_version + st.dropped_unknown_peer, 0);
+  tr_end_actor(calc);
+  tr_end_actor(cb);
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
+int main(int argc, char **argv) {
+  if (access(PYTHON, X_OK) != 0 ||
+      system(PYTHON " -c 'import zmq, msgpack' >/dev/null 2>&1") != 0) {
+    printf("SKIP: %s with the zmq and msgpack modules is needed "
+           "(scripts/install-deps.sh installs python3-zmq python3-msgpack)\n",
+           PYTHON);
+    return 77;
+  }
+  tr_guard(TR_TIME_LIMIT);
+  static const test_case cases[] = {TEST(test_python_node)};
+  int rc = test__run(cases, 1, argc, argv);
+  tr_kill_all();
+  return rc;
+}
