@@ -47,7 +47,10 @@ static grove_hub *default_hub;
 
 static void hub_entry(void);
 static void async_cb(uv_async_t *a);
-static void uvtimer_cb(uv_timer_t *t) { (void)t; }
+/* The hub's deadline came: whatever libuv had planned, stop polling (a
+ * timer that fires before the poll must not be followed by an infinite
+ * epoll_wait). */
+static void uvtimer_cb(uv_timer_t *t) { uv_stop(t->loop); }
 static grove_greenlet *timer_pass(grove__cb *cb);
 
 void grove__misuse(const char *fn, int code) {

@@ -25,10 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The wake code of a waiter whose watcher was closed under it (reported as
- * GROVE_ECLOSED; tells grove__io_wait not to touch the watcher again). */
-#define WAKE_GONE (-4900)
-
 /* ---- the fd table ------------------------------------------------------------------ */
 
 static grove__io *table_get(grove_hub *hub, int fd) {
@@ -120,22 +116,34 @@ void grove__io_init_owned(grove__io *io, grove_hub *hub, int fd, void (*on_close
   grove__list_init(&io->writers);
 }
 
-void grove__io_close(grove__io *io) {
-  if (io->closed)
-    return;
-  io->closed = 1;
-  /* Waiters wake with GROVE_ECLOSED and never touch io again. */
-  io->nwait = 0;
-  wake_list(&io->readers, WAKE_GONE);
-  wake_list(&io->writers, WAKE_GONE);
+/* Give the handle back to libuv; on_closed frees the owner after. */
+static void io_finalize(grove__io *io) {
   if (!io->inited) {
     if (io->on_closed)
       io->on_closed(io);
     return;
   }
-  if (table_get(io->hub, io->fd) == io)
-    io->hub->io[io->fd] = NULL;
   uv_close((uv_handle_t *)&io->poll, closed_cb);
+}
+
+void grove__io_close(grove__io *io) {
+  if (io->closed)
+    return;
+  io->closed = 1;
+  /* Unregister now: the fd is about to be closed and its number reused. */
+  if (io->inited) {
+    uv_poll_stop(&io->poll);
+    io->events = 0;
+    if (table_get(io->hub, io->fd) == io)
+      io->hub->io[io->fd] = NULL;
+  }
+  /* Waiters wake with GROVE_ECLOSED. They, and those already woken but not
+   * yet run, still hold the watcher (nwait): the last one to leave frees
+   * it. */
+  wake_list(&io->readers, GROVE_ECLOSED);
+  wake_list(&io->writers, GROVE_ECLOSED);
+  if (io->nwait == 0)
+    io_finalize(io);
 }
 
 /* A bare fd's watcher is freed once nobody waits. */
@@ -179,8 +187,12 @@ int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what
     uv_ref((uv_handle_t *)&io->poll);
   rc = grove__wait_until(hub, event == UV_READABLE ? &io->readers : &io->writers, deadline, what,
                          io);
-  if (rc == WAKE_GONE)
-    return GROVE_ECLOSED; /* io was closed: it may be gone already */
+  if (io->closed) {
+    /* Closed while we waited (or after we were woken, before we ran). */
+    if (--io->nwait == 0)
+      io_finalize(io);
+    return rc ? rc : GROVE_ECLOSED; /* a kill or timeout that came first stands */
+  }
   if (--io->nwait == 0) {
     uv_unref((uv_handle_t *)&io->poll);
     if (!io->owned) {

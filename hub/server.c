@@ -300,9 +300,10 @@ void grove_server_free(grove_server *srv) {
     grove__misuse("grove_server_free", rc);
     return;
   }
-  if (grove_server_stop(srv, 0) == GROVE_EDEADLK) {
-    /* Called from one of its handlers: stop accepting now, free when the
-     * last handler has ended. */
+  if (grove_server_stop(srv, 0) == GROVE_EDEADLK || srv->nconns > 0) {
+    /* Called from one of its handlers (or from a killed greenlet, which
+     * cannot wait for them): stop accepting now, free when the last
+     * handler has ended. */
     srv->stopping = 1;
     if (srv->acceptor) {
       grove_kill(srv->acceptor, 0);

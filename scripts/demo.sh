@@ -1,26 +1,51 @@
 #!/bin/sh
 # make demo: run the demos from a build tree (default: build).
-# First the actor demos (examples/*.c) at full size, then the ports of the
-# gevent tutorial (examples/gevent/); the cluster demo joins as it lands.
+# First the actor demos (examples/*.c) at full size and the transport demos
+# (two processes, a cluster of worker processes), then the cooperative I/O
+# demos, then the ports of the gevent tutorial (examples/gevent/).
 set -eu
 BUILD=${1:-build}
 status=0
 
-# ---- the actor demos: NAME, then what it shows ------------------------------
+# ---- the actor and transport demos: KIND:NAME:what it shows -------------------
 actors="$BUILD/examples"
 for demo in \
-  "pingpong:the tutorial's Pinger/Ponger as actor classes; 1,000,000 round trips" \
-  "pipeline:source -> parse -> transform -> sink with bounded inboxes (backpressure)" \
-  "supervision:a failing worker under a one_for_one supervisor; clients retry" \
-  "skynet:1,000,000 actors in a 10-ary tree summing their ids"; do
+  "actors:pingpong:the tutorial's Pinger/Ponger as actor classes; 1,000,000 round trips" \
+  "actors:pipeline:source -> parse -> transform -> sink with bounded inboxes (backpressure)" \
+  "actors:supervision:a failing worker under a one_for_one supervisor; clients retry" \
+  "actors:skynet:1,000,000 actors in a 10-ary tree summing their ids" \
+  "transport:remote_pingpong:ping-pong between two processes over ZeroMQ: sends, calls, one-way throughput" \
+  "transport:cluster:a map-reduce job on 3 worker processes; one is SIGKILLed halfway and restarted"; do
+  kind=${demo%%:*}
+  rest=${demo#*:}
+  name=${rest%%:*}
+  prog="$actors/$name"
+  if [ ! -x "$prog" ]; then
+    echo "demo: $prog not found; build first (make build)" >&2
+    exit 1
+  fi
+  echo "==== $kind: $name - ${rest#*:}"
+  if ! "$prog"; then
+    echo "demo: $name failed" >&2
+    status=1
+  fi
+  echo
+done
+
+# ---- the cooperative I/O demos: servers on 127.0.0.1 (free ports) and -------
+# scripted clients in the same process (--demo); NAME:what it shows
+for demo in \
+  "echo_server:the tutorial's StreamServer: greet each connection, echo its lines; 3 clients at once" \
+  "portforwarder:gevent's portforwarder.py: an echo backend behind a forwarder, half-closes passed on" \
+  "chat:a chat room; each connection is an actor, the room broadcasts with grove_send"; do
   name=${demo%%:*}
   prog="$actors/$name"
   if [ ! -x "$prog" ]; then
     echo "demo: $prog not found; build first (make build)" >&2
     exit 1
   fi
-  echo "==== actors: $name - ${demo#*:}"
-  if ! "$prog"; then
+  echo "==== I/O: $name - ${demo#*:}"
+  if ! "$prog" --demo; then
     echo "demo: $name failed" >&2
     status=1
   fi

@@ -39,7 +39,7 @@ int main(void) {
   grove_actor_opts opts = {.name = "echo"};
   if (grove_actor_spawn_ex(&echo_class, NULL, &opts, &a) != 0)
     return 1;
-  printf("a: id %llu gen %u\n", (unsigned long long)a.id, a.gen);
+  printf("a: id %llu\n", (unsigned long long)a.id); /* its gen: random per process */
   send_named("echo", grove_msg_new("ping"));
 
   grove_ref b;
@@ -53,7 +53,8 @@ int main(void) {
 
   /* A new actor may reuse a's slot, but not its generation: a stays stale. */
   b = grove_actor_spawn(&echo_class, NULL);
-  printf("b: id %llu gen %u, same as a: %d\n", (unsigned long long)b.id, b.gen, grove_ref_eq(a, b));
+  printf("b: id %llu gen a+%u, same as a: %d\n", (unsigned long long)b.id, b.gen - a.gen,
+         grove_ref_eq(a, b));
   int stale = grove_send(a, grove_msg_new("ping"));
   printf("send to a: %s, alive(a) %d, alive(b) %d\n", grove_err_name(stale), grove_actor_alive(a),
          grove_actor_alive(b));

@@ -93,8 +93,8 @@ int main(void) {
 
   grove_ref greeter;
   rc = grove_whereis_remote("b", "greeter", &greeter, 1.0);
-  printf("whereis_remote(b, greeter): %s, ref {node %08x, gen %u, id %llu}\n", grove_err_name(rc),
-         (unsigned)greeter.node, (unsigned)greeter.gen, (unsigned long long)greeter.id);
+  printf("whereis_remote(b, greeter): %s, ref {node %08x, id %llu}\n", grove_err_name(rc),
+         (unsigned)greeter.node, (unsigned long long)greeter.id);
 
   grove_msg *req = grove_msg_new("hello"), *reply;
   grove_msg_pack_str(req, "main");

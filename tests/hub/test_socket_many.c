@@ -1,0 +1,152 @@
+/* tests/hub/test_socket_many.c - 10,000 concurrent connections to one echo
+ * StreamServer, in one process and one thread: 10k client greenlets and 10k
+ * handler greenlets, all connections open at once, then all closed.
+ *
+ * Each connection costs two descriptors here (both ends live in this
+ * process), so the case raises RLIMIT_NOFILE's soft limit to the hard one
+ * and scales down (saying so on stderr) when the hard limit is too low. */
+#include "test.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* A hang (a library bug) fails the program after 90 s, before ctest's
+ * timeout, naming itself; the last "ok" line printed tells which case hung. */
+static void watchdog_fire(int sig) {
+  (void)sig;
+  static const char msg[] = "watchdog: still running after 90 s: the case after the last one "
+                            "reported hangs\n";
+  if (write(2, msg, sizeof msg - 1) < 0)
+    _exit(3);
+  _exit(3);
+}
+__attribute__((constructor)) static void watchdog_arm(void) {
+  signal(SIGALRM, watchdog_fire);
+  alarm(90);
+}
+
+#define WANTED 10000
+#define CONNECTING_AT_ONCE 1000 /* under the listen backlog: no SYN retries */
+
+static int nconn;                  /* connections this run makes */
+static int connected, echoed, bad; /* client-side progress */
+static size_t peak;                /* most handlers running at once */
+static grove_event *all_connected; /* set when every client has its echo */
+static grove_semaphore *connecting;
+static grove_server *srv;
+
+static void handler(grove_socket *conn, void *arg) {
+  (void)arg;
+  char line[64];
+  ssize_t n = grove_socket_read_line(conn, line, sizeof line, 20.0);
+  if (n <= 0 || grove_socket_write_all(conn, line, (size_t)n, NULL, 20.0) != 0) {
+    bad++;
+    return;
+  }
+  size_t now = grove_server_connections(srv);
+  if (now > peak)
+    peak = now;
+  /* Stay until the client closes. */
+  if (grove_socket_read_line(conn, line, sizeof line, 20.0) != 0)
+    bad++;
+}
+
+static void *client(void *arg) {
+  int id = (int)(intptr_t)arg;
+  grove_socket *c = NULL;
+  if (grove_semaphore_acquire(connecting, 20.0) != 0) {
+    bad++;
+    return NULL;
+  }
+  int rc = grove_tcp_connect("127.0.0.1", grove_server_port(srv), &c, 20.0);
+  grove_semaphore_release(connecting);
+  if (rc != 0) {
+    if (bad++ == 0)
+      fprintf(stderr, "client %d: connect: %s\n", id, grove_strerror(rc));
+    return NULL;
+  }
+  connected++;
+  char out[32], in[32];
+  int len = snprintf(out, sizeof out, "hello %d\n", id);
+  if (grove_socket_write_all(c, out, (size_t)len, NULL, 20.0) != 0 ||
+      grove_socket_read_line(c, in, sizeof in, 20.0) != len || strcmp(in, out) != 0) {
+    bad++;
+  } else if (++echoed == nconn) {
+    grove_event_set(all_connected);
+  }
+  /* Hold the connection until every client has its echo. */
+  if (grove_event_wait(all_connected, 30.0) != 0)
+    bad++;
+  grove_socket_close(c);
+  return NULL;
+}
+
+static int raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur > 1000000 ? 1000000 : (int)rl.rlim_cur;
+}
+
+static void test_ten_thousand_connections(void) {
+  int limit = raise_fd_limit();
+  nconn = WANTED;
+  if (limit < 2 * WANTED + 5000) {
+    nconn = (limit - 200) / 2;
+    fprintf(stderr,
+            "test_socket_many: RLIMIT_NOFILE hard limit is %d (< 25000): scaled down to %d "
+            "connections\n",
+            limit, nconn);
+  }
+  if (RUNNING_ON_VALGRIND && nconn > 1000) {
+    nconn = 1000;
+    fprintf(stderr, "test_socket_many: under valgrind: scaled down to %d connections\n", nconn);
+  }
+  CHECK(nconn > 100);
+  double t0 = test_now();
+  grove_socket *ls;
+  CHECK_EQ(grove_tcp_listen("127.0.0.1", 0, 0, &ls), 0);
+  CHECK_EQ(grove_stream_server_new(ls, handler, NULL, NULL, &srv), 0);
+  CHECK_EQ(grove_server_start(srv), 0);
+  all_connected = grove_event_new();
+  connecting = grove_semaphore_new(CONNECTING_AT_ONCE);
+  grove_greenlet **gs = malloc((size_t)nconn * sizeof *gs);
+  for (int i = 0; i < nconn; i++)
+    gs[i] = grove_spawn(client, (void *)(intptr_t)i);
+  CHECK_EQ(grove_event_wait(all_connected, 30.0), 0);
+  double t_open = test_now() - t0;
+  CHECK_EQ(grove_joinall(gs, (size_t)nconn, 30.0), 0);
+  for (int i = 0; i < nconn; i++)
+    grove_greenlet_release(gs[i]);
+  free(gs);
+  /* The handlers see their clients go. */
+  for (int i = 0; i < 200 && grove_server_connections(srv) > 0; i++)
+    grove_sleep(0.01);
+  CHECK_EQ(grove_server_connections(srv), 0);
+  CHECK_EQ(grove_server_accepted(srv), nconn);
+  CHECK_EQ(grove_server_stop(srv, 1.0), 0);
+  grove_server_free(srv);
+  CHECK_EQ(connected, nconn);
+  CHECK_EQ(echoed, nconn);
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(peak, nconn); /* all were open at once */
+  CHECK_EQ(grove_event_free(all_connected), 0);
+  CHECK_EQ(grove_semaphore_free(connecting), 0);
+  double dt = test_now() - t0;
+  printf("%d connections open at once after %.2f s, all closed after %.2f s\n", nconn, t_open, dt);
+  CHECK(dt < 20.0); /* generous: a few seconds is normal, more under sanitizers */
+}
+
+TEST_MAIN(TEST(test_ten_thousand_connections))
