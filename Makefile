@@ -49,8 +49,12 @@ test-valgrind: build
 	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null || fail=1; \
 	done; exit $$fail
 
+# grove-bench beside its peers (Go, Erlang, CAF, gevent, raw libzmq, libuv):
+# installs missing peers, runs everything, writes docs/benchmarks.md.
+# `make bench ARGS=--quick` is the two-minute version.
 bench: build
-	$(BUILD)/bench/grove-bench
+	GROVE_BENCH_CMD="make bench$(if $(filter-out build,$(BUILD)), BUILD=$(BUILD))$(if $(ARGS), ARGS=$(ARGS))" \
+	  scripts/bench.sh $(BUILD) $(ARGS)
 
 install: build
 	cmake --install $(BUILD)

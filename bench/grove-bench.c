@@ -21,6 +21,8 @@
  *   skynet          1M actors in a 10-ary tree summing their ids: wall
  *                   seconds (skynet) and peak RSS (skynet_rss)
  *   pipeline        messages/s through 4 actor stages
+ *   remote_*, tcp_* the transport and TCP, between two processes: see
+ *                   bench_net.c
  */
 #include "internal.h"
 
@@ -563,6 +565,17 @@ static void bench_pipeline(void) {
 
 /* ------------------------------------------------------------------------------------------- */
 
+/* bench_net.c */
+extern int bench_net_quick;
+void bench_remote_rtt_ipc(void);
+void bench_remote_rtt_tcp(void);
+void bench_remote_throughput_ipc(void);
+void bench_remote_throughput_tcp(void);
+void bench_remote_throughput_curve(void);
+void bench_tcp_echo(void);
+void bench_tcp_connections(void);
+int bench_net_child(int argc, char **argv);
+
 static const struct {
   const char *name;
   void (*fn)(void);
@@ -577,13 +590,22 @@ static const struct {
     {"actors_1m_idle", bench_actors_1m_idle},
     {"skynet", bench_skynet},
     {"pipeline", bench_pipeline},
+    {"remote_rtt_ipc", bench_remote_rtt_ipc},
+    {"remote_rtt_tcp", bench_remote_rtt_tcp},
+    {"remote_throughput_ipc", bench_remote_throughput_ipc},
+    {"remote_throughput_tcp", bench_remote_throughput_tcp},
+    {"remote_throughput_curve", bench_remote_throughput_curve},
+    {"tcp_echo", bench_tcp_echo},
+    {"tcp_connections", bench_tcp_connections},
 };
 
 int main(int argc, char **argv) {
   int ran = 0, any = 0;
+  if (argc >= 3 && strcmp(argv[1], "--child") == 0)
+    return bench_net_child(argc, argv);
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0)
-      quick = 1;
+      quick = bench_net_quick = 1;
     else
       any = 1;
   }

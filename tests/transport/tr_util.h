@@ -220,8 +220,11 @@ static inline pid_t tr_spawn(char *bound, size_t cap, const char *role, const ch
     return -1;
   }
   *strchr(line, '\n') = 0;
-  if (bound)
-    snprintf(bound, cap, "%s", line);
+  if (bound && cap > 0) {
+    size_t n = strlen(line) < cap - 1 ? strlen(line) : cap - 1;
+    memcpy(bound, line, n);
+    bound[n] = 0;
+  }
   return pid;
 }
 
