@@ -16,8 +16,14 @@ const char *grove_strerror(int code) {
   default:
     break;
   }
-  if (code < 0)
-    return uv_strerror(code); /* errno values and libuv's own (UV_EAI_*) */
+  /* libuv's own codes (resolver errors and a few others) have static texts
+   * in libuv; uv_strerror mallocs a text for a code it does not know, so
+   * everything else goes to strerror. */
+  if ((code <= UV_EAI_ADDRFAMILY && code >= UV_EAI_PROTOCOL) || code == UV_ECHARSET ||
+      code == UV_EFTYPE || code == UV_UNKNOWN)
+    return uv_strerror(code);
+  if (code < 0 && code > -4096)
+    return strerror(-code);
   return "unknown error";
 }
 

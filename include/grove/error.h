@@ -56,9 +56,9 @@ typedef enum {
 } grove_errno;
 
 /* A static, human-readable description of `code` ("operation timed out").
- * Codes grove does not know (another errno value returned from an I/O call,
- * or a libuv code such as a UV_EAI_* resolver error) are described by libuv's
- * uv_strerror(), which covers both; never returns NULL. */
+ * Codes grove does not know are described by strerror() (another errno
+ * value returned from an I/O call) or by libuv (a UV_EAI_* resolver error);
+ * never returns NULL. */
 const char *grove_strerror(int code);
 
 /* The symbolic name of `code` ("GROVE_ETIMEDOUT"), "GROVE_OK" for 0, or
