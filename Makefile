@@ -18,8 +18,9 @@ build: deps
 	  -DGROVE_BUILD_EXAMPLES=ON -DGROVE_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Runs the demos: the ported gevent tutorial programs (and, as they land, the
-# actor ping-pong, pipeline and cluster demos).
+# Runs the demos: actor ping-pong, pipeline, supervision and skynet; the
+# two-process ping-pong and the cluster; the I/O demos; then the ported
+# gevent tutorial programs.
 demo: build
 	@scripts/demo.sh $(BUILD)
 
