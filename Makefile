@@ -47,7 +47,7 @@ test-valgrind: build
 	@GROVE_DEPS_EXTRA=valgrind scripts/install-deps.sh
 	@fail=0; for t in $(BUILD)/tests/hub_test_*; do \
 	  echo "valgrind $$t"; \
-	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null || fail=1; \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $$t >/dev/null || fail=1; \
 	done; exit $$fail
 
 # grove-bench beside its peers (Go, Erlang, CAF, gevent, raw libzmq, libuv):
