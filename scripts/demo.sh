@@ -52,6 +52,17 @@ for demo in \
   echo
 done
 
+# The tutorial's subprocess example: a "cron" greenlet keeps printing while
+# `sleep 1; uname` runs in a child process.
+if [ -x "$actors/subprocess" ]; then
+  echo "==== I/O: subprocess - a cron greenlet prints while 'sleep 1; uname' runs (gevent.subprocess)"
+  if ! "$actors/subprocess"; then
+    echo "demo: subprocess failed" >&2
+    status=1
+  fi
+  echo
+fi
+
 # ---- the gevent tutorial, ported ------------------------------------------------
 dir="$BUILD/examples/gevent"
 if [ ! -d "$dir" ]; then
