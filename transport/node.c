@@ -287,7 +287,9 @@ static void peer_down(grove__node *n, grove__peer *p, const char *why) {
     return;
   p->state = GROVE__P_DOWN;
   n->stats.nodes_down++;
-  node_log(n, NULL, "node %s is down (%s)", p->name, why);
+  /* An orderly stop (ours, or its goodbye) is not news; a loss is. */
+  if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
+    node_log(n, NULL, "node %s is down (%s)", p->name, why);
   /* Buffered envelopes cannot be delivered any more. */
   if (p->out_envs) {
     n->stats.dropped_unroutable += p->out_envs;
