@@ -67,7 +67,8 @@ int grove_tcp_listen(const char *host, int port, int backlog, grove_socket **out
 
 /* Unix domain stream sockets. listen unlinks nothing: remove a stale path
  * yourself (GROVE_EADDRINUSE otherwise); a path starting with '@' is in the
- * Linux abstract namespace. */
+ * Linux abstract namespace. connect returns GROVE_EAGAIN at once when the
+ * listener's backlog is full (the kernel does not queue the attempt). */
 int grove_unix_connect(const char *path, grove_socket **out, double timeout);
 int grove_unix_listen(const char *path, int backlog, grove_socket **out);
 
@@ -231,7 +232,10 @@ typedef struct grove_subprocess_opts {
 } grove_subprocess_opts;
 
 /* Start a child process. Returns 0, or an error (GROVE_ENOENT when argv[0]
- * is not found, GROVE_EINVAL...). */
+ * is not found, GROVE_EINVAL...). The first spawn sets SIGPIPE to SIG_IGN if
+ * it still has its default action (as Python does), so that writing to a
+ * child that closed its stdin is GROVE_EPIPE rather than the end of the
+ * process; grove's own socket and pipe writes never raise SIGPIPE. */
 int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess **out);
 
 /* The parent's ends of the pipes (NULL unless GROVE_STDIO_PIPE); owned by the
@@ -254,7 +258,7 @@ int grove_subprocess_wait(grove_subprocess *p, int *returncode, double timeout);
 /* Exit status without waiting: 0 and *returncode once it has exited,
  * GROVE_EAGAIN while it runs. */
 int grove_subprocess_poll(grove_subprocess *p, int *returncode);
-/* Send a signal (SIGTERM, SIGKILL...). GROVE_ESRCH-style error once reaped. */
+/* Send a signal (SIGTERM, SIGKILL...). -ESRCH once the child was reaped. */
 int grove_subprocess_kill(grove_subprocess *p, int signum);
 /* Free the object and its pipes. A child still running is killed with
  * SIGKILL and reaped in the background. */
@@ -277,7 +281,9 @@ void grove_signal_handler_cancel(grove_signal_handler *h);
 /* Kill every greenlet of the calling thread's hub except the caller
  * (cancellation: each sees GROVE_ECANCELED), waiting up to timeout for them
  * to end; the orderly shutdown of gevent.signal_handler(SIGQUIT, gevent.kill).
- * Returns 0 or GROVE_ETIMEDOUT. */
+ * The main greenlet, when it is not the caller, is interrupted once (its
+ * current wait returns GROVE_ECANCELED) rather than cancelled for good, so
+ * that it can still join and close the hub. Returns 0 or GROVE_ETIMEDOUT. */
 int grove_shutdown(double timeout);
 
 /* ---- blocking detection (gevent's monitor thread) ------------------------------------ */
