@@ -21,8 +21,13 @@ int grove__msgpack_skim(const unsigned char *p, size_t len, size_t *off, int dep
     return -1;
   unsigned c = p[(*off)++];
   size_t left = len - *off, n = 0, skip = 0, items = 0;
-#define NEED(k)                                                                                      do {                                                                                                 if (left < (k))                                                                                      return -1;                                                                           } while (0)
-#define BE(k) (k == 1 ? p[*off] : k == 2 ? (size_t)p[*off] << 8 | p[*off + 1] : (size_t)be32get(p + *off))
+#define NEED(k)                                                                                    \
+  do {                                                                                             \
+    if (left < (k))                                                                                \
+      return -1;                                                                                   \
+  } while (0)
+#define BE(k)                                                                                      \
+  (k == 1 ? p[*off] : k == 2 ? (size_t)p[*off] << 8 | p[*off + 1] : (size_t)be32get(p + *off))
   if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
     return 0;
   if (c >= 0x80 && c <= 0x8f)
@@ -33,28 +38,92 @@ int grove__msgpack_skim(const unsigned char *p, size_t len, size_t *off, int dep
     skip = c & 0x1f;
   else
     switch (c) {
-    case 0xc4: case 0xd9: NEED(1); skip = 1 + BE(1); break;
-    case 0xc5: case 0xda: NEED(2); skip = 2 + BE(2); break;
-    case 0xc6: case 0xdb: NEED(4); skip = 4 + BE(4); break;
-    case 0xc7: NEED(1); skip = 2 + BE(1); break;
-    case 0xc8: NEED(2); skip = 3 + BE(2); break;
-    case 0xc9: NEED(4); skip = 5 + BE(4); break;
-    case 0xca: skip = 4; break;
-    case 0xcb: skip = 8; break;
-    case 0xcc: case 0xd0: skip = 1; break;
-    case 0xcd: case 0xd1: skip = 2; break;
-    case 0xce: case 0xd2: skip = 4; break;
-    case 0xcf: case 0xd3: skip = 8; break;
-    case 0xd4: skip = 2; break;
-    case 0xd5: skip = 3; break;
-    case 0xd6: skip = 5; break;
-    case 0xd7: skip = 9; break;
-    case 0xd8: skip = 17; break;
-    case 0xdc: NEED(2); items = BE(2); *off += 2; break;
-    case 0xdd: NEED(4); items = BE(4); *off += 4; break;
-    case 0xde: NEED(2); items = 2 * BE(2); *off += 2; break;
-    case 0xdf: NEED(4); items = 2 * BE(4); *off += 4; break;
-    default: return -1; /* 0xc1 */
+    case 0xc4:
+    case 0xd9:
+      NEED(1);
+      skip = 1 + BE(1);
+      break;
+    case 0xc5:
+    case 0xda:
+      NEED(2);
+      skip = 2 + BE(2);
+      break;
+    case 0xc6:
+    case 0xdb:
+      NEED(4);
+      skip = 4 + BE(4);
+      break;
+    case 0xc7:
+      NEED(1);
+      skip = 2 + BE(1);
+      break;
+    case 0xc8:
+      NEED(2);
+      skip = 3 + BE(2);
+      break;
+    case 0xc9:
+      NEED(4);
+      skip = 5 + BE(4);
+      break;
+    case 0xca:
+      skip = 4;
+      break;
+    case 0xcb:
+      skip = 8;
+      break;
+    case 0xcc:
+    case 0xd0:
+      skip = 1;
+      break;
+    case 0xcd:
+    case 0xd1:
+      skip = 2;
+      break;
+    case 0xce:
+    case 0xd2:
+      skip = 4;
+      break;
+    case 0xcf:
+    case 0xd3:
+      skip = 8;
+      break;
+    case 0xd4:
+      skip = 2;
+      break;
+    case 0xd5:
+      skip = 3;
+      break;
+    case 0xd6:
+      skip = 5;
+      break;
+    case 0xd7:
+      skip = 9;
+      break;
+    case 0xd8:
+      skip = 17;
+      break;
+    case 0xdc:
+      NEED(2);
+      items = BE(2);
+      *off += 2;
+      break;
+    case 0xdd:
+      NEED(4);
+      items = BE(4);
+      *off += 4;
+      break;
+    case 0xde:
+      NEED(2);
+      items = 2 * BE(2);
+      *off += 2;
+      break;
+    case 0xdf:
+      NEED(4);
+      items = 2 * BE(4);
+      *off += 4;
+      break;
+    default:
+      return -1; /* 0xc1 */
     }
 #undef NEED
 #undef BE
@@ -71,4 +140,3 @@ int grove__msgpack_skim(const unsigned char *p, size_t len, size_t *off, int dep
       return -1;
   return 0;
 }
-

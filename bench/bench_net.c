@@ -438,7 +438,8 @@ void bench_tcp_connections(void) {
   usleep(100000);
   long before = proc_rss(pid);
   int *fds = malloc(sizeof *fds * (size_t)n);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   for (int i = 0; i < n; i++) {
     fds[i] = socket(AF_INET, SOCK_STREAM, 0);
@@ -464,7 +465,8 @@ void bench_tcp_connections(void) {
   report("tcp_connections", (double)(after - before) / n, "B/conn");
 }
 
-/* ---- the child's entry ----------------------------------------------------------------------------- */
+/* ---- the child's entry
+ * ----------------------------------------------------------------------------- */
 
 int bench_net_child(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[2], "node") == 0)

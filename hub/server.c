@@ -145,8 +145,8 @@ static void *datagram_loop(void *arg) {
       continue;
     }
     srv->accepted++;
-    srv->dhandler(srv->sock, buf, (size_t)n > 65536 ? 65536 : (size_t)n,
-                  (struct sockaddr *)&from, fl, srv->arg);
+    srv->dhandler(srv->sock, buf, (size_t)n > 65536 ? 65536 : (size_t)n, (struct sockaddr *)&from,
+                  fl, srv->arg);
   }
   free(buf);
   return NULL;

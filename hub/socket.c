@@ -247,8 +247,8 @@ static void tune_tcp(int fd) {
 }
 
 /* Connect a new socket to one address, within the deadline. */
-static int connect_addr(grove_hub *hub, const struct sockaddr *sa, socklen_t len,
-                        uint64_t deadline, grove_socket **out) {
+static int connect_addr(grove_hub *hub, const struct sockaddr *sa, socklen_t len, uint64_t deadline,
+                        grove_socket **out) {
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
@@ -470,8 +470,7 @@ ssize_t grove_socket_read(grove_socket *s, void *buf, size_t len, double timeout
   return read_deadline(s, buf, len, deadline);
 }
 
-int grove_socket_read_exactly(grove_socket *s, void *buf, size_t len, size_t *got,
-                              double timeout) {
+int grove_socket_read_exactly(grove_socket *s, void *buf, size_t len, size_t *got, double timeout) {
   uint64_t deadline;
   size_t done = 0;
   int rc = begin(s, timeout, &deadline);
@@ -544,7 +543,8 @@ ssize_t grove_socket_read_line(grove_socket *s, char *buf, size_t cap, double ti
   return (ssize_t)done;
 }
 
-/* ---- writing ----------------------------------------------------------------------------------- */
+/* ---- writing -----------------------------------------------------------------------------------
+ */
 
 /* write(2) on a pipe whose reader is gone raises SIGPIPE, which would end
  * the process: block it around the write and consume the one it raised
@@ -570,7 +570,8 @@ static ssize_t pipe_write(int fd, const void *buf, size_t len) {
 
 static ssize_t write_once(grove_socket *s, const void *buf, size_t len) {
   for (;;) {
-    ssize_t n = s->is_socket ? send(s->io.fd, buf, len, MSG_NOSIGNAL) : pipe_write(s->io.fd, buf, len);
+    ssize_t n =
+        s->is_socket ? send(s->io.fd, buf, len, MSG_NOSIGNAL) : pipe_write(s->io.fd, buf, len);
     if (n >= 0)
       return n;
     if (errno != EINTR)
@@ -626,7 +627,8 @@ int grove_socket_shutdown(grove_socket *s, int how) {
   return shutdown(s->io.fd, how) == 0 ? 0 : -errno;
 }
 
-/* ---- UDP ---------------------------------------------------------------------------------------- */
+/* ---- UDP ----------------------------------------------------------------------------------------
+ */
 
 int grove_udp_bind(const char *host, int port, grove_socket **out) {
   if (!out)
@@ -640,8 +642,8 @@ int grove_udp_bind(const char *host, int port, grove_socket **out) {
   return bind_socket((struct sockaddr *)&ss, len, SOCK_DGRAM, !host || !*host, out);
 }
 
-ssize_t grove_socket_sendto(grove_socket *s, const void *buf, size_t len,
-                            const struct sockaddr *to, socklen_t tolen, double timeout) {
+ssize_t grove_socket_sendto(grove_socket *s, const void *buf, size_t len, const struct sockaddr *to,
+                            socklen_t tolen, double timeout) {
   uint64_t deadline;
   int rc = begin(s, timeout, &deadline);
   if (rc)
@@ -673,8 +675,8 @@ ssize_t grove_udp_sendto(grove_socket *s, const void *buf, size_t len, const cha
   return grove_socket_sendto(s, buf, len, (struct sockaddr *)&ss, sl, timeout);
 }
 
-ssize_t grove_socket_recvfrom(grove_socket *s, void *buf, size_t len,
-                              struct sockaddr_storage *from, socklen_t *fromlen, double timeout) {
+ssize_t grove_socket_recvfrom(grove_socket *s, void *buf, size_t len, struct sockaddr_storage *from,
+                              socklen_t *fromlen, double timeout) {
   uint64_t deadline;
   int rc = begin(s, timeout, &deadline);
   if (rc)
@@ -683,8 +685,7 @@ ssize_t grove_socket_recvfrom(grove_socket *s, void *buf, size_t len,
     return GROVE_EINVAL;
   for (;;) {
     socklen_t fl = sizeof(struct sockaddr_storage);
-    ssize_t n = recvfrom(s->io.fd, buf, len, MSG_TRUNC, (struct sockaddr *)from,
-                         from ? &fl : NULL);
+    ssize_t n = recvfrom(s->io.fd, buf, len, MSG_TRUNC, (struct sockaddr *)from, from ? &fl : NULL);
     if (n >= 0) {
       if (fromlen)
         *fromlen = from ? fl : 0;

@@ -160,10 +160,10 @@ void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
         grove_ref r;
         r.node = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
         r.gen = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-        r.id = (uint64_t)((uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 |
-                          b[11])
-                   << 32 |
-               ((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
+        r.id =
+            (uint64_t)((uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11])
+                << 32 |
+            ((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
         c->ref = grove__node_local_ref(n, r);
       } else {
         c->status = GROVE_EPROTO;

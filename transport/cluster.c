@@ -166,7 +166,8 @@ static int wait_gone(grove_cluster *c, worker *w, double timeout) {
   return 0;
 }
 
-/* ---- supervision ------------------------------------------------------------------------------ */
+/* ---- supervision ------------------------------------------------------------------------------
+ */
 
 static int intensity_exceeded(grove_cluster *c) {
   double now = (double)uv_hrtime() / 1e9;
@@ -197,8 +198,7 @@ static void *supervise(void *arg) {
     if (c->stopping || c->failed || w->expected)
       continue;
     if (intensity_exceeded(c)) {
-      fprintf(stderr,
-              "grove: cluster: more than %d restarts in %.1f s: stopping every worker\n",
+      fprintf(stderr, "grove: cluster: more than %d restarts in %.1f s: stopping every worker\n",
               c->opts.intensity, c->opts.period);
       c->failed = 1;
       stop_all(c, SIGKILL);
@@ -231,8 +231,7 @@ static void *supervise(void *arg) {
       if (!c->opts.quiet)
         fprintf(stderr, "grove: cluster: restarting worker %s\n", x->name);
       if ((rc = spawn_worker(c, x)) != 0)
-        fprintf(stderr, "grove: cluster: cannot restart %s: %s\n", x->name,
-                grove_strerror(rc));
+        fprintf(stderr, "grove: cluster: cannot restart %s: %s\n", x->name, grove_strerror(rc));
       /* Not waiting for it to come up: a worker that dies again at once
        * must count against the intensity now. */
     }
@@ -243,11 +242,11 @@ static void *supervise(void *arg) {
   return NULL;
 }
 
-/* ---- the API ------------------------------------------------------------------------------------- */
+/* ---- the API
+ * ------------------------------------------------------------------------------------- */
 
 int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
-  if (!opts || !out || !opts->argv || !opts->argv[0] || opts->workers <= 0 ||
-      opts->workers > 1024)
+  if (!opts || !out || !opts->argv || !opts->argv[0] || opts->workers <= 0 || opts->workers > 1024)
     return GROVE_EINVAL;
   *out = NULL;
   grove__node *n = grove__node_current();
@@ -304,8 +303,8 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
     } else if (base) {
       snprintf(w->endpoint, sizeof w->endpoint, "%s-%d", base, i);
     } else {
-      snprintf(w->endpoint, sizeof w->endpoint, "ipc:///tmp/grove-%d-%s-%d", (int)getpid(),
-               prefix, i);
+      snprintf(w->endpoint, sizeof w->endpoint, "ipc:///tmp/grove-%d-%s-%d", (int)getpid(), prefix,
+               i);
     }
   }
   for (int i = 0; i < c->n; i++)
@@ -407,7 +406,8 @@ void grove_cluster_free(grove_cluster *c) {
   free(c);
 }
 
-/* ---- the worker's side ------------------------------------------------------------------------------ */
+/* ---- the worker's side
+ * ------------------------------------------------------------------------------ */
 
 static _Thread_local char coord_name[GROVE__NAME_MAX + 1];
 static _Thread_local int worker_index = -1;

@@ -73,9 +73,7 @@ static void node_log(grove__node *n, grove__peer *p, const char *fmt, ...) {
   n->log_suppressed = 0;
 }
 
-uint32_t grove_node_id(const char *name) {
-  return name ? grove__fnv1a(name, strlen(name)) : 0;
-}
+uint32_t grove_node_id(const char *name) { return name ? grove__fnv1a(name, strlen(name)) : 0; }
 
 /* A ref as it goes on the wire: ours carry our id. */
 static grove_ref wire_ref(grove__node *n, grove_ref r) {
@@ -459,8 +457,8 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
   }
   case GROVE__W_MONITOR: {
     grove_ref watcher = e->from, target = local_ref(n, e->to);
-    int rc = e->to.node == n->id ? grove__actor_monitor_remote(watcher, target, e->id)
-                                 : GROVE_ENOENT;
+    int rc =
+        e->to.node == n->id ? grove__actor_monitor_remote(watcher, target, e->id) : GROVE_ENOENT;
     if (rc)
       grove__w_down(begin_env(n, p), watcher, e->id, e->to, rc);
     return;
@@ -476,8 +474,7 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
     }
     return;
   case GROVE__W_LINK:
-    if (e->to.node != n->id ||
-        grove__actor_link_remote(local_ref(n, e->to), e->from) != 0) {
+    if (e->to.node != n->id || grove__actor_link_remote(local_ref(n, e->to), e->from) != 0) {
       grove__w_exit(begin_env(n, p), e->to, e->from, GROVE_ENOENT, 0);
       return;
     }
@@ -650,7 +647,8 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   /* The hub runs the queue right after the loop iteration. */
 }
 
-/* ---- heartbeats -------------------------------------------------------------------------------- */
+/* ---- heartbeats --------------------------------------------------------------------------------
+ */
 
 static grove_greenlet *tick_cb(grove__cb *cb) {
   grove__node *n = grove__container_of(cb, grove__node, tick_cb);
@@ -688,7 +686,8 @@ static void hb_timer_cb(uv_timer_t *t) {
   }
 }
 
-/* ---- start / stop ------------------------------------------------------------------------------ */
+/* ---- start / stop ------------------------------------------------------------------------------
+ */
 
 void grove__zfree(void *data, void *hint) {
   (void)hint;
@@ -768,8 +767,8 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     n->opts.rcvhwm = 1000;
   /* A batch never makes a frame the peer would refuse (same max_message
    * on both sides is assumed: docs/transport.md). */
-  n->batch_max = n->opts.max_message / 2 < GROVE__BATCH_MAX ? n->opts.max_message / 2
-                                                             : GROVE__BATCH_MAX;
+  n->batch_max =
+      n->opts.max_message / 2 < GROVE__BATCH_MAX ? n->opts.max_message / 2 : GROVE__BATCH_MAX;
   if (getrandom(&n->incarnation, sizeof n->incarnation, 0) != sizeof n->incarnation)
     n->incarnation = now_ns() ^ (uint64_t)getpid() << 32;
   msgpack_unpacked_init(&n->unpacked);
@@ -797,8 +796,7 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
       (rc = set_int(n->sock, ZMQ_ROUTER_HANDOVER, 1)) ||
       (rc = set_int(n->sock, ZMQ_SNDHWM, n->opts.sndhwm)) ||
       (rc = set_int(n->sock, ZMQ_RCVHWM, n->opts.rcvhwm)) ||
-      (rc = set_int(n->sock, ZMQ_LINGER, 200)) ||
-      (rc = set_int(n->sock, ZMQ_RECONNECT_IVL, 50)) ||
+      (rc = set_int(n->sock, ZMQ_LINGER, 200)) || (rc = set_int(n->sock, ZMQ_RECONNECT_IVL, 50)) ||
       (rc = set_int(n->sock, ZMQ_RECONNECT_IVL_MAX, 500)))
     goto fail;
   {
@@ -930,7 +928,8 @@ const char *grove_node_name_of(uint32_t node) {
   return p ? p->name : NULL;
 }
 
-/* ---- connecting --------------------------------------------------------------------------------- */
+/* ---- connecting ---------------------------------------------------------------------------------
+ */
 
 static int wait_peer_up(grove__node *n, grove__peer *p, double timeout) {
   uint64_t deadline = grove__deadline(n->hub, timeout);
@@ -1091,7 +1090,8 @@ int grove_demonitor_node(const char *node) {
   return GROVE_ENOENT;
 }
 
-/* ---- the actor layer's remote operations --------------------------------------------------------- */
+/* ---- the actor layer's remote operations
+ * --------------------------------------------------------- */
 
 static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
   grove__node *n = tls_node;

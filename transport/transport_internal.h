@@ -7,8 +7,8 @@
 
 #include <grove/transport.h>
 
-#define GROVE__BATCH_MAX (32 * 1024)      /* a frame is sent once its batch is this big */
-#define GROVE__OUT_MAX (4 * 1024 * 1024)  /* senders wait while a blocked buffer is bigger */
+#define GROVE__BATCH_MAX (32 * 1024)     /* a frame is sent once its batch is this big */
+#define GROVE__OUT_MAX (4 * 1024 * 1024) /* senders wait while a blocked buffer is bigger */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
 
 enum { GROVE__P_NEW = 0, GROVE__P_CONNECTING, GROVE__P_UP, GROVE__P_DOWN };

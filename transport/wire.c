@@ -101,8 +101,7 @@ static unsigned char *put_str(unsigned char *q, const char *s, size_t n) {
 }
 
 void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
-                   const char *tag, const void *body, size_t body_len, int call,
-                   uint64_t call_id) {
+                   const char *tag, const void *body, size_t body_len, int call, uint64_t call_id) {
   msgpack_sbuffer *sb = pk->data;
   size_t tag_len = strlen(tag), name_len = to_name ? strlen(to_name) : 0;
   if (pk->callback != msgpack_sbuffer_write || tag_len > 255 || name_len > 255 ||
@@ -466,14 +465,26 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
     return;
   } else {
     switch (c) {
-    case 0xc0: f->type = MSGPACK_OBJECT_NIL; break;
-    case 0xc2: case 0xc3: f->type = MSGPACK_OBJECT_BOOLEAN; f->via.boolean = c == 0xc3; break;
-    case 0xcc: case 0xcd: case 0xce: case 0xcf:
+    case 0xc0:
+      f->type = MSGPACK_OBJECT_NIL;
+      break;
+    case 0xc2:
+    case 0xc3:
+      f->type = MSGPACK_OBJECT_BOOLEAN;
+      f->via.boolean = c == 0xc3;
+      break;
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
       size = 1u << (c - 0xcc);
       f->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
       f->via.u64 = be(p + at, (int)size);
       break;
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
       int k = 1 << (c - 0xd0);
       uint64_t u = be(p + at, k);
       int64_t v = k == 1 ? (int8_t)u : k == 2 ? (int16_t)u : k == 4 ? (int32_t)u : (int64_t)u;
@@ -485,7 +496,12 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
       size = (size_t)k;
       break;
     }
-    case 0xd9: case 0xda: case 0xdb: case 0xc4: case 0xc5: case 0xc6: {
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+    case 0xc4:
+    case 0xc5:
+    case 0xc6: {
       int k = (c >= 0xd9) ? 1 << (c - 0xd9) : 1 << (c - 0xc4);
       f->type = c >= 0xd9 ? MSGPACK_OBJECT_STR : MSGPACK_OBJECT_BIN;
       f->via.str.size = (uint32_t)be(p + at, k);
@@ -493,14 +509,20 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
       size = (size_t)k + f->via.str.size;
       break;
     }
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
       f->type = MSGPACK_OBJECT_EXT;
       f->via.ext.type = (int8_t)p[at];
       f->via.ext.size = 1u << (c - 0xd4);
       f->via.ext.ptr = (const char *)p + at + 1;
       size = 1 + f->via.ext.size;
       break;
-    case 0xc7: case 0xc8: case 0xc9: {
+    case 0xc7:
+    case 0xc8:
+    case 0xc9: {
       int k = 1 << (c - 0xc7);
       f->type = MSGPACK_OBJECT_EXT;
       f->via.ext.size = (uint32_t)be(p + at, k);

@@ -33,21 +33,21 @@ enum {
 /* A decoded envelope: pointers into the frame being decoded. */
 typedef struct grove__env {
   int kind;
-  grove_ref to, from;       /* refs as on the wire (node = the node's id) */
-  const char *to_name;      /* SEND/CALL to a registered name instead of a ref */
+  grove_ref to, from;  /* refs as on the wire (node = the node's id) */
+  const char *to_name; /* SEND/CALL to a registered name instead of a ref */
   size_t to_name_len;
-  const char *tag;          /* SEND/CALL/REPLY */
+  const char *tag; /* SEND/CALL/REPLY */
   size_t tag_len;
   const char *body;
   size_t body_len;
-  uint64_t id;              /* call id, request id, monitor id, incarnation */
-  int64_t code;             /* REPLY status, DOWN/EXIT reason */
-  int kill;                 /* EXIT */
-  const char *name;         /* HELLO/WELCOME node name, WHEREIS name */
+  uint64_t id;      /* call id, request id, monitor id, incarnation */
+  int64_t code;     /* REPLY status, DOWN/EXIT reason */
+  int kill;         /* EXIT */
+  const char *name; /* HELLO/WELCOME node name, WHEREIS name */
   size_t name_len;
-  const char *endpoint;     /* HELLO/WELCOME advertised endpoint (may be NULL) */
+  const char *endpoint; /* HELLO/WELCOME advertised endpoint (may be NULL) */
   size_t endpoint_len;
-  uint64_t max_message;     /* HELLO/WELCOME: the largest frame it accepts (0: not said) */
+  uint64_t max_message; /* HELLO/WELCOME: the largest frame it accepts (0: not said) */
 } grove__env;
 
 /* Decode one envelope object. Returns 0, GROVE_EPROTO (malformed: wrong
@@ -77,8 +77,7 @@ void grove__pack_ref(msgpack_packer *pk, grove_ref r); /* ext type 1, 16 bytes *
 void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
                     const char *endpoint, uint64_t max_message);
 void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
-                   const char *tag, const void *body, size_t body_len, int call,
-                   uint64_t call_id);
+                   const char *tag, const void *body, size_t body_len, int call, uint64_t call_id);
 void grove__w_reply(msgpack_packer *pk, uint64_t call_id, int64_t status, grove_ref from,
                     const char *tag, const void *body, size_t body_len);
 void grove__w_simple(msgpack_packer *pk, int kind); /* HEARTBEAT, BYE */

@@ -85,8 +85,7 @@ ssize_t grove_socket_read(grove_socket *s, void *buf, size_t len, double timeout
 
 /* Read exactly len bytes. Returns 0, GROVE_EOF if the stream ended first
  * (*got, if given, says how many bytes arrived), or an error. */
-int grove_socket_read_exactly(grove_socket *s, void *buf, size_t len, size_t *got,
-                              double timeout);
+int grove_socket_read_exactly(grove_socket *s, void *buf, size_t len, size_t *got, double timeout);
 
 /* Read one line, up to and including '\n', into buf (NUL-terminated, as
  * fgets): returns its length, at most cap - 1 (a longer line comes back in
@@ -131,14 +130,14 @@ int grove_udp_bind(const char *host, int port, grove_socket **out);
  * sent or an error (GROVE_EMSGSIZE for a datagram too large). */
 ssize_t grove_udp_sendto(grove_socket *s, const void *buf, size_t len, const char *host, int port,
                          double timeout);
-ssize_t grove_socket_sendto(grove_socket *s, const void *buf, size_t len,
-                            const struct sockaddr *to, socklen_t tolen, double timeout);
+ssize_t grove_socket_sendto(grove_socket *s, const void *buf, size_t len, const struct sockaddr *to,
+                            socklen_t tolen, double timeout);
 
 /* Receive one datagram (truncated to len). from/fromlen may be NULL. Returns
  * the datagram's length (which may exceed len if it was truncated) or an
  * error. */
-ssize_t grove_socket_recvfrom(grove_socket *s, void *buf, size_t len,
-                              struct sockaddr_storage *from, socklen_t *fromlen, double timeout);
+ssize_t grove_socket_recvfrom(grove_socket *s, void *buf, size_t len, struct sockaddr_storage *from,
+                              socklen_t *fromlen, double timeout);
 
 /* Parse an address literal ("127.0.0.1", "::1", NULL/"" = any) into a
  * sockaddr; and format one back ("127.0.0.1", port). */
@@ -225,9 +224,9 @@ enum {
 };
 
 typedef struct grove_subprocess_opts {
-  const char *const *argv; /* NULL-terminated; argv[0] is searched in PATH */
-  const char *const *env;  /* NULL-terminated "K=V" list, NULL: inherit */
-  const char *cwd;         /* NULL: inherit */
+  const char *const *argv;                  /* NULL-terminated; argv[0] is searched in PATH */
+  const char *const *env;                   /* NULL-terminated "K=V" list, NULL: inherit */
+  const char *cwd;                          /* NULL: inherit */
   int stdin_mode, stdout_mode, stderr_mode; /* GROVE_STDIO_* */
 } grove_subprocess_opts;
 

@@ -104,15 +104,15 @@ int grove_monitor_node(const char *node);
 int grove_demonitor_node(const char *node);
 
 typedef struct grove_node_stats {
-  uint64_t sent, received;         /* envelopes */
+  uint64_t sent, received; /* envelopes */
   uint64_t frames_sent, frames_received;
-  uint64_t dropped_malformed;      /* not a valid envelope / truncated msgpack */
-  uint64_t dropped_version;        /* unknown protocol version */
-  uint64_t dropped_oversize;       /* larger than max_message */
-  uint64_t dropped_unknown_peer;   /* from a peer that never said hello */
-  uint64_t dropped_unroutable;     /* to a node that went down: dead letters */
-  uint64_t unknown_target;         /* to an actor that does not exist here */
-  uint64_t nodes_down, nodes_up;   /* transitions seen */
+  uint64_t dropped_malformed;    /* not a valid envelope / truncated msgpack */
+  uint64_t dropped_version;      /* unknown protocol version */
+  uint64_t dropped_oversize;     /* larger than max_message */
+  uint64_t dropped_unknown_peer; /* from a peer that never said hello */
+  uint64_t dropped_unroutable;   /* to a node that went down: dead letters */
+  uint64_t unknown_target;       /* to an actor that does not exist here */
+  uint64_t nodes_down, nodes_up; /* transitions seen */
 } grove_node_stats;
 int grove_node_stats_get(grove_node_stats *out);
 
@@ -130,11 +130,11 @@ typedef struct grove_cluster_opts {
   /* Where workers bind: "ipc:///dir/file" (worker i: "<base>-<i>") or
    * "tcp://127.0.0.1" (a free port each). NULL: ipc in /tmp. */
   const char *endpoint_base;
-  int strategy;        /* GROVE_ONE_FOR_ONE, GROVE_ONE_FOR_ALL, GROVE_REST_FOR_ONE */
-  int intensity;       /* at most this many restarts... (0: 3) */
-  double period;       /* ...within this many seconds (0: 5); beyond: all stopped */
+  int strategy;         /* GROVE_ONE_FOR_ONE, GROVE_ONE_FOR_ALL, GROVE_REST_FOR_ONE */
+  int intensity;        /* at most this many restarts... (0: 3) */
+  double period;        /* ...within this many seconds (0: 5); beyond: all stopped */
   double ready_timeout; /* for a worker to start and connect (0: 10) */
-  bool quiet;          /* do not log restarts on stderr */
+  bool quiet;           /* do not log restarts on stderr */
 } grove_cluster_opts;
 
 /* Launch the workers (this thread's node must be started: it is the

@@ -175,7 +175,8 @@ static int read_line_fd(int fd, char *buf, size_t cap) {
  * echo, report to the parent, hold everything until told to go. */
 static void client_process(int port, int n, int report_fd, int go_fd) {
   int *fds = malloc((size_t)n * sizeof *fds);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   char ok = 'R';
   for (int i = 0; i < n && fds; i++) {
@@ -213,8 +214,8 @@ static void test_ten_thousand_connections_from_another_process(void) {
   }
   nconn = limit >= WANTED + 500 ? WANTED : limit - 500;
   if (nconn < WANTED)
-    fprintf(stderr, "test_socket_many: hard limit %d: %d connections from another process\n",
-            limit, nconn);
+    fprintf(stderr, "test_socket_many: hard limit %d: %d connections from another process\n", limit,
+            nconn);
   CHECK(nconn > 100);
   peak = 0;
   bad = 0;
