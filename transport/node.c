@@ -280,6 +280,23 @@ static void send_hello(grove__node *n, grove__peer *p, int kind) {
 
 /* ---- node down / up -------------------------------------------------------------------------- */
 
+/* Tell the actors that monitor this node; an actor that has ended since
+ * is forgotten (no dead letter). */
+static void notify_watchers(grove__peer *p, const char *tag) {
+  for (size_t i = 0; i < p->nwatchers;) {
+    if (!grove_actor_alive(p->watchers[i])) {
+      p->watchers[i] = p->watchers[--p->nwatchers];
+      continue;
+    }
+    grove_msg *m = grove_msg_new(tag);
+    if (m) {
+      grove_msg_pack_str(m, p->name);
+      grove__actor_deliver(p->watchers[i], m);
+    }
+    i++;
+  }
+}
+
 static void peer_down(grove__node *n, grove__peer *p, const char *why) {
   if (p->state != GROVE__P_UP)
     return;
@@ -312,13 +329,7 @@ static void peer_down(grove__node *n, grove__peer *p, const char *why) {
   for (size_t i = 0; i < nl; i++)
     grove__actor_exit_remote(links[i].local, links[i].remote, GROVE_EXIT_NOCONNECTION, 0);
   free(links);
-  for (size_t i = 0; i < p->nwatchers; i++) {
-    grove_msg *m = grove_msg_new(GROVE_TAG_NODEDOWN);
-    if (m) {
-      grove_msg_pack_str(m, p->name);
-      grove__actor_deliver(p->watchers[i], m);
-    }
-  }
+  notify_watchers(p, GROVE_TAG_NODEDOWN);
   grove_event_set(n->changed);
 }
 
@@ -345,13 +356,7 @@ static void peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
   p->state = GROVE__P_UP;
   n->stats.nodes_up++;
   wake_list(&p->waiters, 0);
-  for (size_t i = 0; i < p->nwatchers; i++) {
-    grove_msg *m = grove_msg_new(GROVE_TAG_NODEUP);
-    if (m) {
-      grove_msg_pack_str(m, p->name);
-      grove__actor_deliver(p->watchers[i], m);
-    }
-  }
+  notify_watchers(p, GROVE_TAG_NODEUP);
   grove_event_set(n->changed);
   if (p->out.size)
     schedule_flush(n);
