@@ -377,7 +377,8 @@ grove_greenlet *grove__wake_prepare(grove_greenlet *g, int code) {
   return g;
 }
 
-/* Resume t from the hub's own context and come back when it blocks. */
+/* Resume t from the hub's own context, outside the loop (LoopExit), and
+ * come back when it blocks. */
 static void resume_raw(grove_hub *hub, grove_greenlet *t) {
   hub->raw_depth++;
   switch_to(hub, &hub->hub_g, t);
@@ -385,15 +386,21 @@ static void resume_raw(grove_hub *hub, grove_greenlet *t) {
 }
 
 void grove__wake(grove_greenlet *g, int code) {
-  grove_hub *hub = g->hub;
   if (!grove__wake_prepare(g, code))
     return;
-  if (hub->current == &hub->hub_g && !hub->stepping) {
-    resume_raw(hub, g);
-  } else {
-    g->state = GROVE__READY;
-    g->cb.fn = grove__greenlet_cb;
-    grove__schedule(hub, &g->cb);
+  /* Always through the run queue: from a libuv callback, resuming g there
+   * would let it re-enter uv_run (main going on to grove_hub_close), and
+   * gevent itself defers such wake-ups with loop.run_callback. */
+  g->state = GROVE__READY;
+  g->cb.fn = grove__greenlet_cb;
+  grove__schedule(g->hub, &g->cb);
+}
+
+void grove__wake_all(grove__list *l, int code) {
+  grove__list *n;
+  while ((n = grove__list_pop(l)) != NULL) {
+    grove__list_init(n);
+    grove__wake(grove__container_of(n, grove_greenlet, waiter.link), code);
   }
 }
 

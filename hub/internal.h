@@ -275,7 +275,7 @@ struct grove_hub {
   uint64_t batch_end;      /* when the current callback batch must yield to polling */
   uint32_t steps;          /* callbacks run (for the batch clock check) */
   uint32_t stepping;       /* > 0 while callbacks run (nothing may block then) */
-  uint32_t raw_depth;      /* > 0 while the hub resumes a greenlet from a libuv callback */
+  uint32_t raw_depth;      /* > 0 while the hub resumes main at LoopExit */
   uint8_t need_poll;
 
   pthread_mutex_t post_lock;
@@ -348,11 +348,11 @@ int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, cons
  * callback as the greenlet to run, or NULL if g was not waiting. */
 grove_greenlet *grove__wake_prepare(grove_greenlet *g, int code);
 
-/* Wake g with `code` from anywhere: from the hub's own context (a libuv or
- * posted callback) it runs g at once and returns when g blocks, as gevent's
- * Waiter.switch does; from a greenlet it queues g at the back of the run
- * queue. */
+/* Wake g with `code` from anywhere (a greenlet, a run-queue callback, a
+ * libuv callback): g is queued at the back of the run queue. */
 void grove__wake(grove_greenlet *g, int code);
+/* Wake every blocked greenlet of a wait list, in order, with `code`. */
+void grove__wake_all(grove__list *l, int code);
 
 /* Notify one waiter of a pass: runs a callback waiter and returns NULL, or
  * prepares a blocked greenlet and returns it. */

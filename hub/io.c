@@ -88,24 +88,6 @@ static void closed_cb(uv_handle_t *h) {
     io->on_closed(io);
 }
 
-/* Wake a waiter through the run queue, also from a libuv callback: a
- * greenlet resumed inside the callback could re-enter uv_run (say, main
- * going on to grove_hub_close). */
-static void wake_later(grove_hub *hub, grove_greenlet *g, int code) {
-  hub->stepping++;
-  grove__wake(g, code);
-  hub->stepping--;
-}
-
-static void wake_list(grove__list *l, int code) {
-  grove__list *n;
-  while ((n = grove__list_pop(l)) != NULL) {
-    grove__list_init(n);
-    grove_greenlet *g = grove__container_of(n, grove_greenlet, waiter.link);
-    wake_later(g->hub, g, code);
-  }
-}
-
 void grove__io_init_owned(grove__io *io, grove_hub *hub, int fd, void (*on_closed)(grove__io *)) {
   memset(io, 0, sizeof *io);
   io->hub = hub;
@@ -140,8 +122,8 @@ void grove__io_close(grove__io *io) {
   /* Waiters wake with GROVE_ECLOSED. They, and those already woken but not
    * yet run, still hold the watcher (nwait): the last one to leave frees
    * it. */
-  wake_list(&io->readers, GROVE_ECLOSED);
-  wake_list(&io->writers, GROVE_ECLOSED);
+  grove__wake_all(&io->readers, GROVE_ECLOSED);
+  grove__wake_all(&io->writers, GROVE_ECLOSED);
   if (io->nwait == 0)
     io_finalize(io);
 }
@@ -165,9 +147,9 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
   /* Wake the waiters, in order: they run from the run queue, right after
    * this poll. */
   if (fired & UV_READABLE)
-    wake_list(&io->readers, 0);
+    grove__wake_all(&io->readers, 0);
   if (fired & UV_WRITABLE)
-    wake_list(&io->writers, 0);
+    grove__wake_all(&io->writers, 0);
   int want = io->events & ~idle;
   if (!io->owned && io->nwait == 0)
     want = 0;
@@ -262,8 +244,8 @@ int grove_fd_cancel_wait(int fd) {
     n++;
   if (io->owned) {
     /* A socket's watcher stays; only its waiters are told. */
-    wake_list(&io->readers, GROVE_ECLOSED);
-    wake_list(&io->writers, GROVE_ECLOSED);
+    grove__wake_all(&io->readers, GROVE_ECLOSED);
+    grove__wake_all(&io->writers, GROVE_ECLOSED);
   } else {
     grove__io_close(io);
   }
@@ -291,7 +273,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   r->res = res;
   grove_greenlet *g = r->g;
   r->g = NULL;
-  wake_later(g->hub, g, 0);
+  grove__wake(g, 0);
 }
 
 int grove_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,

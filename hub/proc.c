@@ -105,34 +105,6 @@ static void add_orphan(grove_subprocess *p) {
    * the loop runs once more before the hub closes. */
 }
 
-/* ---- exit ------------------------------------------------------------------------- */
-
-/* Wake g from a libuv callback through the run queue rather than resuming
- * it inside the callback (grove__wake's raw resume): the greenlet may be
- * main, and main may go on to grove_hub_close, which runs the loop; libuv's
- * uv_run must not be re-entered from one of its callbacks. */
-static void wake_later(grove_greenlet *g, int code) {
-  if (!grove__wake_prepare(g, code))
-    return;
-  g->state = GROVE__READY;
-  g->cb.fn = grove__greenlet_cb;
-  grove__schedule(g->hub, &g->cb);
-}
-
-static void wake_all(grove__list *waiters, int code) {
-  /* Every waiter is queued (none runs before the loop ends), in the order
-   * they waited. */
-  grove__list batch;
-  grove__list_init(&batch);
-  grove__list_splice_tail(&batch, waiters);
-  grove__list *n;
-  while ((n = batch.next) != &batch) {
-    grove_greenlet *g = grove__container_of(n, grove_greenlet, waiter);
-    grove__list_remove(n);
-    wake_later(g, code);
-  }
-}
-
 static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
   grove_subprocess *p = grove__container_of(h, grove_subprocess, proc);
   p->returncode = term_signal ? -term_signal : (int)exit_status;
@@ -143,7 +115,7 @@ static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
     uv_close((uv_handle_t *)&p->proc, proc_close_cb);
     return;
   }
-  wake_all(&p->waiters, 0);
+  grove__wake_all(&p->waiters, 0);
 }
 
 /* ---- spawning ----------------------------------------------------------------------- */
@@ -514,5 +486,5 @@ void grove_subprocess_free(grove_subprocess *p) {
     uv_process_kill(&p->proc, SIGKILL);
     add_orphan(p);
   }
-  wake_all(&p->waiters, GROVE_ECLOSED);
+  grove__wake_all(&p->waiters, GROVE_ECLOSED);
 }

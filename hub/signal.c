@@ -45,18 +45,6 @@ typedef struct sig_wait {
   int fired;
 } sig_wait;
 
-/* Wake g from a libuv callback through the run queue rather than resuming
- * it inside the callback (grove__wake's raw resume): the greenlet may be
- * main, and main may go on to grove_hub_close, which runs the loop; libuv's
- * uv_run must not be re-entered from one of its callbacks. */
-static void wake_later(grove_greenlet *g, int code) {
-  if (!grove__wake_prepare(g, code))
-    return;
-  g->state = GROVE__READY;
-  g->cb.fn = grove__greenlet_cb;
-  grove__schedule(g->hub, &g->cb);
-}
-
 static void free_on_close(uv_handle_t *h) { free(h->data); }
 
 static void wait_cb(uv_signal_t *s, int signum) {
@@ -68,7 +56,7 @@ static void wait_cb(uv_signal_t *s, int signum) {
   /* Only while it still waits here: a greenlet already woken (killed) but
    * not yet resumed keeps its wake code. */
   if (g && g->state == GROVE__BLOCKED && g->wait_obj == w)
-    wake_later(g, 0);
+    grove__wake(g, 0);
 }
 
 int grove_signal_wait(int signum, double timeout) {
@@ -193,7 +181,7 @@ static grove_greenlet *interrupt_main_cb(grove__cb *cb) {
 static void interrupt_main(grove_hub *hub) {
   interrupt_req *r = malloc(sizeof *r);
   if (!r) {
-    wake_later(&hub->main, GROVE_ECANCELED);
+    grove__wake(&hub->main, GROVE_ECANCELED);
     return;
   }
   r->hub = hub;

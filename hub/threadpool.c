@@ -39,18 +39,6 @@ typedef struct work_req {
   grove_greenlet *waiter; /* NULL once the waiter left */
 } work_req;
 
-/* Wake g from a libuv callback through the run queue rather than resuming
- * it inside the callback (grove__wake's raw resume): the greenlet may be
- * main, and main may go on to grove_hub_close, which runs the loop; libuv's
- * uv_run must not be re-entered from one of its callbacks. */
-static void wake_later(grove_greenlet *g, int code) {
-  if (!grove__wake_prepare(g, code))
-    return;
-  g->state = GROVE__READY;
-  g->cb.fn = grove__greenlet_cb;
-  grove__schedule(g->hub, &g->cb);
-}
-
 /* On a pool thread: no grove calls here. */
 static void work_cb(uv_work_t *req) {
   work_req *w = grove__container_of(req, work_req, req);
@@ -70,7 +58,7 @@ static void after_work_cb(uv_work_t *req, int status) {
     return;
   }
   if (g->state == GROVE__BLOCKED && g->wait_obj == w)
-    wake_later(g, 0);
+    grove__wake(g, 0);
 }
 
 int grove_threadpool_apply(grove_work_fn fn, void *arg, void **result, double timeout) {

@@ -184,7 +184,7 @@ void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
     }
   }
   c->done = 1;
-  grove__wake_later(c->g, 0);
+  grove__wake(c->g, 0);
 }
 
 void grove__calls_fail_node(grove__node *n, uint32_t node) {
@@ -193,7 +193,7 @@ void grove__calls_fail_node(grove__node *n, uint32_t node) {
     if (!c->done && (node == 0 || c->node == node)) {
       c->done = 1;
       c->status = GROVE_EHOSTUNREACH;
-      grove__wake_later(c->g, 0);
+      grove__wake(c->g, 0);
     }
   }
 }

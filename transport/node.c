@@ -149,24 +149,6 @@ static void check_events(grove__node *n);
 static void drain(grove__node *n);
 static void schedule_flush(grove__node *n);
 
-/* Wakes go through the run queue, whatever the context (a libuv callback
- * resuming a greenlet in the middle of a pass over a peer's waiters would
- * let it change the list under the pass). */
-void grove__wake_later(grove_greenlet *g, int code) {
-  grove_hub *hub = g->hub;
-  hub->stepping++;
-  grove__wake(g, code);
-  hub->stepping--;
-}
-
-static void wake_list(grove__list *l, int code) {
-  grove__list *x;
-  while ((x = grove__list_pop(l)) != NULL) {
-    grove__list_init(x);
-    grove__wake_later(grove__container_of(x, grove_greenlet, waiter.link), code);
-  }
-}
-
 /* Hand a peer's buffered envelopes to ZeroMQ as one frame. Returns 0, or
  * GROVE_EAGAIN when ZeroMQ pushed back (the buffer stays). */
 static int flush_peer(grove__node *n, grove__peer *p) {
@@ -188,7 +170,7 @@ static int flush_peer(grove__node *n, grove__peer *p) {
     p->last_sent = now_ns();
     p->blocked = 0;
     if (!grove__list_empty(&p->senders))
-      wake_list(&p->senders, 0);
+      grove__wake_all(&p->senders, 0);
   } else {
     p->blocked = 1;
     if (rc != -EAGAIN && rc != -EHOSTUNREACH)
@@ -311,7 +293,7 @@ static void peer_down(grove__node *n, grove__peer *p, const char *why) {
     node_log(n, p, "%zu message(s) to %s dropped: node down", p->out_envs, p->name);
   }
   out_reset(p);
-  wake_list(&p->senders, GROVE_EHOSTUNREACH);
+  grove__wake_all(&p->senders, GROVE_EHOSTUNREACH);
   /* Calls waiting for it fail. */
   grove__calls_fail_node(n, p->id);
   /* Monitors of its actors fire, links propagate. */
@@ -355,7 +337,7 @@ static void peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
     return;
   p->state = GROVE__P_UP;
   n->stats.nodes_up++;
-  wake_list(&p->waiters, 0);
+  grove__wake_all(&p->waiters, 0);
   notify_watchers(p, GROVE_TAG_NODEUP);
   grove_event_set(n->changed);
   if (p->out.size)
@@ -368,9 +350,7 @@ void grove__node_peer_lost(const char *name) {
   if (!p)
     return;
   /* What it sent before it died is in our socket: deliver that first. */
-  n->hub->stepping++;
   drain(n);
-  n->hub->stepping--;
   peer_down(n, p, "process exited");
 }
 
@@ -897,7 +877,7 @@ int grove_node_stop(void) {
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
     peer_down(n, p, "this node stopped");
-    wake_list(&p->waiters, GROVE_EHOSTUNREACH);
+    grove__wake_all(&p->waiters, GROVE_EHOSTUNREACH);
   }
   grove__calls_fail_node(n, 0);
   grove__remote_install(NULL);

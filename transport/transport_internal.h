@@ -91,7 +91,6 @@ void grove__node_schedule_drain(grove__node *n);
 void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
 void grove__retry_timer_cb(uv_timer_t *t);
 void grove__zfree(void *data, void *hint);
-void grove__wake_later(grove_greenlet *g, int code); /* through the run queue */
 
 /* calls.c */
 int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
