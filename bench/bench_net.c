@@ -15,6 +15,8 @@
  *   tcp_connections           bytes of server RSS per idle connection, 10k
  *                             connections
  */
+#include "bench.h"
+
 #include <grove.h>
 
 #include <errno.h>
@@ -33,17 +35,6 @@
 
 extern char **environ;
 int bench_net_quick;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void report(const char *name, double value, const char *unit) {
-  printf("%s %.*f %s\n", name, value >= 100 ? 0 : 2, value, unit);
-  fflush(stdout);
-}
 
 static void fail(const char *name, const char *why, int rc) {
   fprintf(stderr, "grove-bench: %s: %s%s%s\n", name, why, rc ? ": " : "",
@@ -410,19 +401,6 @@ void bench_tcp_echo(void) {
   if (ec.err)
     fail("tcp_echo", "a connection failed", ec.err);
   report("tcp_echo", ec.count / (t1 - t0), "req/s");
-}
-
-static long proc_rss(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-  FILE *f = fopen(path, "r");
-  long pages = 0, res = 0;
-  if (f) {
-    if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-      res = 0;
-    fclose(f);
-  }
-  return res * sysconf(_SC_PAGESIZE);
 }
 
 void bench_tcp_connections(void) {

@@ -25,6 +25,7 @@
  *                   bench_net.c
  */
 #include "internal.h"
+#include "bench.h"
 
 #include <grove.h>
 #include <stdio.h>
@@ -35,28 +36,6 @@
 #include <unistd.h>
 
 static int quick;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long pages = 0, res = 0;
-  if (f) {
-    if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-      res = 0;
-    fclose(f);
-  }
-  return res * sysconf(_SC_PAGESIZE);
-}
-
-static void report(const char *name, double value, const char *unit) {
-  printf("%s %.*f %s\n", name, value >= 100 ? 0 : 2, value, unit);
-  fflush(stdout);
-}
 
 static void fail(const char *name, const char *why) {
   fprintf(stderr, "grove-bench: %s: %s\n", name, why);
@@ -248,7 +227,7 @@ static void bench_greenlets_1m(void) {
   g1m_event = grove_event_new();
   g1m_woken = 0;
   grove_sleep(0); /* the hub and its stacks exist before we measure */
-  long rss0 = rss_bytes();
+  long rss0 = proc_rss(0);
   double t0 = now_s();
   for (long i = 0; i < n; i++) {
     gs[i] = grove_spawn(g1m_wait, NULL);
@@ -256,7 +235,7 @@ static void bench_greenlets_1m(void) {
   }
   grove_sleep(0); /* every one of them runs up to its wait */
   double dt = now_s() - t0;
-  long rss1 = rss_bytes();
+  long rss1 = proc_rss(0);
   if ((long)grove_hub_greenlet_count() != n)
     fail("greenlets_1m", "not every greenlet is alive");
   grove_event_set(g1m_event);
@@ -392,11 +371,11 @@ static void bench_actors_1m_idle(void) {
   long n = quick ? 100000 : 1000000;
   grove_ref *refs = malloc((size_t)n * sizeof *refs);
   grove_sleep(0);
-  long rss0 = rss_bytes();
+  long rss0 = proc_rss(0);
   for (long i = 0; i < n; i++)
     refs[i] = grove_actor_spawn(&idle_class, NULL);
   grove_sleep(0); /* every one runs its init, then is idle */
-  long rss1 = rss_bytes();
+  long rss1 = proc_rss(0);
   idle_ended = 0;
   for (long i = 0; i < n; i++)
     grove_send(refs[i], grove_msg_new("stop"));

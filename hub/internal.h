@@ -481,8 +481,8 @@ typedef struct grove__io {
   uv_poll_t poll;
   grove_hub *hub;
   int fd;
-  int events;             /* interest registered with libuv */
-  uint32_t nwait;         /* greenlets waiting (the handle is ref'd while > 0) */
+  int events;     /* interest registered with libuv */
+  uint32_t nwait; /* greenlets waiting (the handle is ref'd while > 0) */
   uint8_t owned, inited, closed;
   grove__list readers, writers;
   void (*on_closed)(struct grove__io *io); /* after uv_close: frees the owner */
@@ -492,9 +492,10 @@ typedef struct grove__io {
  * GROVE_ETIMEDOUT, GROVE_ECANCELED, GROVE_ECLOSED (io was closed: do not
  * touch it), or a libuv error. */
 int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what);
-/* Set up an owned watcher (registered lazily at its first wait). */
-void grove__io_init_owned(grove__io *io, grove_hub *hub, int fd,
-                          void (*on_closed)(grove__io *io));
+/* Set up a watcher (registered lazily at its first wait): owned by a
+ * socket, or for a bare fd. */
+void grove__io_init(grove__io *io, grove_hub *hub, int fd, int owned,
+                    void (*on_closed)(grove__io *io));
 /* Wake its waiters with GROVE_ECLOSED, unregister, and call on_closed once
  * libuv lets go of the handle (at once if it never registered). */
 void grove__io_close(grove__io *io);

@@ -88,11 +88,12 @@ static void closed_cb(uv_handle_t *h) {
     io->on_closed(io);
 }
 
-void grove__io_init_owned(grove__io *io, grove_hub *hub, int fd, void (*on_closed)(grove__io *)) {
+void grove__io_init(grove__io *io, grove_hub *hub, int fd, int owned,
+                    void (*on_closed)(grove__io *)) {
   memset(io, 0, sizeof *io);
   io->hub = hub;
   io->fd = fd;
-  io->owned = 1;
+  io->owned = (uint8_t)owned;
   io->on_closed = on_closed;
   grove__list_init(&io->readers);
   grove__list_init(&io->writers);
@@ -207,14 +208,10 @@ static int wait_fd(int fd, int event, double timeout) {
   }
   grove__io *io = table_get(hub, fd);
   if (!io) {
-    io = calloc(1, sizeof *io);
+    io = malloc(sizeof *io);
     if (!io)
       return GROVE_ENOMEM;
-    io->hub = hub;
-    io->fd = fd;
-    io->on_closed = bare_closed;
-    grove__list_init(&io->readers);
-    grove__list_init(&io->writers);
+    grove__io_init(io, hub, fd, 0, bare_closed); /* lives while greenlets wait */
     int rc = ensure_init(io);
     if (rc) {
       free(io);

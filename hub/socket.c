@@ -75,7 +75,7 @@ static int wrap(grove_hub *hub, int fd, grove_socket **out) {
   grove_socket *s = calloc(1, sizeof *s);
   if (!s)
     return GROVE_ENOMEM;
-  grove__io_init_owned(&s->io, hub, fd, socket_freed);
+  grove__io_init(&s->io, hub, fd, 1, socket_freed);
   s->magic = GROVE__MAGIC_SOCKET;
   struct stat st;
   s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);

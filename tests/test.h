@@ -15,10 +15,13 @@
 
 #include <grove.h>
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
   const char *name;
@@ -112,6 +115,27 @@ static inline int test__run(const test_case *cases, size_t n, int argc, char **a
   }
   return failures ? 1 : 0;
 }
+
+/* Integers carried through a greenlet's void * argument. */
+#define IARG(n) ((void *)(intptr_t)(n))
+#define IVAL(p) ((int)(intptr_t)(p))
+
+/* A hang (a library bug) fails the program after `seconds`, before ctest's
+ * timeout, naming itself; the last "ok" line printed tells which case hung.
+ * Use once per test file, at file scope. */
+#define TEST_WATCHDOG(seconds)                                                                     \
+  static void test__watchdog_fire(int sig) {                                                       \
+    (void)sig;                                                                                     \
+    static const char msg[] = "watchdog: still running after " #seconds                            \
+                              " s: the case after the last one reported hangs\n";                  \
+    if (write(2, msg, sizeof msg - 1) < 0)                                                         \
+      _exit(3);                                                                                    \
+    _exit(3);                                                                                      \
+  }                                                                                                \
+  __attribute__((constructor)) static void test__watchdog_arm(void) {                              \
+    signal(SIGALRM, test__watchdog_fire);                                                          \
+    alarm(seconds);                                                                                \
+  }
 
 #define TEST_MAIN(...)                                                                             \
   int main(int argc, char **argv) {                                                                \

@@ -147,29 +147,11 @@ void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
   }
   c->status = (int)e->code;
   if (c->kind == K_WHEREIS) {
-    if (c->status == 0) {
-      msgpack_unpacked u;
-      msgpack_unpacked_init(&u);
-      size_t off = 0;
-      grove__env tmp;
-      (void)tmp;
-      if (grove__frame_next(e->body, e->body_len, &off, &u) == 1 &&
-          u.data.type == MSGPACK_OBJECT_EXT && u.data.via.ext.type == GROVE_MSGPACK_EXT_REF &&
-          u.data.via.ext.size == 16) {
-        const unsigned char *b = (const unsigned char *)u.data.via.ext.ptr;
-        grove_ref r;
-        r.node = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-        r.gen = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-        r.id =
-            (uint64_t)((uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11])
-                << 32 |
-            ((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
-        c->ref = grove__node_local_ref(n, r);
-      } else {
-        c->status = GROVE_EPROTO;
-      }
-      msgpack_unpacked_destroy(&u);
-    }
+    grove_ref r;
+    if (c->status == 0 && grove__wire_ref(e->body, e->body_len, &r) == 0)
+      c->ref = grove__node_local_ref(n, r);
+    else if (c->status == 0)
+      c->status = GROVE_EPROTO;
   } else if (c->status == 0) {
     char tag[GROVE__NAME_MAX + 1];
     memcpy(tag, e->tag, e->tag_len);

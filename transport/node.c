@@ -92,16 +92,18 @@ static grove_ref local_ref(grove__node *n, grove_ref r) {
 /* ---- peers ----------------------------------------------------------------------------- */
 
 grove__peer *grove__peer_by_id(grove__node *n, uint32_t id) {
+  if (n->last_peer && n->last_peer->id == id)
+    return n->last_peer;
   for (size_t i = 0; i < n->npeers; i++)
     if (n->peers[i]->id == id)
-      return n->peers[i];
+      return n->last_peer = n->peers[i];
   return NULL;
 }
 
 static grove__peer *peer_by_name(grove__node *n, const char *name, size_t len) {
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
-    if (strlen(p->name) == len && memcmp(p->name, name, len) == 0)
+    if (p->name_len == len && memcmp(p->name, name, len) == 0)
       return p;
   }
   return NULL;
@@ -122,6 +124,7 @@ static grove__peer *peer_add(grove__node *n, const char *name, size_t len) {
     return NULL;
   memcpy(p->name, name, len);
   p->name[len] = 0;
+  p->name_len = len;
   p->id = grove__fnv1a(name, len);
   msgpack_sbuffer_init(&p->out);
   msgpack_packer_init(&p->pk, &p->out, msgpack_sbuffer_write);
@@ -159,7 +162,7 @@ static int flush_peer(grove__node *n, grove__peer *p) {
   /* zmq_send copies the batch (small), and the buffer is reused: a
    * released buffer would mean a fresh allocation for every frame. */
   int rc = 0;
-  if (zmq_send(n->sock, p->name, strlen(p->name), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
       zmq_send(n->sock, p->out.data, p->out.size, ZMQ_DONTWAIT) < 0)
     rc = -errno;
   else
@@ -168,11 +171,9 @@ static int flush_peer(grove__node *n, grove__peer *p) {
     n->stats.frames_sent++;
     p->out_envs = 0;
     p->last_sent = now_ns();
-    p->blocked = 0;
     if (!grove__list_empty(&p->senders))
       grove__wake_all(&p->senders, 0);
   } else {
-    p->blocked = 1;
     if (rc != -EAGAIN && rc != -EHOSTUNREACH)
       node_log(n, p, "send to %s failed: %s", p->name, zmq_strerror(-rc));
     rc = GROVE_EAGAIN;
@@ -250,7 +251,7 @@ static void send_hello(grove__node *n, grove__peer *p, int kind) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, &hello, msgpack_sbuffer_write);
   grove__w_hello(&pk, kind, n->name, n->incarnation, n->endpoint, n->opts.max_message);
-  if (zmq_send(n->sock, p->name, strlen(p->name), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
       zmq_send(n->sock, hello.data, hello.size, ZMQ_DONTWAIT) >= 0) {
     n->stats.frames_sent++;
     n->stats.sent++;
@@ -674,11 +675,6 @@ static void hb_timer_cb(uv_timer_t *t) {
 /* ---- start / stop ------------------------------------------------------------------------------
  */
 
-void grove__zfree(void *data, void *hint) {
-  (void)hint;
-  free(data);
-}
-
 static int zerr(void) { return errno ? -errno : GROVE_EINVAL; }
 
 static void node_close_cb(uv_handle_t *h) {
@@ -692,7 +688,6 @@ static void node_destroy(grove__node *n) {
     peer_free(n->peers[i]);
   free(n->peers);
   grove__calls_free(n);
-  msgpack_unpacked_destroy(&n->unpacked);
   grove__zap_stop(n);
   if (n->zap)
     zmq_close(n->zap);
@@ -756,7 +751,6 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
       n->opts.max_message / 2 < GROVE__BATCH_MAX ? n->opts.max_message / 2 : GROVE__BATCH_MAX;
   if (getrandom(&n->incarnation, sizeof n->incarnation, 0) != sizeof n->incarnation)
     n->incarnation = now_ns() ^ (uint64_t)getpid() << 32;
-  msgpack_unpacked_init(&n->unpacked);
   n->flush_cb.fn = flush_cb;
   n->drain_cb.fn = drain_cb;
   n->tick_cb.fn = tick_cb;
@@ -848,7 +842,6 @@ fail:
     zmq_ctx_term(n->zctx);
   if (n->changed)
     grove_event_free(n->changed);
-  msgpack_unpacked_destroy(&n->unpacked);
   free(n);
   if (rc == -EADDRINUSE)
     rc = GROVE_EADDRINUSE;
@@ -869,7 +862,7 @@ int grove_node_stop(void) {
       msgpack_packer pk;
       msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
       grove__w_simple(&pk, GROVE__W_BYE);
-      zmq_send(n->sock, p->name, strlen(p->name), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
       zmq_send(n->sock, b.data, b.size, ZMQ_DONTWAIT);
       msgpack_sbuffer_destroy(&b);
     }

@@ -26,9 +26,10 @@ typedef struct grove__rlink {
 
 typedef struct grove__peer {
   char name[GROVE__NAME_MAX + 1];
+  size_t name_len;
   uint32_t id;
   int state;
-  uint8_t we_connected, blocked;
+  uint8_t we_connected;
   char *endpoint;
   uint64_t incarnation;
   size_t max_message, batch_max; /* what it accepts, as it said in its hello */
@@ -67,9 +68,9 @@ typedef struct grove__node {
   int closing;
   grove__peer **peers;
   size_t npeers, cappeers;
+  grove__peer *last_peer; /* the last one looked up by id: sends come in runs */
   grove__cb flush_cb, drain_cb, tick_cb;
   uint8_t flush_scheduled, drain_scheduled, tick_scheduled;
-  msgpack_unpacked unpacked;
   size_t batch_max; /* a frame is sent once its batch is this big */
   grove_node_stats stats;
   uint64_t log_at, log_suppressed;
@@ -90,7 +91,6 @@ int grove__node_wait_room(grove__node *n, grove__peer *p, uint64_t deadline);
 void grove__node_schedule_drain(grove__node *n);
 void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
 void grove__retry_timer_cb(uv_timer_t *t);
-void grove__zfree(void *data, void *hint);
 
 /* calls.c */
 int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);

@@ -412,19 +412,6 @@ int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked
   return GROVE_EPROTO; /* continue (truncated), parse error, nomem */
 }
 
-int grove__frame_next_zone(const char *buf, size_t len, size_t *off, msgpack_zone *z,
-                           msgpack_object *o) {
-  if (*off >= len)
-    return 0;
-  size_t end = *off;
-  if (skim((const unsigned char *)buf, len, &end, 0))
-    return GROVE_EPROTO;
-  msgpack_unpack_return r = msgpack_unpack(buf, len, off, z, o);
-  if (r == MSGPACK_UNPACK_SUCCESS || r == MSGPACK_UNPACK_EXTRA_BYTES)
-    return 1;
-  return GROVE_EPROTO;
-}
-
 /* ---- decoding straight from the bytes ---------------------------------------------------------
  *
  * The node's hot path: no zone, no allocation. skim() has checked the whole
@@ -582,4 +569,14 @@ int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
   arr.via.array.ptr = f;
   int rc = grove__env_decode(&arr, e);
   return rc == 0 ? 1 : rc - 1000;
+}
+
+int grove__wire_ref(const char *buf, size_t len, grove_ref *r) {
+  const unsigned char *p = (const unsigned char *)buf;
+  size_t end = 0, o = 0;
+  if (skim(p, len, &end, 0) || end != len)
+    return GROVE_EPROTO;
+  msgpack_object f;
+  read_field(p, len, &o, &f);
+  return get_ref(&f, r);
 }

@@ -59,10 +59,9 @@ int grove__env_decode(const msgpack_object *o, grove__env *e);
  * back to back). Returns 1 with *o set, 0 at the end, GROVE_EPROTO if the
  * rest of the frame is not msgpack (truncated or garbage). */
 int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked *u);
-/* The same, unpacking into a zone the caller owns and clears (no
- * allocation per envelope: msgpack_unpack_next makes a zone each time). */
-int grove__frame_next_zone(const char *buf, size_t len, size_t *off, msgpack_zone *z,
-                           msgpack_object *o);
+/* A body that is exactly one ref (the answer to WHEREIS). Returns 0 or
+ * GROVE_EPROTO. */
+int grove__wire_ref(const char *buf, size_t len, grove_ref *r);
 
 /* The node's decoder: the next envelope of a frame, straight from its bytes
  * (no allocation). Returns 1 with *e set; 0 at the end of the frame;

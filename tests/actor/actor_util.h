@@ -21,8 +21,6 @@
 
 #include <stdint.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 static inline grove_msg *msg_int(const char *tag, int64_t v) {
   grove_msg *m = grove_msg_new(tag);

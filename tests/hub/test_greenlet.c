@@ -8,8 +8,6 @@
 
 #include <stdint.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 static int flag;
 

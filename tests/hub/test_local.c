@@ -3,8 +3,6 @@
 
 #include <stdint.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 static grove_local *key, *key2;
 static int dtor_calls;

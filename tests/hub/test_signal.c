@@ -7,8 +7,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 /* Sends signal `arg` to the process after 50 ms. */
 static void *raiser(void *arg) {

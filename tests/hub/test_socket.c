@@ -13,23 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A hang (a library bug) fails the program after 90 s, before ctest's
- * timeout, naming itself; the last "ok" line printed tells which case hung. */
-static void watchdog_fire(int sig) {
-  (void)sig;
-  static const char msg[] = "watchdog: still running after 90 s: the case after the last one "
-                            "reported hangs\n";
-  if (write(2, msg, sizeof msg - 1) < 0)
-    _exit(3);
-  _exit(3);
-}
-__attribute__((constructor)) static void watchdog_arm(void) {
-  signal(SIGALRM, watchdog_fire);
-  alarm(90);
-}
+TEST_WATCHDOG(90)
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 /* ---- helpers ---------------------------------------------------------------------- */
 

@@ -4,8 +4,6 @@
 
 #include <stdint.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 static grove_event *ev;
 static long woke;

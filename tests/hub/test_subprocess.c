@@ -5,8 +5,6 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 static grove_subprocess *start(const char *const *argv, int in, int out, int err) {
   grove_subprocess_opts o = {

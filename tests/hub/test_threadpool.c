@@ -7,8 +7,6 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#define IARG(n) ((void *)(intptr_t)(n))
-#define IVAL(p) ((int)(intptr_t)(p))
 
 static int square(void *arg, void **result) {
   int n = IVAL(arg);
