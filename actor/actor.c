@@ -1031,6 +1031,21 @@ int grove_whereis(const char *name, grove_ref *out) {
 
 /* ---- monitors and links --------------------------------------------------------------------- */
 
+/* Record that `watcher` (here or on another node) monitors t. */
+static int add_monitor(grove_actor *t, uint64_t id, grove_ref watcher) {
+  struct grove__actor_ext *e = ext_of(t);
+  struct monitor *m = malloc(sizeof *m);
+  if (!e || !m) {
+    free(m);
+    return GROVE_ENOMEM;
+  }
+  m->id = id;
+  m->watcher = watcher;
+  m->next = e->monitors;
+  e->monitors = m;
+  return 0;
+}
+
 int grove_monitor(grove_ref target, uint64_t *id) {
   if (id)
     *id = 0;
@@ -1056,17 +1071,7 @@ int grove_monitor(grove_ref target, uint64_t *id) {
     send_down(sys, mid, grove_actor_ref(self), target, GROVE_ENOENT);
     return 0;
   }
-  struct grove__actor_ext *e = ext_of(t);
-  struct monitor *m = malloc(sizeof *m);
-  if (!e || !m) {
-    free(m);
-    return GROVE_ENOMEM;
-  }
-  m->id = mid;
-  m->watcher = grove_actor_ref(self);
-  m->next = e->monitors;
-  e->monitors = m;
-  return 0;
+  return add_monitor(t, mid, grove_actor_ref(self));
 }
 
 int grove_demonitor(uint64_t id) {
@@ -1189,17 +1194,7 @@ int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id
   grove_actor *t = sys ? lookup(sys, target) : NULL;
   if (!t)
     return GROVE_ENOENT;
-  struct grove__actor_ext *e = ext_of(t);
-  struct monitor *m = malloc(sizeof *m);
-  if (!e || !m) {
-    free(m);
-    return GROVE_ENOMEM;
-  }
-  m->id = id;
-  m->watcher = watcher;
-  m->next = e->monitors;
-  e->monitors = m;
-  return 0;
+  return add_monitor(t, id, watcher);
 }
 
 void grove__actor_demonitor_remote(grove_ref target, uint64_t id) {
