@@ -1,50 +1,24 @@
-/* actor/actor_internal.h - structures shared by the actor layer. Not installed.
+/* actor/actor_internal.h - structures shared by the actor layer's files.
+ * Not installed, and not visible to the transport (it sees
+ * actor/api/actor_api.h, which this file includes).
  *
- * The actor layer is a client of the hub: it uses the hub's internal API
- * (run-queue callbacks, waits, wakes, daemon greenlets) and the hub knows
- * nothing of it.
+ * The actor layer is a client of the hub: it uses the hub's layer API
+ * (run-queue callbacks, waits, wakes, daemon greenlets, a per-hub state
+ * slot) and the hub knows nothing of it. Its files:
+ *   actor.c     the system of one hub, refs and slots, runners, spawning,
+ *               running receive, ending
+ *   send.c      send, call, reply
+ *   exits.c     exit signals, links, monitors, and the transport's entry
+ *               points for them
+ *   registry.c  names
+ *   msg.c       messages and their msgpack bodies
+ *   supervisor.c OTP supervisors (an actor class of its own)
  */
 #ifndef GROVE_ACTOR_INTERNAL_H
 #define GROVE_ACTOR_INTERNAL_H
 
-#include "internal.h"
+#include "actor_api.h"
 
-#include <grove/actor.h>
-
-#define GROVE__MSG_TAG_INLINE 24
-#define GROVE__MSG_BODY_INLINE 48 /* small bodies need no allocation */
-
-enum {
-  GROVE__MSG_CALL = 1 << 1,     /* a request: caller/token are set */
-  GROVE__MSG_REPLIED = 1 << 2,  /* a reply was sent for it */
-  GROVE__MSG_UNPACKED = 1 << 3, /* objs/nobjs are valid */
-  GROVE__MSG_BADBODY = 1 << 4,  /* the body is not valid msgpack */
-  GROVE__MSG_ERROR = 1 << 6     /* a reply carrying an error (grove_reply_error) */
-};
-
-struct grove_msg {
-  struct grove_msg *next;
-  char *tag; /* tag_inline, or heap for long tags */
-  grove_ref sender;
-  grove_greenlet *caller; /* requests: the greenlet waiting in grove_call (ref held) */
-  uint64_t token;         /* requests: which wait of the caller */
-  msgpack_sbuffer body;
-  msgpack_packer pk;
-  msgpack_zone *zone; /* unpacked objects live here */
-  msgpack_object *objs;
-  size_t nobjs;
-  void *blob;
-  size_t blob_len;
-  void (*blob_free)(void *);
-  int error; /* error replies; exit signals: the reason */
-  uint32_t flags;
-  uint32_t remote; /* a request from another node: that node's id (reply goes there) */
-  /* Below: not cleared when a message is reused from the cache. */
-  char tag_inline[GROVE__MSG_TAG_INLINE];
-  char body_inline[GROVE__MSG_BODY_INLINE];
-};
-
-/* The actor system of one hub (thread). */
 typedef struct grove__actor_slot {
   grove_actor *actor;
   uint32_t gen;
@@ -62,6 +36,7 @@ typedef struct grove__reg_entry {
 
 #define GROVE__REG_BUCKETS 256
 
+/* The actor system of one hub: its state slot GROVE__LAYER_ACTOR. */
 typedef struct grove__actor_sys {
   grove_hub *hub;
   grove__actor_slot *slots;
@@ -78,61 +53,108 @@ typedef struct grove__actor_sys {
   void *dl_arg;
   uint64_t next_token;
   uint64_t next_monitor;
-  uint32_t gen_seed; /* first generation of new slots (random per process) */
+  uint32_t gen_seed;     /* first generation of new slots (random per process) */
   msgpack_zone *scratch; /* for the typed readers of message bodies */
+  /* the transport (grove__remote_install) */
+  const grove__remote_ops *remote;
+  uint32_t node_id; /* this hub's node as it appears in refs on the wire (0: none) */
 } grove__actor_sys;
 
-grove__actor_sys *grove__actor_sys_get(void); /* this thread's, created on demand */
+grove__actor_sys *grove__actor_sys_create(grove_hub *hub);
 
-/* ---- the transport's hooks ----------------------------------------------------------
- *
- * The actor layer knows nothing of ZeroMQ: a ref whose node is not 0 goes to
- * these functions, which transport/ installs when a node starts. Each takes
- * ownership of the messages it is given. */
-typedef struct grove__remote_ops {
-  int (*send)(grove_ref to, grove_msg *m, uint64_t deadline);
-  int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
-  int (*reply)(grove_msg *request, grove_msg *reply); /* request->remote != 0 */
-  int (*monitor)(grove_ref watcher, grove_ref target, uint64_t id);
-  int (*demonitor)(uint64_t id);
-  /* A local actor's monitor of a remote watcher fired / links. */
-  void (*down)(grove_ref watcher, uint64_t id, grove_ref target, int reason);
-  int (*link)(grove_ref local, grove_ref remote);
-  void (*unlink)(grove_ref local, grove_ref remote);
-  void (*exit)(grove_ref to, grove_ref from, int reason, int kill);
-} grove__remote_ops;
+/* This hub's actor system, created on demand (NULL: no memory). */
+static inline grove__actor_sys *grove__actor_sys_get(void) {
+  grove_hub *hub = grove__hub();
+  grove__actor_sys *sys = grove__layer_get(hub, GROVE__LAYER_ACTOR);
+  return GROVE__LIKELY(sys != NULL) ? sys : grove__actor_sys_create(hub);
+}
 
-/* This thread's node id as it appears in refs on the wire (0: no node). A
- * ref packed into a body with node 0 is written with this id, and read back
- * as 0 on this node. */
-extern _Thread_local uint32_t grove__node_id;
-void grove__remote_install(const grove__remote_ops *ops); /* NULL: uninstall */
+/* This hub's actor system if it has one. */
+static inline grove__actor_sys *grove__actor_sys_peek(void) {
+  return grove__layer_get(grove__hub_peek(), GROVE__LAYER_ACTOR);
+}
 
-/* For the transport: hand a message that arrived to a local actor (no
- * inbox bound: the sender was already paid for by the wire), as a send or a
- * request (m->remote set). Dead letter + error if `to` is unknown. */
-int grove__actor_deliver(grove_ref to, grove_msg *m);
-/* A remote actor monitors / stops monitoring / links / unlinks / sends an
- * exit signal to a local one. */
-int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);
-void grove__actor_demonitor_remote(grove_ref target, uint64_t id);
-int grove__actor_link_remote(grove_ref local, grove_ref remote);
-void grove__actor_unlink_remote(grove_ref local, grove_ref remote);
-/* Replace a message's body with these msgpack bytes (copied). */
-int grove__msg_set_body(grove_msg *m, const void *data, size_t len);
-void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill);
-/* Deliver a down message for a remote target to a local watcher. */
-void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason);
+/* ---- actors ------------------------------------------------------------------ */
 
+enum {
+  A_IDLE = 0,
+  A_SCHEDULED = 1,
+  A_RUNNING = 2,
+  A_DEAD = 3,
+  A_STATE = 3,
+  A_INIT_DONE = 1 << 2,
+  A_TRAP = 1 << 3,
+  A_KILLED = 1 << 4,
+  A_EXITING = 1 << 5,
+  A_IN_RECEIVE = 1 << 6,
+  A_TOOK = 1 << 7,   /* receive took the message it is processing */
+  A_STARTED = 1 << 8 /* init returned successfully */
+};
+
+/* What an actor needs only once it is watched, linked, named, waited for
+ * or called: allocated on first use (ext_of). */
+struct grove__actor_ext {
+  char *name;
+  grove__list callers;  /* greenlets in grove_call, waiting for a reply */
+  grove__list senders;  /* greenlets waiting for room in a bounded inbox */
+  grove__list waiters;  /* greenlets in grove_actor_wait */
+  grove__list starters; /* greenlets waiting for init to return */
+  struct grove__monitor_rec {
+    struct grove__monitor_rec *next;
+    uint64_t id;
+    grove_ref watcher;
+  } * monitors;
+  grove_ref *links;
+  size_t nlinks, caplinks;
+  int exit_reason;
+};
+
+static inline int grove__actor_state(const grove_actor *a) { return (int)(a->_flags & A_STATE); }
+
+/* The live actor a ref names on this hub, or NULL. */
+grove_actor *grove__actor_lookup(grove__actor_sys *sys, grove_ref r);
+/* The actor the running greenlet runs (inside its init, receive or
+ * terminate), or NULL. */
+static inline grove_actor *grove__actor_current(grove__actor_sys *sys) {
+  return (grove_actor *)grove__current_ext(sys->hub);
+}
+/* The actor's extension, allocated on first use (NULL: no memory). */
+struct grove__actor_ext *grove__actor_ext(grove_actor *a);
+/* Schedule an idle actor's activation. */
+void grove__actor_schedule(grove__actor_sys *sys, grove_actor *a);
+/* The slot record of an ended actor (NULL unless `ref` names the last actor
+ * that ended in its slot). */
+grove__actor_slot *grove__actor_ended(grove__actor_sys *sys, grove_ref ref);
+
+/* send.c: append m to a's inbox, waiting while a bounded inbox is full
+ * unless deadline is 0 (grove's own notifications - exits, downs - are
+ * never held back by a bound). Takes m. */
+int grove__actor_enqueue(grove__actor_sys *sys, grove_actor *a, grove_ref to, grove_msg *m,
+                         uint64_t deadline);
+
+/* exits.c: the signals and notifications of an ending actor. */
+void grove__send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
+                      int reason);
+void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
+                        int kill);
+
+/* registry.c */
+int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref);
+void grove__reg_remove(grove__actor_sys *sys, const char *name);
+void grove__reg_free(grove__actor_sys *sys);
+
+/* msg.c */
 grove_msg *grove__msg_alloc(grove__actor_sys *sys);
 void grove__msg_release(grove__actor_sys *sys, grove_msg *m);
 void grove__msg_cache_drain(grove__actor_sys *sys);
 void grove__msg_taken(grove_msg *m); /* grove_msg_take: tell the running actor */
 
+/* Count a dead letter on this hub's system and free it. */
+void grove__dead_letter(grove__actor_sys *sys, grove_ref to, grove_msg *m, int reason);
+
 /* Block until the actor's init has returned: 0 if it succeeded (even if the
  * actor has ended since), else the reason it ended with (its init's error),
  * or GROVE_ENOENT when the ref is unknown. */
 int grove__actor_await_init(grove_ref ref);
-void grove__dead_letter(grove__actor_sys *sys, grove_ref to, grove_msg *m, int reason);
 
 #endif

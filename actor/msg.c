@@ -106,7 +106,7 @@ grove_msg *grove_msg_new(const char *tag) {
 void grove_msg_free(grove_msg *m) {
   if (!m)
     return;
-  grove__msg_release(grove__tls_hub ? grove__actor_sys_get() : NULL, m);
+  grove__msg_release(grove__actor_sys_peek(), m);
 }
 
 const char *grove_msg_tag(const grove_msg *m) { return m ? m->tag : ""; }
@@ -208,23 +208,17 @@ int grove_msg_pack_bin(grove_msg *m, const void *data, size_t len) {
   PACK(m, msgpack_pack_bin_with_body(pk, data, len));
 }
 
-static void put_be32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v >> 24);
-  p[1] = (unsigned char)(v >> 16);
-  p[2] = (unsigned char)(v >> 8);
-  p[3] = (unsigned char)v;
-}
-
-static uint32_t get_be32(const unsigned char *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+/* This hub's node id as refs carry it on the wire (0: no node). */
+static uint32_t node_id(void) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  return sys ? sys->node_id : 0;
 }
 
 int grove_msg_pack_ref(grove_msg *m, grove_ref r) {
-  unsigned char b[16];
-  put_be32(b, r.node ? r.node : (r.id ? grove__node_id : 0));
-  put_be32(b + 4, r.gen);
-  put_be32(b + 8, (uint32_t)(r.id >> 32));
-  put_be32(b + 12, (uint32_t)r.id);
+  unsigned char b[GROVE__REF_BYTES];
+  if (r.node == 0 && r.id != 0)
+    r.node = node_id(); /* one of ours, as other nodes name it */
+  grove__ref_encode(b, r);
   PACK(m, msgpack_pack_ext_with_body(pk, b, sizeof b, GROVE_MSGPACK_EXT_REF));
 }
 
@@ -402,16 +396,12 @@ int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out) {
   int rc = read_at(m, index, &o);
   if (rc)
     return rc;
-  if (o.type != MSGPACK_OBJECT_EXT || o.via.ext.type != GROVE_MSGPACK_EXT_REF ||
-      o.via.ext.size != 16)
+  if (o.type != MSGPACK_OBJECT_EXT || !grove__is_ref_ext(o.via.ext.type, o.via.ext.size))
     return GROVE_EINVAL;
-  const unsigned char *b = (const unsigned char *)o.via.ext.ptr;
   if (out) {
-    out->node = get_be32(b);
-    if (out->node == grove__node_id)
+    *out = grove__ref_decode((const unsigned char *)o.via.ext.ptr);
+    if (out->node == node_id())
       out->node = 0; /* one of ours */
-    out->gen = get_be32(b + 4);
-    out->id = (uint64_t)get_be32(b + 8) << 32 | get_be32(b + 12);
   }
   return 0;
 }

@@ -57,11 +57,6 @@ static int was_retired(sup *s, grove_ref r) {
   return 0;
 }
 
-/* The result of a supervisor's init for grove_supervisor_start (one hub per
- * thread, so one boot at a time per thread). */
-static _Thread_local grove_ref boot_ref;
-static _Thread_local int boot_rc;
-
 static void free_spec(grove_child_spec *s) {
   free((char *)s->id);
   free((char *)s->opts.name);
@@ -196,8 +191,6 @@ static int sup_init(grove_actor *self, void *arg) {
 out:
   if (rc)
     sup_cleanup(s); /* terminate is not called after a failed init */
-  if (grove_ref_eq(boot_ref, grove_actor_ref(self)))
-    boot_rc = rc;
   return rc;
 }
 
@@ -407,6 +400,32 @@ static int request_ref(grove_ref sup, grove_msg *m, grove_ref *out) {
   return rc;
 }
 
+typedef struct boot_leftover {
+  grove_ref sup;
+  grove_supervisor_args *args;
+} boot_leftover;
+
+static void *free_after_end(void *arg) {
+  boot_leftover *b = arg;
+  int reason;
+  grove_actor_wait(b->sup, &reason, GROVE_FOREVER);
+  free(b->args);
+  free(b);
+  return NULL;
+}
+
+static void boot_args_free_later(grove_ref sup, grove_supervisor_args *a) {
+  boot_leftover *b = malloc(sizeof *b);
+  grove_greenlet *g = b ? grove_spawn(free_after_end, b) : NULL;
+  if (!g) {
+    free(b);
+    return; /* no memory: the args stay (a leak, rather than a use after free) */
+  }
+  b->sup = sup;
+  b->args = a;
+  grove_greenlet_release(g);
+}
+
 int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_spec *children,
                            size_t n, grove_ref *out) {
   if (out)
@@ -422,15 +441,13 @@ int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_
   }
   if (opts->strategy == GROVE_SIMPLE_ONE_FOR_ONE && n != 1)
     return GROVE_EINVAL;
-  /* The start waits for the supervisor (a call): refuse where that cannot
+  /* The start waits for the supervisor's init: refuse where that cannot
    * happen before spawning anything. */
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  if (hub->current == &hub->hub_g || hub->stepping)
-    return GROVE_EPERM;
-  if (hub->current->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, GROVE_FOREVER, &deadline);
+  if (rc)
+    return rc;
   /* The args live on the heap: our caller's stack may be a shared one, and
    * init reads them after we block. */
   grove_supervisor_args *a = malloc(sizeof *a);
@@ -441,21 +458,23 @@ int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_
   a->nchildren = n;
   grove_actor_opts aopts = {.name = opts->name};
   grove_ref ref;
-  int rc = grove_actor_spawn_ex(&grove_supervisor_class, a, &aopts, &ref);
+  rc = grove_actor_spawn_ex(&grove_supervisor_class, a, &aopts, &ref);
   if (rc) {
     free(a);
     return rc;
   }
-  grove_ref saved_ref = boot_ref;
-  boot_ref = ref;
-  boot_rc = 0;
-  rc = request(ref, grove_msg_new("grove.sup.sync"), NULL);
-  if (rc == GROVE_ENOENT && boot_rc != 0)
-    rc = boot_rc; /* init failed: say why */
-  else if (rc != 0)
-    grove_actor_exit(ref, GROVE_EXIT_KILLED); /* we stopped waiting: it must not run init later */
-  boot_ref = saved_ref;
-  free(a);
+  /* Its init starts the children: wait for it, and for why it failed. Each
+   * start waits on its own supervisor, so greenlets may start supervisors
+   * side by side. */
+  rc = grove__actor_await_init(ref);
+  if (rc == GROVE_ECANCELED) {
+    /* We were killed while it starts: it must not go on, and its init may
+     * still read the args, which go once it has ended. */
+    grove_actor_exit(ref, GROVE_EXIT_KILLED);
+    boot_args_free_later(ref, a);
+  } else {
+    free(a);
+  }
   if (rc == 0 && out)
     *out = ref;
   return rc;

@@ -1,4 +1,6 @@
-/* hub/internal.h - the structures shared by the hub's files. Not installed.
+/* hub/internal.h - the structures shared by the hub's own files (core/, prim/,
+ * io/). Not installed, and not visible to the layers above the hub: they see
+ * hub/api/hub_api.h, which this file includes.
  *
  * The model is gevent's, object for object:
  *   - a hub per thread, itself a greenlet with a dedicated stack, that runs a
@@ -21,7 +23,7 @@
 #ifndef GROVE_HUB_INTERNAL_H
 #define GROVE_HUB_INTERNAL_H
 
-#include <grove.h>
+#include "hub_api.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -47,73 +49,6 @@
 #define GROVE_ASAN 0
 #endif
 
-#define grove__container_of(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
-#define GROVE__LIKELY(x) __builtin_expect(!!(x), 1)
-#define GROVE__UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-/* ---- intrusive circular doubly-linked lists ------------------------------ */
-
-typedef struct grove__list {
-  struct grove__list *prev, *next;
-} grove__list;
-
-static inline void grove__list_init(grove__list *l) { l->prev = l->next = l; }
-static inline int grove__list_empty(const grove__list *l) { return l->next == l; }
-static inline int grove__list_linked(const grove__list *n) {
-  return n->next != NULL && n->next != n;
-}
-static inline void grove__list_push(grove__list *head, grove__list *n) {
-  n->prev = head->prev;
-  n->next = head;
-  head->prev->next = n;
-  head->prev = n;
-}
-static inline void grove__list_remove(grove__list *n) {
-  n->prev->next = n->next;
-  n->next->prev = n->prev;
-  n->prev = n->next = n;
-}
-/* Move every node of src to the end (or the front) of dst; src ends empty. */
-static inline void grove__list_splice_tail(grove__list *dst, grove__list *src) {
-  if (src->next == src)
-    return;
-  src->next->prev = dst->prev;
-  dst->prev->next = src->next;
-  src->prev->next = dst;
-  dst->prev = src->prev;
-  src->prev = src->next = src;
-}
-static inline void grove__list_splice_front(grove__list *dst, grove__list *src) {
-  if (src->next == src)
-    return;
-  src->prev->next = dst->next;
-  dst->next->prev = src->prev;
-  dst->next = src->next;
-  src->next->prev = dst;
-  src->prev = src->next = src;
-}
-static inline grove__list *grove__list_pop(grove__list *head) {
-  grove__list *n = head->next;
-  if (n == head)
-    return NULL;
-  grove__list_remove(n);
-  return n;
-}
-
-/* Make room for one more element in a doubling array: *cap grows from
- * `first`. Returns 0 or GROVE_ENOMEM (the array is left as it was). */
-static inline int grove__grow(void **array, size_t *cap, size_t count, size_t elem, size_t first) {
-  if (count < *cap)
-    return 0;
-  size_t n = *cap ? *cap * 2 : first;
-  void *p = realloc(*array, n * elem);
-  if (!p)
-    return GROVE_ENOMEM;
-  *array = p;
-  *cap = n;
-  return 0;
-}
-
 /* ---- callbacks, waiters, timers ------------------------------------------ */
 
 /* An entry in the hub's run queue. fn(cb) does its work and returns the
@@ -129,20 +64,14 @@ static inline int grove__grow(void **array, size_t *cap, size_t count, size_t el
  * *front* of the run queue as its own continuation, so the pass carries on
  * as soon as that greenlet blocks: exactly the order gevent gets by
  * switching from the hub and returning to the pass. */
-typedef struct grove__cb {
-  grove__list link;
-  struct grove_greenlet *(*fn)(struct grove__cb *cb);
-} grove__cb;
+/* (grove__cb itself is defined in hub_api.h.) */
 
 /* An entry in a primitive's list of waiters. A blocked greenlet's waiter has
  * fn == NULL: notifying it means resuming the greenlet. Other waiters (group
  * membership, links, imap results) have fn, called from the pass; it must
  * not block or switch, but may return a new greenlet to run right away (a
  * link callback runs in its own greenlet at once, as gevent's SpawnedLink). */
-typedef struct grove__waiter {
-  grove__list link;
-  struct grove_greenlet *(*fn)(struct grove__waiter *w, void *source);
-} grove__waiter;
+/* (grove__waiter itself is defined in hub_api.h.) */
 
 /* A deadline in the hub's timer heap (ordered by deadline, then by the order
  * they were armed, as libuv orders its timers). */
@@ -184,9 +113,9 @@ enum {
 
 enum {
   GROVE__F_MAIN = 1 << 0,
-  GROVE__F_HUB = 1 << 1,
+  /* GROVE__F_HUB = 1 << 1, in hub_api.h */
   GROVE__F_DEDICATED = 1 << 2,
-  GROVE__F_CANCELLED = 1 << 3,
+  /* GROVE__F_CANCELLED = 1 << 3, in hub_api.h */
   GROVE__F_FAILED = 1 << 4,
   GROVE__F_NOTIFYING = 1 << 5, /* links notify callback scheduled */
   GROVE__F_KILLREQ = 1 << 7,   /* grove_kill was called */
@@ -196,7 +125,8 @@ enum {
 typedef struct grove__local_entry grove__local_entry;
 
 struct grove_greenlet {
-  void *sp; /* saved stack pointer while switched out */
+  grove__greenlet_head head; /* first: what the layers' inline accessors read (hub_api.h) */
+  void *sp;                  /* saved stack pointer while switched out */
   grove_hub *hub;
   grove__cb cb;         /* run queue: start / resume / notify links */
   grove__waiter waiter; /* wait lists while blocked */
@@ -211,8 +141,7 @@ struct grove_greenlet {
   int wake; /* result of the current wait */
   uint32_t refs;
   uint8_t state;
-  uint8_t shared; /* shared stack index */
-  uint16_t flags;
+  uint8_t shared;      /* shared stack index */
   grove__stack *stack; /* dedicated stack */
   size_t stack_size;
   char *saved; /* copied-out part of a shared stack */
@@ -223,10 +152,8 @@ struct grove_greenlet {
   uint64_t id;
   char *name;
   grove__local_entry *locals;
-  struct grove_timeout *timeouts; /* innermost scoped timeout */
   const char *wait_what;
   const void *wait_obj;
-  void *ext;      /* for the layers above the hub (the actor a runner runs) */
   uint64_t token; /* for the layers above: identifies the current wait */
 #if !GROVE_CTX_ASM
   ucontext_t *uc;
@@ -244,7 +171,7 @@ typedef struct grove__post {
 } grove__post;
 
 struct grove_hub {
-  grove_greenlet *current;
+  grove__hub_head head;  /* first: the running greenlet, the layers' states (hub_api.h) */
   grove_greenlet main;   /* the thread's own stack */
   grove_greenlet hub_g;  /* the hub: runs callbacks and the loop */
   grove__list runq;      /* grove__cb, FIFO */
@@ -274,7 +201,6 @@ struct grove_hub {
   grove__cb timer_pass;    /* fires expired deadlines, at the front of the run queue */
   uint64_t batch_end;      /* when the current callback batch must yield to polling */
   uint32_t steps;          /* callbacks run (for the batch clock check) */
-  uint32_t stepping;       /* > 0 while callbacks run (nothing may block then) */
   uint32_t raw_depth;      /* > 0 while the hub resumes main at LoopExit */
   uint8_t need_poll;
 
@@ -284,75 +210,56 @@ struct grove_hub {
   uint8_t closing;
   size_t nstructs; /* greenlet structs not yet freed (unreleased references) */
   size_t nobjects; /* primitives created on this hub and not yet freed */
-  struct {
-    void (*fn)(void *arg);
-    void *arg;
-  } atclose[8]; /* called first by grove_hub_close (layers above the hub) */
-  int natclose;
+  /* the layers above the hub: their close hooks (their states lead the struct) */
+  void (*layer_close[GROVE__NLAYERS])(void *state);
   size_t ndaemons; /* daemon greenlets alive */
 
-  /* cooperative I/O (io.c): the fd watchers, indexed by fd */
+  /* cooperative I/O (io/io.c): the fd watchers, indexed by fd */
   struct grove__io **io;
   size_t io_cap;
-  /* blocking detection (monitor.c): bumped on every switch by the hub's
-   * thread, read by the monitor thread */
+  /* subprocesses freed while running (io/proc.c), closed once reaped */
+  grove__list proc_orphans;
+  /* blocking detection (io/watchdog.c): bumped on every switch by the
+   * hub's thread, read by the watchdog thread */
   _Atomic uint64_t switches;
-  struct grove__monitor *monitor;
+  struct grove__watchdog *watchdog;
+  /* stack overflow reports (core/stack.c): this thread's alternate signal
+   * stack, and its own stack's bounds (for ASan's fiber switches) */
+  void *altstack;
+  const void *main_lo;
+  size_t main_size;
 };
 
-/* ---- hub internals (hub.c) ----------------------------------------------- */
-
-/* initial-exec: a plain %fs-relative load even in the shared library (the
- * default model for -fPIC code calls __tls_get_addr on every access, and
- * every grove call checks the calling thread's hub). */
-extern _Thread_local grove_hub *grove__tls_hub __attribute__((tls_model("initial-exec")));
-
-grove_hub *grove__hub_get(void); /* calling thread's hub, created on demand */
-
-static inline grove_hub *grove__hub(void) {
-  grove_hub *h = grove__tls_hub;
-  return GROVE__LIKELY(h != NULL) ? h : grove__hub_get();
-}
-
-/* Register fn(arg) to run first in grove_hub_close (at most 8 per hub):
- * layers above the hub stop their daemon greenlets and free their state. */
-int grove__hub_atclose(grove_hub *hub, void (*fn)(void *arg), void *arg);
-
-/* Make g a daemon: a runtime worker that is not counted as alive (so it
- * neither keeps grove_hub_close from succeeding nor shows in the count);
- * grove_hub_close cancels the daemons still blocked. */
-void grove__greenlet_daemonize(grove_greenlet *g);
+/* ---- hub internals (core/hub.c) ------------------------------------------ */
 
 /* The hub an object was created on must be the calling thread's. */
-static inline int grove__owned(grove_hub *owner) { return owner == grove__tls_hub; }
+static inline int grove__owned(const grove_hub *owner) { return owner == grove__tls_hub; }
 
-/* Pop the head of the run queue if it is a callback with this fn, within
- * the batch budget (as if the hub's loop had run it next). NULL otherwise. */
-grove__cb *grove__runq_take(grove_hub *hub, grove_greenlet *(*fn)(grove__cb *));
-void grove__schedule(grove_hub *hub, grove__cb *cb);      /* at the back */
-void grove__schedule_next(grove_hub *hub, grove__cb *cb); /* at the front: a continuation */
-void grove__unschedule(grove__cb *cb);
+uint64_t grove__scoped_deadline(grove_greenlet *g); /* core/timeout.c */
 
-/* Block the running greenlet until woken. If list is given the greenlet is
- * appended to it. Returns the wake code: 0 when woken by the object,
- * GROVE_ETIMEDOUT, GROVE_ECANCELED, GROVE_ELOOPEXIT; GROVE_EPERM when called
- * from the hub itself. A timeout of 0 returns GROVE_ETIMEDOUT at once. */
-int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *what,
-                const void *obj);
-/* The same with an absolute deadline on the hub clock (UINT64_MAX: none). */
-int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
-                      const void *obj);
+static inline int grove__cannot_block(grove_hub *hub, grove_greenlet *g) {
+  return (g->head.flags & GROVE__F_HUB) || hub->head.stepping;
+}
 
-/* Take a blocked (or sleep(0)-ready) greenlet off whatever it waits on and
- * record `code` as the result of its wait. Returns g, to be returned by a
- * callback as the greenlet to run, or NULL if g was not waiting. */
-grove_greenlet *grove__wake_prepare(grove_greenlet *g, int code);
-
-/* Wake g with `code` from anywhere (a greenlet, a run-queue callback, a
- * libuv callback): g is queued at the back of the run queue. */
-void grove__wake(grove_greenlet *g, int code);
-/* Wake every blocked greenlet of a wait list, in order, with `code`. */
-void grove__wake_all(grove__list *l, int code);
+/* The one "may I block here?" check (hub_api.h says what each code means
+ * and why they come in this order): everything that waits goes through it,
+ * either from grove__begin_wait at the start of a blocking call or from
+ * grove__wait_until when the greenlet is about to switch out. */
+__attribute__((always_inline)) static inline int grove__gate(grove_hub *hub, grove_greenlet *g,
+                                                             uint64_t *deadline) {
+  if (GROVE__UNLIKELY(grove__cannot_block(hub, g)))
+    return GROVE_EPERM;
+  if (GROVE__UNLIKELY(g->head.flags & GROVE__F_CANCELLED))
+    return GROVE_ECANCELED;
+  if (GROVE__UNLIKELY(g->head.timeouts != NULL)) {
+    uint64_t sd = grove__scoped_deadline(g);
+    if (sd <= grove__now())
+      return GROVE_ETIMEDOUT;
+    if (sd < *deadline)
+      *deadline = sd;
+  }
+  return 0;
+}
 
 /* Notify one waiter of a pass: runs a callback waiter and returns NULL, or
  * prepares a blocked greenlet and returns it. */
@@ -362,24 +269,13 @@ static inline grove_greenlet *grove__waiter_fire(grove__waiter *w, void *source)
   return grove__wake_prepare(grove__container_of(w, grove_greenlet, waiter), 0);
 }
 
-/* Current time of the hub clock in ns, and a deadline from a timeout. */
-uint64_t grove__deadline(grove_hub *hub, double seconds); /* UINT64_MAX = never */
-
-/* The seconds left until a deadline, as a timeout argument: GROVE_FOREVER
- * for UINT64_MAX, 0 once it has passed. */
-static inline double grove__seconds_left(uint64_t deadline) {
-  if (deadline == UINT64_MAX)
-    return GROVE_FOREVER;
-  uint64_t now = uv_hrtime();
-  return deadline > now ? (double)(deadline - now) / 1e9 : 0;
-}
-
 /* Release the greenlet that just ended and switched here (if any): the
  * first thing every context does after a switch. */
 void grove__reap_zombie(grove_hub *hub);
 
 /* timer.c */
-void grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline);
+/* Returns 0 or GROVE_ENOMEM (the heap cannot grow: nothing armed). */
+int grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline);
 void grove__timer_cancel(grove_hub *hub, grove__timer *t);
 grove__timer *grove__timer_peek(grove_hub *hub);
 void grove__timer_pop(grove_hub *hub);
@@ -392,8 +288,8 @@ void grove__stack_cache_drain(grove_hub *hub);
 int grove__shared_init(grove__shared *sh);
 void grove__shared_release(grove__shared *sh);
 void grove__stack_swap_in(grove_hub *hub, grove_greenlet *g);
-void grove__overflow_handler_install(void);
-void grove__overflow_altstack_release(void);
+void grove__overflow_handler_install(grove_hub *hub);
+void grove__overflow_altstack_release(grove_hub *hub);
 void grove__ctx_started(grove_hub *hub);
 
 /* context switch (ctx_*.S or the ucontext fallback in stack.c) */
@@ -411,9 +307,6 @@ void grove__rawlink(grove_greenlet *g, grove__waiter *w);
 void grove__unlink(grove_greenlet *g, grove__waiter *w);
 void grove__finish(grove_greenlet *g, int error) __attribute__((noreturn));
 void grove__finish_unstarted(grove_greenlet *g, int error);
-/* A new greenlet that is not scheduled: the caller returns it from a
- * callback to start it at once. Its only reference is its own. */
-grove_greenlet *grove__spawn_now(grove_fn fn, void *arg);
 void grove__block_dead(grove_hub *hub, grove_greenlet *g) __attribute__((noreturn));
 grove_greenlet *grove__greenlet_cb(grove__cb *cb);
 grove_greenlet *grove__greenlet_timer_fired(grove__timer *t);
@@ -422,7 +315,6 @@ grove_greenlet *grove__greenlet_timer_fired(grove__timer *t);
 void grove__locals_destroy(grove_greenlet *g);
 
 /* timeout.c */
-uint64_t grove__scoped_deadline(grove_greenlet *g);
 
 /* ---- linkable: the shared core of Event, AsyncResult, Semaphore ---------- */
 
@@ -468,7 +360,7 @@ int grove__linkable_has_waiters(const grove__linkable *l);
 #define GROVE__MAGIC_LOCAL 0x4c4f434cu
 #define GROVE__MAGIC_IMAP 0x494d4150u
 
-/* ---- fd watchers (io.c) ------------------------------------------------------ */
+/* ---- fd watchers (io/io.c) ------------------------------------------------------ */
 
 /* One libuv poll watcher per fd and hub (libuv allows no more). Greenlets
  * waiting for the fd to become readable / writable are queued on it. An
@@ -500,7 +392,10 @@ void grove__io_init(grove__io *io, grove_hub *hub, int fd, int owned,
  * libuv lets go of the handle (at once if it never registered). */
 void grove__io_close(grove__io *io);
 
-/* Report a misuse that cannot be returned as an error (a void call). */
-void grove__misuse(const char *fn, int code);
+/* Called by grove_hub_close, after the layers closed: the watchdog thread
+ * stops (io/watchdog.c); subprocesses freed while running are reaped
+ * (io/proc.c). */
+void grove__watchdog_close(grove_hub *hub);
+void grove__proc_orphans_close(grove_hub *hub);
 
 #endif

@@ -59,7 +59,7 @@ static grove__call *new_call(grove__node *n, grove__peer *p, int kind) {
   c->id = ++n->next_call;
   c->node = p->id;
   c->kind = kind;
-  c->g = n->hub->current;
+  c->g = grove__current(n->hub);
   if (add(n, c)) {
     free(c);
     return NULL;
@@ -83,7 +83,7 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
   if (rc == 0 && !(c = new_call(n, p, K_CALL)))
     rc = GROVE_ENOMEM;
   if (rc) {
-    grove__dead_letter(grove__actor_sys_get(), to, m, rc);
+    grove__dead_letter_here(to, m, rc);
     return rc;
   }
   grove__w_send(grove__node_begin_env(n, p), to, NULL, grove__node_wire_ref(n, m->sender), m->tag,
@@ -105,21 +105,23 @@ int grove_whereis_remote(const char *node, const char *name, grove_ref *out, dou
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
-  if (!node || !name || !*name || strlen(name) > GROVE__NAME_MAX || !out || isnan(timeout))
+  if (out)
+    *out = GROVE_REF_NULL;
+  if (!node || !name || !*name || strlen(name) > GROVE__NAME_MAX || !out)
     return GROVE_EINVAL;
-  *out = GROVE_REF_NULL;
   if (strcmp(node, n->name) == 0)
-    return grove_whereis(name, out);
+    return isnan(timeout) ? GROVE_EINVAL : grove_whereis(name, out);
   grove_hub *hub = n->hub;
-  if (hub->current == &hub->hub_g || hub->stepping)
-    return GROVE_EPERM;
-  if (hub->current->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  grove__peer *p = grove__node_peer_by_name(n, node);
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
+  if (rc == 0 && grove__in_hub(hub))
+    rc = GROVE_EPERM; /* it waits for the answer, even with a timeout of 0 */
+  if (rc)
+    return rc;
+  grove__peer *p = grove__peer_by_name(n, node, strlen(node));
   if (!p || p->state != GROVE__P_UP)
     return GROVE_EHOSTUNREACH;
-  uint64_t deadline = grove__deadline(hub, timeout);
-  int rc = grove__node_wait_room(n, p, deadline);
+  rc = grove__node_wait_room(n, p, deadline);
   if (rc)
     return rc;
   grove__call *c = new_call(n, p, K_WHEREIS);

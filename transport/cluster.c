@@ -134,7 +134,7 @@ static int spawn_worker(grove_cluster *c, worker *w) {
   };
   w->proc.data = w;
   w->expected = 0;
-  int rc = uv_spawn(&c->hub->loop, &w->proc, &o);
+  int rc = uv_spawn(grove__hub_loop(c->hub), &w->proc, &o);
   free(vpeers);
   free(env);
   w->handle_open = 1;
@@ -409,8 +409,15 @@ void grove_cluster_free(grove_cluster *c) {
 /* ---- the worker's side
  * ------------------------------------------------------------------------------ */
 
-static _Thread_local char coord_name[GROVE__NAME_MAX + 1];
-static _Thread_local int worker_index = -1;
+/* A worker's identity: its hub's GROVE__LAYER_CLUSTER slot. */
+typedef struct cluster_member {
+  char coordinator[GROVE__NAME_MAX + 1];
+  int index;
+} cluster_member;
+
+static cluster_member *member(void) {
+  return grove__layer_get(grove__hub_peek(), GROVE__LAYER_CLUSTER);
+}
 
 int grove_cluster_join(const grove_node_opts *opts) {
   const char *name = getenv("GROVE_NODE_NAME");
@@ -422,12 +429,23 @@ int grove_cluster_join(const grove_node_opts *opts) {
   const char *eq = strchr(coord, '=');
   if (!eq || eq == coord || (size_t)(eq - coord) > GROVE__NAME_MAX)
     return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  if (member())
+    return GROVE_EEXIST;
+  cluster_member *me = calloc(1, sizeof *me);
+  if (!me)
+    return GROVE_ENOMEM;
   int rc = grove_node_start(name, ep, opts);
-  if (rc)
+  if (rc) {
+    free(me);
     return rc;
-  memcpy(coord_name, coord, (size_t)(eq - coord));
-  coord_name[eq - coord] = 0;
-  worker_index = atoi(idx);
+  }
+  memcpy(me->coordinator, coord, (size_t)(eq - coord));
+  me->coordinator[eq - coord] = 0;
+  me->index = atoi(idx);
+  grove__layer_set(hub, GROVE__LAYER_CLUSTER, me, free);
   /* The earlier workers first (without waiting), then the coordinator. */
   const char *peers = getenv("GROVE_CLUSTER_PEERS");
   char *list = peers && *peers ? strdup(peers) : NULL;
@@ -441,12 +459,21 @@ int grove_cluster_join(const grove_node_opts *opts) {
   }
   free(list);
   double t = opts && opts->connect_timeout > 0 ? opts->connect_timeout : 10;
-  rc = grove_node_connect_ex(coord_name, eq + 1, NULL, t);
-  if (rc)
+  rc = grove_node_connect_ex(me->coordinator, eq + 1, NULL, t);
+  if (rc) {
     grove_node_stop();
+    grove__layer_set(hub, GROVE__LAYER_CLUSTER, NULL, NULL);
+    free(me);
+  }
   return rc;
 }
 
-int grove_cluster_index(void) { return worker_index; }
+int grove_cluster_index(void) {
+  cluster_member *me = member();
+  return me ? me->index : -1;
+}
 
-const char *grove_cluster_coordinator(void) { return coord_name[0] ? coord_name : NULL; }
+const char *grove_cluster_coordinator(void) {
+  cluster_member *me = member();
+  return me ? me->coordinator : NULL;
+}

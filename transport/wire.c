@@ -7,6 +7,7 @@
  */
 #include "wire.h"
 #include "msgpack_check.h"
+#include "ref_codec.h"
 
 #include <string.h>
 
@@ -23,23 +24,11 @@ uint32_t grove__fnv1a(const char *s, size_t n) {
 
 /* ---- encoding ----------------------------------------------------------------------- */
 
-static void be32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v >> 24);
-  p[1] = (unsigned char)(v >> 16);
-  p[2] = (unsigned char)(v >> 8);
-  p[3] = (unsigned char)v;
-}
-
-static uint32_t get32(const unsigned char *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#define be32 grove__be32_put
 
 void grove__pack_ref(msgpack_packer *pk, grove_ref r) {
-  unsigned char b[16];
-  be32(b, r.node);
-  be32(b + 4, r.gen);
-  be32(b + 8, (uint32_t)(r.id >> 32));
-  be32(b + 12, (uint32_t)r.id);
+  unsigned char b[GROVE__REF_BYTES];
+  grove__ref_encode(b, r);
   msgpack_pack_ext_with_body(pk, b, sizeof b, GROVE_MSGPACK_EXT_REF);
 }
 
@@ -78,11 +67,8 @@ void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t inc
 static unsigned char *put_ref(unsigned char *q, grove_ref r) {
   *q++ = 0xd8; /* fixext16 */
   *q++ = GROVE_MSGPACK_EXT_REF;
-  be32(q, r.node);
-  be32(q + 4, r.gen);
-  be32(q + 8, (uint32_t)(r.id >> 32));
-  be32(q + 12, (uint32_t)r.id);
-  return q + 16;
+  grove__ref_encode(q, r);
+  return q + GROVE__REF_BYTES;
 }
 
 static unsigned char *put_str(unsigned char *q, const char *s, size_t n) {
@@ -222,13 +208,9 @@ void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t rea
 /* ---- decoding ------------------------------------------------------------------------ */
 
 static int get_ref(const msgpack_object *o, grove_ref *r) {
-  if (o->type != MSGPACK_OBJECT_EXT || o->via.ext.type != GROVE_MSGPACK_EXT_REF ||
-      o->via.ext.size != 16)
+  if (o->type != MSGPACK_OBJECT_EXT || !grove__is_ref_ext(o->via.ext.type, o->via.ext.size))
     return GROVE_EPROTO;
-  const unsigned char *b = (const unsigned char *)o->via.ext.ptr;
-  r->node = get32(b);
-  r->gen = get32(b + 4);
-  r->id = (uint64_t)get32(b + 8) << 32 | get32(b + 12);
+  *r = grove__ref_decode((const unsigned char *)o->via.ext.ptr);
   return r->id == 0 ? GROVE_EPROTO : 0;
 }
 
@@ -530,13 +512,13 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
   *o = at + size; /* within the envelope: skim checked every length */
 }
 
-int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
+grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
   if (*off >= len)
-    return 0;
+    return GROVE__ENV_END;
   const unsigned char *p = (const unsigned char *)buf;
   size_t start = *off, end = start;
   if (skim(p, len, &end, 0))
-    return GROVE_EPROTO; /* the rest of the frame is not msgpack */
+    return GROVE__ENV_GARBAGE; /* the rest of the frame is not msgpack */
   *off = end;
   unsigned c = p[start];
   size_t n, o = start + 1;
@@ -549,17 +531,17 @@ int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
     n = (size_t)be(p + o, 4);
     o += 4;
   } else {
-    return GROVE_EPROTO - 1000; /* one bad envelope: the caller goes on */
+    return GROVE__ENV_MALFORMED; /* one bad envelope: the caller goes on */
   }
   if (n < 2)
-    return GROVE_EPROTO - 1000;
+    return GROVE__ENV_MALFORMED;
   if (n > 8) {
     /* Too long for version 1; a longer one may be another version. */
     msgpack_object v;
     read_field(p, end, &o, &v);
     return v.type == MSGPACK_OBJECT_POSITIVE_INTEGER && v.via.u64 != GROVE__WIRE_VERSION
-               ? GROVE_ENOSYS - 1000
-               : GROVE_EPROTO - 1000;
+               ? GROVE__ENV_VERSION
+               : GROVE__ENV_MALFORMED;
   }
   msgpack_object f[8];
   for (size_t i = 0; i < n; i++)
@@ -568,7 +550,9 @@ int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
   arr.via.array.size = (uint32_t)n;
   arr.via.array.ptr = f;
   int rc = grove__env_decode(&arr, e);
-  return rc == 0 ? 1 : rc - 1000;
+  if (rc == 0)
+    return GROVE__ENV_OK;
+  return rc == GROVE_ENOSYS ? GROVE__ENV_VERSION : GROVE__ENV_MALFORMED;
 }
 
 int grove__wire_ref(const char *buf, size_t len, grove_ref *r) {

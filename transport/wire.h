@@ -63,13 +63,18 @@ int grove__frame_next(const char *buf, size_t len, size_t *off, msgpack_unpacked
  * GROVE_EPROTO. */
 int grove__wire_ref(const char *buf, size_t len, grove_ref *r);
 
+/* What grove__env_next found. */
+typedef enum grove__env_outcome {
+  GROVE__ENV_END = 0,   /* the end of the frame */
+  GROVE__ENV_OK = 1,    /* an envelope: *e is set */
+  GROVE__ENV_MALFORMED, /* one bad envelope (wrong shape or types): skip it, go on */
+  GROVE__ENV_VERSION,   /* one envelope of another protocol version: skip it, go on */
+  GROVE__ENV_GARBAGE    /* the rest of the frame is not msgpack: drop it */
+} grove__env_outcome;
+
 /* The node's decoder: the next envelope of a frame, straight from its bytes
- * (no allocation). Returns 1 with *e set; 0 at the end of the frame;
- * GROVE_EPROTO if the rest of the frame is not msgpack (drop it); or, for
- * one bad envelope that the caller skips before going on, the error of
- * grove__env_decode minus 1000 (GROVE_EPROTO - 1000 malformed,
- * GROVE_ENOSYS - 1000 another version). */
-int grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e);
+ * (no allocation). */
+grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e);
 
 /* Encoding: each appends one envelope to the packer. */
 void grove__pack_ref(msgpack_packer *pk, grove_ref r); /* ext type 1, 16 bytes */

@@ -47,7 +47,7 @@ int grove__zap_start(grove__node *n, const char *const *allowed) {
   n->zap_poll = calloc(1, sizeof *n->zap_poll);
   if (!n->zap_poll)
     return GROVE_ENOMEM;
-  uv_poll_init(&n->hub->loop, n->zap_poll, fd);
+  uv_poll_init(grove__hub_loop(n->hub), n->zap_poll, fd);
   n->zap_poll->data = n;
   uv_poll_start(n->zap_poll, UV_READABLE, zap_poll_cb);
   uv_unref((uv_handle_t *)n->zap_poll);

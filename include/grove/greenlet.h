@@ -204,6 +204,14 @@ int grove_hub_close(void);
  * state, and what it waits on (gevent's format_run_info). */
 void grove_dump(FILE *out);
 
+/* Kill every greenlet of the calling thread's hub except the caller
+ * (cancellation: each sees GROVE_ECANCELED), waiting up to timeout for them
+ * to end; the orderly shutdown of gevent.signal_handler(SIGQUIT, gevent.kill).
+ * The main greenlet, when it is not the caller, is interrupted once (its
+ * current wait returns GROVE_ECANCELED) rather than cancelled for good, so
+ * that it can still join and close the hub. Returns 0 or GROVE_ETIMEDOUT. */
+int grove_shutdown(double timeout);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -277,27 +277,20 @@ int grove_signal_wait(int signum, double timeout);
 grove_signal_handler *grove_signal_handle(int signum, grove_fn fn, void *arg);
 void grove_signal_handler_cancel(grove_signal_handler *h);
 
-/* Kill every greenlet of the calling thread's hub except the caller
- * (cancellation: each sees GROVE_ECANCELED), waiting up to timeout for them
- * to end; the orderly shutdown of gevent.signal_handler(SIGQUIT, gevent.kill).
- * The main greenlet, when it is not the caller, is interrupted once (its
- * current wait returns GROVE_ECANCELED) rather than cancelled for good, so
- * that it can still join and close the hub. Returns 0 or GROVE_ETIMEDOUT. */
-int grove_shutdown(double timeout);
 
 /* ---- blocking detection (gevent's monitor thread) ------------------------------------ */
 
 /* Called from the monitor thread: the greenlet (name, entry function) has run
  * for `seconds` without yielding to the hub. Must not call grove. */
-typedef void (*grove_monitor_fn)(const char *greenlet_name, void *greenlet_fn, double seconds,
+typedef void (*grove_watchdog_fn)(const char *greenlet_name, void *greenlet_fn, double seconds,
                                  void *arg);
 
 /* Start a monitor thread for the calling thread's hub: when one greenlet
  * runs longer than max_blocking_time seconds without switching, it calls
  * report (NULL: print one line to stderr naming the greenlet and its
  * function), once per blocking episode. */
-int grove_monitor_start(double max_blocking_time, grove_monitor_fn report, void *arg);
-int grove_monitor_stop(void);
+int grove_watchdog_start(double max_blocking_time, grove_watchdog_fn report, void *arg);
+int grove_watchdog_stop(void);
 
 #pragma GCC visibility pop
 

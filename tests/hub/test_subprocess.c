@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <unistd.h>
 
-
 static grove_subprocess *start(const char *const *argv, int in, int out, int err) {
   grove_subprocess_opts o = {
       .argv = argv, .stdin_mode = in, .stdout_mode = out, .stderr_mode = err};
@@ -261,8 +260,8 @@ static void test_kill_waiter(void) {
   grove_subprocess_free(shared_p);
 }
 
-/* A caller already killed, or one whose deadline has passed before the
- * readers ran: nothing leaks (the readers never started). */
+/* A caller already killed, or one whose deadline has passed: the call fails
+ * at its start and nothing leaks (the readers never started). */
 static void *killed_communicator(void *arg) {
   (void)arg;
   CHECK_EQ(grove_kill(grove_current(), 0), GROVE_ECANCELED);
@@ -280,14 +279,20 @@ static void test_communicate_early_failures(void) {
   CHECK_EQ(grove_join(g, 1.0), 0);
   grove_greenlet_release(g);
   CHECK_LOG("communicate=GROVE_ECANCELED");
-  /* An expired scoped deadline: the readers are spawned but never run (the
-   * join fails at once); stdin is closed all the same. */
+  /* An expired scoped deadline: the call fails before it starts (the
+   * blocking gate), so nothing changed: stdin is still open. */
   grove_timeout *t = grove_timeout_start(0);
   char *out = NULL;
   CHECK_EQ(grove_subprocess_communicate(shared_p, NULL, 0, &out, NULL, NULL, NULL, 5.0),
            GROVE_ETIMEDOUT);
   CHECK_EQ(grove_timeout_cancel(t), 0);
   CHECK(out == NULL);
+  CHECK(grove_subprocess_stdin(shared_p) != NULL);
+  /* Communicating closes stdin: cat ends, its output is read to the end. */
+  CHECK_EQ(grove_subprocess_communicate(shared_p, NULL, 0, &out, NULL, NULL, NULL, 5.0), 0);
+  CHECK_STR(out, "");
+  free(out);
+  out = NULL;
   CHECK(grove_subprocess_stdin(shared_p) == NULL);
   /* bad arguments */
   CHECK_EQ(grove_subprocess_communicate(NULL, NULL, 0, NULL, NULL, NULL, NULL, 1.0), GROVE_EINVAL);

@@ -128,7 +128,7 @@ static void round_trip(const grove__env *e) {
     abort();
   }
   off = 0;
-  if (grove__env_next(sb.data, sb.size, &off, &again) != 1 || off != sb.size ||
+  if (grove__env_next(sb.data, sb.size, &off, &again) != GROVE__ENV_OK || off != sb.size ||
       !same_env(e, &again)) {
     fprintf(stderr, "fuzz_wire: kind %d does not survive a round trip\n", e->kind);
     abort();
@@ -167,21 +167,19 @@ static int ref_next(const uint8_t *data, size_t size, size_t *off, msgpack_unpac
 
 /* The node's decoder, straight from the bytes. */
 static int fast_next(const uint8_t *data, size_t size, size_t *off, grove__env *e) {
-  int r = grove__env_next((const char *)data, size, off, e);
-  switch (r) {
-  case 1:
+  switch (grove__env_next((const char *)data, size, off, e)) {
+  case GROVE__ENV_OK:
     return OK;
-  case 0:
+  case GROVE__ENV_END:
     return END;
-  case GROVE_EPROTO:
+  case GROVE__ENV_GARBAGE:
     return REST;
-  case GROVE_EPROTO - 1000:
+  case GROVE__ENV_MALFORMED:
     return MALFORMED;
-  case GROVE_ENOSYS - 1000:
+  case GROVE__ENV_VERSION:
     return VERSION;
-  default:
-    abort();
   }
+  abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,4 +1,4 @@
-/* hub/stack.c - stacks, the copy-out of shared stacks, and context switches.
+/* hub/core/stack.c - stacks, the copy-out of shared stacks, and context switches.
  *
  * Design notes.
  *
@@ -294,28 +294,25 @@ void *grove__ctx_init(grove_greenlet *g, char *stack_hi, void (*entry)(void)) {
 
 #if GROVE_ASAN
 /* The main greenlet's stack is the thread's own. */
-static _Thread_local const void *tls_main_lo;
-static _Thread_local size_t tls_main_size;
-
-static void main_stack_bounds(void) {
+static void main_stack_bounds(grove_hub *hub) {
   pthread_attr_t attr;
   void *addr;
   size_t size;
   if (pthread_getattr_np(pthread_self(), &attr) != 0)
     return;
   if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-    tls_main_lo = addr;
-    tls_main_size = size;
+    hub->main_lo = addr;
+    hub->main_size = size;
   }
   pthread_attr_destroy(&attr);
 }
 
 static void stack_bounds(grove_hub *hub, grove_greenlet *g, const void **lo, size_t *size) {
-  if (g->flags & GROVE__F_MAIN) {
-    if (!tls_main_lo)
-      main_stack_bounds();
-    *lo = tls_main_lo;
-    *size = tls_main_size;
+  if (g->head.flags & GROVE__F_MAIN) {
+    if (!hub->main_lo)
+      main_stack_bounds(hub);
+    *lo = hub->main_lo;
+    *size = hub->main_size;
   } else if (g->stack) {
     *lo = g->stack->lo;
     *size = (size_t)(g->stack->hi - g->stack->lo);
@@ -328,7 +325,7 @@ static void stack_bounds(grove_hub *hub, grove_greenlet *g, const void **lo, siz
 #endif
 
 void grove__ctx_jump(grove_hub *hub, grove_greenlet *from, grove_greenlet *to) {
-  hub->current = to;
+  hub->head.current = to;
   atomic_store_explicit(&hub->switches,
                         atomic_load_explicit(&hub->switches, memory_order_relaxed) + 1,
                         memory_order_relaxed);
@@ -381,19 +378,19 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx) {
   (void)uctx;
   grove_hub *hub = grove__tls_hub;
   const char *addr = si->si_addr;
-  if (hub && hub->current) {
-    grove_greenlet *g = hub->current;
+  if (hub && hub->head.current) {
+    grove_greenlet *g = hub->head.current;
     const grove__stack *s = NULL;
     size_t size = 0;
     const char *kind = "dedicated";
     if (g->stack) {
       s = g->stack;
       size = (size_t)(s->hi - s->lo);
-    } else if (!(g->flags & (GROVE__F_MAIN | GROVE__F_HUB))) {
+    } else if (!(g->head.flags & (GROVE__F_MAIN | GROVE__F_HUB))) {
       s = &hub->shared[g->shared].stack;
       size = GROVE__SHARED_SIZE;
       kind = "shared";
-    } else if (g->flags & GROVE__F_HUB) {
+    } else if (g->head.flags & GROVE__F_HUB) {
       s = g->stack;
     }
     if (in_guard(s, addr)) {
@@ -433,21 +430,21 @@ static void overflow_install_once(void) {
 }
 #endif
 
-static _Thread_local void *tls_altstack;
-
-void grove__overflow_altstack_release(void) {
-  if (tls_altstack) {
+void grove__overflow_altstack_release(grove_hub *hub) {
+  if (hub->altstack) {
     stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
-    free(tls_altstack);
-    tls_altstack = NULL;
+    free(hub->altstack);
+    hub->altstack = NULL;
   }
 }
 
-void grove__overflow_handler_install(void) {
+/* The handler is process-wide; the alternate stack it runs on is per
+ * thread (sigaltstack), so it belongs to the thread's hub. */
+void grove__overflow_handler_install(grove_hub *hub) {
 #if !GROVE_ASAN
   pthread_once(&overflow_once, overflow_install_once);
-  if (tls_altstack == NULL) {
+  if (hub->altstack == NULL) {
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
       size_t sz = 64 * 1024;
@@ -455,7 +452,7 @@ void grove__overflow_handler_install(void) {
       if (p) {
         stack_t ss = {.ss_sp = p, .ss_size = sz, .ss_flags = 0};
         if (sigaltstack(&ss, NULL) == 0)
-          tls_altstack = p;
+          hub->altstack = p;
         else
           free(p);
       }

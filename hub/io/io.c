@@ -1,4 +1,4 @@
-/* hub/io.c - fd watchers: the hub's side of every cooperative I/O call, and
+/* hub/io/io.c - fd watchers: the hub's side of every cooperative I/O call, and
  * grove_getaddrinfo.
  *
  * gevent's model: try the system call; if it would block, wait on the fd's
@@ -189,14 +189,13 @@ int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what
 /* ---- bare fds ----------------------------------------------------------------------- */
 
 static int wait_fd(int fd, int event, double timeout) {
-  if (fd < 0 || isnan(timeout))
+  if (fd < 0)
     return GROVE_EINVAL;
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  grove_greenlet *g = hub->current;
-  if (g->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
+  if (rc)
+    return rc;
   if (timeout == 0) {
     struct pollfd p = {.fd = fd, .events = event == UV_READABLE ? POLLIN : POLLOUT};
     int n = poll(&p, 1, 0);
@@ -212,14 +211,12 @@ static int wait_fd(int fd, int event, double timeout) {
     if (!io)
       return GROVE_ENOMEM;
     grove__io_init(io, hub, fd, 0, bare_closed); /* lives while greenlets wait */
-    int rc = ensure_init(io);
-    if (rc) {
+    if ((rc = ensure_init(io)) != 0) {
       free(io);
       return rc;
     }
   }
-  return grove__io_wait(io, event, grove__deadline(hub, timeout),
-                        event == UV_READABLE ? "fd readable" : "fd writable");
+  return grove__io_wait(io, event, deadline, event == UV_READABLE ? "fd readable" : "fd writable");
 }
 
 int grove_wait_readable(int fd, double timeout) { return wait_fd(fd, UV_READABLE, timeout); }
@@ -275,28 +272,28 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
 
 int grove_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                       struct addrinfo **res, double timeout) {
-  if (!res || (!node && !service) || isnan(timeout))
+  if (res)
+    *res = NULL;
+  if (!res || (!node && !service))
     return GROVE_EINVAL;
-  *res = NULL;
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  grove_greenlet *g = hub->current;
-  if (g->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  if ((g->flags & GROVE__F_HUB) || hub->stepping)
-    return GROVE_EPERM;
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
+  if (rc)
+    return rc;
+  grove_greenlet *g = hub->head.current;
   gai_req *r = calloc(1, sizeof *r);
   if (!r)
     return GROVE_ENOMEM;
   r->req.data = r;
   r->g = g;
-  int rc = uv_getaddrinfo(&hub->loop, &r->req, gai_cb, node, service, hints);
+  rc = uv_getaddrinfo(&hub->loop, &r->req, gai_cb, node, service, hints);
   if (rc) {
     free(r);
     return rc;
   }
-  rc = grove__wait(hub, NULL, timeout, "getaddrinfo", r);
+  rc = timeout == 0 ? grove__wait(hub, NULL, 0, "getaddrinfo", r)
+                    : grove__wait_until(hub, NULL, deadline, "getaddrinfo", r);
   if (rc == 0 && r->g == NULL) {
     rc = r->status;
     *res = r->res;

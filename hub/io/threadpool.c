@@ -1,4 +1,4 @@
-/* hub/threadpool.c - grove_threadpool_apply: run a function on libuv's
+/* hub/io/threadpool.c - grove_threadpool_apply: run a function on libuv's
  * thread pool while the calling greenlet waits (gevent's ThreadPool.apply).
  *
  * Design notes.
@@ -64,21 +64,16 @@ static void after_work_cb(uv_work_t *req, int status) {
 int grove_threadpool_apply(grove_work_fn fn, void *arg, void **result, double timeout) {
   if (result)
     *result = NULL;
-  if (!fn || isnan(timeout))
+  if (!fn)
     return GROVE_EINVAL;
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  grove_greenlet *g = hub->current;
-  if ((g->flags & GROVE__F_HUB) || hub->stepping)
-    return GROVE_EPERM;
-  if (g->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
+  if (rc)
+    return rc;
   if (timeout == 0)
-    return GROVE_ETIMEDOUT;
-  if (g->timeouts && grove__scoped_deadline(g) <= uv_hrtime())
-    return GROVE_ETIMEDOUT;
-  uint64_t deadline = grove__deadline(hub, timeout);
+    return GROVE_ETIMEDOUT; /* the work would have to run first */
+  grove_greenlet *g = hub->head.current;
 
   work_req *w = calloc(1, sizeof *w);
   if (!w)
@@ -86,7 +81,7 @@ int grove_threadpool_apply(grove_work_fn fn, void *arg, void **result, double ti
   w->fn = fn;
   w->arg = arg;
   w->waiter = g;
-  int rc = uv_queue_work(&hub->loop, &w->req, work_cb, after_work_cb);
+  rc = uv_queue_work(&hub->loop, &w->req, work_cb, after_work_cb);
   if (rc != 0) {
     free(w);
     return rc;

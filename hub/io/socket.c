@@ -1,4 +1,4 @@
-/* hub/socket.c - cooperative sockets (gevent.socket): TCP, Unix and UDP.
+/* hub/io/socket.c - cooperative sockets (gevent.socket): TCP, Unix and UDP.
  *
  * A grove_socket is a non-blocking fd plus its watcher (embedded). Every
  * call tries the system call first and waits on the watcher only when it
@@ -55,13 +55,7 @@ static int begin(grove_socket *s, double timeout, uint64_t *deadline) {
   int rc = check(s);
   if (rc)
     return rc;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  grove_greenlet *g = s->io.hub->current;
-  if (g->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  *deadline = timeout < 0 ? UINT64_MAX : grove__deadline(s->io.hub, timeout);
-  return 0;
+  return grove__begin_wait(s->io.hub, timeout, deadline);
 }
 
 /* Wait for the socket; a timeout of 0 polls (the caller already tried). */
@@ -287,15 +281,15 @@ static int connect_addr(grove_hub *hub, const struct sockaddr *sa, socklen_t len
 }
 
 int grove_tcp_connect(const char *host, int port, grove_socket **out, double timeout) {
-  if (!out || !host || !*host || port <= 0 || port > 65535 || isnan(timeout))
+  if (out)
+    *out = NULL;
+  if (!out || !host || !*host || port <= 0 || port > 65535)
     return GROVE_EINVAL;
-  *out = NULL;
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  if (hub->current->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  uint64_t deadline = timeout < 0 ? UINT64_MAX : grove__deadline(hub, timeout);
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
+  if (rc)
+    return rc;
   struct sockaddr_storage ss;
   socklen_t len;
   if (grove_sockaddr_parse(host, port, &ss, &len) == 0)
@@ -304,7 +298,7 @@ int grove_tcp_connect(const char *host, int port, grove_socket **out, double tim
   struct addrinfo *res;
   char svc[8];
   snprintf(svc, sizeof svc, "%d", port);
-  int rc = grove_getaddrinfo(host, svc, &hints, &res, grove__seconds_left(deadline));
+  rc = grove_getaddrinfo(host, svc, &hints, &res, grove__seconds_left(deadline));
   if (rc)
     return rc;
   rc = GROVE_EHOSTUNREACH;
@@ -318,21 +312,20 @@ int grove_tcp_connect(const char *host, int port, grove_socket **out, double tim
 }
 
 int grove_unix_connect(const char *path, grove_socket **out, double timeout) {
-  if (!out || isnan(timeout))
+  if (out)
+    *out = NULL;
+  if (!out)
     return GROVE_EINVAL;
-  *out = NULL;
   struct sockaddr_un a;
   socklen_t len;
   int rc = unix_addr(path, &a, &len);
   if (rc)
     return rc;
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  if (hub->current->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  return connect_addr(hub, (struct sockaddr *)&a, len,
-                      timeout < 0 ? UINT64_MAX : grove__deadline(hub, timeout), out);
+  uint64_t deadline;
+  if ((rc = grove__begin_wait(hub, timeout, &deadline)) != 0)
+    return rc;
+  return connect_addr(hub, (struct sockaddr *)&a, len, deadline, out);
 }
 
 /* ---- listening and accepting ----------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* hub/timer.c - the hub's deadline heap.
+/* hub/core/timer.c - the hub's deadline heap.
  *
  * Design notes: a binary min-heap of pointers to grove__timer entries that
  * live inside the greenlets (or other owners), ordered by (deadline, seq).
@@ -55,18 +55,18 @@ static void sift_down(grove_hub *hub, uint32_t i) {
   place(hub, i, t);
 }
 
-void grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline) {
+int grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline) {
   if (t->slot)
     grove__timer_cancel(hub, t);
   if (hub->nheap == hub->capheap) {
+    /* Without memory for the slot the wait cannot be bounded: the caller
+     * fails before it blocks. */
+    if (hub->capheap > UINT32_MAX / 2)
+      return GROVE_ENOMEM;
     uint32_t cap = hub->capheap ? hub->capheap * 2 : 64;
     grove__timer **h = realloc(hub->heap, cap * sizeof *h);
-    if (!h) {
-      /* Only reachable when a greenlet is about to block with a deadline;
-       * without memory for the slot the wait cannot be bounded. */
-      fprintf(stderr, "grove: out of memory growing the timer heap\n");
-      abort();
-    }
+    if (!h)
+      return GROVE_ENOMEM;
     hub->heap = h;
     hub->capheap = cap;
   }
@@ -76,6 +76,7 @@ void grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline) {
   t->slot = hub->nheap + 1;
   hub->nheap++;
   sift_up(hub, hub->nheap - 1);
+  return 0;
 }
 
 void grove__timer_cancel(grove_hub *hub, grove__timer *t) {

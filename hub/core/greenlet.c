@@ -1,4 +1,4 @@
-/* hub/greenlet.c - spawning, joining, killing and linking greenlets.
+/* hub/core/greenlet.c - spawning, joining, killing and linking greenlets.
  *
  * Design notes.
  *
@@ -19,6 +19,16 @@
  * callback that, when it runs, marks the victim cancelled and wakes it from
  * whatever it is blocked in with GROVE_ECANCELED. Every later blocking call of
  * the victim returns GROVE_ECANCELED at once, so C code unwinds by returning.
+ *
+ * grove_shutdown kills every greenlet of the hub except the caller and the
+ * runtime's daemons (gevent.signal_handler(SIGQUIT, gevent.kill)). The main
+ * greenlet, when the caller is another greenlet, is interrupted rather than
+ * killed: its current blocking call returns GROVE_ECANCELED once (as gevent
+ * raises GreenletExit in it), but it is not left cancelled for good, because
+ * main is the thread itself and never ends: it must still be able to join
+ * the greenlets that are being killed, release them, and close the hub.
+ * The interruption is queued before the kills, so a main blocked in a join
+ * on one of the victims sees GROVE_ECANCELED rather than the victim's end.
  */
 #include "internal.h"
 
@@ -102,15 +112,21 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
       return NULL;
     }
     if (opts->stack == GROVE_STACK_DEDICATED) {
-      g->flags |= GROVE__F_DEDICATED;
+      g->head.flags |= GROVE__F_DEDICATED;
       g->stack_size = opts->stack_size ? opts->stack_size : GROVE__DEDICATED_DEFAULT;
     }
+  }
+  /* spawn_later: its start deadline is armed first, so that a heap that
+   * cannot grow fails the spawn before anything else changed. */
+  if (delay > 0 && grove__timer_arm(hub, &g->timer, grove__deadline(hub, delay)) != 0) {
+    grove__greenlet_free(hub, g);
+    return NULL;
   }
   grove__list_push(&hub->greenlets, &g->all);
   hub->nalive++;
   g->cb.fn = grove__greenlet_cb;
   if (delay > 0)
-    grove__timer_arm(hub, &g->timer, grove__deadline(hub, delay));
+    ; /* started by its timer */
   else if (schedule)
     grove__schedule(hub, &g->cb);
   else
@@ -146,14 +162,14 @@ static grove_greenlet *notify_links_cb(grove__cb *cb) {
       return t;
     }
   }
-  g->flags &= (uint16_t)~GROVE__F_NOTIFYING;
+  g->head.flags &= (uint16_t)~GROVE__F_NOTIFYING;
   greenlet_unref(g);
   return NULL;
 }
 
 static void schedule_notify(grove_greenlet *g) {
-  if (!(g->flags & GROVE__F_NOTIFYING) && !grove__list_empty(&g->links)) {
-    g->flags |= GROVE__F_NOTIFYING;
+  if (!(g->head.flags & GROVE__F_NOTIFYING) && !grove__list_empty(&g->links)) {
+    g->head.flags |= GROVE__F_NOTIFYING;
     g->refs++;
     g->cb.fn = notify_links_cb;
     grove__schedule(g->hub, &g->cb);
@@ -164,12 +180,12 @@ static void mark_dead(grove_greenlet *g, int error) {
   grove_hub *hub = g->hub;
   if (error) {
     g->error = error;
-    g->flags |= GROVE__F_FAILED;
+    g->head.flags |= GROVE__F_FAILED;
     g->value = NULL;
   }
   g->state = GROVE__DEAD;
   grove__list_remove(&g->all);
-  if (g->flags & GROVE__F_DAEMON)
+  if (g->head.flags & GROVE__F_DAEMON)
     hub->ndaemons--;
   else
     hub->nalive--;
@@ -177,9 +193,9 @@ static void mark_dead(grove_greenlet *g, int error) {
 }
 
 void grove__greenlet_daemonize(grove_greenlet *g) {
-  if (g->flags & GROVE__F_DAEMON || g->state == GROVE__DEAD)
+  if (g->head.flags & GROVE__F_DAEMON || g->state == GROVE__DEAD)
     return;
-  g->flags |= GROVE__F_DAEMON;
+  g->head.flags |= GROVE__F_DAEMON;
   g->hub->nalive--;
   g->hub->ndaemons++;
 }
@@ -222,7 +238,7 @@ void grove__greenlet_entry(void) {
   grove_hub *hub = grove__tls_hub;
   grove__ctx_started(hub);
   grove__reap_zombie(hub); /* we may have been switched to by a greenlet that ended */
-  grove_greenlet *g = hub->current;
+  grove_greenlet *g = hub->head.current;
   g->value = g->fn(g->arg);
   grove__finish(g, 0);
 }
@@ -231,8 +247,8 @@ void grove_exit(int code) {
   grove_hub *hub = grove__hub();
   if (!hub)
     return;
-  grove_greenlet *g = hub->current;
-  if (g->flags & (GROVE__F_MAIN | GROVE__F_HUB))
+  grove_greenlet *g = hub->head.current;
+  if (g->head.flags & (GROVE__F_MAIN | GROVE__F_HUB))
     return;
   grove__finish(g, code ? code : GROVE_EFAILED);
 }
@@ -245,7 +261,7 @@ static int check(const grove_greenlet *g, grove_hub **hubp) {
   grove_hub *hub = grove__tls_hub;
   if (!hub || g->hub != hub)
     return GROVE_EPERM;
-  if (g->flags & GROVE__F_HUB)
+  if (g->head.flags & GROVE__F_HUB)
     return GROVE_EINVAL;
   *hubp = hub;
   return 0;
@@ -268,15 +284,15 @@ void grove__unlink(grove_greenlet *g, grove__waiter *w) {
 static int join_until(grove_hub *hub, grove_greenlet *g, uint64_t deadline) {
   if (g->state == GROVE__DEAD)
     return 0;
-  if (g == hub->current)
+  if (g == hub->head.current)
     return GROVE_EDEADLK;
-  if (g->flags & GROVE__F_MAIN && hub->current->flags & GROVE__F_HUB)
+  if (g->head.flags & GROVE__F_MAIN && hub->head.current->head.flags & GROVE__F_HUB)
     return GROVE_EPERM;
   if (deadline != UINT64_MAX && deadline <= uv_hrtime()) {
-    grove_greenlet *cur = hub->current;
-    if (cur->flags & GROVE__F_HUB)
+    grove_greenlet *cur = hub->head.current;
+    if (cur->head.flags & GROVE__F_HUB)
       return GROVE_EPERM;
-    return (cur->flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
+    return (cur->head.flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
   }
   return grove__wait_until(hub, &g->links, deadline, "join", g);
 }
@@ -291,7 +307,7 @@ int grove_join(grove_greenlet *g, double timeout) {
   if (timeout == 0) {
     if (g->state == GROVE__DEAD)
       return 0;
-    if (g == hub->current)
+    if (g == hub->head.current)
       return GROVE_EDEADLK;
     return grove__wait(hub, NULL, 0, NULL, NULL);
   }
@@ -319,7 +335,7 @@ int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
     if (timeout == 0) {
       if (gs[i]->state == GROVE__DEAD)
         continue;
-      rc = gs[i] == hub->current ? GROVE_EDEADLK : grove__wait(hub, NULL, 0, NULL, NULL);
+      rc = gs[i] == hub->head.current ? GROVE_EDEADLK : grove__wait(hub, NULL, 0, NULL, NULL);
     } else {
       rc = join_until(hub, gs[i], deadline);
     }
@@ -335,7 +351,7 @@ int grove_get(grove_greenlet *g, void **value, double timeout) {
     *value = NULL;
   if (rc)
     return rc;
-  if (g->flags & GROVE__F_FAILED)
+  if (g->head.flags & GROVE__F_FAILED)
     return g->error;
   if (value)
     *value = g->value;
@@ -355,7 +371,7 @@ static grove_greenlet *kill_cb(grove__cb *cb) {
   grove_greenlet *g = k->g, *t = NULL;
   free(k);
   if (g->state != GROVE__DEAD) {
-    g->flags |= GROVE__F_CANCELLED;
+    g->head.flags |= GROVE__F_CANCELLED;
     t = grove__wake_prepare(g, GROVE_ECANCELED);
   }
   /* The reference taken for this callback: g is alive while it is runnable
@@ -368,20 +384,20 @@ static grove_greenlet *kill_cb(grove__cb *cb) {
 static int kill_nowait(grove_hub *hub, grove_greenlet *g) {
   if (g->state == GROVE__DEAD)
     return 0;
-  if (g == hub->current) {
-    g->flags |= GROVE__F_CANCELLED;
+  if (g == hub->head.current) {
+    g->head.flags |= GROVE__F_CANCELLED;
     return GROVE_ECANCELED;
   }
-  g->flags |= GROVE__F_KILLREQ;
+  g->head.flags |= GROVE__F_KILLREQ;
   if (g->state == GROVE__NEW) {
-    g->flags |= GROVE__F_CANCELLED;
+    g->head.flags |= GROVE__F_CANCELLED;
     grove__finish_unstarted(g, 0);
     return 0;
   }
   kill_req *k = malloc(sizeof *k);
   if (!k) {
     /* No memory for the callback: cancel right now instead. */
-    g->flags |= GROVE__F_CANCELLED;
+    g->head.flags |= GROVE__F_CANCELLED;
     grove__wake(g, GROVE_ECANCELED);
     return 0;
   }
@@ -433,26 +449,26 @@ int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
 /* ---- state -------------------------------------------------------------------------- */
 
 static int greenlet_cancelled(const grove_greenlet *g) {
-  return (g->flags & (GROVE__F_CANCELLED | GROVE__F_KILLREQ)) != 0;
+  return (g->head.flags & (GROVE__F_CANCELLED | GROVE__F_KILLREQ)) != 0;
 }
 
 /* gevent's (deprecated) `started` is bool(greenlet): scheduled or running,
  * and not yet finished. */
 bool grove_started(const grove_greenlet *g) {
-  return g && g->state != GROVE__DEAD && !(g->flags & GROVE__F_HUB);
+  return g && g->state != GROVE__DEAD && !(g->head.flags & GROVE__F_HUB);
 }
 bool grove_ready(const grove_greenlet *g) { return g && g->state == GROVE__DEAD; }
 bool grove_successful(const grove_greenlet *g) {
-  return g && g->state == GROVE__DEAD && !(g->flags & GROVE__F_FAILED);
+  return g && g->state == GROVE__DEAD && !(g->head.flags & GROVE__F_FAILED);
 }
 bool grove_cancelled(const grove_greenlet *g) { return g && greenlet_cancelled(g); }
 void *grove_value(const grove_greenlet *g) {
-  return (g && g->state == GROVE__DEAD && !(g->flags & GROVE__F_FAILED)) ? g->value : NULL;
+  return (g && g->state == GROVE__DEAD && !(g->head.flags & GROVE__F_FAILED)) ? g->value : NULL;
 }
 int grove_error(const grove_greenlet *g) {
   if (!g)
     return GROVE_EINVAL;
-  return (g->state == GROVE__DEAD && (g->flags & GROVE__F_FAILED)) ? g->error : 0;
+  return (g->state == GROVE__DEAD && (g->head.flags & GROVE__F_FAILED)) ? g->error : 0;
 }
 
 /* ---- links ------------------------------------------------------------------------------ */
@@ -511,12 +527,12 @@ int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg) {
 
 grove_greenlet *grove_current(void) {
   grove_hub *hub = grove__hub();
-  return hub ? hub->current : NULL;
+  return hub ? hub->head.current : NULL;
 }
 
 grove_greenlet *grove_greenlet_ref(grove_greenlet *g) {
   grove_hub *hub;
-  if (check(g, &hub) == 0 && !(g->flags & GROVE__F_MAIN))
+  if (check(g, &hub) == 0 && !(g->head.flags & GROVE__F_MAIN))
     g->refs++;
   return g;
 }
@@ -530,7 +546,7 @@ void grove_greenlet_release(grove_greenlet *g) {
     grove__misuse("grove_greenlet_release", rc);
     return;
   }
-  if (g->flags & GROVE__F_MAIN)
+  if (g->head.flags & GROVE__F_MAIN)
     return;
   if (g->refs <= 1 && g->state != GROVE__DEAD) {
     /* The caller's reference is the only one left but the greenlet has not
@@ -571,11 +587,98 @@ const char *grove_greenlet_name(const grove_greenlet *g) {
 
 uint64_t grove_greenlet_id(const grove_greenlet *g) { return g ? g->id : 0; }
 
+/* ---- shutdown: kill every greenlet (gevent.kill of them all) ---------------------- */
+
+typedef struct interrupt_req {
+  grove__cb cb;
+  grove_hub *hub;
+} interrupt_req;
+
+/* Wake main from whatever it waits in with GROVE_ECANCELED, once. */
+static grove_greenlet *interrupt_main_cb(grove__cb *cb) {
+  interrupt_req *r = grove__container_of(cb, interrupt_req, cb);
+  grove_hub *hub = r->hub;
+  free(r);
+  return grove__wake_prepare(&hub->main, GROVE_ECANCELED);
+}
+
+static void interrupt_main(grove_hub *hub) {
+  interrupt_req *r = malloc(sizeof *r);
+  if (!r) {
+    grove__wake(&hub->main, GROVE_ECANCELED);
+    return;
+  }
+  r->hub = hub;
+  r->cb.fn = interrupt_main_cb;
+  grove__list_init(&r->cb.link);
+  grove__schedule(hub, &r->cb);
+}
+
+/* The greenlets to kill: alive, not daemons, not the caller. Each gets a
+ * reference, so that they can be joined after they ended. */
+static int collect(grove_hub *hub, grove_greenlet *self, grove_greenlet ***out, size_t *n) {
+  size_t cap = 0, count = 0;
+  grove_greenlet **gs = NULL;
+  for (grove__list *l = hub->greenlets.next; l != &hub->greenlets; l = l->next) {
+    grove_greenlet *g = grove__container_of(l, grove_greenlet, all);
+    if (g == self || (g->head.flags & (GROVE__F_DAEMON | GROVE__F_HUB | GROVE__F_MAIN)) ||
+        g->state == GROVE__DEAD)
+      continue;
+    if (grove__grow((void **)&gs, &cap, count, sizeof *gs, 16) != 0) {
+      for (size_t i = 0; i < count; i++)
+        grove_greenlet_release(gs[i]);
+      free(gs);
+      return GROVE_ENOMEM;
+    }
+    gs[count++] = grove_greenlet_ref(g);
+  }
+  *out = gs;
+  *n = count;
+  return 0;
+}
+
+int grove_shutdown(double timeout) {
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  grove_greenlet *self = hub->head.current;
+  /* The hub itself (a grove_hub_post callback) requests the kills but
+   * cannot wait for them, as grove_kill. */
+  int from_hub = (self->head.flags & GROVE__F_HUB) || hub->head.stepping;
+  if (self != &hub->main)
+    interrupt_main(hub);
+  uint64_t deadline = grove__deadline(hub, timeout);
+  /* Greenlets spawned while the victims unwind (link callbacks, a handler
+   * that spawns) are killed by the next round. */
+  for (;;) {
+    grove_greenlet **gs;
+    size_t n;
+    int rc = collect(hub, self, &gs, &n);
+    if (rc)
+      return rc;
+    if (n == 0) {
+      free(gs);
+      return 0;
+    }
+    double left = from_hub ? 0 : grove__seconds_left(deadline);
+    rc = grove_killall(gs, n, left);
+    for (size_t i = 0; i < n; i++)
+      grove_greenlet_release(gs[i]);
+    free(gs);
+    if (from_hub && timeout != 0 && rc == GROVE_ETIMEDOUT)
+      return GROVE_EPERM;
+    if (rc || left == 0)
+      return rc;
+  }
+}
+
 /* ---- scoped timeouts that outlive their greenlet --------------------------------------------- */
 
 struct grove_timeout;
 void grove__timeouts_free(grove_greenlet *g);
 static void drop_timeouts(grove_greenlet *g) {
-  if (g->timeouts)
+  if (g->head.timeouts)
     grove__timeouts_free(g);
 }

@@ -1,4 +1,4 @@
-/* hub/hub.c - the hub: one per thread, a libuv loop plus a FIFO of callbacks.
+/* hub/core/hub.c - the hub: one per thread, a libuv loop plus a FIFO of callbacks.
  *
  * Design notes.
  *
@@ -61,7 +61,7 @@ void grove__misuse(const char *fn, int code) {
 static void init_special(grove_hub *hub, grove_greenlet *g, uint8_t flags, const char *name) {
   memset(g, 0, sizeof *g);
   g->hub = hub;
-  g->flags = flags;
+  g->head.flags = flags;
   g->state = GROVE__RUNNING;
   g->refs = 1;
   g->name = strdup(name);
@@ -91,7 +91,7 @@ grove_hub *grove__hub_get(void) {
   hub->main.id = 0;
   hub->hub_g.id = UINT64_MAX;
   hub->next_id = 1;
-  hub->current = &hub->main;
+  hub->head.current = &hub->main;
   hub->now = uv_hrtime();
   grove__list_init(&hub->timer_pass.link);
   hub->timer_pass.fn = timer_pass;
@@ -107,7 +107,8 @@ grove_hub *grove__hub_get(void) {
   if (!default_hub)
     default_hub = hub;
   pthread_mutex_unlock(&default_lock);
-  grove__overflow_handler_install();
+  grove__list_init(&hub->proc_orphans);
+  grove__overflow_handler_install(hub);
   return hub;
 }
 
@@ -144,7 +145,7 @@ void grove__unschedule(grove__cb *cb) {
 static inline grove_greenlet *next_runnable(grove_hub *hub) {
   grove__list *n;
   grove_greenlet *t = NULL;
-  hub->stepping++;
+  hub->head.stepping++;
   while ((n = grove__list_pop(&hub->runq)) != NULL) {
     if (GROVE__UNLIKELY(++hub->steps >= CALLBACK_CHECK_COUNT)) {
       hub->steps = 0;
@@ -158,7 +159,7 @@ static inline grove_greenlet *next_runnable(grove_hub *hub) {
     if ((t = cb->fn(cb)) != NULL)
       break;
   }
-  hub->stepping--;
+  hub->head.stepping--;
   return t;
 }
 
@@ -208,14 +209,14 @@ static void jump_to_hub(grove_hub *hub, grove_greenlet *g) {
  * it: nothing may be copied onto that stack from cur's own context. */
 static int running_on(grove_hub *hub, const grove_greenlet *cur, uint32_t k) {
   return hub->shared[k].occupant == cur &&
-         !(cur->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN | GROVE__F_HUB));
+         !(cur->head.flags & (GROVE__F_DEDICATED | GROVE__F_MAIN | GROVE__F_HUB));
 }
 
 /* Give a new greenlet a stack and its first frame. Returns 0, GROVE_ENOMEM. */
 __attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenlet *g,
                                                    grove_greenlet *cur) {
   char *hi;
-  if (g->flags & GROVE__F_DEDICATED) {
+  if (g->head.flags & GROVE__F_DEDICATED) {
     int rc = grove__stack_alloc(hub, &g->stack, g->stack_size);
     if (rc)
       return rc;
@@ -252,10 +253,10 @@ __attribute__((noinline)) static int prepare_start(grove_hub *hub, grove_greenle
 
 /* Whether `cur` may switch to t itself (without the hub's help). */
 static inline int direct_ok(grove_hub *hub, const grove_greenlet *cur, const grove_greenlet *t) {
-  if (t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN) || t->state == GROVE__NEW)
+  if (t->head.flags & (GROVE__F_DEDICATED | GROVE__F_MAIN) || t->state == GROVE__NEW)
     return 1;
   grove_greenlet *occ = hub->shared[t->shared].occupant;
-  return occ == t || occ != cur || (cur->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN));
+  return occ == t || occ != cur || (cur->head.flags & (GROVE__F_DEDICATED | GROVE__F_MAIN));
 }
 
 /* Switch from `from` to t (which is runnable). Returns 0 once `from` runs
@@ -268,7 +269,7 @@ static inline int switch_to(grove_hub *hub, grove_greenlet *from, grove_greenlet
       grove__finish_unstarted(t, rc);
       return rc;
     }
-  } else if (GROVE__UNLIKELY(!(t->flags & (GROVE__F_DEDICATED | GROVE__F_MAIN)) &&
+  } else if (GROVE__UNLIKELY(!(t->head.flags & (GROVE__F_DEDICATED | GROVE__F_MAIN)) &&
                              hub->shared[t->shared].occupant != t)) {
     grove__stack_swap_in(hub, t);
   }
@@ -320,28 +321,46 @@ uint64_t grove__deadline(grove_hub *hub, double seconds) {
   return now + (uint64_t)ns;
 }
 
-static int cannot_block(grove_hub *hub, grove_greenlet *g) {
-  return (g->flags & GROVE__F_HUB) || hub->stepping;
+double grove__seconds_left(uint64_t deadline) {
+  if (deadline == UINT64_MAX)
+    return GROVE_FOREVER;
+  uint64_t now = uv_hrtime();
+  return deadline > now ? (double)(deadline - now) / 1e9 : 0;
+}
+
+int grove__begin_wait_slow(grove_hub *hub, double timeout, uint64_t *deadline) {
+  *deadline = UINT64_MAX;
+  if (GROVE__UNLIKELY(isnan(timeout)))
+    return GROVE_EINVAL;
+  if (GROVE__UNLIKELY(hub != grove__tls_hub || !hub))
+    return hub ? GROVE_EPERM : GROVE_ENOMEM;
+  grove_greenlet *g = hub->head.current;
+  if (GROVE__LIKELY(timeout < 0))
+    return grove__gate(hub, g, deadline);
+  if (timeout == 0) {
+    /* A poll never blocks: the hub's own context may poll too. */
+    if (g->head.flags & GROVE__F_CANCELLED)
+      return GROVE_ECANCELED;
+    *deadline = uv_hrtime();
+    if (GROVE__UNLIKELY(g->head.timeouts != NULL) && grove__scoped_deadline(g) <= *deadline)
+      return GROVE_ETIMEDOUT;
+    return 0;
+  }
+  *deadline = grove__deadline(hub, timeout);
+  return grove__gate(hub, g, deadline);
 }
 
 int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
                       const void *obj) {
-  grove_greenlet *g = hub->current;
-  if (GROVE__UNLIKELY(cannot_block(hub, g)))
-    return GROVE_EPERM;
-  if (GROVE__UNLIKELY(g->flags & GROVE__F_CANCELLED))
-    return GROVE_ECANCELED;
-  if (GROVE__UNLIKELY(g->timeouts != NULL)) {
-    uint64_t sd = grove__scoped_deadline(g);
-    if (sd <= uv_hrtime())
-      return GROVE_ETIMEDOUT;
-    if (sd < deadline)
-      deadline = sd;
-  }
+  grove_greenlet *g = hub->head.current;
+  int rc = grove__gate(hub, g, &deadline);
+  if (GROVE__UNLIKELY(rc != 0))
+    return rc;
+  if (GROVE__UNLIKELY(deadline != UINT64_MAX) &&
+      GROVE__UNLIKELY(grove__timer_arm(hub, &g->timer, deadline) != 0))
+    return GROVE_ENOMEM;
   if (GROVE__LIKELY(list != NULL))
     grove__list_push(list, &g->waiter.link);
-  if (GROVE__UNLIKELY(deadline != UINT64_MAX))
-    grove__timer_arm(hub, &g->timer, deadline);
   g->state = GROVE__BLOCKED;
   g->wake = 0;
   g->wait_what = what;
@@ -356,8 +375,8 @@ int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *w
                 const void *obj) {
   if (timeout == 0) {
     /* A poll never blocks, so it is fine from the hub's own context too. */
-    grove_greenlet *g = hub->current;
-    return (g->flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
+    grove_greenlet *g = hub->head.current;
+    return (g->head.flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
   }
   return grove__wait_until(hub, list, timeout < 0 ? UINT64_MAX : grove__deadline(hub, timeout),
                            what, obj);
@@ -396,11 +415,16 @@ void grove__wake(grove_greenlet *g, int code) {
   grove__schedule(g->hub, &g->cb);
 }
 
-void grove__wake_all(grove__list *l, int code) {
+void grove__wake_all(grove__list *l, int code) { grove__wake_all_slot(l, code, NULL); }
+
+void grove__wake_all_slot(grove__list *l, int code, void *slot) {
   grove__list *n;
   while ((n = grove__list_pop(l)) != NULL) {
     grove__list_init(n);
-    grove__wake(grove__container_of(n, grove_greenlet, waiter.link), code);
+    grove_greenlet *g = grove__container_of(n, grove_greenlet, waiter.link);
+    if (slot)
+      g->slot = slot;
+    grove__wake(g, code);
   }
 }
 
@@ -416,15 +440,13 @@ int grove_sleep(double seconds) {
   grove_hub *hub = grove__hub();
   if (!hub)
     return GROVE_ENOMEM;
-  grove_greenlet *g = hub->current;
-  if (cannot_block(hub, g))
-    return GROVE_EPERM;
-  if (g->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
+  grove_greenlet *g = hub->head.current;
   if (seconds <= 0) {
     /* gevent: run_callback(waiter.switch); waiter.get(). */
-    if (GROVE__UNLIKELY(g->timeouts != NULL) && grove__scoped_deadline(g) <= uv_hrtime())
-      return GROVE_ETIMEDOUT;
+    uint64_t deadline = UINT64_MAX;
+    int rc = grove__gate(hub, g, &deadline);
+    if (rc)
+      return rc;
     g->cb.fn = grove__greenlet_cb;
     g->state = GROVE__READY;
     g->wake = 0;
@@ -435,7 +457,7 @@ int grove_sleep(double seconds) {
     return g->wake;
   }
   uint64_t deadline = grove__deadline(hub, seconds);
-  uint64_t scoped = g->timeouts ? grove__scoped_deadline(g) : UINT64_MAX;
+  uint64_t scoped = g->head.timeouts ? grove__scoped_deadline(g) : UINT64_MAX;
   int rc = grove__wait_until(hub, NULL, deadline, "sleep", NULL);
   if (rc == GROVE_ETIMEDOUT && scoped > deadline)
     rc = 0; /* our own deadline: the sleep is over */
@@ -601,22 +623,14 @@ static void close_walk(uv_handle_t *h, void *arg) {
     uv_close(h, NULL);
 }
 
-int grove__hub_atclose(grove_hub *hub, void (*fn)(void *arg), void *arg) {
-  if (hub->natclose == (int)(sizeof hub->atclose / sizeof hub->atclose[0]))
-    return GROVE_ENOMEM;
-  hub->atclose[hub->natclose].fn = fn;
-  hub->atclose[hub->natclose].arg = arg;
-  hub->natclose++;
-  return 0;
-}
-
 /* Cancel the daemon greenlets that are blocked: they end at their next
  * turn. */
 static void cancel_daemons(grove_hub *hub) {
   for (grove__list *n = hub->greenlets.next; n != &hub->greenlets; n = n->next) {
     grove_greenlet *g = grove__container_of(n, grove_greenlet, all);
-    if ((g->flags & GROVE__F_DAEMON) && (g->state == GROVE__BLOCKED || g->state == GROVE__READY)) {
-      g->flags |= GROVE__F_CANCELLED;
+    if ((g->head.flags & GROVE__F_DAEMON) &&
+        (g->state == GROVE__BLOCKED || g->state == GROVE__READY)) {
+      g->head.flags |= GROVE__F_CANCELLED;
       grove__wake(g, GROVE_ECANCELED);
     }
   }
@@ -626,16 +640,24 @@ int grove_hub_close(void) {
   grove_hub *hub = grove__tls_hub;
   if (!hub)
     return 0;
-  if (hub->current != &hub->main)
+  if (hub->head.current != &hub->main)
     return GROVE_EPERM;
   /* Refuse before touching anything while greenlets or objects (events,
    * queues, actors...) are alive: a failed close must change nothing. */
   if (hub->nalive > 0 || hub->nobjects > 0)
     return GROVE_EBUSY;
-  /* Hooks run once: the layer that registered one frees its state. */
-  for (int i = 0; i < hub->natclose; i++)
-    hub->atclose[i].fn(hub->atclose[i].arg);
-  hub->natclose = 0;
+  /* Each layer frees its state, from the top layer down (the transport
+   * before the actor system it uses); a hook runs once. */
+  for (int i = GROVE__NLAYERS - 1; i >= 0; i--) {
+    void *state = hub->head.layer_state[i];
+    void (*close)(void *) = hub->layer_close[i];
+    hub->layer_close[i] = NULL; /* the hook may look its state up, once */
+    if (state && close)
+      close(state);
+    hub->head.layer_state[i] = NULL;
+  }
+  grove__watchdog_close(hub);
+  grove__proc_orphans_close(hub);
   cancel_daemons(hub);
   /* Let pending callbacks (link notifications, posts) run first. */
   for (int i = 0; i < 1000 && (!grove__list_empty(&hub->runq) || hub->post_head); i++) {
@@ -680,7 +702,7 @@ int grove_hub_close(void) {
   grove__locals_destroy(&hub->main);
   pthread_mutex_destroy(&hub->post_lock);
   grove__tls_hub = NULL;
-  grove__overflow_altstack_release();
+  grove__overflow_altstack_release(hub);
   free(hub);
   return 0;
 }

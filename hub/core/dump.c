@@ -1,4 +1,4 @@
-/* hub/dump.c - grove_dump: what every greenlet of this thread is doing
+/* hub/core/dump.c - grove_dump: what every greenlet of this thread is doing
  * (gevent's format_run_info). */
 #include "internal.h"
 
@@ -29,10 +29,10 @@ static void dump_one(FILE *out, const grove_greenlet *g) {
       fprintf(out, " (deadline in %.3fs)",
               (double)(int64_t)(g->timer.deadline - uv_hrtime()) / 1e9);
   }
-  if (g->flags & GROVE__F_CANCELLED)
+  if (g->head.flags & GROVE__F_CANCELLED)
     fprintf(out, " [killed]");
-  if (!(g->flags & GROVE__F_MAIN))
-    fprintf(out, " %s stack", (g->flags & GROVE__F_DEDICATED) ? "dedicated" : "shared");
+  if (!(g->head.flags & GROVE__F_MAIN))
+    fprintf(out, " %s stack", (g->head.flags & GROVE__F_DEDICATED) ? "dedicated" : "shared");
   if (g->saved_len)
     fprintf(out, ", %u bytes saved", g->saved_len);
   fputc('\n', out);

@@ -1,4 +1,4 @@
-/* hub/proc.c - child processes (gevent.subprocess.Popen).
+/* hub/io/proc.c - child processes (gevent.subprocess.Popen).
  *
  * Design notes.
  *
@@ -66,22 +66,15 @@ struct grove_subprocess {
 
 /* ---- orphans: freed while running, closed once reaped ----------------------------- */
 
-/* Per thread, as the hub is. */
-static _Thread_local grove__list orphans;
-static _Thread_local grove_hub *orphans_hub; /* the hub whose close hook is registered */
-
 static void proc_close_cb(uv_handle_t *h) {
   grove_subprocess *p = grove__container_of((uv_process_t *)h, grove_subprocess, proc);
   free(p);
 }
 
-static void orphans_atclose(void *arg) {
-  grove_hub *hub = arg;
-  if (orphans_hub != hub)
-    return;
-  orphans_hub = NULL;
+/* Called by grove_hub_close: the hub's orphans are reaped and closed. */
+void grove__proc_orphans_close(grove_hub *hub) {
   grove__list *n;
-  while ((n = grove__list_pop(&orphans)) != NULL) {
+  while ((n = grove__list_pop(&hub->proc_orphans)) != NULL) {
     grove_subprocess *p = grove__container_of(n, grove_subprocess, orphan_link);
     /* It was sent SIGKILL: reaping it is a matter of moments. libuv no
      * longer looks for it once the handle is closing. */
@@ -93,16 +86,7 @@ static void orphans_atclose(void *arg) {
 }
 
 static void add_orphan(grove_subprocess *p) {
-  grove_hub *hub = p->hub;
-  if (orphans_hub != hub) {
-    grove__list_init(&orphans);
-    if (grove__hub_atclose(hub, orphans_atclose, hub) == 0)
-      orphans_hub = hub;
-  }
-  if (orphans_hub == hub)
-    grove__list_push(&orphans, &p->orphan_link);
-  /* No hook (four are taken): the exit callback still closes it, as long as
-   * the loop runs once more before the hub closes. */
+  grove__list_push(&p->hub->proc_orphans, &p->orphan_link);
 }
 
 static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
@@ -283,9 +267,10 @@ int grove_subprocess_wait(grove_subprocess *p, int *returncode, double timeout) 
   int rc = proc_check(p);
   if (rc)
     return rc;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  return wait_until(p, returncode, grove__deadline(p->hub, timeout));
+  uint64_t deadline;
+  if ((rc = grove__begin_wait(p->hub, timeout, &deadline)) != 0)
+    return rc;
+  return wait_until(p, returncode, deadline);
 }
 
 int grove_subprocess_poll(grove_subprocess *p, int *returncode) {
@@ -377,17 +362,18 @@ int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t 
   int rc = proc_check(p);
   if (rc)
     return rc;
-  if (isnan(timeout) || (inlen > 0 && !input))
+  if (inlen > 0 && !input)
     return GROVE_EINVAL;
   if (inlen > 0 && !p->pipes[0])
     return GROVE_EINVAL; /* input, but stdin is not a pipe */
   grove_hub *hub = p->hub;
-  grove_greenlet *self = hub->current;
-  if ((self->flags & GROVE__F_HUB) || hub->stepping)
+  uint64_t deadline;
+  if ((rc = grove__begin_wait(hub, timeout, &deadline)) != 0)
+    return rc;
+  /* It runs reader greenlets and waits for them, even with a timeout of 0:
+   * the hub cannot do that. */
+  if (grove__in_hub(hub))
     return GROVE_EPERM;
-  if (self->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  uint64_t deadline = grove__deadline(hub, timeout);
 
   grove_greenlet *rg[2] = {NULL, NULL};
   reader *rd[2] = {NULL, NULL};

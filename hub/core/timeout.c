@@ -1,4 +1,4 @@
-/* hub/timeout.c - scoped deadlines (gevent's `with Timeout(seconds):`).
+/* hub/core/timeout.c - scoped deadlines (gevent's `with Timeout(seconds):`).
  *
  * Design notes: a greenlet keeps a stack of its open scopes, innermost first;
  * each scope caches the earliest deadline of itself and every scope outside
@@ -18,7 +18,7 @@ struct grove_timeout {
 };
 
 uint64_t grove__scoped_deadline(grove_greenlet *g) {
-  return g->timeouts ? g->timeouts->effective : UINT64_MAX;
+  return g->head.timeouts ? g->head.timeouts->effective : UINT64_MAX;
 }
 
 grove_timeout *grove_timeout_start(double seconds) {
@@ -27,19 +27,19 @@ grove_timeout *grove_timeout_start(double seconds) {
   grove_hub *hub = grove__hub();
   if (!hub)
     return NULL;
-  grove_greenlet *g = hub->current;
-  if (g->flags & GROVE__F_HUB)
+  grove_greenlet *g = hub->head.current;
+  if (g->head.flags & GROVE__F_HUB)
     return NULL;
   grove_timeout *t = malloc(sizeof *t);
   if (!t)
     return NULL;
   t->g = g;
   t->deadline = grove__deadline(hub, seconds);
-  t->outer = g->timeouts;
+  t->outer = g->head.timeouts;
   t->effective = t->deadline;
   if (t->outer && t->outer->effective < t->effective)
     t->effective = t->outer->effective;
-  g->timeouts = t;
+  g->head.timeouts = t;
   return t;
 }
 
@@ -47,11 +47,11 @@ int grove_timeout_cancel(grove_timeout *t) {
   if (!t)
     return GROVE_EINVAL;
   grove_hub *hub = grove__tls_hub;
-  if (!hub || hub->current != t->g)
+  if (!hub || hub->head.current != t->g)
     return GROVE_EPERM;
   grove_greenlet *g = t->g;
   /* Unlink t, then recompute the cached minimum of the scopes inside it. */
-  grove_timeout **pp = &g->timeouts, *inner[64];
+  grove_timeout **pp = &g->head.timeouts, *inner[64];
   int ninner = 0;
   while (*pp && *pp != t) {
     if (ninner < 64)
@@ -76,9 +76,9 @@ bool grove_timeout_expired(const grove_timeout *t) {
 }
 
 void grove__timeouts_free(grove_greenlet *g) {
-  while (g->timeouts) {
-    grove_timeout *t = g->timeouts;
-    g->timeouts = t->outer;
+  while (g->head.timeouts) {
+    grove_timeout *t = g->head.timeouts;
+    g->head.timeouts = t->outer;
     free(t);
   }
 }

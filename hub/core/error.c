@@ -1,4 +1,4 @@
-/* hub/error.c - grove_strerror and grove_err_name, generated from the one
+/* hub/core/error.c - grove_strerror and grove_err_name, generated from the one
  * table in grove/error.h. */
 #include "internal.h"
 

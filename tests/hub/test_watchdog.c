@@ -77,13 +77,13 @@ static int marker;
 /* 150 ms without a switch, threshold 50 ms: reported once, by name. */
 static void test_busy_reported_once(void) {
   reset();
-  CHECK_EQ(grove_monitor_start(0.05, report, &marker), 0);
+  CHECK_EQ(grove_watchdog_start(0.05, report, &marker), 0);
   grove_spawn_opts o = {.name = "busy"};
   grove_greenlet *g = grove_spawn_ex(busy, &busy_time, &o);
   CHECK_EQ(grove_join(g, 5.0), 0);
   grove_greenlet_release(g);
   grove_sleep(0.1); /* nothing blocks now: no second report */
-  CHECK_EQ(grove_monitor_stop(), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
   pthread_mutex_lock(&seen_lock);
   CHECK_REPORTS(seen_count, 1);
   if (seen_count) {
@@ -98,7 +98,7 @@ static void test_busy_reported_once(void) {
 /* Two separate episodes are two reports; main can be the culprit too. */
 static void test_two_episodes(void) {
   reset();
-  CHECK_EQ(grove_monitor_start(0.04, report, NULL), 0);
+  CHECK_EQ(grove_watchdog_start(0.04, report, NULL), 0);
   spin(0.12);
   CHECK_EQ(grove_sleep(0.05), 0); /* a switch: the episode ends */
   for (int i = 0; i < 100 && count() < 1; i++)
@@ -114,7 +114,7 @@ static void test_two_episodes(void) {
   for (int i = 0; i < 100 && count() < first + 1; i++)
     usleep(1000);
   CHECK_REPORTS(count(), first + 1);
-  CHECK_EQ(grove_monitor_stop(), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
 }
 
 static void *yielder(void *arg) {
@@ -131,30 +131,30 @@ static void *yielder(void *arg) {
 
 static void test_yielder_not_reported(void) {
   reset();
-  CHECK_EQ(grove_monitor_start(0.05, report, NULL), 0);
+  CHECK_EQ(grove_watchdog_start(0.05, report, NULL), 0);
   grove_greenlet *g = grove_spawn(yielder, NULL);
   CHECK_EQ(grove_join(g, 5.0), 0);
   grove_greenlet_release(g);
   /* an idle hub (main asleep, the hub in its poll) is not blocking either */
   CHECK_EQ(grove_sleep(0.15), 0);
-  CHECK_EQ(grove_monitor_stop(), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
   CHECK_EQ(count(), 0);
 }
 
 static void test_start_stop(void) {
   reset();
-  CHECK_EQ(grove_monitor_stop(), 0); /* not started: fine */
-  CHECK_EQ(grove_monitor_start(0, report, NULL), GROVE_EINVAL);
-  CHECK_EQ(grove_monitor_start(-1, report, NULL), GROVE_EINVAL);
-  CHECK_EQ(grove_monitor_start(NAN, report, NULL), GROVE_EINVAL);
-  CHECK_EQ(grove_monitor_start(0.05, report, NULL), 0);
-  CHECK_EQ(grove_monitor_start(0.05, report, NULL), GROVE_EEXIST);
-  CHECK_EQ(grove_monitor_stop(), 0);
-  CHECK_EQ(grove_monitor_stop(), 0); /* idempotent */
+  CHECK_EQ(grove_watchdog_stop(), 0); /* not started: fine */
+  CHECK_EQ(grove_watchdog_start(0, report, NULL), GROVE_EINVAL);
+  CHECK_EQ(grove_watchdog_start(-1, report, NULL), GROVE_EINVAL);
+  CHECK_EQ(grove_watchdog_start(NAN, report, NULL), GROVE_EINVAL);
+  CHECK_EQ(grove_watchdog_start(0.05, report, NULL), 0);
+  CHECK_EQ(grove_watchdog_start(0.05, report, NULL), GROVE_EEXIST);
+  CHECK_EQ(grove_watchdog_stop(), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0); /* idempotent */
   /* Started and stopped many times on one hub. */
   for (int i = 0; i < 10; i++) {
-    CHECK_EQ(grove_monitor_start(0.001, report, NULL), 0);
-    CHECK_EQ(grove_monitor_stop(), 0);
+    CHECK_EQ(grove_watchdog_start(0.001, report, NULL), 0);
+    CHECK_EQ(grove_watchdog_stop(), 0);
   }
   /* After stop, nothing is reported. (A 1 ms monitor may legitimately have
    * reported main, which ran the loop above without switching.) */
@@ -166,7 +166,7 @@ static void test_start_stop(void) {
 /* Left running: grove_hub_close stops it. */
 static void test_stopped_by_close(void) {
   reset();
-  CHECK_EQ(grove_monitor_start(0.02, report, NULL), 0);
+  CHECK_EQ(grove_watchdog_start(0.02, report, NULL), 0);
   CHECK_EQ(grove_hub_close(), 0);
   spin(0.06);
   CHECK_EQ(count(), 0);
@@ -175,13 +175,13 @@ static void test_stopped_by_close(void) {
 /* The default report names the greenlet on stderr (checked by eye in the
  * test's output: "grove: greenlet 'default-report' (fn 0x... busy) ..."). */
 static void test_default_report(void) {
-  CHECK_EQ(grove_monitor_start(0.02, NULL, NULL), 0);
+  CHECK_EQ(grove_watchdog_start(0.02, NULL, NULL), 0);
   double t = 0.06;
   grove_spawn_opts o = {.name = "default-report"};
   grove_greenlet *g = grove_spawn_ex(busy, &t, &o);
   CHECK_EQ(grove_join(g, 5.0), 0);
   grove_greenlet_release(g);
-  CHECK_EQ(grove_monitor_stop(), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
 }
 
 TEST_MAIN(TEST(test_busy_reported_once), TEST(test_two_episodes), TEST(test_yielder_not_reported),

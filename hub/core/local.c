@@ -1,4 +1,4 @@
-/* hub/local.c - greenlet-local storage.
+/* hub/core/local.c - greenlet-local storage.
  *
  * Design notes: a greenlet keeps a short list of (key, value) entries,
  * allocated when it first sets a value; lookups walk that list (programs use
@@ -53,7 +53,7 @@ int grove_local_set(grove_local *k, void *value) {
   int rc = local_check(k);
   if (rc)
     return rc;
-  grove_greenlet *g = k->hub->current;
+  grove_greenlet *g = k->hub->head.current;
   grove__local_entry **pp = find(g, k);
   if (*pp) {
     (*pp)->value = value;
@@ -75,7 +75,7 @@ int grove_local_lookup(grove_local *k, void **value) {
   int rc = local_check(k);
   if (rc)
     return rc;
-  grove__local_entry *e = *find(k->hub->current, k);
+  grove__local_entry *e = *find(k->hub->head.current, k);
   if (!e)
     return GROVE_ENOENT;
   if (value)
@@ -99,7 +99,7 @@ int grove_local_delete(grove_local *k) {
   int rc = local_check(k);
   if (rc)
     return rc;
-  grove__local_entry **pp = find(k->hub->current, k);
+  grove__local_entry **pp = find(k->hub->head.current, k);
   grove__local_entry *e = *pp;
   if (!e)
     return GROVE_ENOENT;

@@ -1,4 +1,4 @@
-/* hub/semaphore.c - Semaphore, BoundedSemaphore, Lock and RLock.
+/* hub/prim/semaphore.c - Semaphore, BoundedSemaphore, Lock and RLock.
  *
  * Design notes: gevent's Semaphore on the shared linkable core with
  * notify_all off: release() schedules one notify pass, which resumes waiters
@@ -160,7 +160,7 @@ int grove_rlock_acquire(grove_rlock *r, double timeout) {
   int rc = rlock_check(r);
   if (rc)
     return rc;
-  grove_greenlet *me = r->block.l.hub->current;
+  grove_greenlet *me = r->block.l.hub->head.current;
   if (r->owner == me) {
     r->count++;
     return 0;
@@ -177,7 +177,7 @@ int grove_rlock_release(grove_rlock *r) {
   int rc = rlock_check(r);
   if (rc)
     return rc;
-  if (r->owner != r->block.l.hub->current)
+  if (r->owner != r->block.l.hub->head.current)
     return GROVE_EPERM;
   if (--r->count == 0) {
     r->owner = NULL;

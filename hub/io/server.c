@@ -1,4 +1,4 @@
-/* hub/server.c - StreamServer and DatagramServer (gevent.server).
+/* hub/io/server.c - StreamServer and DatagramServer (gevent.server).
  *
  * A server owns its socket and an acceptor greenlet. Each connection gets a
  * handler greenlet (spawned into the caller's pool when there is one, so a
@@ -233,7 +233,7 @@ int grove_server_stop(grove_server *srv, double timeout) {
   if (srv->stopping)
     return grove_event_wait(srv->stopped, GROVE_FOREVER) == 0 ? 0 : GROVE_EBUSY;
   /* A handler cannot wait for itself to end. */
-  grove_greenlet *self = srv->hub->current;
+  grove_greenlet *self = srv->hub->head.current;
   for (grove__list *l = srv->conns.next; l != &srv->conns; l = l->next)
     if (grove__container_of(l, conn, link)->g == self)
       return GROVE_EDEADLK;

@@ -1,4 +1,4 @@
-/* hub/queue.c - Queue, LifoQueue, PriorityQueue, JoinableQueue and Channel.
+/* hub/prim/queue.c - Queue, LifoQueue, PriorityQueue, JoinableQueue and Channel.
  *
  * Design notes: the algorithm is gevent.queue's, step for step, because the
  * order in which greenlets observe items is the visible contract:
@@ -302,7 +302,7 @@ done:
 
 /* ---- put / get ------------------------------------------------------------------------ */
 
-static int in_hub(const grove_queue *q) { return q->hub->current == &q->hub->hub_g; }
+static int in_hub(const grove_queue *q) { return q->hub->head.current == &q->hub->hub_g; }
 
 static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
   grove_hub *hub = q->hub;
@@ -317,7 +317,7 @@ static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
     grove__wake(getter, 0);
     return 0;
   }
-  hub->current->slot = item;
+  hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
   return grove__wait(hub, &q->putters, timeout, "channel put", q);
@@ -339,7 +339,7 @@ static int channel_get(grove_queue *q, void **item, double timeout, int nowait) 
     schedule_unlock(q);
   int rc = grove__wait(hub, &q->getters, timeout, "channel get", q);
   if (rc == 0)
-    *item = hub->current->slot;
+    *item = hub->head.current->slot;
   return rc;
 }
 
@@ -367,7 +367,7 @@ static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
     return GROVE_EFULL;
   if (timeout == 0)
     return grove__wait(q->hub, NULL, 0, NULL, NULL);
-  q->hub->current->slot = item;
+  q->hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
   return grove__wait(q->hub, &q->putters, timeout, "queue put", q);

@@ -1,4 +1,4 @@
-/* hub/event.c - Event and AsyncResult, on the linkable core they share with
+/* hub/prim/event.c - Event and AsyncResult, on the linkable core they share with
  * the semaphores.
  *
  * Design notes (gevent's _abstract_linkable.py, step by step):

@@ -1,4 +1,4 @@
-/* hub/group.c - Group, Pool, map, imap and apply_async (gevent.pool).
+/* hub/prim/group.c - Group, Pool, map, imap and apply_async (gevent.pool).
  *
  * Design notes.
  *
@@ -118,7 +118,7 @@ int grove_group_add(grove_group *grp, grove_greenlet *g, double timeout) {
     return GROVE_EINVAL;
   if (g->hub != grp->hub)
     return GROVE_EPERM;
-  if (g->flags & (GROVE__F_MAIN | GROVE__F_HUB))
+  if (g->head.flags & (GROVE__F_MAIN | GROVE__F_HUB))
     return GROVE_EINVAL;
   if (g->group)
     return GROVE_EEXIST;
@@ -581,7 +581,7 @@ static grove_greenlet *apply_link(grove__waiter *w, void *source) {
 }
 
 static int in_group(grove_group *grp) {
-  grove_greenlet *cur = grp->hub->current;
+  grove_greenlet *cur = grp->hub->head.current;
   return cur->group == grp;
 }
 

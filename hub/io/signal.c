@@ -1,4 +1,4 @@
-/* hub/signal.c - signals (gevent.signal_handler) and grove_shutdown.
+/* hub/io/signal.c - signals (gevent.signal_handler, gevent.signal_wait).
  *
  * Design notes.
  *
@@ -22,16 +22,6 @@
  * released with uv_close; the memory goes in the close callback, which runs
  * in the hub's next poll (or in grove_hub_close, which runs the loop until
  * closing handles are gone).
- *
- * grove_shutdown kills every greenlet of the hub except the caller and the
- * runtime's daemons (gevent.signal_handler(SIGQUIT, gevent.kill)). The main
- * greenlet, when the caller is another greenlet, is interrupted rather than
- * killed: its current blocking call returns GROVE_ECANCELED once (as gevent
- * raises GreenletExit in it), but it is not left cancelled for good, because
- * main is the thread itself and never ends: it must still be able to join
- * the greenlets that are being killed, release them, and close the hub.
- * The interruption is queued before the kills, so a main blocked in a join
- * on one of the victims sees GROVE_ECANCELED rather than the victim's end.
  */
 #include "internal.h"
 
@@ -60,25 +50,20 @@ static void wait_cb(uv_signal_t *s, int signum) {
 }
 
 int grove_signal_wait(int signum, double timeout) {
-  if (isnan(timeout) || signum <= 0)
+  if (signum <= 0)
     return GROVE_EINVAL;
   grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  grove_greenlet *g = hub->current;
-  if ((g->flags & GROVE__F_HUB) || hub->stepping)
-    return GROVE_EPERM;
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
+  if (rc)
+    return rc;
   if (timeout == 0)
-    return grove__wait(hub, NULL, 0, NULL, NULL); /* ETIMEDOUT, or ECANCELED */
-  if (g->flags & GROVE__F_CANCELLED)
-    return GROVE_ECANCELED;
-  if (g->timeouts && grove__scoped_deadline(g) <= uv_hrtime())
-    return GROVE_ETIMEDOUT;
-  uint64_t deadline = grove__deadline(hub, timeout);
+    return GROVE_ETIMEDOUT; /* a signal that already came is not remembered */
+  grove_greenlet *g = hub->head.current;
   sig_wait *w = calloc(1, sizeof *w);
   if (!w)
     return GROVE_ENOMEM;
-  int rc = uv_signal_init(&hub->loop, &w->sig);
+  rc = uv_signal_init(&hub->loop, &w->sig);
   if (rc != 0) {
     free(w);
     return rc;
@@ -161,91 +146,4 @@ void grove_signal_handler_cancel(grove_signal_handler *h) {
   h->hub->nobjects--;
   uv_signal_stop(&h->sig);
   uv_close((uv_handle_t *)&h->sig, free_on_close);
-}
-
-/* ---- shutdown ------------------------------------------------------------------- */
-
-typedef struct interrupt_req {
-  grove__cb cb;
-  grove_hub *hub;
-} interrupt_req;
-
-/* Wake main from whatever it waits in with GROVE_ECANCELED, once. */
-static grove_greenlet *interrupt_main_cb(grove__cb *cb) {
-  interrupt_req *r = grove__container_of(cb, interrupt_req, cb);
-  grove_hub *hub = r->hub;
-  free(r);
-  return grove__wake_prepare(&hub->main, GROVE_ECANCELED);
-}
-
-static void interrupt_main(grove_hub *hub) {
-  interrupt_req *r = malloc(sizeof *r);
-  if (!r) {
-    grove__wake(&hub->main, GROVE_ECANCELED);
-    return;
-  }
-  r->hub = hub;
-  r->cb.fn = interrupt_main_cb;
-  grove__list_init(&r->cb.link);
-  grove__schedule(hub, &r->cb);
-}
-
-/* The greenlets to kill: alive, not daemons, not the caller. Each gets a
- * reference, so that they can be joined after they ended. */
-static int collect(grove_hub *hub, grove_greenlet *self, grove_greenlet ***out, size_t *n) {
-  size_t cap = 0, count = 0;
-  grove_greenlet **gs = NULL;
-  for (grove__list *l = hub->greenlets.next; l != &hub->greenlets; l = l->next) {
-    grove_greenlet *g = grove__container_of(l, grove_greenlet, all);
-    if (g == self || (g->flags & (GROVE__F_DAEMON | GROVE__F_HUB | GROVE__F_MAIN)) ||
-        g->state == GROVE__DEAD)
-      continue;
-    if (grove__grow((void **)&gs, &cap, count, sizeof *gs, 16) != 0) {
-      for (size_t i = 0; i < count; i++)
-        grove_greenlet_release(gs[i]);
-      free(gs);
-      return GROVE_ENOMEM;
-    }
-    gs[count++] = grove_greenlet_ref(g);
-  }
-  *out = gs;
-  *n = count;
-  return 0;
-}
-
-int grove_shutdown(double timeout) {
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  grove_greenlet *self = hub->current;
-  /* The hub itself (a grove_hub_post callback) requests the kills but
-   * cannot wait for them, as grove_kill. */
-  int from_hub = (self->flags & GROVE__F_HUB) || hub->stepping;
-  if (self != &hub->main)
-    interrupt_main(hub);
-  uint64_t deadline = grove__deadline(hub, timeout);
-  /* Greenlets spawned while the victims unwind (link callbacks, a handler
-   * that spawns) are killed by the next round. */
-  for (;;) {
-    grove_greenlet **gs;
-    size_t n;
-    int rc = collect(hub, self, &gs, &n);
-    if (rc)
-      return rc;
-    if (n == 0) {
-      free(gs);
-      return 0;
-    }
-    double left = from_hub ? 0 : grove__seconds_left(deadline);
-    rc = grove_killall(gs, n, left);
-    for (size_t i = 0; i < n; i++)
-      grove_greenlet_release(gs[i]);
-    free(gs);
-    if (from_hub && timeout != 0 && rc == GROVE_ETIMEDOUT)
-      return GROVE_EPERM;
-    if (rc || left == 0)
-      return rc;
-  }
 }

@@ -1,12 +1,12 @@
-/* hub/monitor.c - blocking detection (gevent's monitor thread).
+/* hub/io/watchdog.c - blocking detection (gevent's monitor thread).
  *
  * Design notes.
  *
  * A greenlet that computes (or calls a blocking system call) without
  * yielding stops every other greenlet of its hub, timers and I/O included.
- * The monitor is a thread that notices it, as gevent's does: the hub's
+ * The watchdog is a thread that notices it, as gevent's does: the hub's
  * thread bumps hub->switches on every context switch (grove__ctx_jump; one
- * relaxed atomic add, the only cost on the hub's side), and the monitor
+ * relaxed atomic add, the only cost on the hub's side), and the watchdog
  * wakes every max_blocking_time / 2 (at least 1 ms) to look at it. When the
  * counter has not moved for max_blocking_time and the running greenlet is
  * not the hub itself (the hub sitting in epoll is idle, not blocking), it
@@ -14,9 +14,9 @@
  * switch. The time reported is measured from the first tick that saw the
  * counter at its current value, so it can be short by up to one interval.
  *
- * Reading another thread's greenlet: hub->current is loaded atomically and
+ * Reading another thread's greenlet: hub->head.current is loaded atomically and
  * the greenlet's id, fn and name are read without a lock, then the counter
- * and hub->current are read again; if either moved, the greenlet may have
+ * and hub->head.current are read again; if either moved, the greenlet may have
  * switched out (and ended) meanwhile and the observation is dropped. While
  * they have not moved, the greenlet is the one running and cannot have been
  * freed (a greenlet is released only after a switch away from it). The one
@@ -24,8 +24,8 @@
  * itself at that very moment (grove_greenlet_set_name frees the old string);
  * it is copied into a fixed buffer at once.
  *
- * Lifetime: the monitor belongs to the hub of the thread that started it
- * (hub->monitor). grove_monitor_stop joins the thread and is idempotent; a
+ * Lifetime: the watchdog belongs to the hub of the thread that started it
+ * (hub->watchdog). grove_watchdog_stop joins the thread and is idempotent; a
  * hook registered with grove__hub_atclose stops it first thing in
  * grove_hub_close, so the thread never reads a freed hub.
  *
@@ -43,12 +43,12 @@
 #include <string.h>
 #include <time.h>
 
-struct grove__monitor {
+struct grove__watchdog {
   pthread_t thread;
   grove_hub *hub;
   uint64_t interval_ns;
   uint64_t max_ns;
-  grove_monitor_fn report;
+  grove_watchdog_fn report;
   void *arg;
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -77,7 +77,7 @@ static void default_report(const char *name, void *fn, double seconds, void *arg
 }
 
 static grove_greenlet *load_current(grove_hub *hub) {
-  return __atomic_load_n(&hub->current, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(&hub->head.current, __ATOMIC_ACQUIRE);
 }
 
 /* The greenlet the hub is running, observed consistently: 0, or -1 if it
@@ -100,8 +100,8 @@ static int observe(grove_hub *hub, uint64_t sw, grove_greenlet *cur, char *name,
   return 0;
 }
 
-static void *monitor_main(void *arg) {
-  struct grove__monitor *m = arg;
+static void *watchdog_main(void *arg) {
+  struct grove__watchdog *m = arg;
   grove_hub *hub = m->hub;
   uint64_t last_sw = atomic_load_explicit(&hub->switches, memory_order_acquire);
   uint64_t since = mono_ns();
@@ -144,7 +144,7 @@ static void *monitor_main(void *arg) {
   return NULL;
 }
 
-static void monitor_free(struct grove__monitor *m) {
+static void watchdog_free(struct grove__watchdog *m) {
   pthread_mutex_lock(&m->lock);
   m->stop = 1;
   pthread_cond_signal(&m->cond);
@@ -156,33 +156,25 @@ static void monitor_free(struct grove__monitor *m) {
 }
 
 static void stop_hub(grove_hub *hub) {
-  struct grove__monitor *m = hub->monitor;
+  struct grove__watchdog *m = hub->watchdog;
   if (!m)
     return;
-  hub->monitor = NULL;
-  monitor_free(m);
+  hub->watchdog = NULL;
+  watchdog_free(m);
 }
 
-static void monitor_atclose(void *arg) { stop_hub(arg); }
+/* Called by grove_hub_close: the watchdog ends with its hub. */
+void grove__watchdog_close(grove_hub *hub) { stop_hub(hub); }
 
-int grove_monitor_start(double max_blocking_time, grove_monitor_fn report, void *arg) {
+int grove_watchdog_start(double max_blocking_time, grove_watchdog_fn report, void *arg) {
   if (isnan(max_blocking_time) || max_blocking_time <= 0 || max_blocking_time > 1e6)
     return GROVE_EINVAL;
   grove_hub *hub = grove__hub();
   if (!hub)
     return GROVE_ENOMEM;
-  if (hub->monitor)
+  if (hub->watchdog)
     return GROVE_EEXIST;
-  /* One hook per hub, however often the monitor is started: grove_hub_close
-   * stops it before freeing the hub. */
-  int hooked = 0;
-  for (int i = 0; i < hub->natclose; i++)
-    if (hub->atclose[i].fn == monitor_atclose)
-      hooked = 1;
-  if (!hooked && grove__hub_atclose(hub, monitor_atclose, hub) != 0)
-    return GROVE_ENOMEM;
-
-  struct grove__monitor *m = calloc(1, sizeof *m);
+  struct grove__watchdog *m = calloc(1, sizeof *m);
   if (!m)
     return GROVE_ENOMEM;
   m->hub = hub;
@@ -196,18 +188,18 @@ int grove_monitor_start(double max_blocking_time, grove_monitor_fn report, void 
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&m->cond, &ca);
   pthread_condattr_destroy(&ca);
-  int rc = pthread_create(&m->thread, NULL, monitor_main, m);
+  int rc = pthread_create(&m->thread, NULL, watchdog_main, m);
   if (rc != 0) {
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
     free(m);
     return -rc;
   }
-  hub->monitor = m;
+  hub->watchdog = m;
   return 0;
 }
 
-int grove_monitor_stop(void) {
+int grove_watchdog_stop(void) {
   grove_hub *hub = grove__tls_hub;
   if (hub)
     stop_hub(hub);

@@ -1,0 +1,92 @@
+/* actor/api/actor_api.h - the actor layer as the transport sees it. Not
+ * installed.
+ *
+ * The actor layer knows nothing of ZeroMQ: a ref whose node is not 0 goes to
+ * the remote operations the transport installs when a node starts, and the
+ * transport hands what arrives to the calls below. This header and
+ * hub/api/hub_api.h are all transport/ may include of the layers under it.
+ */
+#ifndef GROVE_ACTOR_API_H
+#define GROVE_ACTOR_API_H
+
+#include "hub_api.h"
+#include "msgpack_check.h"
+#include "ref_codec.h"
+
+#include <grove/actor.h>
+
+#define GROVE__MSG_TAG_INLINE 24
+#define GROVE__MSG_BODY_INLINE 48 /* small bodies need no allocation */
+
+enum {
+  GROVE__MSG_CALL = 1 << 1,     /* a request: caller/token are set */
+  GROVE__MSG_REPLIED = 1 << 2,  /* a reply was sent for it */
+  GROVE__MSG_UNPACKED = 1 << 3, /* objs/nobjs are valid */
+  GROVE__MSG_BADBODY = 1 << 4,  /* the body is not valid msgpack */
+  GROVE__MSG_ERROR = 1 << 6     /* a reply carrying an error (grove_reply_error) */
+};
+
+struct grove_msg {
+  struct grove_msg *next;
+  char *tag; /* tag_inline, or heap for long tags */
+  grove_ref sender;
+  grove_greenlet *caller; /* requests: the greenlet waiting in grove_call (ref held) */
+  uint64_t token;         /* requests: which wait of the caller */
+  msgpack_sbuffer body;
+  msgpack_packer pk;
+  msgpack_zone *zone; /* unpacked objects live here */
+  msgpack_object *objs;
+  size_t nobjs;
+  void *blob;
+  size_t blob_len;
+  void (*blob_free)(void *);
+  int error; /* error replies; exit signals: the reason */
+  uint32_t flags;
+  uint32_t remote; /* a request from another node: that node's id (reply goes there) */
+  /* Below: not cleared when a message is reused from the cache. */
+  char tag_inline[GROVE__MSG_TAG_INLINE];
+  char body_inline[GROVE__MSG_BODY_INLINE];
+};
+
+/* ---- the transport's hooks --------------------------------------------------------
+ *
+ * Each takes ownership of the messages it is given. */
+typedef struct grove__remote_ops {
+  int (*send)(grove_ref to, grove_msg *m, uint64_t deadline);
+  int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
+  int (*reply)(grove_msg *request, grove_msg *reply); /* request->remote != 0 */
+  int (*monitor)(grove_ref watcher, grove_ref target, uint64_t id);
+  int (*demonitor)(uint64_t id);
+  /* A local actor's monitor of a remote watcher fired / links. */
+  void (*down)(grove_ref watcher, uint64_t id, grove_ref target, int reason);
+  int (*link)(grove_ref local, grove_ref remote);
+  void (*unlink)(grove_ref local, grove_ref remote);
+  void (*exit)(grove_ref to, grove_ref from, int reason, int kill);
+} grove__remote_ops;
+
+/* Install the remote operations for this hub's actors, with this hub's node
+ * id as it appears in refs on the wire: a ref packed into a body with node 0
+ * is written with this id, and read back as 0 here. NULL ops and 0:
+ * uninstall. Returns 0 or GROVE_ENOMEM. */
+int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id);
+
+/* Hand a message that arrived to a local actor (no inbox bound: the sender
+ * was already paid for by the wire), as a send or a request (m->remote set).
+ * Dead letter + error if `to` is unknown. */
+int grove__actor_deliver(grove_ref to, grove_msg *m);
+/* A remote actor monitors / stops monitoring / links / unlinks / sends an
+ * exit signal to a local one. */
+int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);
+void grove__actor_demonitor_remote(grove_ref target, uint64_t id);
+int grove__actor_link_remote(grove_ref local, grove_ref remote);
+void grove__actor_unlink_remote(grove_ref local, grove_ref remote);
+void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill);
+/* Deliver a down message for a remote target to a local watcher. */
+void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason);
+/* Replace a message's body with these msgpack bytes (copied). */
+int grove__msg_set_body(grove_msg *m, const void *data, size_t len);
+/* Count a message that cannot be delivered as a dead letter (the hook sees
+ * it) and free it. */
+void grove__dead_letter_here(grove_ref to, grove_msg *m, int reason);
+
+#endif

@@ -1,0 +1,317 @@
+/* hub/api/hub_api.h - the hub as the layers above it see it. Not installed.
+ *
+ * actor/, transport/ and net/ are clients of the hub: they queue run-queue
+ * callbacks, block greenlets on wait lists, wake them, keep state per hub and
+ * drive libuv handles of their own. This header is all they may use of the
+ * hub; the build gives them no other hub header (see CMakeLists.txt and
+ * docs/architecture.md), so a shortcut into the scheduler's fields does not
+ * compile. The hub's own files see hub/internal.h, which includes this one.
+ *
+ * The objects behind the opaque pointers (grove_hub, grove_greenlet) are
+ * read and changed only through the calls below; the structs that are
+ * defined here (lists, run-queue callbacks, waiters) are the ones a layer
+ * embeds in its own objects, because waiting and scheduling never allocate.
+ */
+#ifndef GROVE_HUB_API_H
+#define GROVE_HUB_API_H
+
+#include <grove.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#define grove__container_of(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
+#define GROVE__LIKELY(x) __builtin_expect(!!(x), 1)
+#define GROVE__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- intrusive circular doubly-linked lists ------------------------------ */
+
+typedef struct grove__list {
+  struct grove__list *prev, *next;
+} grove__list;
+
+static inline void grove__list_init(grove__list *l) { l->prev = l->next = l; }
+static inline int grove__list_empty(const grove__list *l) { return l->next == l; }
+static inline int grove__list_linked(const grove__list *n) {
+  return n->next != NULL && n->next != n;
+}
+static inline void grove__list_push(grove__list *head, grove__list *n) {
+  n->prev = head->prev;
+  n->next = head;
+  head->prev->next = n;
+  head->prev = n;
+}
+static inline void grove__list_remove(grove__list *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->prev = n->next = n;
+}
+/* Move every node of src to the end (or the front) of dst; src ends empty. */
+static inline void grove__list_splice_tail(grove__list *dst, grove__list *src) {
+  if (src->next == src)
+    return;
+  src->next->prev = dst->prev;
+  dst->prev->next = src->next;
+  src->prev->next = dst;
+  dst->prev = src->prev;
+  src->prev = src->next = src;
+}
+static inline void grove__list_splice_front(grove__list *dst, grove__list *src) {
+  if (src->next == src)
+    return;
+  src->prev->next = dst->next;
+  dst->next->prev = src->prev;
+  dst->next = src->next;
+  src->next->prev = dst;
+  src->prev = src->next = src;
+}
+static inline grove__list *grove__list_pop(grove__list *head) {
+  grove__list *n = head->next;
+  if (n == head)
+    return NULL;
+  grove__list_remove(n);
+  return n;
+}
+
+/* Make room for one more element in a doubling array: *cap grows from
+ * `first`. Returns 0 or GROVE_ENOMEM (the array is left as it was). */
+static inline int grove__grow(void **array, size_t *cap, size_t count, size_t elem, size_t first) {
+  if (count < *cap)
+    return 0;
+  size_t n = *cap ? *cap * 2 : first;
+  void *p = realloc(*array, n * elem);
+  if (!p)
+    return GROVE_ENOMEM;
+  *array = p;
+  *cap = n;
+  return 0;
+}
+
+/* ---- the hub of this thread ---------------------------------------------- */
+
+/* The hub of this thread: the library's one thread-local (hub/core/hub.c).
+ * initial-exec: a plain %fs-relative load even in the shared library (the
+ * default model for -fPIC code calls __tls_get_addr on every access). */
+extern _Thread_local grove_hub *grove__tls_hub __attribute__((tls_model("initial-exec")));
+
+grove_hub *grove__hub_get(void); /* the slow path of grove__hub: creates it */
+
+/* The calling thread's hub, created on demand (NULL: out of memory). */
+static inline grove_hub *grove__hub(void) {
+  grove_hub *h = grove__tls_hub;
+  return GROVE__LIKELY(h != NULL) ? h : grove__hub_get();
+}
+/* The calling thread's hub if it has one; never creates one. */
+static inline grove_hub *grove__hub_peek(void) { return grove__tls_hub; }
+/* The libuv loop the hub runs: for the layers' own handles (poll watchers,
+ * timers, processes). Their callbacks run inside the hub's poll, where
+ * nothing may block or switch: they schedule run-queue callbacks. */
+uv_loop_t *grove__hub_loop(grove_hub *hub);
+/* Ask the hub to poll libuv (timers, I/O) before it runs the next callback:
+ * a source of work that used up its budget calls this and reschedules
+ * itself at the back of the run queue. */
+void grove__hub_poll_soon(grove_hub *hub);
+/* Count an object that keeps grove_hub_close from succeeding while it
+ * lives (an actor, a node's handles), and uncount it. */
+void grove__hub_object_add(grove_hub *hub);
+void grove__hub_object_remove(grove_hub *hub);
+
+/* ---- per-hub layer state ------------------------------------------------- */
+
+/* Each layer above the hub keeps its state in one slot of the hub (libdill's
+ * dill_ctx), never in thread-locals, so that hubs stay apart. A layer's slot
+ * number is above the numbers of the layers it uses: grove_hub_close calls
+ * the close hooks from the highest slot down, so the transport is stopped
+ * while the actor system it uses still exists. */
+enum {
+  GROVE__LAYER_ACTOR = 0, /* actor/: slots, runners, registry, the message cache */
+  GROVE__LAYER_NODE,      /* transport/: the node */
+  GROVE__LAYER_CLUSTER,   /* transport/: the cluster worker's identity */
+  GROVE__LAYER_NET,       /* net/ */
+  GROVE__NLAYERS
+};
+
+/* The leading fields of every hub and every greenlet: what the inline
+ * accessors below read, so that a layer reaches its state, or the running
+ * actor, in two or three loads. Layers never name these fields. */
+typedef struct grove__hub_head {
+  struct grove_greenlet *current; /* the running greenlet */
+  uint32_t stepping;              /* > 0 while callbacks run (nothing may block then) */
+  void *layer_state[GROVE__NLAYERS];
+} grove__hub_head;
+
+typedef struct grove__greenlet_head {
+  void *ext;                      /* the extension slot (grove__ext) */
+  struct grove_timeout *timeouts; /* innermost scoped timeout */
+  uint16_t flags;                 /* GROVE__F_* (hub/internal.h has the rest) */
+} grove__greenlet_head;
+
+/* The two greenlet flags the inline gate reads. */
+#define GROVE__F_HUB (1 << 1)       /* the hub's own greenlet */
+#define GROVE__F_CANCELLED (1 << 3) /* killed: its waits return GROVE_ECANCELED */
+
+/* A layer's state on this hub, or NULL (no hub, or not set). */
+static inline void *grove__layer_get(grove_hub *hub, int layer) {
+  return hub ? ((grove__hub_head *)(void *)hub)->layer_state[layer] : NULL;
+}
+/* Set a layer's state and the hook that frees it at grove_hub_close (NULL:
+ * nothing to free). Setting NULL forgets the state without calling the
+ * hook (the layer freed it itself). */
+void grove__layer_set(grove_hub *hub, int layer, void *state, void (*close)(void *state));
+
+/* ---- run-queue callbacks --------------------------------------------------- */
+
+/* An entry in the hub's run queue. fn(cb) does its work and returns the
+ * greenlet to switch to next, or NULL when it has nothing to resume. A
+ * callback runs in the hub's context: it must not block. */
+typedef struct grove__cb {
+  grove__list link;
+  struct grove_greenlet *(*fn)(struct grove__cb *cb);
+} grove__cb;
+
+void grove__schedule(grove_hub *hub, grove__cb *cb);      /* at the back */
+void grove__schedule_next(grove_hub *hub, grove__cb *cb); /* at the front: a continuation */
+void grove__unschedule(grove__cb *cb);
+/* Pop the head of the run queue if it is a callback with this fn, within
+ * the hub's turn budget (as if the hub's loop had run it next); NULL
+ * otherwise. The hand-over of a run of callbacks of one kind to a greenlet
+ * that can serve them without switching (an actor runner takes the next
+ * activation). */
+grove__cb *grove__runq_take(grove_hub *hub, struct grove_greenlet *(*fn)(grove__cb *));
+
+/* ---- blocking: the gate, waits and wakes ------------------------------------ */
+
+/* An entry in a wait list. A blocked greenlet's own waiter has fn == NULL;
+ * other waiters have fn, called from a notification pass (see
+ * hub/internal.h). Layers only wait with greenlets. */
+typedef struct grove__waiter {
+  grove__list link;
+  struct grove_greenlet *(*fn)(struct grove__waiter *w, void *source);
+} grove__waiter;
+
+/* May the running greenlet block here? Every blocking call of every layer
+ * starts with this check (libdill's dill_canblock), and it checks in this
+ * order:
+ *   GROVE_EINVAL     timeout is NaN
+ *   GROVE_ENOMEM     hub is NULL (it could not be created)
+ *   GROVE_EPERM      hub is not the calling thread's; or the caller is the
+ *                    hub itself (a libuv or run-queue callback, a
+ *                    grove_hub_post callback) and timeout is not 0 (a poll
+ *                    never blocks, so the hub may poll)
+ *   GROVE_ECANCELED  the greenlet was killed
+ *   GROVE_ETIMEDOUT  its scoped deadline (grove_timeout_start) has passed
+ * On 0, *deadline is when the wait must end, on the hub clock (ns; UINT64_MAX:
+ * never): the sooner of now + timeout and the scoped deadline. A timeout of 0
+ * gives a deadline that has passed: a poll. */
+int grove__begin_wait_slow(grove_hub *hub, double timeout, uint64_t *deadline);
+static inline int grove__begin_wait(grove_hub *hub, double timeout, uint64_t *deadline) {
+  /* Inline for the common case (wait forever, not killed, no scoped
+   * deadline, not the hub); the rest and every error is the slow path. */
+  if (GROVE__LIKELY(timeout < 0 && hub != NULL && hub == grove__tls_hub)) {
+    const grove__hub_head *h = (const grove__hub_head *)(const void *)hub;
+    const grove__greenlet_head *g = (const grove__greenlet_head *)(const void *)h->current;
+    if (GROVE__LIKELY(!h->stepping && !(g->flags & (GROVE__F_HUB | GROVE__F_CANCELLED)) &&
+                      !g->timeouts)) {
+      *deadline = UINT64_MAX;
+      return 0;
+    }
+  }
+  return grove__begin_wait_slow(hub, timeout, deadline);
+}
+
+/* Block the running greenlet until woken, linked into `list` (may be NULL)
+ * and with `deadline` armed (UINT64_MAX: none). Starts with the gate's
+ * checks (EPERM, ECANCELED, the scoped deadline, which it also applies).
+ * Returns the wake code: 0 when woken by the object, GROVE_ETIMEDOUT,
+ * GROVE_ECANCELED, GROVE_ELOOPEXIT. `what` and `obj` say what it waits for
+ * (grove_dump, the watchdog). */
+int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
+                      const void *obj);
+/* The same with a timeout; a timeout of 0 returns at once (GROVE_ETIMEDOUT,
+ * or GROVE_ECANCELED for a killed greenlet) without blocking. */
+int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *what,
+                const void *obj);
+
+/* Take a blocked (or sleep(0)-ready) greenlet off whatever it waits on and
+ * record `code` as the result of its wait. Returns g, to be returned by a
+ * run-queue callback as the greenlet to run now, or NULL if g was not
+ * waiting. */
+struct grove_greenlet *grove__wake_prepare(struct grove_greenlet *g, int code);
+/* Wake g with `code` from anywhere (a greenlet, a run-queue callback, a
+ * libuv callback): g is queued at the back of the run queue. */
+void grove__wake(struct grove_greenlet *g, int code);
+/* Wake every greenlet of a wait list, in order, with `code`; with
+ * grove__wake_all_slot each is also handed `slot` (grove__take_slot). */
+void grove__wake_all(grove__list *l, int code);
+void grove__wake_all_slot(grove__list *l, int code, void *slot);
+/* The first greenlet of a wait list (NULL if empty), left on the list. */
+struct grove_greenlet *grove__wait_list_first(grove__list *l);
+/* Whether g is blocked on a wait list right now. */
+bool grove__waiting(const struct grove_greenlet *g);
+
+/* A deadline on the hub clock (ns) from a timeout in seconds: UINT64_MAX for
+ * a negative timeout (or NaN: callers check it first). */
+uint64_t grove__deadline(grove_hub *hub, double seconds);
+/* The seconds left until a deadline, as a timeout argument: GROVE_FOREVER
+ * for UINT64_MAX, 0 once it has passed. */
+double grove__seconds_left(uint64_t deadline);
+/* The hub clock, ns. */
+static inline uint64_t grove__now(void) { return uv_hrtime(); }
+
+/* ---- greenlets, as the layers above see them --------------------------------- */
+
+/* The running greenlet of a hub (NULL for a NULL hub). */
+static inline struct grove_greenlet *grove__current(grove_hub *hub) {
+  return hub ? ((grove__hub_head *)(void *)hub)->current : NULL;
+}
+/* Whether the hub itself is running: a run-queue or libuv callback, or a
+ * grove_hub_post callback. Nothing may block there. */
+static inline bool grove__in_hub(grove_hub *hub) {
+  const grove__hub_head *h = (const grove__hub_head *)(const void *)hub;
+  return h->stepping ||
+         (((const grove__greenlet_head *)(const void *)h->current)->flags & GROVE__F_HUB);
+}
+/* Whether g has been killed (its blocking calls return GROVE_ECANCELED). */
+static inline bool grove__cancelled(const struct grove_greenlet *g) {
+  return (((const grove__greenlet_head *)(const void *)g)->flags & GROVE__F_CANCELLED) != 0;
+}
+/* Kill g without waiting, from the hub's context too: it is cancelled and
+ * woken from its wait with GROVE_ECANCELED. */
+void grove__cancel(struct grove_greenlet *g);
+
+/* The extension slot of a greenlet, for the layer that runs it (an actor
+ * runner's actor). */
+static inline void *grove__ext(const struct grove_greenlet *g) {
+  return ((const grove__greenlet_head *)(const void *)g)->ext;
+}
+static inline void grove__set_ext(struct grove_greenlet *g, void *ext) {
+  ((grove__greenlet_head *)(void *)g)->ext = ext;
+}
+/* The running greenlet's extension, NULL when no hub or none. */
+static inline void *grove__current_ext(grove_hub *hub) {
+  return hub ? grove__ext(grove__current(hub)) : NULL;
+}
+/* A token naming the greenlet's current wait, set by the layer that makes
+ * it wait (a call): a late answer to an earlier wait is recognised. */
+uint64_t grove__token(const struct grove_greenlet *g);
+void grove__set_token(struct grove_greenlet *g, uint64_t token);
+/* An item handed to a greenlet with its wake-up: set it before waking,
+ * take it (and clear it) when the wait returns. */
+void grove__set_slot(struct grove_greenlet *g, void *item);
+void *grove__take_slot(struct grove_greenlet *g);
+
+/* A new greenlet that is not scheduled: a run-queue callback returns it to
+ * start it at once. Its only reference is its own. NULL: out of memory. */
+struct grove_greenlet *grove__spawn_now(grove_fn fn, void *arg);
+/* Make g a daemon: a runtime worker that is not counted as alive (it
+ * neither keeps grove_hub_close from succeeding nor shows in the count);
+ * grove_hub_close cancels the daemons still blocked. */
+void grove__greenlet_daemonize(struct grove_greenlet *g);
+
+/* Report a misuse that cannot be returned as an error (a void call). */
+void grove__misuse(const char *fn, int code);
+
+#endif

@@ -1,0 +1,307 @@
+/* transport/dispatch.c - receiving: frames from the node's socket, and each
+ * envelope handed to the actor layer or the node's own tables.
+ *
+ * Design notes: ZMQ_FD is edge-triggered and only says "look at ZMQ_EVENTS".
+ * The poll callback does no work itself: it schedules the drain (a run-queue
+ * callback), which receives until EAGAIN or its budget, then reschedules
+ * itself behind the other work and asks the hub to poll, so that timers
+ * (heartbeats) and other sockets are served while a flood comes in. Every
+ * send re-checks ZMQ_EVENTS afterwards (grove__node_check_events), because a
+ * send can consume the edge a pending message would have raised.
+ *
+ * Frames are validated envelope by envelope without allocating
+ * (grove__env_next); a bad envelope is counted and logged, and the rest of
+ * the frame is still read.
+ */
+#include "transport_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* ---- receiving ------------------------------------------------------------------------------ */
+
+static grove_msg *msg_from(grove__node *n, const grove__env *e) {
+  char tag[GROVE__NAME_MAX + 1];
+  memcpy(tag, e->tag, e->tag_len);
+  tag[e->tag_len] = 0;
+  grove_msg *m = grove_msg_new(tag);
+  if (!m)
+    return NULL;
+  if (grove__msg_set_body(m, e->body, e->body_len) != 0) {
+    grove_msg_free(m);
+    return NULL;
+  }
+  m->sender = grove__node_local_ref(n, e->from);
+  return m;
+}
+
+static void reply_status(grove__node *n, grove__peer *p, uint64_t id, int status) {
+  grove__w_reply(grove__node_begin_env(n, p), id, status, GROVE_REF_NULL, "grove.error", NULL, 0);
+}
+
+static int resolve_to(grove__node *n, const grove__env *e, grove_ref *to) {
+  if (e->to_name) {
+    char name[GROVE__NAME_MAX + 1];
+    memcpy(name, e->to_name, e->to_name_len);
+    name[e->to_name_len] = 0;
+    return grove_whereis(name, to);
+  }
+  if (e->to.node != n->id)
+    return GROVE_ENOENT; /* not for this node */
+  *to = grove__node_local_ref(n, e->to);
+  return 0;
+}
+
+static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
+  n->stats.received++;
+  switch (e->kind) {
+  case GROVE__W_SEND:
+  case GROVE__W_CALL: {
+    grove_ref to;
+    int rc = resolve_to(n, e, &to);
+    if (rc) {
+      n->stats.unknown_target++;
+      if (e->kind == GROVE__W_CALL)
+        reply_status(n, p, e->id, GROVE_ENOENT);
+      return;
+    }
+    grove_msg *m = msg_from(n, e);
+    if (!m) {
+      if (e->kind == GROVE__W_CALL)
+        reply_status(n, p, e->id, GROVE_ENOMEM);
+      return;
+    }
+    if (e->kind == GROVE__W_CALL) {
+      m->flags |= GROVE__MSG_CALL;
+      m->remote = p->id;
+      m->token = e->id;
+    }
+    if (grove__actor_deliver(to, m) != 0) {
+      n->stats.unknown_target++;
+      if (e->kind == GROVE__W_CALL)
+        reply_status(n, p, e->id, GROVE_ENOENT);
+    }
+    return;
+  }
+  case GROVE__W_REPLY:
+    grove__call_complete(n, p, e);
+    return;
+  case GROVE__W_HEARTBEAT:
+    return;
+  case GROVE__W_WHEREIS: {
+    char name[GROVE__NAME_MAX + 1];
+    memcpy(name, e->name, e->name_len);
+    name[e->name_len] = 0;
+    grove_ref r;
+    int rc = grove_whereis(name, &r);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    if (rc == 0)
+      grove__pack_ref(&pk, grove__node_wire_ref(n, r));
+    grove__w_reply(grove__node_begin_env(n, p), e->id, rc, GROVE_REF_NULL, "grove.ref", body.data,
+                   body.size);
+    msgpack_sbuffer_destroy(&body);
+    return;
+  }
+  case GROVE__W_MONITOR: {
+    grove_ref watcher = e->from, target = grove__node_local_ref(n, e->to);
+    int rc =
+        e->to.node == n->id ? grove__actor_monitor_remote(watcher, target, e->id) : GROVE_ENOENT;
+    if (rc)
+      grove__w_down(grove__node_begin_env(n, p), watcher, e->id, e->to, rc);
+    return;
+  }
+  case GROVE__W_DEMONITOR:
+    if (e->to.node == n->id)
+      grove__actor_demonitor_remote(grove__node_local_ref(n, e->to), e->id);
+    return;
+  case GROVE__W_DOWN:
+    if (e->to.node == n->id) {
+      grove__rmon_remove(p, e->id);
+      grove__actor_down(e->id, grove__node_local_ref(n, e->to), e->from, (int)e->code);
+    }
+    return;
+  case GROVE__W_LINK:
+    if (e->to.node != n->id ||
+        grove__actor_link_remote(grove__node_local_ref(n, e->to), e->from) != 0) {
+      grove__w_exit(grove__node_begin_env(n, p), e->to, e->from, GROVE_ENOENT, 0);
+      return;
+    }
+    grove__rlink_add(p, grove__node_local_ref(n, e->to), e->from);
+    return;
+  case GROVE__W_UNLINK:
+    if (e->to.node == n->id) {
+      grove__actor_unlink_remote(grove__node_local_ref(n, e->to), e->from);
+      grove__rlink_remove(p, grove__node_local_ref(n, e->to), e->from);
+    }
+    return;
+  case GROVE__W_EXIT:
+    if (e->to.node == n->id) {
+      grove__rlink_remove(p, grove__node_local_ref(n, e->to), e->from);
+      grove__actor_exit_remote(grove__node_local_ref(n, e->to), e->from, (int)e->code, e->kill);
+    }
+    return;
+  case GROVE__W_BYE:
+    grove__peer_down(n, p, "it stopped");
+    return;
+  default:
+    return;
+  }
+}
+
+/* One frame from the peer whose routing id is `ident`. */
+static void handle_frame(grove__node *n, const char *ident, size_t ilen, const char *buf,
+                         size_t len) {
+  n->stats.frames_received++;
+  grove__peer *p = grove__peer_by_name(n, ident, ilen);
+  if (len > n->opts.max_message) {
+    n->stats.dropped_oversize++;
+    grove__node_log(n, p, "dropped a %zu-byte frame from %.*s: larger than max_message (%zu)", len,
+                    (int)ilen, ident, n->opts.max_message);
+    return;
+  }
+  size_t off = 0;
+  grove__env_outcome r;
+  int seen = 0, invited = 0;
+  grove__env e;
+  while ((r = grove__env_next(buf, len, &off, &e)) != GROVE__ENV_END && r != GROVE__ENV_GARBAGE) {
+    if (r == GROVE__ENV_VERSION) {
+      n->stats.dropped_version++;
+      grove__node_log(n, p, "dropped an envelope from %.*s: unknown protocol version", (int)ilen,
+                      ident);
+      continue;
+    }
+    if (r != GROVE__ENV_OK) {
+      n->stats.dropped_malformed++;
+      grove__node_log(n, p, "dropped a malformed envelope from %.*s", (int)ilen, ident);
+      continue;
+    }
+    if (e.kind == GROVE__W_HELLO || e.kind == GROVE__W_WELCOME) {
+      if (e.name_len != ilen || memcmp(e.name, ident, ilen) != 0) {
+        n->stats.dropped_malformed++;
+        grove__node_log(n, p, "hello from %.*s names another node: dropped", (int)ilen, ident);
+        continue;
+      }
+      if (!p && !(p = grove__peer_add(n, ident, ilen)))
+        continue;
+      if (grove__peer_by_id(n, p->id) != p || p->id == n->id) {
+        n->stats.dropped_malformed++;
+        grove__node_log(n, p, "node name %s collides with another node's id: refused", p->name);
+        continue;
+      }
+      grove__peer_up(n, p, &e);
+      if (e.kind == GROVE__W_HELLO)
+        grove__peer_send_hello(n, p, GROVE__W_WELCOME);
+      continue;
+    }
+    if (!p || p->state != GROVE__P_UP) {
+      n->stats.dropped_unknown_peer++;
+      grove__node_log(n, p, "dropped an envelope from %.*s: no handshake yet", (int)ilen, ident);
+      /* A peer that thinks we know it (we restarted, or declared it down):
+       * invite it to shake hands again, once per frame. */
+      if (!p && ilen <= GROVE__NAME_MAX && n->npeers < 4096 &&
+          (p = grove__peer_add(n, ident, ilen)))
+        p->state = GROVE__P_DOWN;
+      if (p && p->state == GROVE__P_DOWN && !invited++)
+        grove__peer_send_hello(n, p, GROVE__W_HELLO);
+      continue;
+    }
+    if (!seen++)
+      p->last_recv = grove__now();
+    handle_env(n, p, &e);
+  }
+  if (r == GROVE__ENV_GARBAGE) {
+    n->stats.dropped_malformed++;
+    grove__node_log(n, p, "dropped the rest of a frame from %.*s: not msgpack", (int)ilen, ident);
+  }
+}
+
+/* Receive until EAGAIN, within a budget of frames (a frame may hold a
+ * thousand messages): past it, come back after the hub has polled, so that
+ * timers (heartbeats) and other sockets are served while a flood comes in. */
+void grove__node_drain(grove__node *n) {
+  for (int budget = 0; budget < 16; budget++) {
+    zmq_msg_t ident, body;
+    zmq_msg_init(&ident);
+    if (zmq_msg_recv(&ident, n->sock, ZMQ_DONTWAIT) < 0) {
+      zmq_msg_close(&ident);
+      if (errno != EAGAIN && errno != EINTR)
+        grove__node_log(n, NULL, "receive failed: %s", zmq_strerror(errno));
+      return;
+    }
+    int more = zmq_msg_more(&ident);
+    zmq_msg_init(&body);
+    int got = 0, extra = 0;
+    while (more) {
+      zmq_msg_t *into = got ? NULL : &body;
+      zmq_msg_t spare;
+      if (!into) {
+        zmq_msg_init(&spare);
+        into = &spare;
+      }
+      if (zmq_msg_recv(into, n->sock, 0) < 0)
+        break;
+      more = zmq_msg_more(into);
+      if (into == &spare) {
+        extra = 1;
+        zmq_msg_close(&spare);
+      }
+      got = 1;
+    }
+    if (!got || extra) {
+      n->stats.frames_received++;
+      n->stats.dropped_malformed++;
+      grove__node_log(n, NULL, "dropped a message with %s frames", got ? "too many" : "no");
+    } else {
+      handle_frame(n, zmq_msg_data(&ident), zmq_msg_size(&ident), zmq_msg_data(&body),
+                   zmq_msg_size(&body));
+    }
+    zmq_msg_close(&body);
+    zmq_msg_close(&ident);
+    if (!n->sock)
+      return; /* stopped by a handler */
+  }
+  grove__node_schedule_drain(n); /* more may be waiting: after the others */
+  grove__hub_poll_soon(n->hub);
+}
+
+grove_greenlet *grove__node_drain_cb(grove__cb *cb) {
+  grove__node *n = grove__container_of(cb, grove__node, drain_cb);
+  n->drain_scheduled = 0;
+  if (n->sock)
+    grove__node_drain(n);
+  if (n->zap)
+    grove__zap_serve(n);
+  return NULL;
+}
+
+void grove__node_schedule_drain(grove__node *n) {
+  if (!n->drain_scheduled) {
+    n->drain_scheduled = 1;
+    grove__schedule(n->hub, &n->drain_cb);
+  }
+}
+
+/* After any send or receive: a pending message may have consumed the edge. */
+void grove__node_check_events(grove__node *n) {
+  int ev = 0;
+  size_t sz = sizeof ev;
+  if (n->sock && zmq_getsockopt(n->sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN))
+    grove__node_schedule_drain(n);
+}
+
+void grove__node_poll_cb(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  grove__node *n = h->data;
+  grove__node_schedule_drain(n);
+  /* The hub runs the queue right after the loop iteration. */
+}

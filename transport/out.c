@@ -1,0 +1,253 @@
+/* transport/out.c - sending: envelopes batched per peer, flushed as frames,
+ * and the remote operations the actor layer calls for refs on other nodes.
+ *
+ * Design notes: a send encodes its envelope onto the peer's output buffer and
+ * schedules one flush callback; the flush hands each peer's buffer to
+ * ZeroMQ as one frame. A greenlet that sends in a loop fills a batch; a
+ * ping-pong pays one frame per message. When ZeroMQ pushes back (the peer's
+ * high-water mark), the buffer stays and senders wait for room. Control
+ * envelopes (hellos, monitors, links, exits) go out whatever the bound.
+ */
+#include "transport_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* ---- sending ----------------------------------------------------------------------------- */
+
+/* Hand a peer's buffered envelopes to ZeroMQ as one frame. Returns 0, or
+ * GROVE_EAGAIN when ZeroMQ pushed back (the buffer stays). */
+int grove__peer_flush(grove__node *n, grove__peer *p) {
+  if (p->out.size == 0)
+    return 0;
+  if (p->state != GROVE__P_UP)
+    return GROVE_EAGAIN; /* until the handshake is done */
+  /* zmq_send copies the batch (small), and the buffer is reused: a
+   * released buffer would mean a fresh allocation for every frame. */
+  int rc = 0;
+  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+      zmq_send(n->sock, p->out.data, p->out.size, ZMQ_DONTWAIT) < 0)
+    rc = -errno;
+  else
+    p->out.size = 0;
+  if (rc == 0) {
+    n->stats.frames_sent++;
+    p->out_envs = 0;
+    p->last_sent = grove__now();
+    if (!grove__list_empty(&p->senders))
+      grove__wake_all(&p->senders, 0);
+  } else {
+    if (rc != -EAGAIN && rc != -EHOSTUNREACH)
+      grove__node_log(n, p, "send to %s failed: %s", p->name, zmq_strerror(-rc));
+    rc = GROVE_EAGAIN;
+  }
+  grove__node_check_events(n);
+  return rc;
+}
+
+grove_greenlet *grove__node_flush_cb(grove__cb *cb) {
+  grove__node *n = grove__container_of(cb, grove__node, flush_cb);
+  n->flush_scheduled = 0;
+  int blocked = 0;
+  for (size_t i = 0; i < n->npeers; i++) {
+    grove__peer *p = n->peers[i];
+    if (p->out.size && grove__peer_flush(n, p) != 0 && p->state == GROVE__P_UP)
+      blocked = 1;
+  }
+  if (blocked && !uv_is_active((uv_handle_t *)&n->retry_timer))
+    uv_timer_start(&n->retry_timer, grove__retry_timer_cb, 1, 0);
+  return NULL;
+}
+
+void grove__node_schedule_flush(grove__node *n) {
+  if (!n->flush_scheduled) {
+    n->flush_scheduled = 1;
+    grove__schedule(n->hub, &n->flush_cb);
+  }
+}
+
+void grove__retry_timer_cb(uv_timer_t *t) {
+  grove__node *n = t->data;
+  grove__node_schedule_flush(n);
+}
+
+/* Room in a peer's buffer for one more envelope: wait while ZeroMQ pushes
+ * back and the buffer is over its bound. */
+int grove__node_wait_room(grove__node *n, grove__peer *p, uint64_t deadline) {
+  while (p->out.size >= GROVE__OUT_MAX && p->state != GROVE__P_DOWN) {
+    grove_hub *hub = n->hub;
+    if (grove__in_hub(hub))
+      return GROVE_EAGAIN; /* the hub cannot wait: the caller drops and counts */
+    if (grove__peer_flush(n, p) == 0)
+      return 0;
+    if (!uv_is_active((uv_handle_t *)&n->retry_timer))
+      uv_timer_start(&n->retry_timer, grove__retry_timer_cb, 1, 0);
+    int rc = grove__wait_until(hub, &p->senders, deadline, "node send (high-water mark)", p);
+    if (rc)
+      return rc;
+  }
+  return p->state == GROVE__P_DOWN ? GROVE_EHOSTUNREACH : 0;
+}
+
+/* The packer of a peer's buffer, after making room. */
+msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p) {
+  (void)n;
+  p->out_envs++;
+  n->stats.sent++;
+  if (p->out.size >= p->batch_max)
+    grove__peer_flush(n, p);
+  grove__node_schedule_flush(n);
+  return &p->pk;
+}
+
+/* Control envelopes (monitors, links, hellos) go out whatever the bound. */
+grove__peer *grove__peer_for_ref(grove__node *n, grove_ref r) {
+  grove__peer *p = grove__peer_by_id(n, r.node);
+  return p && p->state != GROVE__P_DOWN && p->state != GROVE__P_NEW ? p : NULL;
+}
+
+void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind) {
+  /* A hello goes alone and at once, ahead of buffered traffic (which waits
+   * for the handshake). */
+  msgpack_sbuffer hello;
+  msgpack_sbuffer_init(&hello);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &hello, msgpack_sbuffer_write);
+  grove__w_hello(&pk, kind, n->name, n->incarnation, n->endpoint, n->opts.max_message);
+  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+      zmq_send(n->sock, hello.data, hello.size, ZMQ_DONTWAIT) >= 0) {
+    n->stats.frames_sent++;
+    n->stats.sent++;
+    p->last_sent = grove__now();
+  }
+  msgpack_sbuffer_destroy(&hello);
+  grove__node_check_events(n);
+}
+
+/* ---- the actor layer's remote operations ---------------------------------------------- */
+
+static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  int rc = 0;
+  if (!p || p->state == GROVE__P_NEW || p->state == GROVE__P_DOWN)
+    rc = GROVE_EHOSTUNREACH;
+  else if (m->blob)
+    rc = GROVE_EINVAL; /* a blob is a local pointer: it cannot cross */
+  else if (m->body.size + 256 > p->max_message)
+    rc = GROVE_EMSGSIZE;
+  else
+    rc = grove__node_wait_room(n, p, deadline);
+  if (rc) {
+    grove__dead_letter_here(to, m, rc);
+    return rc;
+  }
+  grove__w_send(grove__node_begin_env(n, p), to, NULL, grove__node_wire_ref(n, m->sender), m->tag,
+                m->body.data, m->body.size, 0, 0);
+  grove_msg_free(m);
+  return 0;
+}
+
+static int r_reply(grove_msg *request, grove_msg *reply) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_by_id(n, request->remote) : NULL;
+  if (!p || p->state != GROVE__P_UP || reply->blob) {
+    grove__dead_letter_here(request->sender, reply,
+                            reply->blob ? GROVE_EINVAL : GROVE_EHOSTUNREACH);
+    return reply->blob ? GROVE_EINVAL : 0;
+  }
+  int status = (reply->flags & GROVE__MSG_ERROR) ? reply->error : 0;
+  grove__w_reply(grove__node_begin_env(n, p), request->token, status,
+                 grove__node_wire_ref(n, reply->sender), reply->tag, reply->body.data,
+                 reply->body.size);
+  grove_msg_free(reply);
+  return 0;
+}
+
+static int r_monitor(grove_ref watcher, grove_ref target, uint64_t id) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_for_ref(n, target) : NULL;
+  if (!p || p->state != GROVE__P_UP)
+    return GROVE_EHOSTUNREACH;
+  int rc = grove__rmon_add(p, id, watcher, target);
+  if (rc)
+    return rc;
+  grove__w_monitor(grove__node_begin_env(n, p), GROVE__W_MONITOR, grove__node_wire_ref(n, watcher),
+                   target, id);
+  return 0;
+}
+
+static int r_demonitor(uint64_t id) {
+  grove__node *n = grove__node_current();
+  if (!n)
+    return GROVE_ENOENT;
+  for (size_t i = 0; i < n->npeers; i++) {
+    grove__peer *p = n->peers[i];
+    grove_ref target;
+    if (grove__rmon_take(p, id, &target) == 0) {
+      if (p->state == GROVE__P_UP)
+        grove__w_monitor(grove__node_begin_env(n, p), GROVE__W_DEMONITOR, GROVE_REF_NULL, target,
+                         id);
+      return 0;
+    }
+  }
+  return GROVE_ENOENT;
+}
+
+static void r_down(grove_ref watcher, uint64_t id, grove_ref target, int reason) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_for_ref(n, watcher) : NULL;
+  if (p && p->state == GROVE__P_UP)
+    grove__w_down(grove__node_begin_env(n, p), watcher, id, grove__node_wire_ref(n, target),
+                  reason);
+}
+
+static int r_link(grove_ref local, grove_ref remote) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_for_ref(n, remote) : NULL;
+  if (!p || p->state != GROVE__P_UP)
+    return GROVE_EHOSTUNREACH;
+  int rc = grove__rlink_add(p, local, remote);
+  if (rc == 0)
+    grove__w_link(grove__node_begin_env(n, p), GROVE__W_LINK, grove__node_wire_ref(n, local),
+                  remote);
+  return rc;
+}
+
+static void r_unlink(grove_ref local, grove_ref remote) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_for_ref(n, remote) : NULL;
+  if (!p)
+    return;
+  grove__rlink_remove(p, local, remote);
+  if (p->state == GROVE__P_UP)
+    grove__w_link(grove__node_begin_env(n, p), GROVE__W_UNLINK, grove__node_wire_ref(n, local),
+                  remote);
+}
+
+static void r_exit(grove_ref to, grove_ref from, int reason, int kill) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_for_ref(n, to) : NULL;
+  if (!p || p->state != GROVE__P_UP)
+    return;
+  grove__rlink_remove(p, from, to);
+  grove__w_exit(grove__node_begin_env(n, p), grove__node_wire_ref(n, from), to, reason, kill);
+}
+
+const grove__remote_ops grove__node_remote_ops = {
+    .send = r_send,
+    .call = grove__r_call,
+    .reply = r_reply,
+    .monitor = r_monitor,
+    .demonitor = r_demonitor,
+    .down = r_down,
+    .link = r_link,
+    .unlink = r_unlink,
+    .exit = r_exit,
+};

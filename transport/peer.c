@@ -1,0 +1,357 @@
+/* transport/peer.c - a node's peers: the table, handshakes, heartbeats,
+ * connecting, node monitors, and what a peer going down or up sets off.
+ *
+ * Design notes: a peer is known by name (its routing id) and by id (the
+ * FNV-1a hash of its name, the node field of its refs). It is up from its
+ * HELLO or WELCOME until its BYE, a heartbeat timeout or, in a cluster, its
+ * process's exit; a new incarnation in a hello means it restarted (down,
+ * then up). Going down fails what waits on it: calls, senders, monitors of
+ * its actors (reason noconnection), links, node monitors.
+ */
+#include "transport_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* ---- peers ----------------------------------------------------------------------------- */
+
+grove__peer *grove__peer_by_id(grove__node *n, uint32_t id) {
+  if (n->last_peer && n->last_peer->id == id)
+    return n->last_peer;
+  for (size_t i = 0; i < n->npeers; i++)
+    if (n->peers[i]->id == id)
+      return n->last_peer = n->peers[i];
+  return NULL;
+}
+
+grove__peer *grove__peer_by_name(grove__node *n, const char *name, size_t len) {
+  for (size_t i = 0; i < n->npeers; i++) {
+    grove__peer *p = n->peers[i];
+    if (p->name_len == len && memcmp(p->name, name, len) == 0)
+      return p;
+  }
+  return NULL;
+}
+
+static void out_reset(grove__peer *p) {
+  p->out.size = 0;
+  p->out_envs = 0;
+}
+
+grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
+  if (len == 0 || len > GROVE__NAME_MAX)
+    return NULL;
+  if (grove__grow((void **)&n->peers, &n->cappeers, n->npeers, sizeof *n->peers, 8))
+    return NULL;
+  grove__peer *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  memcpy(p->name, name, len);
+  p->name[len] = 0;
+  p->name_len = len;
+  p->id = grove__fnv1a(name, len);
+  msgpack_sbuffer_init(&p->out);
+  msgpack_packer_init(&p->pk, &p->out, msgpack_sbuffer_write);
+  grove__list_init(&p->waiters);
+  grove__list_init(&p->senders);
+  p->state = GROVE__P_NEW;
+  p->max_message = n->opts.max_message;
+  p->batch_max = n->batch_max;
+  n->peers[n->npeers++] = p;
+  return p;
+}
+
+void grove__peer_free(grove__peer *p) {
+  msgpack_sbuffer_destroy(&p->out);
+  free(p->endpoint);
+  free(p->watchers);
+  free(p->links);
+  free(p->monitors);
+  free(p);
+}
+
+/* ---- node down / up -------------------------------------------------------------------------- */
+
+/* Tell the actors that monitor this node; an actor that has ended since
+ * is forgotten (no dead letter). */
+static void notify_watchers(grove__peer *p, const char *tag) {
+  for (size_t i = 0; i < p->nwatchers;) {
+    if (!grove_actor_alive(p->watchers[i])) {
+      p->watchers[i] = p->watchers[--p->nwatchers];
+      continue;
+    }
+    grove_msg *m = grove_msg_new(tag);
+    if (m) {
+      grove_msg_pack_str(m, p->name);
+      grove__actor_deliver(p->watchers[i], m);
+    }
+    i++;
+  }
+}
+
+void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
+  if (p->state != GROVE__P_UP)
+    return;
+  p->state = GROVE__P_DOWN;
+  n->stats.nodes_down++;
+  /* An orderly stop (ours, or its goodbye) is not news; a loss is. */
+  if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
+    grove__node_log(n, NULL, "node %s is down (%s)", p->name, why);
+  /* Buffered envelopes cannot be delivered any more. */
+  if (p->out_envs) {
+    n->stats.dropped_unroutable += p->out_envs;
+    grove__node_log(n, p, "%zu message(s) to %s dropped: node down", p->out_envs, p->name);
+  }
+  out_reset(p);
+  grove__wake_all(&p->senders, GROVE_EHOSTUNREACH);
+  /* Calls waiting for it fail. */
+  grove__calls_fail_node(n, p->id);
+  /* Monitors of its actors fire, links propagate. */
+  size_t nm = p->nmonitors;
+  grove__rmon *mons = p->monitors;
+  p->monitors = NULL;
+  p->nmonitors = p->capmonitors = 0;
+  for (size_t i = 0; i < nm; i++)
+    grove__actor_down(mons[i].id, mons[i].watcher, mons[i].target, GROVE_EXIT_NOCONNECTION);
+  free(mons);
+  size_t nl = p->nlinks;
+  grove__rlink *links = p->links;
+  p->links = NULL;
+  p->nlinks = p->caplinks = 0;
+  for (size_t i = 0; i < nl; i++)
+    grove__actor_exit_remote(links[i].local, links[i].remote, GROVE_EXIT_NOCONNECTION, 0);
+  free(links);
+  notify_watchers(p, GROVE_TAG_NODEDOWN);
+  grove_event_set(n->changed);
+}
+
+void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
+  if (p->state == GROVE__P_UP && p->incarnation != e->id) {
+    /* It restarted before we noticed it was gone. */
+    grove__peer_down(n, p, "restarted");
+  }
+  if (e->endpoint && (!p->endpoint || strncmp(p->endpoint, e->endpoint, e->endpoint_len) ||
+                      strlen(p->endpoint) != e->endpoint_len)) {
+    char *ep = strndup(e->endpoint, e->endpoint_len);
+    if (ep) {
+      free(p->endpoint);
+      p->endpoint = ep;
+    }
+  }
+  p->incarnation = e->id;
+  /* Frames to it stay within what it accepts. */
+  p->max_message = e->max_message ? e->max_message : n->opts.max_message;
+  p->batch_max = p->max_message / 2 < n->batch_max ? p->max_message / 2 : n->batch_max;
+  p->last_recv = grove__now();
+  if (p->state == GROVE__P_UP)
+    return;
+  p->state = GROVE__P_UP;
+  n->stats.nodes_up++;
+  grove__wake_all(&p->waiters, 0);
+  notify_watchers(p, GROVE_TAG_NODEUP);
+  grove_event_set(n->changed);
+  if (p->out.size)
+    grove__node_schedule_flush(n);
+}
+
+void grove__node_peer_lost(const char *name) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n && name ? grove__peer_by_name(n, name, strlen(name)) : NULL;
+  if (!p)
+    return;
+  /* What it sent before it died is in our socket: deliver that first. */
+  grove__node_drain(n);
+  grove__peer_down(n, p, "process exited");
+}
+
+/* ---- heartbeats --------------------------------------------------------------------------------
+ */
+
+grove_greenlet *grove__node_tick_cb(grove__cb *cb) {
+  grove__node *n = grove__container_of(cb, grove__node, tick_cb);
+  n->tick_scheduled = 0;
+  /* What arrived while this process was busy counts: read it before
+   * judging anybody silent. */
+  if (n->sock)
+    grove__node_drain(n);
+  uint64_t t = grove__now();
+  uint64_t interval = (uint64_t)(n->opts.heartbeat_interval * 1e9);
+  uint64_t timeout = (uint64_t)(n->opts.heartbeat_timeout * 1e9);
+  for (size_t i = 0; i < n->npeers; i++) {
+    grove__peer *p = n->peers[i];
+    if (p->state == GROVE__P_UP) {
+      if (t - p->last_recv > timeout) {
+        grove__peer_down(n, p, "heartbeat timeout");
+        continue;
+      }
+      if (t - p->last_sent >= interval / 2 && p->out.size == 0) {
+        grove__w_simple(grove__node_begin_env(n, p), GROVE__W_HEARTBEAT);
+      }
+    } else if (p->we_connected) {
+      /* Connecting, or down: ask again (ZeroMQ reconnects underneath). */
+      grove__peer_send_hello(n, p, GROVE__W_HELLO);
+    }
+  }
+  return NULL;
+}
+
+void grove__node_hb_timer_cb(uv_timer_t *t) {
+  grove__node *n = t->data;
+  if (!n->tick_scheduled) {
+    n->tick_scheduled = 1;
+    grove__schedule(n->hub, &n->tick_cb);
+  }
+}
+
+/* ---- connecting ---------------------------------------------------------------------------------
+ */
+
+static int wait_peer_up(grove__node *n, grove__peer *p, double timeout) {
+  uint64_t deadline = grove__deadline(n->hub, timeout);
+  while (p->state != GROVE__P_UP) {
+    int rc = grove__wait_until(n->hub, &p->waiters, deadline, "node connect", p);
+    if (rc)
+      return rc;
+    if (grove__node_current() != n)
+      return GROVE_EHOSTUNREACH;
+  }
+  return 0;
+}
+
+int grove_node_connect_ex(const char *peer_name, const char *endpoint, const char *server_key,
+                          double timeout) {
+  grove__node *n = grove__node_current();
+  if (!n)
+    return GROVE_ENOENT;
+  if (!peer_name || !*peer_name || strlen(peer_name) > GROVE__NAME_MAX || !endpoint ||
+      isnan(timeout) || !strcmp(peer_name, n->name))
+    return GROVE_EINVAL;
+  grove__peer *p = grove__peer_by_name(n, peer_name, strlen(peer_name));
+  if (p && p->state == GROVE__P_UP)
+    return 0;
+  if (!p) {
+    if (grove__peer_by_id(n, grove_node_id(peer_name)))
+      return GROVE_EEXIST; /* another name with the same id */
+    if (!(p = grove__peer_add(n, peer_name, strlen(peer_name))))
+      return GROVE_ENOMEM;
+  }
+  if (!p->we_connected) {
+    int rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, peer_name, strlen(peer_name));
+    const char *key = server_key ? server_key : n->curve_server_key[0] ? n->curve_server_key : NULL;
+    if (rc == 0 && n->curve) {
+      if (!key || strlen(key) != 40)
+        return GROVE_EINVAL;
+      if ((rc = grove__zmq_set(n->sock, ZMQ_CURVE_SERVERKEY, key, 40)) ||
+          (rc = grove__zmq_set(n->sock, ZMQ_CURVE_PUBLICKEY, n->curve_public, 40)) ||
+          (rc = grove__zmq_set(n->sock, ZMQ_CURVE_SECRETKEY, n->curve_secret, 40)))
+        return rc;
+    }
+    if (rc == 0 && zmq_connect(n->sock, endpoint) != 0)
+      rc = grove__zmq_err();
+    if (n->curve) /* back to the server role for later binds/accepts */
+      grove__zmq_set_int(n->sock, ZMQ_CURVE_SERVER, 1);
+    if (rc)
+      return rc;
+    p->we_connected = 1;
+    free(p->endpoint);
+    p->endpoint = strdup(endpoint);
+    if (p->state == GROVE__P_NEW)
+      p->state = GROVE__P_CONNECTING;
+  }
+  /* Say hello until it answers: the connection is not usable before
+   * ZeroMQ's own handshake is done, and a hello sent too early is refused
+   * (EHOSTUNREACH). */
+  grove__peer_send_hello(n, p, GROVE__W_HELLO);
+  if (timeout == 0)
+    return 0;
+  uint64_t deadline = grove__deadline(n->hub, timeout);
+  double step = 0.002;
+  while (p->state != GROVE__P_UP) {
+    double left = grove__seconds_left(deadline);
+    if (left == 0)
+      return GROVE_ETIMEDOUT;
+    int rc = wait_peer_up(n, p, left >= 0 && left < step ? left : step);
+    if (rc == 0)
+      break;
+    if (rc != GROVE_ETIMEDOUT)
+      return rc;
+    if (grove__node_current() != n)
+      return GROVE_EHOSTUNREACH;
+    grove__peer_send_hello(n, p, GROVE__W_HELLO);
+    step = step < 0.1 ? step * 2 : 0.1;
+  }
+  return 0;
+}
+
+int grove_node_connect(const char *peer_name, const char *endpoint) {
+  grove__node *n = grove__node_current();
+  if (!n)
+    return GROVE_ENOENT;
+  return grove_node_connect_ex(peer_name, endpoint, NULL, n->opts.connect_timeout);
+}
+
+bool grove_node_is_up(const char *node) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n && node ? grove__peer_by_name(n, node, strlen(node)) : NULL;
+  return p && p->state == GROVE__P_UP;
+}
+
+int grove_node_wait_up(const char *node, double timeout) {
+  grove__node *n = grove__node_current();
+  if (!n)
+    return GROVE_ENOENT;
+  if (!node || isnan(timeout))
+    return GROVE_EINVAL;
+  uint64_t deadline = grove__deadline(n->hub, timeout);
+  for (;;) {
+    grove__peer *p = grove__peer_by_name(n, node, strlen(node));
+    if (p && p->state == GROVE__P_UP)
+      return 0;
+    if (p)
+      return wait_peer_up(n, p, grove__seconds_left(deadline));
+    /* Not known yet: wait for any change (a hello from it). */
+    grove_event_clear(n->changed);
+    int rc = grove_event_wait(n->changed, grove__seconds_left(deadline));
+    if (rc)
+      return rc;
+    if (grove__node_current() != n)
+      return GROVE_EHOSTUNREACH;
+  }
+}
+
+int grove_monitor_node(const char *node) {
+  grove__node *n = grove__node_current();
+  if (!n)
+    return GROVE_ENOENT;
+  grove_ref self = grove_self();
+  if (!node || grove_ref_is_null(self))
+    return GROVE_EINVAL;
+  grove__peer *p = grove__peer_by_name(n, node, strlen(node));
+  if (!p && !(p = grove__peer_add(n, node, strlen(node))))
+    return GROVE_ENOMEM;
+  if (grove__grow((void **)&p->watchers, &p->capwatchers, p->nwatchers, sizeof *p->watchers, 4))
+    return GROVE_ENOMEM;
+  p->watchers[p->nwatchers++] = self;
+  return 0;
+}
+
+int grove_demonitor_node(const char *node) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n && node ? grove__peer_by_name(n, node, strlen(node)) : NULL;
+  grove_ref self = grove_self();
+  if (!p)
+    return GROVE_ENOENT;
+  for (size_t i = 0; i < p->nwatchers; i++) {
+    if (grove_ref_eq(p->watchers[i], self)) {
+      p->watchers[i] = p->watchers[--p->nwatchers];
+      return 0;
+    }
+  }
+  return GROVE_ENOENT;
+}
