@@ -145,8 +145,10 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
+  uint64_t deadline;
+  int rc = grove__begin_wait(sys->hub, timeout, &deadline);
+  if (rc)
+    return rc;
   grove_actor *a = grove__actor_lookup(sys, ref);
   if (!a) {
     /* Ended already: its slot remembers the last actor that ended there. */
@@ -163,7 +165,8 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout) {
   if (!e)
     return GROVE_ENOMEM;
   grove_greenlet *cur = grove__current(sys->hub);
-  int rc = grove__wait(sys->hub, &e->waiters, timeout, "actor wait", a);
+  rc = timeout == 0 ? GROVE_ETIMEDOUT
+                    : grove__wait_until(sys->hub, &e->waiters, deadline, "actor wait", a);
   int ended = (int)(intptr_t)grove__take_slot(cur);
   if (rc == 0 && reason)
     *reason = ended;

@@ -19,56 +19,107 @@ import re
 import statistics
 import sys
 
-# name: (what it measures, unit shown, better ("lower"/"higher"), target text)
+# name: (what it measures, unit shown, better ("lower"/"higher"))
 BENCHES = {
     "switch": ("raw context switch between two contexts: the floor under every blocking call",
-               "ns", "lower", "≤ 5 ns"),
+               "ns", "lower"),
     "yield": ("hand-off between two greenlets through the scheduler (grove_sleep(0), "
-              "runtime.Gosched, gevent.sleep(0))", "ns", "lower", None),
+              "runtime.Gosched, gevent.sleep(0))", "ns", "lower"),
     "spawn_join": ("spawn + run + exit + join (or receive the result), one at a time",
-                   "ns", "lower", "≤ 60 ns"),
+                   "ns", "lower"),
     "queue_pingpong": ("messages per second between two greenlets over two queues (Go: channels)",
-                       "M msgs/s", "higher", "≥ 40 M msgs/s"),
+                       "M msgs/s", "higher"),
     "greenlets_1m": ("resident memory per greenlet, 1M greenlets blocked on one event "
-                     "(Go: goroutines blocked on one channel)", "B/greenlet", "lower", "≤ 1024 B"),
+                     "(Go: goroutines blocked on one channel)", "B/greenlet", "lower"),
     "greenlets_1m_spawn": ("time to spawn the 1M greenlets and run each to its wait",
-                           "s", "lower", "≤ 1 s"),
+                           "s", "lower"),
     "actor_pingpong": ("messages per second between two actors bouncing a ball",
-                       "M msgs/s", "higher", "≥ 50 M msgs/s"),
+                       "M msgs/s", "higher"),
     "call_roundtrip": ("a request and its reply to a local actor (grove_call, gen_server-style "
                        "call, CAF request/then, a reply channel, an AsyncResult)",
-                       "ns", "lower", "≤ 100 ns"),
+                       "ns", "lower"),
     "actors_1m_idle": ("resident memory per idle actor, 1M actors that have each run their init",
-                       "B/actor", "lower", "≤ 256 B"),
+                       "B/actor", "lower"),
     "skynet": ("1M actors in a 10-ary tree, each leaf sends its id up, each node sums: wall time "
-               "(the peak RSS column is the whole process)", "s", "lower", "≤ 0.3 s and ≤ 200 MiB"),
+               "(the peak RSS column is the whole process)", "s", "lower"),
     "pipeline": ("messages per second through source -> parse -> transform -> sink, "
                  "each hop bounded to 64 messages (3 deliveries per item)",
-                 "M msgs/s", "higher", "≥ 20 M msgs/s"),
+                 "M msgs/s", "higher"),
     "remote_rtt_ipc": ("round trip of a 32-byte message to another process over ipc:// (median)",
-                       "us", "lower", "≤ 1.15× raw libzmq"),
+                       "us", "lower"),
     "remote_rtt_tcp": ("round trip of a 32-byte message to another process over loopback TCP (median)",
-                       "us", "lower", "≤ 1.15× raw libzmq"),
+                       "us", "lower"),
     "remote_throughput_ipc": ("one-way 32-byte messages per second to another process over "
                               "ipc://. The libzmq row sends each message as its own ZeroMQ "
                               "message; a transport that packs a sender's messages into one "
                               "frame (grove's does) can pass it",
-                              "msgs/s", "higher", "≥ 70% of raw libzmq"),
+                              "msgs/s", "higher"),
     "remote_throughput_tcp": ("one-way 32-byte messages per second to another process over loopback TCP",
-                              "msgs/s", "higher", "≥ 70% of raw libzmq"),
+                              "msgs/s", "higher"),
     "remote_throughput_curve": ("as remote_throughput_tcp, encrypted with CURVE",
-                                "msgs/s", "higher", "≥ 70% of raw libzmq"),
+                                "msgs/s", "higher"),
     "tcp_echo": ("echo round trips per second: 100 connections, 64-byte messages, client and "
                  "server in separate processes (peak RSS: the server's)",
-                 "req/s", "higher", "≥ 5× gevent, within 1.5× of plain libuv"),
+                 "req/s", "higher"),
     "tcp_connections": ("server memory per open connection (idle after one echo; RSS growth / "
-                        "connections)", "B/conn", "lower", "≤ 4 KiB/conn"),
+                        "connections)", "B/conn", "lower"),
 }
 SKIP = {"skynet_rss"}  # grove-bench's own peak RSS line: the peak RSS column shows it
-# The absolute targets, in the unit shown, drawn as a line on the plots.
-TARGET_LINE = {"switch": 5, "spawn_join": 60, "queue_pingpong": 40, "greenlets_1m": 1024,
-               "greenlets_1m_spawn": 1, "actor_pingpong": 50, "call_roundtrip": 100,
-               "actors_1m_idle": 256, "skynet": 0.3, "pipeline": 20, "tcp_connections": 4096}
+
+# Every target, once: the page's text, the plots' target line and the ✓/✗ all
+# come from this table. A bench's targets all must hold. Each is
+#   ("<=" | ">=", value)              grove's median against a bound, in the unit shown
+#   ("rss<=", MiB)                     grove's peak RSS
+#   ("<=x" | ">=x", factor, peer)      grove's median against factor × a peer's, same run
+TARGETS = {
+    "switch": [("<=", 5)],
+    "spawn_join": [("<=", 60)],
+    "queue_pingpong": [(">=", 40)],
+    "greenlets_1m": [("<=", 1024)],
+    "greenlets_1m_spawn": [("<=", 1)],
+    "actor_pingpong": [(">=", 50)],
+    "call_roundtrip": [("<=", 100)],
+    "actors_1m_idle": [("<=", 256)],
+    "skynet": [("<=", 0.3), ("rss<=", 200)],
+    "pipeline": [(">=", 20)],
+    "remote_rtt_ipc": [("<=x", 1.15, "libzmq")],
+    "remote_rtt_tcp": [("<=x", 1.15, "libzmq")],
+    "remote_throughput_ipc": [(">=x", 0.7, "libzmq")],
+    "remote_throughput_tcp": [(">=x", 0.7, "libzmq")],
+    "remote_throughput_curve": [(">=x", 0.7, "libzmq")],
+    "tcp_echo": [(">=x", 5, "gevent"), (">=x", 1 / 1.5, "libuv")],
+    "tcp_connections": [("<=", 4096)],
+}
+
+
+def _num(v):
+    return ("%g" % v).replace("-", "−")
+
+
+def target_text(name):
+    """The targets of a bench as the page shows them ("" if none)."""
+    unit = BENCHES.get(name, (None, ""))[1]
+    parts = []
+    for t in TARGETS.get(name, []):
+        op = "≤" if t[0].startswith("<") else "≥"
+        if t[0] in ("<=", ">="):
+            parts.append("%s %s %s" % (op, _num(t[1]), unit))
+        elif t[0] == "rss<=":
+            parts.append("≤ %s MiB" % _num(t[1]))
+        elif t[1] >= 1 or t[0] == "<=x":
+            parts.append("%s %s× %s" % (op, _num(round(t[1], 2)), t[2]))
+        else:
+            parts.append("%s %d%% of %s" % (op, round(t[1] * 100), t[2]))
+    return " and ".join(parts)
+
+
+def target_line(name):
+    """The absolute bound drawn on a bench's plot, or None."""
+    for t in TARGETS.get(name, []):
+        if t[0] in ("<=", ">="):
+            return t[1]
+    return None
+
 # Totals that grow with the number of objects: a row measured on fewer is not compared.
 SIZE_DEPENDENT = {"greenlets_1m_spawn", "skynet"}
 
@@ -223,18 +274,11 @@ def best_peer(name, rows):
 
 
 def meets_target(name, g, rows):
-    """True/False if grove's row can be checked against the target, else None."""
-    if g is None:
+    """True/False if grove's row can be checked against every target, else None."""
+    targets = TARGETS.get(name)
+    if g is None or not targets:
         return None
     v = g.median
-    fixed = {"switch": v <= 5, "spawn_join": v <= 60, "queue_pingpong": v >= 40,
-             "greenlets_1m": v <= 1024, "greenlets_1m_spawn": v <= 1,
-             "actor_pingpong": v >= 50, "call_roundtrip": v <= 100, "actors_1m_idle": v <= 256,
-             "pipeline": v >= 20, "tcp_connections": v <= 4096}
-    if name in fixed:
-        return fixed[name]
-    if name == "skynet":
-        return v <= 0.3 and (g.rss_median is None or g.rss_median / 1024 <= 200)
 
     def peer(runtime):
         for r in peers(rows):
@@ -242,18 +286,20 @@ def meets_target(name, g, rows):
                 return r
         return None
 
-    if name.startswith("remote_rtt"):
-        z = peer("libzmq")
-        return None if z is None else v <= 1.15 * z.median
-    if name.startswith("remote_throughput"):
-        z = peer("libzmq")
-        return None if z is None else v >= 0.7 * z.median
-    if name == "tcp_echo":
-        gv, uv = peer("gevent"), peer("libuv")
-        if gv is None or uv is None:
-            return None
-        return v >= 5 * gv.median and v * 1.5 >= uv.median
-    return None
+    ok = True
+    for t in targets:
+        if t[0] == "<=":
+            ok = ok and v <= t[1]
+        elif t[0] == ">=":
+            ok = ok and v >= t[1]
+        elif t[0] == "rss<=":
+            ok = ok and (g.rss_median is None or g.rss_median / 1024 <= t[1])
+        else:
+            p = peer(t[2])
+            if p is None:
+                return None
+            ok = ok and (v <= t[1] * p.median if t[0] == "<=x" else v >= t[1] * p.median)
+    return ok
 
 
 def order_key(row):
@@ -272,7 +318,8 @@ def status_text(row):
 
 
 def bench_table(name, rows, quick):
-    desc, unit, better, target = BENCHES.get(name, ("", rows[0].unit, "lower", None))
+    desc, unit, better = BENCHES.get(name, ("", rows[0].unit, "lower"))
+    target = target_text(name)
     g = grove_row(rows)
     lines = []
     lines.append("## `%s`" % name)
@@ -326,7 +373,8 @@ def headline(tables, quick):
         rows = tables.get(name)
         if not rows:
             continue
-        desc, unit, better, target = BENCHES[name]
+        desc, unit, better = BENCHES[name]
+        target = target_text(name)
         g = grove_row(rows)
         b = best_peer(name, rows)
         gtext = fmt(g.median) if g else next(
@@ -358,7 +406,7 @@ def plot(name, rows, img_dir):
     rows = [r for r in sorted(rows, key=order_key) if r.median is not None and r.unit_ok]
     if not rows:
         return None
-    desc, unit, better, target = BENCHES.get(name, ("", rows[0].unit, "lower", None))
+    desc, unit, better = BENCHES.get(name, ("", rows[0].unit, "lower"))
     labels = [r.label() for r in rows]
     med = [r.median for r in rows]
     err = [[r.median - r.lo for r in rows], [r.hi - r.median for r in rows]]
@@ -373,7 +421,7 @@ def plot(name, rows, img_dir):
     lows = [r.lo for r in rows if r.lo > 0]
     highs = [r.hi for r in rows]
     log = bool(lows) and max(highs) / min(lows) > 20
-    target = TARGET_LINE.get(name)
+    target = target_line(name)
     top = max(highs + ([target] if target else []))
     if log:
         ax.set_xscale("log")

@@ -103,12 +103,6 @@ static void node_destroy(grove__node *n) {
   uv_close((uv_handle_t *)&n->retry_timer, node_close_cb);
 }
 
-/* At grove_hub_close, a node still running is stopped. */
-static void node_close(void *arg) {
-  (void)arg;
-  grove_node_stop();
-}
-
 int grove_node_start(const char *name, const char *endpoint, const grove_node_opts *opts) {
   if (!name || !*name || strlen(name) > GROVE__NAME_MAX || !endpoint || !*endpoint)
     return GROVE_EINVAL;
@@ -221,7 +215,9 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
   uv_timer_init(grove__hub_loop(hub), &n->retry_timer);
   n->retry_timer.data = n;
   uv_unref((uv_handle_t *)&n->retry_timer);
-  grove__layer_set(hub, GROVE__LAYER_NODE, n, node_close);
+  /* No close hook: a running node holds hub objects (its event), so
+   * grove_hub_close refuses (GROVE_EBUSY) until grove_node_stop. */
+  grove__layer_set(hub, GROVE__LAYER_NODE, n, NULL);
   grove__node_check_events(n);
   return 0;
 fail:

@@ -230,8 +230,12 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
   if (!n)
     return GROVE_ENOENT;
   if (!peer_name || !*peer_name || strlen(peer_name) > GROVE__NAME_MAX || !endpoint ||
-      isnan(timeout) || !strcmp(peer_name, n->name))
+      !strcmp(peer_name, n->name))
     return GROVE_EINVAL;
+  uint64_t deadline;
+  int rc = grove__begin_wait(n->hub, timeout, &deadline);
+  if (rc)
+    return rc;
   grove__peer *p = grove__peer_by_name(n, peer_name, strlen(peer_name));
   if (p && p->state == GROVE__P_UP)
     return 0;
@@ -242,7 +246,7 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
       return GROVE_ENOMEM;
   }
   if (!p->we_connected) {
-    int rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, peer_name, strlen(peer_name));
+    rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, peer_name, strlen(peer_name));
     const char *key = server_key ? server_key : n->curve_server_key[0] ? n->curve_server_key : NULL;
     if (rc == 0 && n->curve) {
       if (!key || strlen(key) != 40)
@@ -270,13 +274,12 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
   grove__peer_send_hello(n, p, GROVE__W_HELLO);
   if (timeout == 0)
     return 0;
-  uint64_t deadline = grove__deadline(n->hub, timeout);
   double step = 0.002;
   while (p->state != GROVE__P_UP) {
     double left = grove__seconds_left(deadline);
     if (left == 0)
       return GROVE_ETIMEDOUT;
-    int rc = wait_peer_up(n, p, left >= 0 && left < step ? left : step);
+    rc = wait_peer_up(n, p, left >= 0 && left < step ? left : step);
     if (rc == 0)
       break;
     if (rc != GROVE_ETIMEDOUT)
@@ -306,9 +309,12 @@ int grove_node_wait_up(const char *node, double timeout) {
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
-  if (!node || isnan(timeout))
+  if (!node)
     return GROVE_EINVAL;
-  uint64_t deadline = grove__deadline(n->hub, timeout);
+  uint64_t deadline;
+  int rc = grove__begin_wait(n->hub, timeout, &deadline);
+  if (rc)
+    return rc;
   for (;;) {
     grove__peer *p = grove__peer_by_name(n, node, strlen(node));
     if (p && p->state == GROVE__P_UP)
@@ -317,7 +323,7 @@ int grove_node_wait_up(const char *node, double timeout) {
       return wait_peer_up(n, p, grove__seconds_left(deadline));
     /* Not known yet: wait for any change (a hello from it). */
     grove_event_clear(n->changed);
-    int rc = grove_event_wait(n->changed, grove__seconds_left(deadline));
+    rc = grove_event_wait(n->changed, grove__seconds_left(deadline));
     if (rc)
       return rc;
     if (grove__node_current() != n)

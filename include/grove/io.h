@@ -277,13 +277,12 @@ int grove_signal_wait(int signum, double timeout);
 grove_signal_handler *grove_signal_handle(int signum, grove_fn fn, void *arg);
 void grove_signal_handler_cancel(grove_signal_handler *h);
 
-
 /* ---- blocking detection (gevent's monitor thread) ------------------------------------ */
 
 /* Called from the monitor thread: the greenlet (name, entry function) has run
  * for `seconds` without yielding to the hub. Must not call grove. */
 typedef void (*grove_watchdog_fn)(const char *greenlet_name, void *greenlet_fn, double seconds,
-                                 void *arg);
+                                  void *arg);
 
 /* Start a monitor thread for the calling thread's hub: when one greenlet
  * runs longer than max_blocking_time seconds without switching, it calls

@@ -66,7 +66,9 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
 
 /* Say goodbye to the peers (they see this node down at once, with reason
  * GROVE_EXIT_NOCONNECTION for its actors), close the socket, uninstall the
- * transport. Remote calls in progress fail with GROVE_EHOSTUNREACH. */
+ * transport. Remote calls in progress fail with GROVE_EHOSTUNREACH. Returns 0
+ * or GROVE_ENOENT (no node). A running node keeps grove_hub_close from
+ * succeeding (GROVE_EBUSY) until it is stopped. */
 int grove_node_stop(void);
 
 const char *grove_node_name(void);     /* NULL when no node runs */

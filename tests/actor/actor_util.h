@@ -21,7 +21,6 @@
 
 #include <stdint.h>
 
-
 static inline grove_msg *msg_int(const char *tag, int64_t v) {
   grove_msg *m = grove_msg_new(tag);
   grove_msg_pack_int(m, v);

@@ -48,7 +48,8 @@ static void test_unknown_ref(void) {
   CHECK_EQ(dl[0].first_int, 5);
   CHECK(dl[0].arg == &hook_arg);
   CHECK_EQ(grove_send(GROVE_REF_NULL, grove_msg_new("null")), GROVE_ENOENT);
-  CHECK_EQ(grove_send((grove_ref){9, 1, 1}, grove_msg_new("remote")), GROVE_EHOSTUNREACH); /* no node started */
+  CHECK_EQ(grove_send((grove_ref){9, 1, 1}, grove_msg_new("remote")),
+           GROVE_EHOSTUNREACH); /* no node started */
   CHECK_EQ(grove_dead_letter_count(), 3);
   CHECK_EQ(ndl, 3);
   CHECK(grove_ref_is_null(dl[1].to));

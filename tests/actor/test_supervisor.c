@@ -54,6 +54,15 @@ static int badinit_init(grove_actor *self, void *arg) {
 static const grove_actor_class badinit_class = {
     .name = "badinit", .size = sizeof(worker), .init = badinit_init, .receive = worker_receive};
 
+/* An init that blocks a little before failing with GROVE_EPERM, so that two
+ * supervisor starts overlap. */
+static int slowfail_init(grove_actor *self, void *arg) {
+  grove_sleep(0.01);
+  return GROVE_EPERM;
+}
+static const grove_actor_class slowfail_class = {
+    .name = "slowfail", .size = sizeof(worker), .init = slowfail_init, .receive = worker_receive};
+
 #define CHILD(name, rst)                                                                           \
   { .id = name, .cls = &worker_class, .arg = (void *)name, .restart = rst, .shutdown = 1.0 }
 
@@ -92,6 +101,49 @@ static grove_ref start(grove_sup_strategy st, const grove_child_spec *specs, siz
 static void stop_sup(grove_ref sup) {
   CHECK_EQ(grove_supervisor_stop(sup, 5.0), 0);
   CHECK(!grove_actor_alive(sup));
+}
+
+/* ---- starts side by side -------------------------------------------------------- */
+
+typedef struct boot {
+  const grove_child_spec *specs;
+  size_t n;
+  int rc;
+} boot;
+
+static void *starter(void *arg) {
+  boot *b = arg;
+  grove_supervisor_opts o = {.strategy = GROVE_ONE_FOR_ONE};
+  grove_ref sup;
+  b->rc = grove_supervisor_start(&o, b->specs, b->n, &sup);
+  if (b->rc == 0)
+    stop_sup(sup);
+  return NULL;
+}
+
+/* Two greenlets start supervisors at the same time, each with a child that
+ * fails in its own way: each start reports its own child's error (a boot
+ * slot shared per thread once made both say GROVE_ENOENT). */
+static void test_starts_side_by_side(void) {
+  grove_actor_opts taken = {.name = "taken"};
+  grove_ref holder;
+  CHECK_EQ(grove_actor_spawn_ex(&worker_class, (void *)"holder", &taken, &holder), 0);
+  grove_child_spec perm[] = {{.id = "slow", .cls = &slowfail_class, .shutdown = 1.0}};
+  grove_child_spec exists[] = {CHILD("x", GROVE_PERMANENT)};
+  exists[0].opts.name = "taken"; /* the name is held: EEXIST */
+  grove_child_spec good[] = {CHILD("g", GROVE_PERMANENT)};
+  boot b1 = {perm, 1, 1}, b2 = {exists, 1, 1}, b3 = {good, 1, 1};
+  grove_greenlet *gs[3] = {grove_spawn(starter, &b1), grove_spawn(starter, &b2),
+                           grove_spawn(starter, &b3)};
+  CHECK_EQ(grove_joinall(gs, 3, 5.0), 0);
+  for (int i = 0; i < 3; i++)
+    grove_greenlet_release(gs[i]);
+  CHECK_EQ(b1.rc, GROVE_EPERM);
+  CHECK_EQ(b2.rc, GROVE_EEXIST);
+  CHECK_EQ(b3.rc, 0);
+  CHECK_EQ(grove_actor_exit(holder, GROVE_EXIT_KILLED), 0);
+  CHECK_EQ(grove_actor_wait(holder, NULL, 5.0), 0);
+  settle();
 }
 
 /* ---- strategies ----------------------------------------------------------------- */
@@ -724,4 +776,5 @@ TEST_MAIN(TEST(test_one_for_one), TEST(test_one_for_all), TEST(test_rest_for_one
           TEST(test_nested_supervisors), TEST(test_nested_start_order_depth_first),
           TEST(test_supervisor_via_spawn_ex), TEST(test_child_ignores_shutdown),
           TEST(test_shutdown_zero_kills), TEST(test_stop_timeout), TEST(test_start_from_hub_eperm),
-          TEST(test_stop_default_shutdown), TEST(test_supervisor_killed))
+          TEST(test_stop_default_shutdown), TEST(test_supervisor_killed),
+          TEST(test_starts_side_by_side))

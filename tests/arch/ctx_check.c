@@ -18,12 +18,12 @@ static void *main_sp, *co_sp;
 static int failures;
 static volatile double sink;
 
-#define EXPECT(c)                                                                \
-  do {                                                                           \
-    if (!(c)) {                                                                  \
-      fprintf(stderr, "ctx_check: %s:%d: %s\n", __FILE__, __LINE__, #c);         \
-      failures++;                                                                \
-    }                                                                            \
+#define EXPECT(c)                                                                                  \
+  do {                                                                                             \
+    if (!(c)) {                                                                                    \
+      fprintf(stderr, "ctx_check: %s:%d: %s\n", __FILE__, __LINE__, #c);                           \
+      failures++;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 static void co_entry(void) {

@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 
-
 static grove_event *ev;
 static grove_async_result *res;
 

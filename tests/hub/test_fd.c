@@ -11,7 +11,6 @@
 
 TEST_WATCHDOG(90)
 
-
 static int p[2]; /* the pipe of the running case: p[0] reads, p[1] writes */
 
 static void open_pipe(void) { CHECK_EQ(pipe(p), 0); }

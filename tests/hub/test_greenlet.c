@@ -8,7 +8,6 @@
 
 #include <stdint.h>
 
-
 static int flag;
 
 static void *set_flag(void *arg) {

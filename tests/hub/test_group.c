@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 
-
 static grove_event *ev;
 
 static void settle(void) { CHECK_EQ(grove_sleep(0.01), 0); }

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <unistd.h>
 
-
 static grove_event *ev;
 
 static void *wait_ev(void *arg) { return IARG(grove_event_wait(ev, GROVE_FOREVER)); }

@@ -6,7 +6,6 @@
 
 #include <stdint.h>
 
-
 static grove_event *ev;
 static int ran;
 

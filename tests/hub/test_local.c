@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 
-
 static grove_local *key, *key2;
 static int dtor_calls;
 static int dtor_sum;

@@ -4,7 +4,6 @@
 
 #include <stdint.h>
 
-
 static grove_semaphore *sem;
 static grove_lock *lock;
 static grove_rlock *rlock;

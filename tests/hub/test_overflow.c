@@ -67,8 +67,8 @@ static int run_child(const grove_spawn_opts *opts, char *err, size_t errlen) {
 
 static void test_dedicated_overflow_is_named(void) {
   char err[8192];
-  grove_spawn_opts opts = {.name = "deep-thought", .stack = GROVE_STACK_DEDICATED,
-                           .stack_size = 64 * 1024};
+  grove_spawn_opts opts = {
+      .name = "deep-thought", .stack = GROVE_STACK_DEDICATED, .stack_size = 64 * 1024};
   int status = run_child(&opts, err, sizeof err);
   CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
   if (!UNDER_ASAN) {

@@ -4,7 +4,6 @@
 
 #include <stdint.h>
 
-
 static grove_queue *q;
 
 static void release_all(grove_greenlet **g, int n) {
@@ -605,6 +604,6 @@ TEST_MAIN(TEST(test_fifo_order), TEST(test_nowait_forms), TEST(test_put_get_time
           TEST(test_priority_cmp_ties_like_heapq), TEST(test_priority_bounded_and_getter),
           TEST(test_joinable), TEST(test_joinable_task_done_overflow),
           TEST(test_joinable_many_joiners), TEST(test_channel_rendezvous),
-          TEST(test_channel_put_blocks_until_taken), TEST(test_channel_nowait_with_waiting_peer), TEST(test_channel_poll_timeout_zero),
-          TEST(test_free_with_waiters_busy), TEST(test_killed_getter_takes_nothing),
-          TEST(test_invalid))
+          TEST(test_channel_put_blocks_until_taken), TEST(test_channel_nowait_with_waiting_peer),
+          TEST(test_channel_poll_timeout_zero), TEST(test_free_with_waiters_busy),
+          TEST(test_killed_getter_takes_nothing), TEST(test_invalid))

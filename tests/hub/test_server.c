@@ -17,7 +17,6 @@
 
 TEST_WATCHDOG(90)
 
-
 /* ---- handlers ------------------------------------------------------------------------- */
 
 static double handler_timeout = 5.0; /* how long a handler waits for a line */

@@ -7,7 +7,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-
 /* Sends signal `arg` to the process after 50 ms. */
 static void *raiser(void *arg) {
   if (grove_sleep(0.05) != 0)

@@ -4,7 +4,6 @@
 
 #include <stdint.h>
 
-
 static grove_event *ev;
 static long woke;
 

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <unistd.h>
 
-
 static int square(void *arg, void **result) {
   int n = IVAL(arg);
   *result = IARG(n * n);

@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 
-
 static int in_range(double dt, double lo, double hi) { return dt >= lo && dt < hi; }
 
 /* gevent: with Timeout(0.05): sleep(1) is interrupted after about 0.05 s. */

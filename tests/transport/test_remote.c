@@ -267,6 +267,25 @@ static void basic(const char *child_ep, const char *par_ep) {
 static void test_basic_ipc(void) { basic(tr_ipc("srv"), tr_ipc("par")); }
 static void test_basic_tcp(void) { basic("tcp://127.0.0.1:0", "tcp://127.0.0.1:0"); }
 
+/* A node started and stopped many times on one hub leaves nothing behind:
+ * every start once registered another close hook in a table of eight, so
+ * after eight cycles anything else that needed a hook (the watchdog) failed
+ * with GROVE_ENOMEM. */
+static void test_start_stop_cycles(void) {
+  for (int i = 0; i < 20; i++) {
+    CHECK_EQ(grove_node_start(PAR, tr_ipc("cycle"), NULL), 0);
+    CHECK_EQ(grove_node_start(PAR, tr_ipc("cycle2"), NULL), GROVE_EEXIST);
+    CHECK_EQ(grove_node_stop(), 0);
+    CHECK_EQ(grove_node_stop(), GROVE_ENOENT);
+  }
+  CHECK_EQ(grove_watchdog_start(1.0, NULL, NULL), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
+  /* A node still running is a live object: the hub does not close. */
+  CHECK_EQ(grove_node_start(PAR, tr_ipc("cycle"), NULL), 0);
+  CHECK_EQ(grove_hub_close(), GROVE_EBUSY);
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
 /* Unreachable nodes: without a node, and to a node never connected. */
 static void test_unreachable(void) {
   grove_ref far = {grove_node_id("nowhere"), 1, 1};
@@ -536,5 +555,6 @@ static void test_node_down_and_back(void) {
   tr_unlink_ipc(ep);
 }
 
-TR_MAIN(child_main, TEST(test_basic_ipc), TEST(test_basic_tcp), TEST(test_unreachable),
-        TEST(test_sender_and_refs), TEST(test_monitor_link), TEST(test_node_down_and_back))
+TR_MAIN(child_main, TEST(test_basic_ipc), TEST(test_basic_tcp), TEST(test_start_stop_cycles),
+        TEST(test_unreachable), TEST(test_sender_and_refs), TEST(test_monitor_link),
+        TEST(test_node_down_and_back))
