@@ -6,7 +6,7 @@
  * remote send puts on the wire are exactly the bytes the sender packed, and
  * any msgpack implementation can produce or read them. Unpacking is lazy and
  * happens once, into a zone owned by the message. Message structs are cached
- * per thread, so the ping-pong of empty messages does not touch malloc.
+ * per hub, so the ping-pong of empty messages does not touch malloc.
  */
 #include "actor_internal.h"
 #include "msgpack_check.h"

@@ -20,6 +20,7 @@
 #include "actor_internal.h"
 
 #include <grove/supervisor.h>
+#include <math.h>
 #include <string.h>
 
 typedef struct sup_child {
@@ -55,6 +56,11 @@ static int was_retired(sup *s, grove_ref r) {
     }
   }
   return 0;
+}
+
+static int valid_strategy(grove_sup_strategy st) {
+  return st == GROVE_ONE_FOR_ONE || st == GROVE_ONE_FOR_ALL || st == GROVE_REST_FOR_ONE ||
+         st == GROVE_SIMPLE_ONE_FOR_ONE;
 }
 
 static void free_spec(grove_child_spec *s) {
@@ -161,6 +167,10 @@ static int sup_init(grove_actor *self, void *arg) {
   const grove_supervisor_args *a = arg;
   int rc = 0;
   if (!a) {
+    rc = GROVE_EINVAL;
+    goto out;
+  }
+  if (!valid_strategy(a->opts.strategy)) {
     rc = GROVE_EINVAL;
     goto out;
   }
@@ -430,7 +440,9 @@ int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_
                            size_t n, grove_ref *out) {
   if (out)
     *out = GROVE_REF_NULL;
-  if (!opts || (n && !children) || opts->intensity < 0 || opts->period < 0)
+  if (!opts || (n && !children) || opts->intensity < 0 || opts->period < 0 || isnan(opts->period))
+    return GROVE_EINVAL;
+  if (!valid_strategy(opts->strategy))
     return GROVE_EINVAL;
   for (size_t i = 0; i < n; i++) {
     if (!children[i].cls)

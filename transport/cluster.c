@@ -1,17 +1,31 @@
-/* transport/cluster.c - worker processes supervised like actors.
+/* transport/cluster.c - worker processes, supervised as actors.
  *
- * The coordinator (a started node) spawns N copies of a worker program with
- * libuv, each told its node name, endpoint and the coordinator's address in
- * its environment; the worker calls grove_cluster_join, which starts its
- * node and connects back. A supervisor greenlet waits for worker exits and
- * restarts them with OTP's strategies and intensity limit; the coordinator
- * learns of an exit from the process itself, so monitors of the dead
- * worker's actors fire at once (reason noconnection), without waiting for
- * the heartbeat timeout.
+ * Design notes.
+ *
+ * The cluster is a supervisor (actor/supervisor.c, with its strategies and
+ * intensity: one implementation of those rules). Each worker process is owned
+ * by a child actor of class "grove.cluster.worker": its init spawns the
+ * process (grove_subprocess_spawn, told its node name, endpoint and the
+ * coordinator's address in its environment), a watcher greenlet waits for
+ * the process to exit and tells the actor, which then ends abnormally, so the
+ * supervisor restarts it per the strategy - with the same name and endpoint
+ * - or gives up past the intensity (then every worker is stopped and
+ * grove_cluster_wait returns GROVE_EFAILED). Stopping a worker actor
+ * (supervisor restart of siblings, or grove_cluster_stop) terminates its
+ * process: SIGTERM, a grace period, SIGKILL, and it is reaped before the
+ * actor has ended, so a restarted worker never races its predecessor for its
+ * endpoint.
+ *
+ * A worker slot (name, endpoint, pid, restarts) outlives the actors that run
+ * it. The coordinator learns of an exit from the process itself: monitors of
+ * the dead worker's actors fire at once (reason noconnection), after what it
+ * sent before dying has been read, without waiting for the heartbeat
+ * timeout.
  */
 #include "transport_internal.h"
 
-#include <errno.h>
+#include <grove/supervisor.h>
+
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -22,14 +36,16 @@
 
 extern char **environ;
 
+#define WORKER_GRACE 2.0 /* seconds between SIGTERM and SIGKILL (cluster_stop: its timeout) */
+
 typedef struct worker {
   struct grove_cluster *c;
   int index;
   char name[GROVE__NAME_MAX + 1];
   char endpoint[256];
-  uv_process_t proc;
-  uint8_t running, handle_open, expected;
-  int pid;
+  grove_subprocess *proc; /* the running process, owned by the worker actor */
+  int pid;                /* 0 while not running */
+  int starts;
 } worker;
 
 struct grove_cluster {
@@ -38,32 +54,46 @@ struct grove_cluster {
   char **argv;
   worker *w;
   int n;
-  grove_queue *exits;
-  grove_greenlet *sup;
-  double *restart_at; /* times of the recent restarts (a ring) */
-  int restarts, nring;
+  grove_ref sup;
+  grove_greenlet *sup_watch; /* waits for the supervisor's end */
   grove_event *done;
+  double grace; /* SIGTERM to SIGKILL, seconds */
+  int restarts; /* workers that died on their own: each a restart for the supervisor */
   int result;
-  uint8_t stopping, failed;
+  uint8_t stopping, escalated;
 };
 
-/* ---- spawning ---------------------------------------------------------------------------- */
+/* ---- a worker: an actor that owns a process ---------------------------------------- */
 
-static void proc_closed(uv_handle_t *h) {
-  worker *w = h->data;
-  w->handle_open = 0;
-  grove_queue_put_nowait(w->c->exits, (void *)(intptr_t)(w->index + 1));
-}
+/* Shared by a worker actor and its watcher greenlet; the watcher frees it. */
+typedef struct watch {
+  grove_ref actor;
+  grove_subprocess *proc;
+  uint8_t detached; /* the actor is ending: tell nobody */
+} watch;
 
-static void worker_exited(uv_process_t *p, int64_t status, int sig) {
-  worker *w = p->data;
-  w->running = 0;
-  w->pid = 0;
-  if (!w->expected && !w->c->stopping && !w->c->opts.quiet)
-    fprintf(stderr, "grove: cluster: worker %s exited (%s %d)\n", w->name,
-            sig ? "signal" : "status", sig ? sig : (int)status);
-  grove__node_peer_lost(w->name);
-  uv_close((uv_handle_t *)p, proc_closed);
+typedef struct worker_actor {
+  grove_actor base;
+  worker *w;
+  watch *watch;
+  grove_greenlet *watcher;
+} worker_actor;
+
+#define TAG_EXITED "grove.cluster.exited"
+
+static void *watch_process(void *arg) {
+  watch *wt = arg;
+  int code = 0;
+  int rc = grove_subprocess_wait(wt->proc, &code, GROVE_FOREVER);
+  if (rc == 0 && !wt->detached && grove_actor_alive(wt->actor)) {
+    grove_msg *m = grove_msg_new(TAG_EXITED);
+    if (m) {
+      grove_msg_pack_int(m, code);
+      grove_send(wt->actor, m);
+    }
+  }
+  free(wt);
+  return NULL;
 }
 
 static int free_tcp_port(void) {
@@ -79,176 +109,169 @@ static int free_tcp_port(void) {
   return port;
 }
 
-static int spawn_worker(grove_cluster *c, worker *w) {
+/* The worker's environment: ours without any GROVE_NODE_ or GROVE_CLUSTER_
+ * variable, then its own. *vpeers is heap memory the caller frees. */
+static const char **worker_env(grove_cluster *c, worker *w, char bufs[4][400], char **vpeers) {
   grove__node *n = grove__node_current();
-  if (!n)
-    return GROVE_ENOENT;
   size_t nenv = 0;
   while (environ[nenv])
     nenv++;
-  char **env = calloc(nenv + 6, sizeof *env);
-  if (!env)
-    return GROVE_ENOMEM;
+  const char **env = calloc(nenv + 6, sizeof *env);
+  size_t plen = 32;
+  for (int i = 0; i < w->index; i++)
+    plen += strlen(c->w[i].name) + strlen(c->w[i].endpoint) + 2;
+  *vpeers = malloc(plen);
+  if (!env || !*vpeers || !n) {
+    free(env);
+    free(*vpeers);
+    *vpeers = NULL;
+    return NULL;
+  }
   size_t k = 0;
   for (size_t i = 0; i < nenv; i++)
     if (strncmp(environ[i], "GROVE_NODE_", 11) && strncmp(environ[i], "GROVE_CLUSTER_", 14))
       env[k++] = environ[i];
-  char vname[128], vep[300], vcoord[400], vidx[48];
-  snprintf(vname, sizeof vname, "GROVE_NODE_NAME=%s", w->name);
-  snprintf(vep, sizeof vep, "GROVE_NODE_ENDPOINT=%s", w->endpoint);
-  snprintf(vcoord, sizeof vcoord, "GROVE_CLUSTER_COORDINATOR=%s=%s", n->name, n->endpoint);
-  snprintf(vidx, sizeof vidx, "GROVE_CLUSTER_INDEX=%d", w->index);
+  snprintf(bufs[0], 400, "GROVE_NODE_NAME=%s", w->name);
+  snprintf(bufs[1], 400, "GROVE_NODE_ENDPOINT=%s", w->endpoint);
+  snprintf(bufs[2], 400, "GROVE_CLUSTER_COORDINATOR=%s=%s", n->name, n->endpoint);
+  snprintf(bufs[3], 400, "GROVE_CLUSTER_INDEX=%d", w->index);
   /* The workers before this one: it connects to them. */
-  size_t plen = 32;
+  char *p = *vpeers;
+  p += sprintf(p, "GROVE_CLUSTER_PEERS=");
   for (int i = 0; i < w->index; i++)
-    plen += strlen(c->w[i].name) + strlen(c->w[i].endpoint) + 2;
-  char *vpeers = malloc(plen);
-  if (!vpeers) {
-    free(env);
-    return GROVE_ENOMEM;
-  }
-  strcpy(vpeers, "GROVE_CLUSTER_PEERS=");
-  for (int i = 0; i < w->index; i++) {
-    strcat(vpeers, c->w[i].name);
-    strcat(vpeers, "=");
-    strcat(vpeers, c->w[i].endpoint);
-    if (i + 1 < w->index)
-      strcat(vpeers, ";");
-  }
-  env[k++] = vname;
-  env[k++] = vep;
-  env[k++] = vcoord;
-  env[k++] = vidx;
-  env[k++] = vpeers;
+    p += sprintf(p, "%s%s=%s", i ? ";" : "", c->w[i].name, c->w[i].endpoint);
+  for (int i = 0; i < 4; i++)
+    env[k++] = bufs[i];
+  env[k++] = *vpeers;
   env[k] = NULL;
-  uv_stdio_container_t stdio[3] = {{.flags = UV_INHERIT_FD, .data.fd = 0},
-                                   {.flags = UV_INHERIT_FD, .data.fd = 1},
-                                   {.flags = UV_INHERIT_FD, .data.fd = 2}};
-  uv_process_options_t o = {
-      .exit_cb = worker_exited,
-      .file = c->argv[0],
-      .args = c->argv,
-      .env = env,
-      .stdio_count = 3,
-      .stdio = stdio,
-  };
-  w->proc.data = w;
-  w->expected = 0;
-  int rc = uv_spawn(grove__hub_loop(c->hub), &w->proc, &o);
+  return env;
+}
+
+static int worker_init(grove_actor *self, void *arg) {
+  worker_actor *a = (worker_actor *)self;
+  worker *w = arg;
+  grove_cluster *c = w->c;
+  a->w = w;
+  if (w->starts++ > 0 && !c->opts.quiet)
+    fprintf(stderr, "grove: cluster: restarting worker %s\n", w->name);
+  char bufs[4][400];
+  char *vpeers;
+  const char **env = worker_env(c, w, bufs, &vpeers);
+  if (!env)
+    return GROVE_ENOMEM;
+  grove_subprocess_opts o = {.argv = (const char *const *)c->argv,
+                             .env = env,
+                             .stdin_mode = GROVE_STDIO_INHERIT,
+                             .stdout_mode = GROVE_STDIO_INHERIT,
+                             .stderr_mode = GROVE_STDIO_INHERIT};
+  int rc = grove_subprocess_spawn(&o, &w->proc);
   free(vpeers);
   free(env);
-  w->handle_open = 1;
   if (rc) {
-    uv_close((uv_handle_t *)&w->proc, NULL);
-    w->handle_open = 0;
+    if (!c->opts.quiet)
+      fprintf(stderr, "grove: cluster: cannot start %s: %s\n", w->name, grove_strerror(rc));
     return rc;
   }
-  w->running = 1;
-  w->pid = w->proc.pid;
-  return 0;
-}
-
-static void kill_worker(worker *w, int sig) {
-  if (w->running)
-    uv_process_kill(&w->proc, sig);
-}
-
-/* Wait until worker w's process has been reaped (its handle closed). */
-static int wait_gone(grove_cluster *c, worker *w, double timeout) {
-  uint64_t deadline = grove__deadline(c->hub, timeout);
-  while (w->handle_open) {
-    if (grove__seconds_left(deadline) == 0)
-      return GROVE_ETIMEDOUT;
-    int rc = grove_sleep(0.005);
-    if (rc)
-      return rc;
+  w->pid = grove_subprocess_pid(w->proc);
+  /* Not waiting for it to come up: a worker that dies again at once counts
+   * against the intensity now. */
+  a->watch = calloc(1, sizeof *a->watch);
+  if (a->watch) {
+    a->watch->actor = grove_actor_ref(self);
+    a->watch->proc = w->proc;
+    a->watcher = grove_spawn(watch_process, a->watch);
+  }
+  if (!a->watcher) {
+    free(a->watch);
+    a->watch = NULL;
+    grove_subprocess_kill(w->proc, SIGKILL);
+    grove_subprocess_free(w->proc);
+    w->proc = NULL;
+    w->pid = 0;
+    return GROVE_ENOMEM;
   }
   return 0;
 }
 
-/* ---- supervision ------------------------------------------------------------------------------
- */
-
-static int intensity_exceeded(grove_cluster *c) {
-  double now = (double)uv_hrtime() / 1e9;
-  c->restart_at[c->restarts % c->nring] = now;
-  c->restarts++;
-  if (c->restarts <= c->opts.intensity)
+static int worker_receive(grove_actor *self, grove_msg *msg) {
+  worker_actor *a = (worker_actor *)self;
+  worker *w = a->w;
+  if (!grove_msg_is(msg, TAG_EXITED))
     return 0;
-  double oldest = c->restart_at[(c->restarts - c->opts.intensity - 1) % c->nring];
-  return now - oldest <= c->opts.period;
+  int64_t code = 0;
+  grove_msg_int(msg, 0, &code);
+  if (!w->c->stopping)
+    w->c->restarts++; /* counted against the intensity, as the supervisor counts it */
+  if (!w->c->stopping && !w->c->opts.quiet)
+    fprintf(stderr, "grove: cluster: worker %s exited (%s %d)\n", w->name,
+            code < 0 ? "signal" : "status", (int)(code < 0 ? -code : code));
+  return GROVE_EFAILED; /* the supervisor restarts it (or gives up) */
 }
 
-static void stop_all(grove_cluster *c, int sig) {
-  for (int i = 0; i < c->n; i++) {
-    c->w[i].expected = 1;
-    kill_worker(&c->w[i], sig);
+/* The process ends with its actor, and is reaped before the actor is gone. */
+static void worker_terminate(grove_actor *self, int reason) {
+  (void)reason;
+  worker_actor *a = (worker_actor *)self;
+  worker *w = a->w;
+  grove_cluster *c = w->c;
+  if (a->watch)
+    a->watch->detached = 1; /* the watcher frees it and tells nobody */
+  if (a->watcher) {
+    grove_kill(a->watcher, 0);
+    grove_greenlet_release(a->watcher);
   }
-}
-
-static void *supervise(void *arg) {
-  grove_cluster *c = arg;
-  for (;;) {
-    void *item;
-    int rc = grove_queue_get(c->exits, &item, GROVE_FOREVER);
-    if (rc)
-      break;
-    int i = (int)(intptr_t)item - 1;
-    worker *w = &c->w[i];
-    if (c->stopping || c->failed || w->expected)
-      continue;
-    if (intensity_exceeded(c)) {
-      fprintf(stderr, "grove: cluster: more than %d restarts in %.1f s: stopping every worker\n",
-              c->opts.intensity, c->opts.period);
-      c->failed = 1;
-      stop_all(c, SIGKILL);
-      c->result = GROVE_EFAILED;
-      grove_event_set(c->done);
-      continue;
-    }
-    int from = i, to = i;
-    if (c->opts.strategy == GROVE_ONE_FOR_ALL) {
-      from = 0;
-      to = c->n - 1;
-    } else if (c->opts.strategy == GROVE_REST_FOR_ONE) {
-      to = c->n - 1;
-    }
-    /* Stop the others the strategy takes down with it, newest first. */
-    for (int j = to; j >= from; j--) {
-      if (j != i && c->w[j].running) {
-        c->w[j].expected = 1;
-        kill_worker(&c->w[j], SIGTERM);
-        if (wait_gone(c, &c->w[j], 2) == GROVE_ETIMEDOUT) {
-          kill_worker(&c->w[j], SIGKILL);
-          wait_gone(c, &c->w[j], GROVE_FOREVER);
-        }
+  if (w->proc) {
+    int code;
+    if (grove_subprocess_poll(w->proc, &code) == GROVE_EAGAIN) {
+      grove_subprocess_kill(w->proc, SIGTERM);
+      if (grove_subprocess_wait(w->proc, &code, c->grace) == GROVE_ETIMEDOUT) {
+        grove_subprocess_kill(w->proc, SIGKILL);
+        c->escalated = 1;
       }
+      /* A killed runner cannot wait: the process is reaped in the
+       * background (grove_subprocess_free), SIGKILLed. */
+      if (grove_subprocess_wait(w->proc, &code, 5.0) != 0)
+        grove_subprocess_kill(w->proc, SIGKILL);
     }
-    for (int j = from; j <= to; j++) {
-      worker *x = &c->w[j];
-      if (x->handle_open)
-        wait_gone(c, x, GROVE_FOREVER);
-      if (!c->opts.quiet)
-        fprintf(stderr, "grove: cluster: restarting worker %s\n", x->name);
-      if ((rc = spawn_worker(c, x)) != 0)
-        fprintf(stderr, "grove: cluster: cannot restart %s: %s\n", x->name, grove_strerror(rc));
-      /* Not waiting for it to come up: a worker that dies again at once
-       * must count against the intensity now. */
-    }
-    /* Exits of the workers stopped on purpose are still queued: skip them. */
-    for (int j = from; j <= to; j++)
-      c->w[j].expected = 0;
+    grove_subprocess_free(w->proc);
+    w->proc = NULL;
   }
+  w->pid = 0;
+  /* What it sent before it died is in our socket: deliver that, then say
+   * it is down, without waiting for the heartbeat timeout. */
+  grove__node_peer_lost(w->name);
+}
+
+static const grove_actor_class worker_class = {.name = "grove.cluster.worker",
+                                               .size = sizeof(worker_actor),
+                                               .init = worker_init,
+                                               .receive = worker_receive,
+                                               .terminate = worker_terminate};
+
+/* ---- the cluster ------------------------------------------------------------------------- */
+
+static void *watch_supervisor(void *arg) {
+  grove_cluster *c = arg;
+  int reason = 0;
+  grove_actor_wait(c->sup, &reason, GROVE_FOREVER);
+  if (!c->stopping) {
+    /* Not our stop: past the intensity (or the supervisor was killed). */
+    fprintf(stderr, "grove: cluster: more than %d restarts in %.1f s: every worker stopped\n",
+            c->opts.intensity, c->opts.period);
+    c->result = GROVE_EFAILED;
+  }
+  grove_event_set(c->done);
   return NULL;
 }
 
-/* ---- the API
- * ------------------------------------------------------------------------------------- */
-
 int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
+  if (out)
+    *out = NULL;
   if (!opts || !out || !opts->argv || !opts->argv[0] || opts->workers <= 0 || opts->workers > 1024)
     return GROVE_EINVAL;
-  *out = NULL;
+  if (opts->strategy != GROVE_ONE_FOR_ONE && opts->strategy != GROVE_ONE_FOR_ALL &&
+      opts->strategy != GROVE_REST_FOR_ONE)
+    return GROVE_EINVAL;
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -263,6 +286,7 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
     c->opts.period = 5;
   if (c->opts.ready_timeout <= 0 || isnan(c->opts.ready_timeout))
     c->opts.ready_timeout = 10;
+  c->grace = WORKER_GRACE;
   const char *prefix = opts->prefix ? opts->prefix : "worker";
   size_t argc = 0;
   while (opts->argv[argc])
@@ -270,12 +294,10 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
   c->n = opts->workers;
   c->argv = calloc(argc + 1, sizeof *c->argv);
   c->w = calloc((size_t)c->n, sizeof *c->w);
-  c->nring = c->opts.intensity + 1;
-  c->restart_at = calloc((size_t)c->nring, sizeof *c->restart_at);
-  c->exits = grove_queue_new(0);
   c->done = grove_event_new();
+  grove_child_spec *specs = calloc((size_t)c->n, sizeof *specs);
   int rc = 0;
-  if (!c->argv || !c->w || !c->restart_at || !c->exits || !c->done) {
+  if (!c->argv || !c->w || !c->done || !specs) {
     rc = GROVE_ENOMEM;
     goto fail;
   }
@@ -306,18 +328,28 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
       snprintf(w->endpoint, sizeof w->endpoint, "ipc:///tmp/grove-%d-%s-%d", (int)getpid(), prefix,
                i);
     }
+    /* Each worker bounds its own stop (SIGTERM, grace, SIGKILL, reap): the
+     * supervisor waits for it. */
+    specs[i] = (grove_child_spec){
+        .id = w->name, .cls = &worker_class, .arg = w, .restart = GROVE_PERMANENT, .shutdown = -1};
   }
-  for (int i = 0; i < c->n; i++)
-    if ((rc = spawn_worker(c, &c->w[i])) != 0)
-      goto fail_running;
+  grove_supervisor_opts so = {
+      .strategy = (grove_sup_strategy)c->opts.strategy,
+      .intensity = c->opts.intensity,
+      .period = c->opts.period,
+  };
+  if ((rc = grove_supervisor_start(&so, specs, (size_t)c->n, &c->sup)) != 0)
+    goto fail;
+  free(specs);
+  specs = NULL;
   for (int i = 0; i < c->n; i++)
     if ((rc = grove_node_wait_up(c->w[i].name, c->opts.ready_timeout)) != 0) {
       fprintf(stderr, "grove: cluster: worker %s did not come up: %s\n", c->w[i].name,
               grove_strerror(rc));
       goto fail_running;
     }
-  grove_spawn_opts so = {.name = "cluster-supervisor"};
-  if (!(c->sup = grove_spawn_ex(supervise, c, &so))) {
+  grove_spawn_opts wo = {.name = "cluster-supervisor"};
+  if (!(c->sup_watch = grove_spawn_ex(watch_supervisor, c, &wo))) {
     rc = GROVE_ENOMEM;
     goto fail_running;
   }
@@ -325,11 +357,11 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
   return 0;
 fail_running:
   c->stopping = 1;
-  stop_all(c, SIGKILL);
-  for (int i = 0; i < c->n; i++)
-    wait_gone(c, &c->w[i], GROVE_FOREVER);
+  c->grace = 0;
+  grove_supervisor_stop(c->sup, GROVE_FOREVER);
 fail:
-  c->sup = NULL;
+  free(specs);
+  c->stopping = 1;
   grove_cluster_free(c);
   return rc;
 }
@@ -349,9 +381,9 @@ int grove_cluster_restarts(const grove_cluster *c) { return c ? c->restarts : GR
 int grove_cluster_kill_worker(grove_cluster *c, int i, int signum) {
   if (!c || i < 0 || i >= c->n)
     return GROVE_EINVAL;
-  if (!c->w[i].running)
+  if (!c->w[i].proc || grove_subprocess_poll(c->w[i].proc, NULL) == 0)
     return GROVE_ENOENT;
-  return uv_process_kill(&c->w[i].proc, signum);
+  return grove_subprocess_kill(c->w[i].proc, signum);
 }
 
 int grove_cluster_wait(grove_cluster *c, double timeout) {
@@ -364,45 +396,37 @@ int grove_cluster_wait(grove_cluster *c, double timeout) {
 int grove_cluster_stop(grove_cluster *c, double timeout) {
   if (!c || isnan(timeout))
     return GROVE_EINVAL;
-  if (!c->stopping) {
-    c->stopping = 1;
-    stop_all(c, SIGTERM);
-    int rc = 0;
-    for (int i = 0; i < c->n; i++) {
-      if (wait_gone(c, &c->w[i], timeout) == GROVE_ETIMEDOUT) {
-        kill_worker(&c->w[i], SIGKILL);
-        rc = GROVE_ETIMEDOUT;
-      }
-    }
-    for (int i = 0; i < c->n; i++)
-      wait_gone(c, &c->w[i], GROVE_FOREVER);
-    if (c->sup) {
-      grove_kill(c->sup, GROVE_FOREVER);
-      grove_greenlet_release(c->sup);
-      c->sup = NULL;
-    }
-    grove_event_set(c->done);
+  if (c->stopping)
+    return 0;
+  c->stopping = 1;
+  c->grace = timeout < 0 ? WORKER_GRACE : timeout;
+  c->escalated = 0;
+  /* The supervisor stops the workers (newest first), each SIGTERMed, then
+   * SIGKILLed after the grace; it may have ended already (intensity). */
+  int rc = grove_supervisor_stop(c->sup, GROVE_FOREVER);
+  if (rc && rc != GROVE_ENOENT)
     return rc;
+  if (c->sup_watch) {
+    grove_join(c->sup_watch, GROVE_FOREVER);
+    grove_greenlet_release(c->sup_watch);
+    c->sup_watch = NULL;
   }
-  return 0;
+  grove_event_set(c->done);
+  return c->escalated ? GROVE_ETIMEDOUT : 0;
 }
 
 void grove_cluster_free(grove_cluster *c) {
   if (!c)
     return;
-  if (c->sup || !c->stopping)
+  if (!c->stopping || c->sup_watch)
     grove_cluster_stop(c, 1);
-  void *item;
-  while (c->exits && grove_queue_get_nowait(c->exits, &item) == 0) {
-  }
-  grove_queue_free(c->exits);
-  grove_event_free(c->done);
+  if (c->done)
+    grove_event_free(c->done);
   if (c->argv)
     for (char **a = c->argv; *a; a++)
       free(*a);
   free(c->argv);
   free(c->w);
-  free(c->restart_at);
   free(c);
 }
 

@@ -121,7 +121,7 @@ int grove_node_stats_get(grove_node_stats *out);
 /* A new CURVE keypair, Z85 text (40 characters + NUL each). */
 int grove_curve_keypair(char public_z85[41], char secret_z85[41]);
 
-/* ---- clusters: worker processes supervised like actors ------------------------------ */
+/* ---- clusters: worker processes under a supervisor ---------------------------------- */
 
 typedef struct grove_cluster grove_cluster;
 
@@ -132,7 +132,7 @@ typedef struct grove_cluster_opts {
   /* Where workers bind: "ipc:///dir/file" (worker i: "<base>-<i>") or
    * "tcp://127.0.0.1" (a free port each). NULL: ipc in /tmp. */
   const char *endpoint_base;
-  int strategy;         /* GROVE_ONE_FOR_ONE, GROVE_ONE_FOR_ALL, GROVE_REST_FOR_ONE */
+  int strategy;         /* GROVE_ONE_FOR_ONE, GROVE_ONE_FOR_ALL, GROVE_REST_FOR_ONE (else EINVAL) */
   int intensity;        /* at most this many restarts... (0: 3) */
   double period;        /* ...within this many seconds (0: 5); beyond: all stopped */
   double ready_timeout; /* for a worker to start and connect (0: 10) */
@@ -143,20 +143,24 @@ typedef struct grove_cluster_opts {
  * coordinator), each with the environment variables GROVE_NODE_NAME,
  * GROVE_NODE_ENDPOINT, GROVE_CLUSTER_COORDINATOR ("name=endpoint"),
  * GROVE_CLUSTER_PEERS and GROVE_CLUSTER_INDEX, and wait until every one
- * is up. A worker that exits or is killed is restarted (with the same name
- * and endpoint) per the strategy, within the intensity limit; past it, the
- * cluster stops every worker and grove_cluster_wait returns GROVE_EFAILED. */
+ * is up. The workers are the children of a supervisor (grove/supervisor.h),
+ * one actor per process: a worker that exits or is killed is restarted (with
+ * the same name and endpoint) per the strategy, within the intensity limit;
+ * past it, every worker is stopped and grove_cluster_wait returns
+ * GROVE_EFAILED. Blocks (a supervisor start and the readiness wait). */
 int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out);
 int grove_cluster_size(const grove_cluster *c);
 const char *grove_cluster_worker_name(const grove_cluster *c, int i);
 int grove_cluster_worker_pid(const grove_cluster *c, int i); /* 0 while restarting */
-int grove_cluster_restarts(const grove_cluster *c);          /* total so far */
+int grove_cluster_restarts(
+    const grove_cluster *c); /* worker deaths so far (restarts, or the one past the intensity) */
 /* Send a signal to worker i (tests and demos: SIGKILL it). */
 int grove_cluster_kill_worker(grove_cluster *c, int i, int signum);
 /* Block until the cluster fails (GROVE_EFAILED: intensity exceeded) or is
  * stopped (0). */
 int grove_cluster_wait(grove_cluster *c, double timeout);
-/* Stop the workers: SIGTERM, then SIGKILL after timeout; waits for them. */
+/* Stop the workers, newest first: SIGTERM, then SIGKILL after timeout; waits
+ * for them. Returns 0, or GROVE_ETIMEDOUT when one had to be SIGKILLed. */
 int grove_cluster_stop(grove_cluster *c, double timeout);
 void grove_cluster_free(grove_cluster *c);
 

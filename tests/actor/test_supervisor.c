@@ -473,6 +473,10 @@ static void test_start_errors(void) {
   CHECK_EQ(grove_supervisor_start(NULL, abc, 1, &sup), GROVE_EINVAL);
   grove_supervisor_opts neg = {.strategy = GROVE_ONE_FOR_ONE, .intensity = -1};
   CHECK_EQ(grove_supervisor_start(&neg, abc, 1, &sup), GROVE_EINVAL);
+  grove_supervisor_opts bad = {.strategy = (grove_sup_strategy)77};
+  CHECK_EQ(grove_supervisor_start(&bad, abc, 1, &sup), GROVE_EINVAL);
+  grove_supervisor_opts nan_period = {.strategy = GROVE_ONE_FOR_ONE, .period = NAN};
+  CHECK_EQ(grove_supervisor_start(&nan_period, abc, 1, &sup), GROVE_EINVAL);
   settle();
   CHECK_LOG("");
 

@@ -274,7 +274,7 @@ static void test_bad_arguments(void) {
 
 /* ---- regressions (library bugs these cases found, since fixed) -------------------------
  *
- * hub/hub.c poll_once arms the hub's one uv timer for the earliest deadline
+ * hub/core/hub.c poll_once arms the hub's one uv timer for the earliest deadline
  * and calls uv_run(UV_RUN_ONCE). libuv 1.44 runs due timers at the *start*
  * of uv_run; when the timer was already due then (the deadline passed while
  * greenlets ran, or the loop's cached time was stale by more than the time

@@ -562,7 +562,7 @@ static void test_stop_then_free_with_killed_handlers(void) {
 
 /* ---- LIBRARY BUG reproduction (reported to the lead; failing until fixed) ---------------
  *
- * hub/server.c grove_server_free from a greenlet that has been killed: a
+ * hub/io/server.c grove_server_free from a greenlet that has been killed: a
  * killed greenlet cannot wait, so grove_server_stop's killall and its
  * "while (srv->nconns > 0 && grove_sleep(0) == 0)" loop both return at once
  * (GROVE_ECANCELED) with handlers still alive, and server_release frees the

@@ -949,7 +949,7 @@ static void test_other_thread(void) {
 
 /* ---- regressions (library bugs these cases found, since fixed) ------------------------- */
 
-/* hub/socket.c write_once: for a wrapped fd that is not a socket (a pipe),
+/* hub/io/socket.c write_once: for a wrapped fd that is not a socket (a pipe),
  * it called write(2), which raised SIGPIPE when the reading end was closed:
  * the process died (unless a grove_subprocess_spawn had set SIGPIPE to
  * SIG_IGN first) instead of getting GROVE_EPIPE as io.h promises. Run in a
@@ -988,7 +988,7 @@ static void test_pipe_write_epipe(void) {
 
 /* ---- LIBRARY BUG reproductions (reported to the lead; failing until fixed) --------------
  *
- * hub/io.c grove__io_wait (line 184, "--io->nwait"): a greenlet blocked
+ * hub/io/io.c grove__io_wait ("--io->nwait"): a greenlet blocked
  * on a socket that is woken by a kill (or its timeout) leaves the waiter
  * list at once but runs later. If the socket is closed in between,
  * grove__io_close does not know about it (nwait is reset to 0, the watcher

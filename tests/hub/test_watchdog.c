@@ -1,4 +1,4 @@
-/* tests/hub/test_monitor.c - blocking detection (gevent's monitor thread). */
+/* tests/hub/test_watchdog.c - blocking detection (gevent's monitor thread). */
 #include "test.h"
 
 #include <pthread.h>

@@ -191,6 +191,12 @@ static void test_cluster_errors(void) {
   CHECK_EQ(grove_node_start("coord", tr_ipc("coord"), NULL), 0);
   o.workers = 0;
   CHECK_EQ(grove_cluster_start(&o, &c), GROVE_EINVAL);
+  o.workers = 1;
+  o.strategy = GROVE_SIMPLE_ONE_FOR_ONE; /* workers are a fixed set */
+  CHECK_EQ(grove_cluster_start(&o, &c), GROVE_EINVAL);
+  o.strategy = 77;
+  CHECK_EQ(grove_cluster_start(&o, &c), GROVE_EINVAL);
+  o.strategy = GROVE_ONE_FOR_ONE;
   /* a program that never joins: start gives up after ready_timeout and
    * leaves no process behind */
   static const char *const sleeper[] = {"/bin/sleep", "30", NULL};
