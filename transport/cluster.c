@@ -65,12 +65,19 @@ struct grove_cluster {
 
 /* ---- a worker: an actor that owns a process ---------------------------------------- */
 
-/* Shared by a worker actor and its watcher greenlet; the watcher frees it. */
+/* Shared by a worker actor and its watcher greenlet: whichever lets go
+ * last frees it. */
 typedef struct watch {
   grove_ref actor;
   grove_subprocess *proc;
+  int refs;
   uint8_t detached; /* the actor is ending: tell nobody */
 } watch;
+
+static void watch_release(watch *wt) {
+  if (--wt->refs == 0)
+    free(wt);
+}
 
 typedef struct worker_actor {
   grove_actor base;
@@ -92,7 +99,7 @@ static void *watch_process(void *arg) {
       grove_send(wt->actor, m);
     }
   }
-  free(wt);
+  watch_release(wt);
   return NULL;
 }
 
@@ -179,6 +186,7 @@ static int worker_init(grove_actor *self, void *arg) {
   if (a->watch) {
     a->watch->actor = grove_actor_ref(self);
     a->watch->proc = w->proc;
+    a->watch->refs = 2; /* ours and the watcher's */
     a->watcher = grove_spawn(watch_process, a->watch);
   }
   if (!a->watcher) {
@@ -214,8 +222,11 @@ static void worker_terminate(grove_actor *self, int reason) {
   worker_actor *a = (worker_actor *)self;
   worker *w = a->w;
   grove_cluster *c = w->c;
-  if (a->watch)
-    a->watch->detached = 1; /* the watcher frees it and tells nobody */
+  if (a->watch) {
+    a->watch->detached = 1; /* the watcher tells nobody */
+    watch_release(a->watch);
+    a->watch = NULL;
+  }
   if (a->watcher) {
     grove_kill(a->watcher, 0);
     grove_greenlet_release(a->watcher);

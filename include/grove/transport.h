@@ -152,8 +152,8 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out);
 int grove_cluster_size(const grove_cluster *c);
 const char *grove_cluster_worker_name(const grove_cluster *c, int i);
 int grove_cluster_worker_pid(const grove_cluster *c, int i); /* 0 while restarting */
-int grove_cluster_restarts(
-    const grove_cluster *c); /* worker deaths so far (restarts, or the one past the intensity) */
+/* Worker deaths so far: each a restart, or the one past the intensity. */
+int grove_cluster_restarts(const grove_cluster *c);
 /* Send a signal to worker i (tests and demos: SIGKILL it). */
 int grove_cluster_kill_worker(grove_cluster *c, int i, int signum);
 /* Block until the cluster fails (GROVE_EFAILED: intensity exceeded) or is
