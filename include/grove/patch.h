@@ -26,7 +26,7 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 typedef struct grove_patch_stats {
-  uint64_t calls; /* interposed calls that took the cooperative path */
+  uint64_t calls; /* interposed calls made where they may wait through the hub */
   uint64_t waits; /* times such a call waited through the hub */
 } grove_patch_stats;
 
