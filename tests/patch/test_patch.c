@@ -522,6 +522,123 @@ static void test_connect_refused(void) {
   CHECK_EQ(t.err, g.err);
 }
 
+/* connect to a listener whose queue is full: the handshake does not
+ * finish, and SO_SNDTIMEO ends the wait with EINPROGRESS (TCP) or EAGAIN
+ * (Unix), as the kernel's blocking connect does - compared on a plain
+ * thread. A Unix connect that waits for room gets in once the listener
+ * accepts. */
+typedef struct {
+  int family, port;
+  const char *path;
+  double timeout;
+  int rc, err;
+  double took;
+} full_arg;
+
+static void *connect_full(void *arg) {
+  full_arg *a = arg;
+  int fd = socket(a->family, SOCK_STREAM, 0);
+  if (a->timeout > 0) {
+    struct timeval tv = {0, (suseconds_t)(a->timeout * 1e6)};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  struct sockaddr_in sin = loopback(a->port);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  if (a->path)
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a->path);
+  double t0 = test_now();
+  errno = 0;
+  a->rc = a->family == AF_INET ? connect(fd, (struct sockaddr *)&sin, sizeof sin)
+                               : connect(fd, (struct sockaddr *)&sun, sizeof sun);
+  a->err = errno;
+  a->took = test_now() - t0;
+  close(fd);
+  return NULL;
+}
+
+/* Fill l's queue with non-blocking connects; returns how many. */
+static int fill_queue(int family, const struct sockaddr *sa, socklen_t len, int *fds, int max) {
+  int n = 0;
+  for (; n < max; n++) {
+    fds[n] = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (connect(fds[n], sa, len) != 0 && errno != EINPROGRESS) {
+      close(fds[n]);
+      break;
+    }
+  }
+  return n;
+}
+
+static void test_connect_queue_full(void) {
+  hub_up();
+  /* TCP: backlog 0 holds one connection; the next SYNs are dropped. */
+  int port, l = tcp_listener(&port);
+  CHECK_EQ(listen(l, 0), 0);
+  int fds[8], n;
+  struct sockaddr_in sin = loopback(port);
+  n = fill_queue(AF_INET, (struct sockaddr *)&sin, sizeof sin, fds, 4);
+  struct pollfd first = {fds[0], POLLOUT, 0}; /* the first gets in and fills the queue */
+  CHECK_EQ(poll(&first, 1, 5000), 1);
+  full_arg g = {AF_INET, port, NULL, 0.2, 0, 0, 0}, t = g;
+  grove_greenlet *tk = ticker_start();
+  connect_full(&g);
+  CHECK(ticks >= 10);
+  ticker_stop(tk);
+  on_thread(connect_full, &t);
+  CHECK_EQ(g.rc, -1);
+  CHECK_EQ(g.err, EINPROGRESS);
+  CHECK(g.took >= 0.19 && g.took < 3);
+  CHECK_EQ(t.rc, g.rc);
+  CHECK_EQ(t.err, g.err);
+  /* Killed while the handshake hangs: ECANCELED. */
+  full_arg k = {AF_INET, port, NULL, 0, 99, 0, 0};
+  grove_greenlet *kg = grove_spawn(connect_full, &k);
+  CHECK_EQ(grove_sleep(0.05), 0);
+  CHECK_EQ(k.rc, 99);
+  CHECK_EQ(grove_kill(kg, 5), 0);
+  CHECK_EQ(k.rc, -1);
+  CHECK_EQ(k.err, ECANCELED);
+  grove_greenlet_release(kg);
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
+  close(l);
+
+  /* Unix: the same with EAGAIN. */
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/grove-patch-%d.sock", (int)getpid());
+  unlink(path);
+  int u = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+  CHECK_EQ(bind(u, (struct sockaddr *)&sun, sizeof sun), 0);
+  CHECK_EQ(listen(u, 0), 0);
+  n = fill_queue(AF_UNIX, (struct sockaddr *)&sun, sizeof sun, fds, 8);
+  CHECK(n >= 1 && n < 8);
+  full_arg ug = {AF_UNIX, 0, path, 0.1, 0, 0, 0}, ut = ug;
+  connect_full(&ug);
+  on_thread(connect_full, &ut);
+  CHECK_EQ(ug.rc, -1);
+  CHECK_EQ(ug.err, EAGAIN);
+  CHECK(ug.took >= 0.09 && ug.took < 3);
+  CHECK_EQ(ut.rc, ug.rc);
+  CHECK_EQ(ut.err, ug.err);
+  /* Without a timeout it waits until the listener makes room. */
+  full_arg wait = {AF_UNIX, 0, path, 0, 99, 0, 0};
+  grove_greenlet *c = grove_spawn(connect_full, &wait);
+  CHECK_EQ(grove_sleep(0.05), 0);
+  CHECK_EQ(wait.rc, 99);
+  int a = accept(u, NULL, NULL);
+  CHECK(a >= 0);
+  CHECK_EQ(grove_join(c, 5), 0);
+  CHECK_EQ(wait.rc, 0);
+  grove_greenlet_release(c);
+  close(a);
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
+  close(u);
+  unlink(path);
+}
+
 /* ---- timeouts ------------------------------------------------------------------------------- */
 
 static void test_so_rcvtimeo(void) {
@@ -823,7 +940,7 @@ typedef struct {
 
 static int dir_fd, pipe_rd, pipe_wr, sock_fd, closed_port_no;
 static volatile int minus_one = -1; /* an iovcnt the compiler cannot see */
-static int closed_fd;                /* a descriptor number that is not open */
+static int closed_fd;               /* a descriptor number that is not open */
 
 static void *errno_call(void *arg) {
   errno_arg *a = arg;
@@ -982,6 +1099,7 @@ static void test_grove_calls_pass(void) {
 TEST_MAIN(TEST(test_active), TEST(test_sleeps_overlap), TEST(test_sleep_zero_yields),
           TEST(test_pipe_read_waits), TEST(test_pipe_big_write), TEST(test_socket_stream),
           TEST(test_socket_dgram), TEST(test_tcp_accept_connect), TEST(test_connect_refused),
-          TEST(test_so_rcvtimeo), TEST(test_user_nonblocking), TEST(test_kill_blocked),
-          TEST(test_scoped_deadline), TEST(test_poll_select), TEST(test_dns),
-          TEST(test_errno_as_libc), TEST(test_hub_context_passes), TEST(test_grove_calls_pass))
+          TEST(test_connect_queue_full), TEST(test_so_rcvtimeo), TEST(test_user_nonblocking),
+          TEST(test_kill_blocked), TEST(test_scoped_deadline), TEST(test_poll_select),
+          TEST(test_dns), TEST(test_errno_as_libc), TEST(test_hub_context_passes),
+          TEST(test_grove_calls_pass))
