@@ -24,5 +24,6 @@
 #include "grove/actor.h"
 #include "grove/supervisor.h"
 #include "grove/transport.h"
+#include "grove/zmq.h"
 
 #endif

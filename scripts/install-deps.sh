@@ -6,9 +6,11 @@
 # python3-zmq and python3-msgpack: the transport's interop test runs a
 # Python node against a grove node (tests/transport/interop.py) and
 # make_corpus.py regenerates the wire fuzzer's seeds.
+# libcurl4-openssl-dev, libhiredis-dev and redis-server: the grove-patch
+# tests run libcurl's and hiredis' blocking APIs in greenlets (tests/patch/).
 set -eu
 
-pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack $* ${GROVE_DEPS_EXTRA:-}"
+pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack libcurl4-openssl-dev libhiredis-dev redis-server $* ${GROVE_DEPS_EXTRA:-}"
 
 missing=""
 for p in $pkgs; do

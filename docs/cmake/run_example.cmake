@@ -10,6 +10,11 @@
 # down, which its examples do on purpose).
 cmake_minimum_required(VERSION 3.16)
 
+# PRELOAD (optional): a library the program runs with in LD_PRELOAD (the
+# grove-patch examples).
+if(DEFINED PRELOAD)
+  set(ENV{LD_PRELOAD} "${PRELOAD}")
+endif()
 execute_process(COMMAND "${PROG}" OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc
                 TIMEOUT 50)
 if(DEFINED STDERR_ALLOW AND NOT err STREQUAL "")

@@ -130,6 +130,7 @@ enum {
   GROVE__LAYER_ACTOR = 0, /* actor/: slots, runners, registry, the message cache */
   GROVE__LAYER_NODE,      /* transport/: the node */
   GROVE__LAYER_CLUSTER,   /* transport/: the cluster worker's identity */
+  GROVE__LAYER_ZSOCK,     /* transport/zsock.c: user sockets with waiters */
   GROVE__LAYER_NET,       /* net/ */
   GROVE__NLAYERS
 };

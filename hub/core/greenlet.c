@@ -530,6 +530,13 @@ grove_greenlet *grove_current(void) {
   return hub ? hub->head.current : NULL;
 }
 
+bool grove_may_block(void) {
+  grove_hub *hub = grove__tls_hub; /* never creates one */
+  if (!hub || hub->closing || hub->head.stepping)
+    return false;
+  return !(hub->head.current->head.flags & GROVE__F_HUB);
+}
+
 grove_greenlet *grove_greenlet_ref(grove_greenlet *g) {
   grove_hub *hub;
   if (check(g, &hub) == 0 && !(g->head.flags & GROVE__F_MAIN))

@@ -46,6 +46,7 @@ extern "C" {
   XX(ELOOPEXIT, (-4003), "hub loop exited: nothing can ever wake the blocked greenlet")            \
   XX(EFAILED, (-4004), "the greenlet failed")                                                      \
   XX(ECLOSED, (-4005), "object is closed")                                                         \
+  XX(EFSM, (-4006), "not valid in the socket's current state (ZeroMQ EFSM)")                       \
   XX(EOF, (-4095), "end of iteration")
 
 typedef enum {

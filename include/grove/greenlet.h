@@ -146,6 +146,19 @@ int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg);
  * greenlet). Borrowed: do not release it. */
 grove_greenlet *grove_current(void);
 
+/* May the calling code block cooperatively here? True when the calling
+ * thread has a hub (none is created) and the code runs on one of its
+ * greenlets - the main greenlet or a spawned one - rather than in the hub
+ * itself (its loop, a grove_hub_post callback, a run-queue callback) or
+ * while grove_hub_close tears the hub down. False on any thread without a
+ * hub. It does not say whether the greenlet was killed or its scoped
+ * deadline passed (the blocking call returns GROVE_ECANCELED or
+ * GROVE_ETIMEDOUT then). For code that must choose between waiting through
+ * the hub and blocking the thread, such as the grove-patch library
+ * (docs/patch.md). Never blocks; a thread-local read, safe from any
+ * thread. */
+bool grove_may_block(void);
+
 /* Block the calling greenlet for `seconds`. grove_sleep(0) yields: the caller
  * goes to the back of the run queue and every greenlet ready before it runs
  * first; as in gevent, a negative value also just yields. Returns 0,

@@ -26,3 +26,11 @@ LD_LIBRARY_PATH=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir grove) "$tmp/
 PKG_CONFIG_PATH=$pc cc "$here/consumer.c" -o "$tmp/pc_static" $(PKG_CONFIG_PATH=$pc pkg-config --static --cflags grove) \
   "$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir grove)/libgrove.a" $(PKG_CONFIG_PATH=$pc pkg-config --static --libs-only-l grove | sed 's/-lgrove//')
 "$tmp/pc_static"
+# grove-patch: the library, its pkg-config file and CMake target.
+for f in lib/pkgconfig/grove-patch.pc include/grove/patch.h; do
+  [ -n "$(find "$tmp/prefix" -path "*$f" | head -n 1)" ] || { echo "install: $f missing"; exit 1; }
+done
+libdir=$(dirname "$(find "$tmp/prefix" -name 'libgrove-patch.so' | head -n 1)")
+LD_LIBRARY_PATH=$libdir "$tmp/consumer/consumer_patch"
+PKG_CONFIG_PATH=$pc cc "$here/patch_consumer.c" -o "$tmp/pc_patch" $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs grove-patch)
+LD_LIBRARY_PATH=$libdir "$tmp/pc_patch"
