@@ -24,5 +24,9 @@
 #include "grove/actor.h"
 #include "grove/supervisor.h"
 #include "grove/transport.h"
+#include "grove/tls.h"
+#include "grove/http.h"
+#include "grove/websocket.h"
+#include "grove/prefork.h"
 
 #endif
