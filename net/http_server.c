@@ -587,8 +587,7 @@ int grove_http_respond(grove_http_request *req, int status, const char *content_
   return rc;
 }
 
-int grove__http_write_head(grove_http_request *req, int status, const char *extra,
-                           double timeout) {
+int grove__http_write_head(grove_http_request *req, int status, const char *extra, double timeout) {
   conn *c = req->c;
   req->responded = req->finished = 1;
   c->out_len = 0;
@@ -714,11 +713,20 @@ int grove_http_add_header(grove_http_request *req, const char *name, const char 
 static void refuse(conn *c, int status) {
   grove_http_stats *s = &c->hs->stats;
   switch (status) {
-  case 400: s->bad_requests++; break;
-  case 408: s->timeouts++; break;
-  case 413: s->too_large++; break;
-  case 431: s->headers_too_large++; break;
-  default: break;
+  case 400:
+    s->bad_requests++;
+    break;
+  case 408:
+    s->timeouts++;
+    break;
+  case 413:
+    s->too_large++;
+    break;
+  case 431:
+    s->headers_too_large++;
+    break;
+  default:
+    break;
   }
   char msg[128];
   const char *text = grove_http_status_text(status);
@@ -830,8 +838,7 @@ static void serve(conn *c) {
     grove_http_request *req = &c->req;
     served++;
     hs->stats.requests++;
-    if (hs->stopping || c->upgrade ||
-        (hs->cfg.max_requests && served >= hs->cfg.max_requests))
+    if (hs->stopping || c->upgrade || (hs->cfg.max_requests && served >= hs->cfg.max_requests))
       req->keep_alive = 0;
     hs->handler(req, hs->arg);
     if (req->ws) {
@@ -938,9 +945,7 @@ int grove_http_server_port(const grove_http_server *srv) {
   return srv ? grove_server_port(srv->srv) : GROVE_EINVAL;
 }
 
-size_t grove_http_server_connections(const grove_http_server *srv) {
-  return srv ? srv->nconns : 0;
-}
+size_t grove_http_server_connections(const grove_http_server *srv) { return srv ? srv->nconns : 0; }
 
 void grove_http_server_stats(const grove_http_server *srv, grove_http_stats *out) {
   if (!out)

@@ -67,8 +67,7 @@ bool grove__http_stopping(const grove_http_request *req);
 bool grove__http_responded(const grove_http_request *req);
 /* Write the status line, the added headers and `extra` (CRLF-separated
  * header lines, or NULL), then the blank line; no body. For 101. */
-int grove__http_write_head(grove_http_request *req, int status, const char *extra,
-                           double timeout);
+int grove__http_write_head(grove_http_request *req, int status, const char *extra, double timeout);
 
 /* The end of a server-side WebSocket when its handler returned (websocket.c):
  * send a close frame if none was sent, wait briefly for the peer's, free. */

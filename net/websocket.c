@@ -336,9 +336,8 @@ static int read_more(grove_ws *ws, size_t need, double deadline) {
   size_t want = need > ws->in_len + READ_MIN ? need : ws->in_len + READ_MIN;
   if (reserve(&ws->in, &ws->in_cap, want, IN_START))
     return GROVE_ENOMEM;
-  ssize_t n =
-      grove__stream_read(ws->st, ws->in + ws->in_len, ws->in_cap - ws->in_len,
-                         grove__remaining(deadline));
+  ssize_t n = grove__stream_read(ws->st, ws->in + ws->in_len, ws->in_cap - ws->in_len,
+                                 grove__remaining(deadline));
   if (n < 0)
     return (int)n;
   if (n == 0)
@@ -473,8 +472,7 @@ static int recv_msg(grove_ws *ws, const void **data, size_t *len, double deadlin
     memcpy(ws->msg + ws->msg_len, p, (size_t)plen);
     ws->msg_len += (size_t)plen;
     if (fin) {
-      if (ws->msg_op == GROVE_WS_TEXT &&
-          !grove__utf8_valid((unsigned char *)ws->msg, ws->msg_len))
+      if (ws->msg_op == GROVE_WS_TEXT && !grove__utf8_valid((unsigned char *)ws->msg, ws->msg_len))
         return fail(ws, GROVE_WS_INVALID_DATA, GROVE_EPROTO);
       ws->msg[ws->msg_len] = 0;
       ws->msg_done = true;
@@ -514,7 +512,8 @@ int grove_ws_close(grove_ws *ws, int code, const char *reason, double timeout) {
   return ws->close_code == GROVE_WS_ABNORMAL ? GROVE_ECONNRESET : 0;
 }
 
-/* ---- the server side --------------------------------------------------------------------------- */
+/* ---- the server side ---------------------------------------------------------------------------
+ */
 
 static bool has_token(const char *list, const char *token) {
   if (!list)
@@ -555,8 +554,7 @@ int grove_ws_upgrade(grove_http_request *req, const grove_ws_config *cfg, grove_
   const char *key = grove_http_header(req, "Sec-WebSocket-Key");
   if (strcmp(grove_http_method(req), "GET") != 0 || grove_http_version(req) < 11 ||
       !has_token(grove_http_header(req, "Upgrade"), "websocket") ||
-      !has_token(grove_http_header(req, "Connection"), "upgrade") || !valid_key(key) ||
-      !version) {
+      !has_token(grove_http_header(req, "Connection"), "upgrade") || !valid_key(key) || !version) {
     static const char msg[] = "Bad Request: not a WebSocket upgrade\n";
     (void)grove_http_respond(req, 400, "text/plain", msg, sizeof msg - 1, timeout);
     return GROVE_EPROTO;

@@ -156,8 +156,7 @@ int grove_http_respond(grove_http_request *req, int status, const char *content_
 /* Start a streamed response: the status line and headers are sent now; the
  * body follows in pieces (Transfer-Encoding: chunked; to an HTTP/1.0 client,
  * the bytes as they are and the connection closed at the end). */
-int grove_http_start(grove_http_request *req, int status, const char *content_type,
-                     double timeout);
+int grove_http_start(grove_http_request *req, int status, const char *content_type, double timeout);
 
 /* Send one piece of a started response, at once (one chunk). len 0 sends
  * nothing. Returns 0, GROVE_EINVAL (not started, or finished), or a write
