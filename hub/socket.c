@@ -79,6 +79,11 @@ static int wrap(grove_hub *hub, int fd, grove_socket **out) {
   s->magic = GROVE__MAGIC_SOCKET;
   struct stat st;
   s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  if (s->is_socket) { /* a wrapped listening socket (inherited, say) accepts */
+    int acc = 0;
+    socklen_t alen = sizeof acc;
+    s->listening = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+  }
   hub->nobjects++;
   *out = s;
   return 0;

@@ -299,7 +299,7 @@ int grove_prefork_listen(const char *host, int port, const grove_prefork_opts *o
     }
   }
   for (int i = 0; i < pf->opts.processes; i++)
-    pf->slots[i].watcher = grove_greenlet_ref(grove_spawn(watch, &pf->slots[i]));
+    pf->slots[i].watcher = grove_spawn(watch, &pf->slots[i]);
   pf->sigterm = grove_signal_handle(SIGTERM, on_signal, pf);
   pf->sigint = grove_signal_handle(SIGINT, on_signal, pf);
   *master = pf;

@@ -6,9 +6,16 @@
 # python3-zmq and python3-msgpack: the transport's interop test runs a
 # Python node against a grove node (tests/transport/interop.py) and
 # make_corpus.py regenerates the wire fuzzer's seeds.
+# libhttp-parser-dev, libssl-dev: net/ (the HTTP server, WebSockets, TLS).
+# The net tests drive the demo HTTP server with python3-websockets, openssl
+# (s_client; test certificates are made at run time), chromium (headless, a
+# real browser on the tutorial's page; libjs-jquery is the page's jQuery);
+# the web benchmarks use wrk, nginx-light and python3-gevent (pywsgi).
 set -eu
 
-pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack $* ${GROVE_DEPS_EXTRA:-}"
+pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack libhttp-parser-dev libssl-dev"
+# test-only (net/): see above
+pkgs="$pkgs openssl python3-websockets chromium libjs-jquery $* ${GROVE_DEPS_EXTRA:-}"
 
 missing=""
 for p in $pkgs; do
