@@ -934,9 +934,12 @@ int grove_http_server_stop(grove_http_server *srv, double timeout) {
     return GROVE_EINVAL;
   if (!srv->stopping) {
     srv->stopping = true;
-    for (conn *c = srv->conns; c; c = c->next)
+    for (conn *c = srv->conns; c; c = c->next) {
       if (c->state == C_IDLE)
         grove_fd_cancel_wait(grove_socket_fd(c->st.sock));
+      else if (c->req.ws)
+        grove__ws_going_away(c->req.ws);
+    }
   }
   return grove_server_stop(srv->srv, timeout);
 }

@@ -73,6 +73,11 @@ int grove__http_write_head(grove_http_request *req, int status, const char *extr
  * send a close frame if none was sent, wait briefly for the peer's, free. */
 void grove__ws_end(grove_ws *ws, bool stopping);
 
+/* The server is stopping: send a 1001 close frame now if it can go without
+ * waiting, so that the peer's answer ends the handler's recv (GROVE_EOF)
+ * before the grace period runs out. */
+void grove__ws_going_away(grove_ws *ws);
+
 /* Base64 of a WebSocket key with the RFC's GUID, hashed (SHA-1): the
  * Sec-WebSocket-Accept value, 28 characters and a NUL. */
 void grove__ws_accept_key(const char *key, size_t keylen, char out[29]);

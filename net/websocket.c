@@ -592,6 +592,14 @@ int grove_ws_upgrade(grove_http_request *req, const grove_ws_config *cfg, grove_
   return 0;
 }
 
+void grove__ws_going_away(grove_ws *ws) {
+  if (!ws->failed && !ws->sent_close && !ws->got_close &&
+      send_close(ws, GROVE_WS_GOING_AWAY, NULL, grove__now()) != 0) { /* a poll: never waits */
+    ws->failed = true; /* maybe half a frame went out: nothing more may follow */
+    ws->fail_code = GROVE_ECLOSED;
+  }
+}
+
 void grove__ws_end(grove_ws *ws, bool stopping) {
   if (!ws->failed && !ws->got_close) {
     double deadline = grove__deadline(ws->cfg.close_timeout);

@@ -90,8 +90,10 @@ int grove_http_server_start(grove_http_server *srv);
 int grove_http_server_serve_forever(grove_http_server *srv, double timeout);
 
 /* Graceful stop: stop accepting and close the listener; close idle
- * keep-alive connections at once; let requests being read or handled finish
- * (their responses say Connection: close) for up to `timeout` seconds, then
+ * keep-alive connections at once; send WebSockets a close frame (1001, going
+ * away: the peer's answer ends their handlers' grove_ws_recv); let requests
+ * being read or handled finish (their responses say Connection: close) for
+ * up to `timeout` seconds, then
  * kill the handlers left (they see GROVE_ECANCELED) and wait for them.
  * Returns 0, or GROVE_ETIMEDOUT if handlers had to be killed. Idempotent. */
 int grove_http_server_stop(grove_http_server *srv, double timeout);
