@@ -728,12 +728,14 @@ static void refuse(conn *c, int status) {
   default:
     break;
   }
-  char msg[128];
+  char msg[256];
   const char *text = grove_http_status_text(status);
   int n = snprintf(msg, sizeof msg,
                    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
                    "Connection: close\r\n\r\n%s\n",
                    status, text, strlen(text) + 1, text);
+  if (n < 0 || (size_t)n >= sizeof msg)
+    return;
   /* A short, bounded write: the client may be the one refusing to read. */
   (void)grove__stream_write(&c->st, msg, (size_t)n, 2.0);
 }
