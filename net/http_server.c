@@ -25,7 +25,9 @@
  * byte to its last (408): a client that sends a byte a minute cannot hold a
  * connection longer than request_timeout. Between requests the connection
  * may idle for keepalive_timeout and is then closed without a word, as an
- * idle connection is not a request.
+ * idle connection is not a request. After an error answer the server stops
+ * writing and drains what the client still sends for a moment (lingering
+ * close), so that the client reads the answer rather than a reset.
  *
  * Stopping: the server marks itself stopping, wakes the connections that
  * idle between requests (grove_fd_cancel_wait) so they close at once, and
@@ -46,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <http_parser.h>
 
@@ -53,6 +56,8 @@
 #define OUT_START 512
 #define KEEP_LIMIT (64 * 1024) /* buffers larger than this are given back after a request */
 #define HEADERS_START 16
+#define LINGER_TIME 1.0           /* after an error answer, drain the client for this long */
+#define LINGER_BYTES (256 * 1024) /* ... or this many bytes */
 
 typedef struct span {
   uint32_t off, len;
@@ -737,7 +742,21 @@ static void refuse(conn *c, int status) {
   if (n < 0 || (size_t)n >= sizeof msg)
     return;
   /* A short, bounded write: the client may be the one refusing to read. */
-  (void)grove__stream_write(&c->st, msg, (size_t)n, 2.0);
+  if (grove__stream_write(&c->st, msg, (size_t)n, 2.0) != 0 || c->st.tls || !c->buf)
+    return;
+  /* Lingering close: a client still sending (the body of a 413) would get
+   * a reset instead of the answer if the socket closed with its bytes
+   * unread, so stop writing and drain a little first. */
+  if (grove_socket_shutdown(c->st.sock, SHUT_WR) != 0)
+    return;
+  double deadline = grove__deadline(LINGER_TIME);
+  size_t drained = 0;
+  while (drained < LINGER_BYTES) {
+    ssize_t k = grove_socket_read(c->st.sock, c->buf, c->cap, grove__remaining(deadline));
+    if (k <= 0)
+      break;
+    drained += (size_t)k;
+  }
 }
 
 /* ---- the request accessors --------------------------------------------------------------- */

@@ -593,7 +593,8 @@ int grove_ws_upgrade(grove_http_request *req, const grove_ws_config *cfg, grove_
 }
 
 void grove__ws_going_away(grove_ws *ws) {
-  if (!ws->failed && !ws->sent_close && !ws->got_close &&
+  /* A sender holding the lock: nothing is written; the kill ends it. */
+  if (!ws->failed && !ws->sent_close && !ws->got_close && !grove_lock_locked(ws->wlock) &&
       send_close(ws, GROVE_WS_GOING_AWAY, NULL, grove__now()) != 0) { /* a poll: never waits */
     ws->failed = true; /* maybe half a frame went out: nothing more may follow */
     ws->fail_code = GROVE_ECLOSED;
