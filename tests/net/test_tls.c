@@ -2,10 +2,12 @@
  * and server, certificate verification (chain, DNS name, IP address) and
  * its refusals, contexts' errors, handshake timeouts and cancellation.
  * Certificates are made for the run by make_certs.sh (openssl req); the
- * test is skipped when openssl is missing. openssl s_client and Python's ssl
+ * test is skipped when openssl is missing. The client is also checked
+ * against `openssl s_server`; openssl s_client and Python's ssl
  * against the HTTPS server are in demo_server_check.py --tls. */
 #include "net_util.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 TEST_WATCHDOG(90)
@@ -146,6 +148,46 @@ static void test_verification_refusals(void) {
   grove_tls_ctx_free(sctx);
 }
 
+/* grove's client against another server: openssl s_server -www. */
+static void test_client_vs_s_server(void) {
+  grove_socket *probe;
+  CHECK_EQ(grove_tcp_listen("127.0.0.1", 0, 0, &probe), 0);
+  int port = grove_socket_port(probe);
+  grove_socket_close(probe);
+  char accept[16];
+  snprintf(accept, sizeof accept, "%d", port);
+  const char *argv[] = {"openssl", "s_server", "-accept", accept,   "-cert", cert,
+                        "-key",    key,        "-www",    "-quiet", NULL};
+  grove_subprocess_opts o = {.argv = argv,
+                             .stdin_mode = GROVE_STDIO_PIPE,
+                             .stdout_mode = GROVE_STDIO_DEVNULL,
+                             .stderr_mode = GROVE_STDIO_DEVNULL};
+  grove_subprocess *p;
+  CHECK_EQ(grove_subprocess_spawn(&o, &p), 0);
+  grove_tls_ctx *cctx;
+  CHECK_EQ(grove_tls_client_ctx_new(ca, &cctx), 0);
+  grove_tls *t = NULL;
+  int rc = GROVE_ECONNREFUSED;
+  for (int i = 0; i < 100 && rc == GROVE_ECONNREFUSED; i++) {
+    rc = grove_tls_connect(cctx, "localhost", port, &t, 5);
+    if (rc == GROVE_ECONNREFUSED)
+      grove_sleep(0.05); /* s_server is starting */
+  }
+  CHECK_EQ(rc, 0);
+  if (t) {
+    const char req[] = "GET / HTTP/1.0\r\n\r\n";
+    CHECK_EQ(grove_tls_write_all(t, req, sizeof req - 1, 5), 0);
+    char resp[256] = {0};
+    CHECK(grove_tls_read(t, resp, sizeof resp - 1, 5) > 0);
+    CHECK(strncmp(resp, "HTTP/1.0 200 ok", 15) == 0);
+    grove_tls_free(t);
+  }
+  grove_tls_ctx_free(cctx);
+  grove_subprocess_kill(p, SIGTERM);
+  grove_subprocess_wait(p, NULL, 5);
+  grove_subprocess_free(p);
+}
+
 static void test_ctx_errors(void) {
   grove_tls_ctx *c = NULL;
   CHECK_EQ(grove_tls_client_ctx_new("/nonexistent.pem", &c), GROVE_ENOENT);
@@ -205,7 +247,8 @@ int main(int argc, char **argv) {
   snprintf(other, sizeof other, "%s/other.pem", dir);
   snprintf(other_key, sizeof other_key, "%s/other-key.pem", dir);
   static const test_case cases[] = {TEST(test_https), TEST(test_verification_refusals),
-                                    TEST(test_ctx_errors), TEST(test_timeout_and_cancel)};
+                                    TEST(test_client_vs_s_server), TEST(test_ctx_errors),
+                                    TEST(test_timeout_and_cancel)};
   int rc = test__run(cases, sizeof cases / sizeof cases[0], argc, argv);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0)
