@@ -23,6 +23,8 @@
  *   pipeline        messages/s through 4 actor stages
  *   remote_*, tcp_* the transport and TCP, between two processes: see
  *                   bench_net.c
+ *   http_*, ws_echo the HTTP server and WebSockets (a server process, wrk
+ *                   and grove clients): see bench_web.c
  */
 #include "internal.h"
 #include "bench.h"
@@ -554,6 +556,11 @@ void bench_remote_throughput_curve(void);
 void bench_tcp_echo(void);
 void bench_tcp_connections(void);
 int bench_net_child(int argc, char **argv);
+/* bench_web.c */
+void bench_http_hello(void);
+void bench_http_long_poll_conns(void);
+void bench_ws_echo(void);
+int bench_web_server_main(int port, int announce);
 
 static const struct {
   const char *name;
@@ -576,10 +583,15 @@ static const struct {
     {"remote_throughput_curve", bench_remote_throughput_curve},
     {"tcp_echo", bench_tcp_echo},
     {"tcp_connections", bench_tcp_connections},
+    {"http_hello", bench_http_hello},
+    {"http_long_poll_conns", bench_http_long_poll_conns},
+    {"ws_echo", bench_ws_echo},
 };
 
 int main(int argc, char **argv) {
   int ran = 0, any = 0;
+  if (argc >= 4 && strcmp(argv[1], "--child") == 0 && strcmp(argv[2], "web") == 0)
+    return bench_web_server_main(atoi(argv[3]), 1);
   if (argc >= 3 && strcmp(argv[1], "--child") == 0)
     return bench_net_child(argc, argv);
   for (int i = 1; i < argc; i++) {

@@ -25,5 +25,9 @@
 #include "grove/supervisor.h"
 #include "grove/transport.h"
 #include "grove/zmq.h"
+#include "grove/tls.h"
+#include "grove/http.h"
+#include "grove/websocket.h"
+#include "grove/prefork.h"
 
 #endif

@@ -17,6 +17,6 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The symbol is hidden inside libgrove; the check links the file directly.
-sed 's/\.hidden[[:space:]]*grove__ctx_switch//' "$src/hub/$asm" > "$tmp/ctx.S"
+sed 's/\.hidden[[:space:]]*grove__ctx_switch//' "$src/hub/core/$asm" > "$tmp/ctx.S"
 "$cc" -O2 -static "$src/tests/arch/ctx_check.c" "$tmp/ctx.S" -o "$tmp/ctx_check" -lm
 "$qemu" "$tmp/ctx_check"

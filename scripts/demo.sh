@@ -37,7 +37,8 @@ done
 for demo in \
   "echo_server:the tutorial's StreamServer: greet each connection, echo its lines; 3 clients at once" \
   "portforwarder:gevent's portforwarder.py: an echo backend behind a forwarder, half-closes passed on" \
-  "chat:a chat room; each connection is an actor, the room broadcasts with grove_send"; do
+  "chat:a chat room; each connection is an actor, the room broadcasts with grove_send" \
+  "http_server:the tutorial's web programs on grove's HTTP server: Hello World, streaming, long polling, WebSockets"; do
   name=${demo%%:*}
   prog="$actors/$name"
   if [ ! -x "$prog" ]; then

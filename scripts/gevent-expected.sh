@@ -25,6 +25,10 @@ fi
 if ! "$py" -c 'import gevent' 2>/dev/null; then
   "$here/install-deps.sh" python3-gevent
 fi
+# The web ports (web_*.py) use Flask and gevent-websocket.
+if ! "$py" -c 'import flask, geventwebsocket' 2>/dev/null; then
+  "$here/install-deps.sh" python3-flask python3-gevent-websocket
+fi
 echo "gevent-expected: gevent $("$py" -c 'import gevent; print(gevent.__version__)')"
 
 if [ $# -eq 0 ]; then

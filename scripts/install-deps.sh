@@ -8,9 +8,16 @@
 # make_corpus.py regenerates the wire fuzzer's seeds.
 # libcurl4-openssl-dev, libhiredis-dev and redis-server: the grove-patch
 # tests run libcurl's and hiredis' blocking APIs in greenlets (tests/patch/).
+# libhttp-parser-dev, libssl-dev: net/ (the HTTP server, WebSockets, TLS).
+# The net tests drive the demo HTTP server with python3-websockets, openssl
+# (s_client; test certificates are made at run time), chromium (headless, a
+# real browser on the tutorial's page; libjs-jquery is the page's jQuery);
+# the web benchmarks use wrk, nginx-light and python3-gevent (pywsgi).
 set -eu
 
-pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack libcurl4-openssl-dev libhiredis-dev redis-server $* ${GROVE_DEPS_EXTRA:-}"
+pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack libhttp-parser-dev libssl-dev"
+# test-only: grove-patch (libcurl, hiredis, redis) and net/ (see above)
+pkgs="$pkgs libcurl4-openssl-dev libhiredis-dev redis-server openssl python3-websockets chromium libjs-jquery $* ${GROVE_DEPS_EXTRA:-}"
 
 missing=""
 for p in $pkgs; do

@@ -89,7 +89,13 @@ int grove_socket_wrap(int fd, grove_socket **out) {
     return -errno;
   if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
     return -errno;
-  return wrap(hub, fd, out);
+  int rc = wrap(hub, fd, out);
+  if (rc == 0 && (*out)->is_socket) { /* a listening socket (inherited, say) accepts */
+    int acc = 0;
+    socklen_t alen = sizeof acc;
+    (*out)->listening = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+  }
+  return rc;
 }
 
 int grove_socket_close(grove_socket *s) {

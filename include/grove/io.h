@@ -76,7 +76,8 @@ int grove_unix_listen(const char *path, int backlog, grove_socket **out);
 int grove_socket_accept(grove_socket *listener, grove_socket **conn, double timeout);
 
 /* Wrap an existing socket or pipe fd (made non-blocking, closed by
- * grove_socket_close). */
+ * grove_socket_close). A listening socket (one inherited from a parent,
+ * say) can be accepted on and given to a server. */
 int grove_socket_wrap(int fd, grove_socket **out);
 
 /* Read what is available, at most len bytes (waiting for at least one).
