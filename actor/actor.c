@@ -19,6 +19,13 @@
  * next activation gets, so actors that only talk to each other run one after
  * the other in the same greenlet, without a single context switch.
  *
+ * Fairness: every message handled is a unit of the hub's turn
+ * (grove__turn_over). When the turn is over, an actor with mail left is
+ * scheduled again at the back of the run queue and its runner parks: timers,
+ * I/O and other actors run before it goes on. An actor that gets through its
+ * inbox within the turn runs exactly as before, so gevent's order is kept
+ * for every program that does not hold the hub for a whole turn.
+ *
  * Refs are (node, generation, slot): the slot table maps a slot to its actor
  * while it lives; when it ends the generation is bumped, so every old ref is
  * stale and lookups fail with GROVE_ENOENT instead of reaching a new actor.
@@ -346,6 +353,8 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   }
   if (grove__ext(me) == a)
     grove__set_ext(me, NULL);
+  if (sys->remote)
+    sys->remote->ended(ref);
   grove__hub_object_remove(sys->hub);
   free(a);
 }
@@ -385,8 +394,14 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
       a->_tail = NULL;
     a->_len--;
     m->next = NULL;
-    if (GROVE__UNLIKELY(a->_max != 0) && a->_ext && !grove__list_empty(&a->_ext->senders))
-      grove__wake(grove__wait_list_first(&a->_ext->senders), 0);
+    if (GROVE__UNLIKELY(a->_max != 0)) {
+      /* Room for one more: the first local sender waiting goes on, and a
+       * remote sender's node gets its credit back (flow control). */
+      if (a->_ext && !grove__list_empty(&a->_ext->senders))
+        grove__wake(grove__wait_list_first(&a->_ext->senders), 0);
+      if (m->origin && sys->remote)
+        sys->remote->consumed(m->origin, grove_actor_ref(a));
+    }
     a->_flags |= A_IN_RECEIVE;
     a->_cur = m;
     int rc = a->_cls->receive(a, m);
@@ -399,8 +414,19 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     if (!(a->_flags & A_TOOK))
       grove__msg_release(sys, m);
     a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);
-    if (GROVE__LIKELY(rc == 0))
+    if (GROVE__LIKELY(rc == 0)) {
+      /* Fairness: when the hub's turn is over, an actor that still has mail
+       * goes to the back of the run queue (Erlang's reductions), so that
+       * timers, I/O and the other actors get the hub. */
+      if (GROVE__UNLIKELY(grove__turn_over(sys->hub)) && a->_head &&
+          !(a->_flags & (A_KILLED | A_EXITING))) {
+        a->_runner = NULL;
+        set_state(a, A_SCHEDULED);
+        grove__schedule(sys->hub, actor_cb(a));
+        return;
+      }
       continue;
+    }
     if (rc == GROVE_STOP) {
       actor_end(sys, a, GROVE_EXIT_NORMAL);
     } else if (rc < 0) {

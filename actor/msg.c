@@ -40,6 +40,7 @@ grove_msg *grove__msg_alloc(grove__actor_sys *sys) {
   m->error = 0;
   m->flags = 0;
   m->remote = 0;
+  m->origin = 0;
   m->tag = m->tag_inline;
   m->body.data = m->body_inline;
   m->body.alloc = GROVE__MSG_BODY_INLINE;

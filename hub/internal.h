@@ -199,8 +199,11 @@ struct grove_hub {
   grove_greenlet *zombie;  /* finished greenlet whose stack was just left */
   grove_greenlet *handoff; /* picked by a blocking greenlet, to be run by the hub */
   grove__cb timer_pass;    /* fires expired deadlines, at the front of the run queue */
-  uint64_t batch_end;      /* when the current callback batch must yield to polling */
-  uint32_t steps;          /* callbacks run (for the batch clock check) */
+  uint64_t batch_end;      /* when the current turn ends (the hub polls then) */
+  uint64_t slice_ns;       /* the turn's length (grove_hub_set_switch_interval) */
+  uint64_t meter_at;       /* the clock at the last check of the turn meter */
+  int32_t meter_k;         /* units between two clock checks (adapts to their cost) */
+  uint64_t turns_cut;      /* turns ended by their slice (work was still waiting) */
   uint32_t raw_depth;      /* > 0 while the hub resumes main at LoopExit */
   uint8_t need_poll;
 
@@ -222,6 +225,10 @@ struct grove_hub {
   /* blocking detection (io/watchdog.c): bumped on every switch by the
    * hub's thread, read by the watchdog thread */
   _Atomic uint64_t switches;
+  _Atomic uint32_t idle;  /* 1 while libuv waits for I/O (prepare to check, or a posted callback) */
+  _Atomic(void *) hub_cb; /* the grove_hub_post callback the hub is running, or NULL */
+  uv_prepare_t idle_on;   /* sets idle right before libuv polls */
+  uv_check_t idle_off;    /* clears it right after */
   struct grove__watchdog *watchdog;
   /* stack overflow reports (core/stack.c): this thread's alternate signal
    * stack, and its own stack's bounds (for ASan's fiber switches) */

@@ -240,6 +240,14 @@ static void r_exit(grove_ref to, grove_ref from, int reason, int kill) {
   grove__w_exit(grove__node_begin_env(n, p), grove__node_wire_ref(n, from), to, reason, kill);
 }
 
+/* Flow control (not yet: the credits come with the flow-control change). */
+static void r_consumed(uint32_t origin, grove_ref target) {
+  (void)origin;
+  (void)target;
+}
+
+static void r_ended(grove_ref target) { (void)target; }
+
 const grove__remote_ops grove__node_remote_ops = {
     .send = r_send,
     .call = grove__r_call,
@@ -250,4 +258,6 @@ const grove__remote_ops grove__node_remote_ops = {
     .link = r_link,
     .unlink = r_unlink,
     .exit = r_exit,
+    .consumed = r_consumed,
+    .ended = r_ended,
 };

@@ -43,6 +43,7 @@ struct grove_msg {
   int error; /* error replies; exit signals: the reason */
   uint32_t flags;
   uint32_t remote; /* a request from another node: that node's id (reply goes there) */
+  uint32_t origin; /* a message that came from another node: that node's id (0: local) */
   /* Below: not cleared when a message is reused from the cache. */
   char tag_inline[GROVE__MSG_TAG_INLINE];
   char body_inline[GROVE__MSG_BODY_INLINE];
@@ -62,6 +63,12 @@ typedef struct grove__remote_ops {
   int (*link)(grove_ref local, grove_ref remote);
   void (*unlink)(grove_ref local, grove_ref remote);
   void (*exit)(grove_ref to, grove_ref from, int reason, int kill);
+  /* Flow control: a message that came from node `origin` has left the inbox
+   * of `target`, a bounded actor (receive took it): room for one more from
+   * that node. */
+  void (*consumed)(uint32_t origin, grove_ref target);
+  /* A local actor has ended (its refs are stale now). */
+  void (*ended)(grove_ref target);
 } grove__remote_ops;
 
 /* Install the remote operations for this hub's actors, with this hub's node

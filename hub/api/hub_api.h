@@ -141,6 +141,7 @@ enum {
 typedef struct grove__hub_head {
   struct grove_greenlet *current; /* the running greenlet */
   uint32_t stepping;              /* > 0 while callbacks run (nothing may block then) */
+  int32_t meter;                  /* units of work before the next clock check (the turn) */
   void *layer_state[GROVE__NLAYERS];
 } grove__hub_head;
 
@@ -182,6 +183,29 @@ void grove__unschedule(grove__cb *cb);
  * that can serve them without switching (an actor runner takes the next
  * activation). */
 grove__cb *grove__runq_take(grove_hub *hub, struct grove_greenlet *(*fn)(grove__cb *));
+
+/* ---- the turn: fair shares of the hub ----------------------------------------- */
+
+/* The hub runs in turns: between two polls of libuv (timers, I/O), it runs
+ * run-queue callbacks, and every source of work - the run queue itself, an
+ * actor working through its inbox, a node draining its socket - counts the
+ * units it does (a callback, a message, an envelope). The turn ends when
+ * its time slice (grove_hub_set_switch_interval, 5 ms by default, gevent's)
+ * has passed; every source then stops, puts what is left of its work at the
+ * back of the run queue, and the hub polls (due timers first) before it goes
+ * on. Time is read every few units, as many as fit in about a sixteenth of
+ * the slice at the rate they have been costing, so a unit costs a decrement.
+ *
+ * grove__turn_over counts one unit and says whether the turn is over: the
+ * caller stops after this unit. Once it is over it says so for every unit
+ * until the hub has polled. */
+bool grove__turn_check(grove_hub *hub);
+static inline bool grove__turn_over(grove_hub *hub) {
+  grove__hub_head *h = (grove__hub_head *)(void *)hub;
+  if (GROVE__LIKELY(--h->meter > 0))
+    return false;
+  return grove__turn_check(hub);
+}
 
 /* ---- blocking: the gate, waits and wakes ------------------------------------ */
 

@@ -11,9 +11,13 @@
  *      callback typically switches into a greenlet ("start it", "resume it
  *      after sleep(0)", "wake the waiters of this event"); that greenlet runs
  *      until it blocks, which switches back here, and the next callback runs.
- *      As in gevent, after every 100 callbacks the clock is checked and the
- *      batch ends once 5 ms (gevent's switch interval) have passed, so that
- *      a greenlet spinning on sleep(0) cannot starve timers and I/O;
+ *      The turn ends once its slice (5 ms, gevent's switch interval) has
+ *      passed: gevent checks the clock every 100 callbacks, whatever they
+ *      cost; grove measures by time (the turn meter, hub_api.h), and every
+ *      source of work counts its own units against the same turn - an actor
+ *      working through its inbox, a node draining its socket - so that
+ *      neither a greenlet spinning on sleep(0), nor a backlog, nor a flood
+ *      starves timers and I/O;
  *   2. poll libuv: without blocking if callbacks are pending, otherwise
  *      blocking until the earliest deadline or until I/O arrives;
  *   3. fire the expired deadlines, in (deadline, arming order).
@@ -42,15 +46,28 @@ _Thread_local grove_hub *grove__tls_hub __attribute__((tls_model("initial-exec")
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static grove_hub *default_hub;
 
-#define SWITCH_INTERVAL_NS 5000000ull
-#define CALLBACK_CHECK_COUNT 100
+#define SWITCH_INTERVAL_NS 5000000ull /* gevent's sys.getswitchinterval() */
+#define METER_MIN 1
+#define METER_MAX 128 /* a cheap unit (a 20 ns message) reads the clock every 128 */
 
 static void hub_entry(void);
+static void turn_start(grove_hub *hub, uint64_t now);
 static void async_cb(uv_async_t *a);
 /* The hub's deadline came: whatever libuv had planned, stop polling (a
  * timer that fires before the poll must not be followed by an infinite
  * epoll_wait). */
 static void uvtimer_cb(uv_timer_t *t) { uv_stop(t->loop); }
+/* Whether the hub is idle in libuv's poll, for the watchdog: anything else
+ * the hub's thread does (a libuv callback, a posted callback, a greenlet)
+ * holds the hub. */
+static void idle_on_cb(uv_prepare_t *h) {
+  grove_hub *hub = h->data;
+  atomic_store_explicit(&hub->idle, 1, memory_order_release);
+}
+static void idle_off_cb(uv_check_t *h) {
+  grove_hub *hub = h->data;
+  atomic_store_explicit(&hub->idle, 0, memory_order_release);
+}
 static grove_greenlet *timer_pass(grove__cb *cb);
 
 void grove__misuse(const char *fn, int code) {
@@ -93,9 +110,19 @@ grove_hub *grove__hub_get(void) {
   hub->next_id = 1;
   hub->head.current = &hub->main;
   hub->now = uv_hrtime();
+  hub->slice_ns = SWITCH_INTERVAL_NS;
+  hub->meter_k = 16;
+  turn_start(hub, hub->now);
   grove__list_init(&hub->timer_pass.link);
   hub->timer_pass.fn = timer_pass;
   uv_timer_init(&hub->loop, &hub->uvtimer);
+  uv_prepare_init(&hub->loop, &hub->idle_on);
+  uv_check_init(&hub->loop, &hub->idle_off);
+  hub->idle_on.data = hub->idle_off.data = hub;
+  uv_prepare_start(&hub->idle_on, idle_on_cb);
+  uv_check_start(&hub->idle_off, idle_off_cb);
+  uv_unref((uv_handle_t *)&hub->idle_on); /* they never keep the loop alive */
+  uv_unref((uv_handle_t *)&hub->idle_off);
   uv_async_init(&hub->loop, &hub->async, async_cb);
   uv_unref((uv_handle_t *)&hub->async);
   hub->async.data = hub;
@@ -147,13 +174,9 @@ static inline grove_greenlet *next_runnable(grove_hub *hub) {
   grove_greenlet *t = NULL;
   hub->head.stepping++;
   while ((n = grove__list_pop(&hub->runq)) != NULL) {
-    if (GROVE__UNLIKELY(++hub->steps >= CALLBACK_CHECK_COUNT)) {
-      hub->steps = 0;
-      if (uv_hrtime() >= hub->batch_end) {
-        grove__schedule_next(hub, grove__container_of(n, grove__cb, link));
-        hub->need_poll = 1;
-        break;
-      }
+    if (GROVE__UNLIKELY(grove__turn_over(hub))) {
+      grove__schedule_next(hub, grove__container_of(n, grove__cb, link));
+      break;
     }
     grove__cb *cb = grove__container_of(n, grove__cb, link);
     if ((t = cb->fn(cb)) != NULL)
@@ -170,15 +193,42 @@ grove__cb *grove__runq_take(grove_hub *hub, grove_greenlet *(*fn)(grove__cb *)) 
   grove__cb *cb = grove__container_of(n, grove__cb, link);
   if (cb->fn != fn)
     return NULL;
-  if (GROVE__UNLIKELY(++hub->steps >= CALLBACK_CHECK_COUNT)) {
-    hub->steps = 0;
-    if (uv_hrtime() >= hub->batch_end) {
-      hub->need_poll = 1;
-      return NULL;
-    }
-  }
+  if (GROVE__UNLIKELY(grove__turn_over(hub)))
+    return NULL;
   grove__list_remove(n);
   return cb;
+}
+
+/* The turn meter's slow path (hub_api.h): read the clock; end the turn, or
+ * set how many units until the next look, from what the last ones cost. */
+bool grove__turn_check(grove_hub *hub) {
+  uint64_t now = uv_hrtime();
+  if (now >= hub->batch_end) {
+    if (!hub->need_poll)
+      hub->turns_cut++;
+    hub->need_poll = 1;
+    hub->head.meter = 1; /* every unit asks again until the hub has polled */
+    return true;
+  }
+  uint64_t spent = now - hub->meter_at, aim = hub->slice_ns / 16;
+  int32_t k = hub->meter_k;
+  if (spent > aim) {
+    uint64_t fit = (uint64_t)k * aim / spent; /* units that fit in the aim at this rate */
+    k = fit < METER_MIN ? METER_MIN : (int32_t)fit;
+  } else if (spent < aim / 2 && k < METER_MAX) {
+    k = k * 2 > METER_MAX ? METER_MAX : k * 2;
+  }
+  hub->meter_k = k;
+  hub->meter_at = now;
+  hub->head.meter = k;
+  return false;
+}
+
+/* A new turn begins (after a poll). */
+static void turn_start(grove_hub *hub, uint64_t now) {
+  hub->batch_end = now + hub->slice_ns;
+  hub->meter_at = now;
+  hub->head.meter = hub->meter_k;
 }
 
 /* ---- switching ------------------------------------------------------------ */
@@ -523,8 +573,7 @@ static void poll_once(grove_hub *hub) {
   }
 polled:
   hub->now = uv_hrtime();
-  hub->batch_end = hub->now + SWITCH_INTERVAL_NS;
-  hub->steps = 0;
+  turn_start(hub, hub->now);
   grove__timer *t = grove__timer_peek(hub);
   if (t && t->deadline <= hub->now && !grove__list_linked(&hub->timer_pass.link))
     grove__schedule_next(hub, &hub->timer_pass);
@@ -534,7 +583,7 @@ static void hub_entry(void) {
   grove_hub *hub = grove__tls_hub;
   grove__ctx_started(hub);
   grove__reap_zombie(hub);
-  hub->batch_end = uv_hrtime() + SWITCH_INTERVAL_NS;
+  turn_start(hub, uv_hrtime());
   for (;;) {
     grove_greenlet *t = hub->handoff;
     hub->handoff = NULL;
@@ -553,6 +602,9 @@ static void hub_entry(void) {
 
 static void async_cb(uv_async_t *a) {
   grove_hub *hub = a->data;
+  /* libuv runs I/O callbacks inside its poll phase, before the check
+   * handle: the hub is busy from here on (the callbacks are the user's). */
+  atomic_store_explicit(&hub->idle, 0, memory_order_release);
   pthread_mutex_lock(&hub->post_lock);
   grove__post *p = hub->post_head;
   hub->post_head = NULL;
@@ -560,7 +612,9 @@ static void async_cb(uv_async_t *a) {
   pthread_mutex_unlock(&hub->post_lock);
   while (p) {
     grove__post *next = p->next;
+    atomic_store_explicit(&hub->hub_cb, (void *)p->fn, memory_order_release);
     p->fn(p->arg);
+    atomic_store_explicit(&hub->hub_cb, NULL, memory_order_release);
     free(p);
     p = next;
   }
@@ -608,6 +662,28 @@ int grove_hub_unhold(void) {
   if (--hub->holds == 0)
     uv_unref((uv_handle_t *)&hub->async);
   return 0;
+}
+
+int grove_hub_set_switch_interval(double seconds) {
+  if (!(seconds >= 1e-4 && seconds <= 1.0))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  hub->slice_ns = (uint64_t)(seconds * 1e9);
+  if (hub->batch_end > hub->meter_at + hub->slice_ns)
+    hub->batch_end = hub->meter_at + hub->slice_ns;
+  return 0;
+}
+
+double grove_hub_switch_interval(void) {
+  grove_hub *hub = grove__tls_hub;
+  return (double)(hub ? hub->slice_ns : SWITCH_INTERVAL_NS) / 1e9;
+}
+
+uint64_t grove_hub_turns_cut(void) {
+  grove_hub *hub = grove__tls_hub;
+  return hub ? hub->turns_cut : 0;
 }
 
 size_t grove_hub_greenlet_count(void) {

@@ -8,10 +8,12 @@
  * thread bumps hub->switches on every context switch (grove__ctx_jump; one
  * relaxed atomic add, the only cost on the hub's side), and the watchdog
  * wakes every max_blocking_time / 2 (at least 1 ms) to look at it. When the
- * counter has not moved for max_blocking_time and the running greenlet is
- * not the hub itself (the hub sitting in epoll is idle, not blocking), it
- * reports the greenlet once for that episode; the episode ends at the next
- * switch. The time reported is measured from the first tick that saw the
+ * counter has not moved for max_blocking_time and the hub is not waiting in
+ * libuv's poll (a prepare and a check handle mark the poll: everything else
+ * the thread does holds the hub, the hub's own callbacks included), it
+ * reports the greenlet - or the hub callback, a grove_hub_post callback by
+ * its function - once for that episode; the episode ends at the next switch
+ * or poll. The time reported is measured from the first tick that saw the
  * counter at its current value, so it can be short by up to one interval.
  *
  * Reading another thread's greenlet: hub->head.current is loaded atomically and
@@ -25,15 +27,14 @@
  * it is copied into a fixed buffer at once.
  *
  * Lifetime: the watchdog belongs to the hub of the thread that started it
- * (hub->watchdog). grove_watchdog_stop joins the thread and is idempotent; a
- * hook registered with grove__hub_atclose stops it first thing in
- * grove_hub_close, so the thread never reads a freed hub.
+ * (hub->watchdog). grove_watchdog_stop joins the thread and is idempotent;
+ * grove_hub_close stops it (grove__watchdog_close) before the hub is freed,
+ * so the thread never reads a freed hub.
  *
  * Note that grove_sleep(0) with nothing else runnable resumes the caller
  * without a switch: a greenlet that only ever yields that way is seen as
- * blocking until the hub's batch budget (100 callbacks and 5 ms) makes it
- * poll libuv, which is a switch. That is accurate: timers and I/O wait for
- * that poll too.
+ * blocking until the hub's turn (5 ms) makes it poll libuv. That is
+ * accurate: timers and I/O wait for that poll too.
  */
 #include "internal.h"
 
@@ -124,16 +125,27 @@ static void *watchdog_main(void *arg) {
     uint64_t now = mono_ns();
     uint64_t sw = atomic_load_explicit(&hub->switches, memory_order_acquire);
     grove_greenlet *cur = load_current(hub);
-    if (sw != last_sw || cur == &hub->hub_g) {
-      /* A switch happened, or the hub itself runs (idle in its poll, or
-       * between greenlets): a new episode starts. */
+    int idle = atomic_load_explicit(&hub->idle, memory_order_acquire);
+    if (sw != last_sw || idle) {
+      /* A switch happened, or the hub waits in its poll: a new episode
+       * starts. */
       last_sw = sw;
       since = now;
       reported = 0;
     } else if (!reported && now - since >= m->max_ns) {
       char name[128];
       void *fn;
-      if (observe(hub, sw, cur, name, sizeof name, &fn) == 0) {
+      if (cur == &hub->hub_g) {
+        /* The hub's own context: a libuv callback or a grove_hub_post
+         * callback that does not return. */
+        fn = atomic_load_explicit(&hub->hub_cb, memory_order_acquire);
+        snprintf(name, sizeof name, "%s", fn ? "hub: grove_hub_post callback" : "hub");
+        if (atomic_load_explicit(&hub->switches, memory_order_acquire) == sw &&
+            !atomic_load_explicit(&hub->idle, memory_order_acquire)) {
+          reported = 1;
+          m->report(name, fn, (double)(now - since) / 1e9, m->arg);
+        }
+      } else if (observe(hub, sw, cur, name, sizeof name, &fn) == 0) {
         reported = 1;
         m->report(name, fn, (double)(now - since) / 1e9, m->arg);
       }

@@ -203,6 +203,22 @@ int grove_hub_unhold(void);
  * not counting the main greenlet. */
 size_t grove_hub_greenlet_count(void);
 
+/* The hub's turn (gevent's switch interval): the hub runs greenlets,
+ * callbacks and actors for at most this long before it polls timers and
+ * I/O, even when work is still waiting. An actor working through a backlog,
+ * a node reading a flood, or a long run queue stops when the turn is over
+ * and goes on after the poll, behind the work queued meanwhile, so nothing
+ * holds the hub longer than one turn plus one unit of its work (a message,
+ * a callback, up to the next switch of a greenlet that computes). 5 ms by
+ * default; a shorter turn makes timers and I/O more punctual and costs a
+ * little throughput. Applies to the calling thread's hub. Returns 0 or
+ * GROVE_EINVAL (not between 100 us and 1 s, or NaN). */
+int grove_hub_set_switch_interval(double seconds);
+double grove_hub_switch_interval(void);
+/* Turns this hub ended because their time was up while work was waiting:
+ * how often fairness has had to step in. */
+uint64_t grove_hub_turns_cut(void);
+
 /* Release the calling thread's hub: its loop, stacks and caches. Returns 0;
  * GROVE_EBUSY (nothing is freed) if a greenlet has not finished, a greenlet
  * reference has not been released, or an object (event, queue, lock, group,

@@ -184,5 +184,44 @@ static void test_default_report(void) {
   CHECK_EQ(grove_watchdog_stop(), 0);
 }
 
-TEST_MAIN(TEST(test_busy_reported_once), TEST(test_two_episodes), TEST(test_yielder_not_reported),
-          TEST(test_start_stop), TEST(test_stopped_by_close), TEST(test_default_report))
+/* A grove_hub_post callback that spins holds the hub too: the watchdog
+ * sees it (it looked only at greenlets) and names the callback. */
+static void spinning_post(void *arg) {
+  (void)arg;
+  spin(0.15);
+}
+
+static void *poster(void *arg) {
+  grove_hub_post_to((grove_hub *)arg, spinning_post, NULL);
+  return NULL;
+}
+
+static void test_hub_callback_reported(void) {
+  reset();
+  CHECK_EQ(grove_watchdog_start(0.05, report, NULL), 0);
+  CHECK_EQ(grove_hub_hold(), 0);
+  pthread_t t;
+  CHECK_EQ(pthread_create(&t, NULL, poster, grove_hub_current()), 0);
+  pthread_join(t, NULL);
+  CHECK_EQ(grove_sleep(0.3), 0); /* the callback runs in the hub meanwhile */
+  CHECK_EQ(grove_hub_unhold(), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
+  CHECK_REPORTS(count(), 1);
+  if (count() == 1) {
+    pthread_mutex_lock(&seen_lock);
+    CHECK_STR(seen_name, "hub: grove_hub_post callback");
+    CHECK(seen_fn == (void *)spinning_post);
+    CHECK(seen_seconds >= 0.04);
+    pthread_mutex_unlock(&seen_lock);
+  }
+  /* An idle hub (waiting in its poll) is not reported. */
+  reset();
+  CHECK_EQ(grove_watchdog_start(0.02, report, NULL), 0);
+  CHECK_EQ(grove_sleep(0.15), 0);
+  CHECK_EQ(grove_watchdog_stop(), 0);
+  CHECK_EQ(count(), 0);
+}
+
+TEST_MAIN(TEST(test_hub_callback_reported), TEST(test_busy_reported_once), TEST(test_two_episodes),
+          TEST(test_yielder_not_reported), TEST(test_start_stop), TEST(test_stopped_by_close),
+          TEST(test_default_report))
