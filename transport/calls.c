@@ -70,6 +70,7 @@ static grove__call *new_call(grove__node *n, grove__peer *p, int kind) {
 int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline) {
   grove__node *n = grove__node_current();
   grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  size_t size = m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD;
   int rc = 0;
   if (!p || p->state != GROVE__P_UP)
     rc = GROVE_EHOSTUNREACH;
@@ -78,7 +79,7 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
   else if (m->body.size + 256 > p->max_message)
     rc = GROVE_EMSGSIZE;
   else
-    rc = grove__node_wait_room(n, p, deadline);
+    rc = grove__flow_admit(&n, &p, to, size, deadline); /* may wait: looks them up again */
   grove__call *c = NULL;
   if (rc == 0 && !(c = new_call(n, p, K_CALL)))
     rc = GROVE_ENOMEM;
@@ -86,8 +87,12 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
     grove__dead_letter_here(to, m, rc);
     return rc;
   }
-  grove__w_send(grove__node_begin_env(n, p), to, NULL, grove__node_wire_ref(n, m->sender), m->tag,
-                m->body.data, m->body.size, 1, c->id);
+  grove__flow_announce_sender(n, p, m->sender);
+  msgpack_packer *pk = grove__node_begin_env(n, p, size);
+  size_t mark = grove__data_mark(p);
+  grove__w_send(pk, to, NULL, grove__node_wire_ref(n, m->sender), m->tag, m->body.data,
+                m->body.size, 1, c->id);
+  grove__data_count(p, mark);
   grove_msg_free(m);
   rc = await(n, c, deadline, "remote call");
   if (rc == 0) {
@@ -121,13 +126,11 @@ int grove_whereis_remote(const char *node, const char *name, grove_ref *out, dou
   grove__peer *p = grove__peer_by_name(n, node, strlen(node));
   if (!p || p->state != GROVE__P_UP)
     return GROVE_EHOSTUNREACH;
-  rc = grove__node_wait_room(n, p, deadline);
-  if (rc)
-    return rc;
+  /* A lookup is control: it does not wait for the window. */
   grove__call *c = new_call(n, p, K_WHEREIS);
   if (!c)
     return GROVE_ENOMEM;
-  grove__w_whereis(grove__node_begin_env(n, p), c->id, name);
+  grove__w_whereis(grove__node_begin_env(n, p, 96), c->id, name);
   rc = await(n, c, deadline, "whereis_remote");
   if (rc == 0 && (rc = c->status) == 0)
     *out = c->ref;

@@ -3,9 +3,10 @@
  *
  * Design notes: ZMQ_FD is edge-triggered and only says "look at ZMQ_EVENTS".
  * The poll callback does no work itself: it schedules the drain (a run-queue
- * callback), which receives until EAGAIN or its budget, then reschedules
- * itself behind the other work and asks the hub to poll, so that timers
- * (heartbeats) and other sockets are served while a flood comes in. Every
+ * callback), which receives until EAGAIN or the end of the hub's turn (each
+ * frame and each envelope counts), then reschedules itself behind the other
+ * work and asks the hub to poll, so that timers (heartbeats) and other
+ * sockets are served while a flood comes in. Every
  * send re-checks ZMQ_EVENTS afterwards (grove__node_check_events), because a
  * send can consume the edge a pending message would have raised.
  *
@@ -42,7 +43,10 @@ static grove_msg *msg_from(grove__node *n, const grove__env *e) {
 }
 
 static void reply_status(grove__node *n, grove__peer *p, uint64_t id, int status) {
-  grove__w_reply(grove__node_begin_env(n, p), id, status, GROVE_REF_NULL, "grove.error", NULL, 0);
+  msgpack_packer *pk = grove__node_begin_env(n, p, GROVE__ENV_OVERHEAD + 16);
+  size_t mark = grove__data_mark(p);
+  grove__w_reply(pk, id, status, GROVE_REF_NULL, "grove.error", NULL, 0);
+  grove__data_count(p, mark);
 }
 
 static int resolve_to(grove__node *n, const grove__env *e, grove_ref *to) {
@@ -58,11 +62,13 @@ static int resolve_to(grove__node *n, const grove__env *e, grove_ref *to) {
   return 0;
 }
 
-static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
+/* One envelope of `size` bytes from p, which is up. */
+static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size_t size) {
   n->stats.received++;
   switch (e->kind) {
   case GROVE__W_SEND:
   case GROVE__W_CALL: {
+    p->unreturned += size; /* processed, whatever becomes of it */
     grove_ref to;
     int rc = resolve_to(n, e, &to);
     if (rc) {
@@ -71,12 +77,16 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
         reply_status(n, p, e->id, GROVE_ENOENT);
       return;
     }
+    uint32_t bound = grove__actor_bound(to);
+    if (GROVE__UNLIKELY(bound != 0) && grove__flow_arrive(n, p, to, bound, size) != 0)
+      return; /* beyond its credit (counted: dropped_flow); a CALL gets no answer */
     grove_msg *m = msg_from(n, e);
     if (!m) {
       if (e->kind == GROVE__W_CALL)
         reply_status(n, p, e->id, GROVE_ENOMEM);
       return;
     }
+    m->origin = p->id; /* its receive returns the credit (flow.c) */
     if (e->kind == GROVE__W_CALL) {
       m->flags |= GROVE__MSG_CALL;
       m->remote = p->id;
@@ -90,7 +100,11 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
     return;
   }
   case GROVE__W_REPLY:
+    p->unreturned += size;
     grove__call_complete(n, p, e);
+    return;
+  case GROVE__W_CREDIT:
+    grove__flow_credit_in(n, p, e);
     return;
   case GROVE__W_HEARTBEAT:
     return;
@@ -104,10 +118,16 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    if (rc == 0)
+    if (rc == 0) {
       grove__pack_ref(&pk, grove__node_wire_ref(n, r));
-    grove__w_reply(grove__node_begin_env(n, p), e->id, rc, GROVE_REF_NULL, "grove.ref", body.data,
-                   body.size);
+      /* A bounded actor is announced before its ref is handed out: the
+       * asker knows its credit before it can send to it. */
+      grove__flow_announce_sender(n, p, r);
+    }
+    msgpack_packer *rp = grove__node_begin_env(n, p, GROVE__ENV_OVERHEAD + 32);
+    size_t mark = grove__data_mark(p);
+    grove__w_reply(rp, e->id, rc, GROVE_REF_NULL, "grove.ref", body.data, body.size);
+    grove__data_count(p, mark);
     msgpack_sbuffer_destroy(&body);
     return;
   }
@@ -116,7 +136,7 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
     int rc =
         e->to.node == n->id ? grove__actor_monitor_remote(watcher, target, e->id) : GROVE_ENOENT;
     if (rc)
-      grove__w_down(grove__node_begin_env(n, p), watcher, e->id, e->to, rc);
+      grove__w_down(grove__node_begin_env(n, p, 64), watcher, e->id, e->to, rc);
     return;
   }
   case GROVE__W_DEMONITOR:
@@ -132,7 +152,7 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
   case GROVE__W_LINK:
     if (e->to.node != n->id ||
         grove__actor_link_remote(grove__node_local_ref(n, e->to), e->from) != 0) {
-      grove__w_exit(grove__node_begin_env(n, p), e->to, e->from, GROVE_ENOENT, 0);
+      grove__w_exit(grove__node_begin_env(n, p, 64), e->to, e->from, GROVE_ENOENT, 0);
       return;
     }
     grove__rlink_add(p, grove__node_local_ref(n, e->to), e->from);
@@ -157,22 +177,26 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e) {
   }
 }
 
-/* One frame from the peer whose routing id is `ident`. */
-static void handle_frame(grove__node *n, const char *ident, size_t ilen, const char *buf,
-                         size_t len) {
+/* One frame from the peer whose routing id is `ident`. Returns whether the
+ * hub's turn is over. */
+static int handle_frame(grove__node *n, const char *ident, size_t ilen, const char *buf,
+                        size_t len) {
   n->stats.frames_received++;
   grove__peer *p = grove__peer_by_name(n, ident, ilen);
   if (len > n->opts.max_message) {
     n->stats.dropped_oversize++;
     grove__node_log(n, p, "dropped a %zu-byte frame from %.*s: larger than max_message (%zu)", len,
                     (int)ilen, ident, n->opts.max_message);
-    return;
+    return 0;
   }
-  size_t off = 0;
+  size_t off = 0, at = 0;
   grove__env_outcome r;
-  int seen = 0, invited = 0;
+  int seen = 0, invited = 0, over = 0;
   grove__env e;
-  while ((r = grove__env_next(buf, len, &off, &e)) != GROVE__ENV_END && r != GROVE__ENV_GARBAGE) {
+  grove_hub *hub = n->hub;
+  for (; (r = grove__env_next(buf, len, &off, &e)) != GROVE__ENV_END && r != GROVE__ENV_GARBAGE;
+       at = off) {
+    over |= grove__turn_over(hub); /* one unit of the hub's turn per envelope */
     if (r == GROVE__ENV_VERSION) {
       n->stats.dropped_version++;
       grove__node_log(n, p, "dropped an envelope from %.*s: unknown protocol version", (int)ilen,
@@ -216,30 +240,44 @@ static void handle_frame(grove__node *n, const char *ident, size_t ilen, const c
     }
     if (!seen++)
       p->last_recv = grove__now();
-    handle_env(n, p, &e);
+    handle_env(n, p, &e, off - at);
   }
   if (r == GROVE__ENV_GARBAGE) {
     n->stats.dropped_malformed++;
     grove__node_log(n, p, "dropped the rest of a frame from %.*s: not msgpack", (int)ilen, ident);
   }
+  if (p && p->unreturned) {
+    /* Return credit in large steps while a flood comes in, and the rest at
+     * the end of the drain pass. */
+    if (p->unreturned >= n->opts.window / 4)
+      grove__flow_credit_out(n, p);
+    else
+      n->credit_due = 1;
+  }
+  return over;
 }
 
-/* Receive until EAGAIN, within a budget of frames (a frame may hold a
- * thousand messages): past it, come back after the hub has polled, so that
- * timers (heartbeats) and other sockets are served while a flood comes in. */
+/* Receive until EAGAIN or the end of the hub's turn (one unit per frame and
+ * per envelope: a frame may hold a thousand messages), with an absolute cap
+ * on frames as a safety: past either, come back after the hub has polled,
+ * so that timers (heartbeats) and other sockets are served while a flood
+ * comes in. At the end of every pass, what was processed is returned to its
+ * senders (flow.c): with each answer in a ping-pong, every turn in a flood. */
 void grove__node_drain(grove__node *n) {
-  for (int budget = 0; budget < 16; budget++) {
+  grove_hub *hub = n->hub;
+  for (int frames = 0; frames < GROVE__DRAIN_CAP; frames++) {
     zmq_msg_t ident, body;
     zmq_msg_init(&ident);
     if (zmq_msg_recv(&ident, n->sock, ZMQ_DONTWAIT) < 0) {
       zmq_msg_close(&ident);
       if (errno != EAGAIN && errno != EINTR)
         grove__node_log(n, NULL, "receive failed: %s", zmq_strerror(errno));
+      grove__flow_credit_all(n);
       return;
     }
     int more = zmq_msg_more(&ident);
     zmq_msg_init(&body);
-    int got = 0, extra = 0;
+    int got = 0, extra = 0, over = grove__turn_over(hub);
     while (more) {
       zmq_msg_t *into = got ? NULL : &body;
       zmq_msg_t spare;
@@ -261,16 +299,19 @@ void grove__node_drain(grove__node *n) {
       n->stats.dropped_malformed++;
       grove__node_log(n, NULL, "dropped a message with %s frames", got ? "too many" : "no");
     } else {
-      handle_frame(n, zmq_msg_data(&ident), zmq_msg_size(&ident), zmq_msg_data(&body),
-                   zmq_msg_size(&body));
+      over |= handle_frame(n, zmq_msg_data(&ident), zmq_msg_size(&ident), zmq_msg_data(&body),
+                           zmq_msg_size(&body));
     }
     zmq_msg_close(&body);
     zmq_msg_close(&ident);
     if (!n->sock)
       return; /* stopped by a handler */
+    if (over)
+      break;
   }
+  grove__flow_credit_all(n);
   grove__node_schedule_drain(n); /* more may be waiting: after the others */
-  grove__hub_poll_soon(n->hub);
+  grove__hub_poll_soon(hub);
 }
 
 grove_greenlet *grove__node_drain_cb(grove__cb *cb) {

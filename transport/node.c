@@ -127,10 +127,17 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     n->opts.connect_timeout = 5;
   if (n->opts.max_message == 0)
     n->opts.max_message = 16u << 20;
+  if (n->opts.window == 0)
+    n->opts.window = GROVE__WINDOW_DEFAULT;
+  /* The high-water marks count frames: high enough that the window, in
+   * bytes, binds first (a data frame is rarely below 64 bytes). */
+  int hwm = n->opts.window / 64 > 1000
+                ? (n->opts.window / 64 > INT32_MAX / 2 ? INT32_MAX / 2 : (int)(n->opts.window / 64))
+                : 1000;
   if (n->opts.sndhwm <= 0)
-    n->opts.sndhwm = 1000;
+    n->opts.sndhwm = hwm;
   if (n->opts.rcvhwm <= 0)
-    n->opts.rcvhwm = 1000;
+    n->opts.rcvhwm = hwm;
   /* A batch never makes a frame the peer would refuse (same max_message
    * on both sides is assumed: docs/transport.md). */
   n->batch_max =
@@ -257,6 +264,7 @@ int grove_node_stop(void) {
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
     grove__peer_down(n, p, "this node stopped");
+    grove__flow_reset(n, p, GROVE_EHOSTUNREACH); /* a peer that was not up yet too */
     grove__wake_all(&p->waiters, GROVE_EHOSTUNREACH);
   }
   grove__calls_fail_node(n, 0);

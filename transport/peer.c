@@ -39,11 +39,6 @@ grove__peer *grove__peer_by_name(grove__node *n, const char *name, size_t len) {
   return NULL;
 }
 
-static void out_reset(grove__peer *p) {
-  p->out.size = 0;
-  p->out_envs = 0;
-}
-
 grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
   if (len == 0 || len > GROVE__NAME_MAX)
     return NULL;
@@ -59,7 +54,9 @@ grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
   msgpack_sbuffer_init(&p->out);
   msgpack_packer_init(&p->pk, &p->out, msgpack_sbuffer_write);
   grove__list_init(&p->waiters);
-  grove__list_init(&p->senders);
+  grove__list_init(&p->linkq.waiters);
+  p->sealed_tail = &p->sealed;
+  p->window = GROVE__WINDOW_DEFAULT;
   p->state = GROVE__P_NEW;
   p->max_message = n->opts.max_message;
   p->batch_max = n->batch_max;
@@ -68,6 +65,8 @@ grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
 }
 
 void grove__peer_free(grove__peer *p) {
+  grove__peer_drop_output(p);
+  grove__flow_free(p);
   msgpack_sbuffer_destroy(&p->out);
   free(p->endpoint);
   free(p->watchers);
@@ -104,12 +103,16 @@ void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
   if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
     grove__node_log(n, NULL, "node %s is down (%s)", p->name, why);
   /* Buffered envelopes cannot be delivered any more. */
-  if (p->out_envs) {
-    n->stats.dropped_unroutable += p->out_envs;
-    grove__node_log(n, p, "%zu message(s) to %s dropped: node down", p->out_envs, p->name);
+  size_t lost = p->out_envs;
+  for (grove__frame *f = p->sealed; f; f = f->next)
+    lost += f->envs;
+  if (lost) {
+    n->stats.dropped_unroutable += lost;
+    grove__node_log(n, p, "%zu message(s) to %s dropped: node down", lost, p->name);
   }
-  out_reset(p);
-  grove__wake_all(&p->senders, GROVE_EHOSTUNREACH);
+  grove__peer_drop_output(p);
+  /* Senders waiting for credit fail; the flow state starts afresh. */
+  grove__flow_reset(n, p, GROVE_EHOSTUNREACH);
   /* Calls waiting for it fail. */
   grove__calls_fail_node(n, p->id);
   /* Monitors of its actors fire, links propagate. */
@@ -135,6 +138,11 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
   if (p->state == GROVE__P_UP && p->incarnation != e->id) {
     /* It restarted before we noticed it was gone. */
     grove__peer_down(n, p, "restarted");
+  } else if (p->state == GROVE__P_UP && e->kind == GROVE__W_HELLO) {
+    /* A HELLO from a peer that is up: it has lost its state for us (it
+     * took us for down, or its handshake is still going on): the flow
+     * state starts afresh on both sides. */
+    grove__flow_reset(n, p, 0);
   }
   if (e->endpoint && (!p->endpoint || strncmp(p->endpoint, e->endpoint, e->endpoint_len) ||
                       strlen(p->endpoint) != e->endpoint_len)) {
@@ -145,7 +153,9 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
     }
   }
   p->incarnation = e->id;
-  /* Frames to it stay within what it accepts. */
+  /* Frames to it stay within what it accepts, in flight within the window
+   * it grants. */
+  p->window = e->window ? e->window : GROVE__WINDOW_DEFAULT;
   p->max_message = e->max_message ? e->max_message : n->opts.max_message;
   p->batch_max = p->max_message / 2 < n->batch_max ? p->max_message / 2 : n->batch_max;
   p->last_recv = grove__now();
@@ -156,7 +166,7 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
   grove__wake_all(&p->waiters, 0);
   notify_watchers(p, GROVE_TAG_NODEUP);
   grove_event_set(n->changed);
-  if (p->out.size)
+  if (p->out.size || p->sealed)
     grove__node_schedule_flush(n);
 }
 
@@ -177,21 +187,28 @@ grove_greenlet *grove__node_tick_cb(grove__cb *cb) {
   grove__node *n = grove__container_of(cb, grove__node, tick_cb);
   n->tick_scheduled = 0;
   /* What arrived while this process was busy counts: read it before
-   * judging anybody silent. */
-  if (n->sock)
+   * judging anybody silent (a drain within the hub's turn). If frames are
+   * still waiting after it, this node is behind, not its peers: nobody is
+   * judged this tick, unless it has been silent for twice the timeout. */
+  int behind = 0;
+  if (n->sock) {
     grove__node_drain(n);
+    int ev = 0;
+    size_t sz = sizeof ev;
+    behind = n->sock && zmq_getsockopt(n->sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+  }
   uint64_t t = grove__now();
   uint64_t interval = (uint64_t)(n->opts.heartbeat_interval * 1e9);
   uint64_t timeout = (uint64_t)(n->opts.heartbeat_timeout * 1e9);
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
     if (p->state == GROVE__P_UP) {
-      if (t - p->last_recv > timeout) {
+      if (t - p->last_recv > (behind ? 2 * timeout : timeout)) {
         grove__peer_down(n, p, "heartbeat timeout");
         continue;
       }
-      if (t - p->last_sent >= interval / 2 && p->out.size == 0) {
-        grove__w_simple(grove__node_begin_env(n, p), GROVE__W_HEARTBEAT);
+      if (t - p->last_sent >= interval / 2 && p->out.size == 0 && !p->sealed) {
+        grove__w_simple(grove__node_begin_env(n, p, 8), GROVE__W_HEARTBEAT);
       }
     } else if (p->we_connected) {
       /* Connecting, or down: ask again (ZeroMQ reconnects underneath). */

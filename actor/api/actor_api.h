@@ -81,6 +81,10 @@ int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id);
  * was already paid for by the wire), as a send or a request (m->remote set).
  * Dead letter + error if `to` is unknown. */
 int grove__actor_deliver(grove_ref to, grove_msg *m);
+/* The inbox bound (inbox_max) of a live local actor: 0 for an unbounded
+ * one or a ref that names no live actor. Flow control grants other nodes
+ * credit for bounded inboxes only. */
+uint32_t grove__actor_bound(grove_ref to);
 /* A remote actor monitors / stops monitoring / links / unlinks / sends an
  * exit signal to a local one. */
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);

@@ -42,7 +42,9 @@ typedef struct grove_node_opts {
   double heartbeat_timeout;  /* a peer silent this long is down (0: 2.5) */
   double connect_timeout;    /* grove_node_connect's wait for the handshake (0: 5) */
   size_t max_message;        /* bytes: a larger frame or envelope is dropped, counted (0: 16 MiB) */
-  int sndhwm, rcvhwm;        /* ZeroMQ high-water marks, in frames (0: 1000) */
+  /* ZeroMQ high-water marks, in frames (0: max(1000, window / 64), so that
+   * the window, in bytes, is what binds). */
+  int sndhwm, rcvhwm;
   /* CURVE: this node's keypair (Z85, 40 characters each; grove_curve_keypair
    * makes one). Set both to encrypt every link of this node. */
   const char *curve_public;
@@ -55,6 +57,12 @@ typedef struct grove_node_opts {
    * node; NULL: any peer that completes the CURVE handshake with our public
    * key (i.e. knows it). */
   const char *const *curve_allowed;
+  /* Flow control: the link window this node grants each peer, in bytes
+   * (0: 4 MiB). A peer sends messages to this node only while what this
+   * node has not yet processed of them fits in the window; what a node
+   * holds in flight for a peer is bounded by the window that peer grants
+   * (docs/transport.md, "Backpressure"). */
+  size_t window;
 } grove_node_opts;
 
 /* Start this thread's node: bind a ROUTER to endpoint ("tcp://127.0.0.1:5555",
@@ -115,6 +123,12 @@ typedef struct grove_node_stats {
   uint64_t dropped_unroutable;   /* to a node that went down: dead letters */
   uint64_t unknown_target;       /* to an actor that does not exist here */
   uint64_t nodes_down, nodes_up; /* transitions seen */
+  /* Flow control (docs/transport.md, "Backpressure"). */
+  uint64_t dropped_flow; /* from a peer that ignores credit: beyond it for a bounded inbox */
+  uint64_t window_waits; /* sends and calls that waited for a peer's link window */
+  uint64_t target_waits; /* sends and calls that waited for a remote bounded inbox */
+  uint64_t credits_sent; /* CREDIT envelopes: bytes returned, grants */
+  uint64_t credits_received;
 } grove_node_stats;
 int grove_node_stats_get(grove_node_stats *out);
 
