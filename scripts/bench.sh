@@ -305,8 +305,9 @@ NPROC=$(nproc)
 # grove itself. The names after pipeline are those grove-bench is still to
 # learn: they show as pending until it does.
 for name in switch yield spawn_join queue_pingpong greenlets_1m actor_pingpong call_roundtrip \
-  actors_1m_idle skynet pipeline remote_rtt_ipc remote_rtt_tcp remote_throughput_ipc \
-  remote_throughput_tcp remote_throughput_curve tcp_echo tcp_connections; do
+  actors_1m_idle skynet pipeline fairness_timer_lateness remote_rtt_ipc remote_rtt_tcp \
+  remote_throughput_ipc remote_throughput_tcp remote_throughput_curve remote_flood_rss \
+  remote_flood_timer_lateness remote_flood_timer_lateness_256k tcp_echo tcp_connections; do
   detail=""
   case $name in
   remote_* | tcp_*) detail="grove-bench and its own second process" ;;

@@ -45,6 +45,9 @@ BENCHES = {
     "pipeline": ("messages per second through source -> parse -> transform -> sink, "
                  "each hop bounded to 64 messages (3 deliveries per item)",
                  "M msgs/s", "higher"),
+    "fairness_timer_lateness": ("worst lateness of a 10 ms periodic timer while an actor works "
+                                "through a backlog of 2M messages (about 1 µs of work each)",
+                                "ms", "lower"),
     "remote_rtt_ipc": ("round trip of a 32-byte message to another process over ipc:// (median)",
                        "us", "lower"),
     "remote_rtt_tcp": ("round trip of a 32-byte message to another process over loopback TCP (median)",
@@ -58,6 +61,13 @@ BENCHES = {
                               "msgs/s", "higher"),
     "remote_throughput_curve": ("as remote_throughput_tcp, encrypted with CURVE",
                                 "msgs/s", "higher"),
+    "remote_flood_rss": ("peak resident memory of a node receiving 1M one-way 100-byte messages "
+                         "into an actor with a 64-message inbox (flow control holds the sender "
+                         "back)", "MiB", "lower"),
+    "remote_flood_timer_lateness": ("worst lateness of a 10 ms periodic timer on a node receiving "
+                                    "a 2 s flood of 100-byte messages", "ms", "lower"),
+    "remote_flood_timer_lateness_256k": ("the same with a flood of 256 KiB messages",
+                                         "ms", "lower"),
     "tcp_echo": ("echo round trips per second: 100 connections, 64-byte messages, client and "
                  "server in separate processes (peak RSS: the server's)",
                  "req/s", "higher"),
@@ -87,6 +97,10 @@ TARGETS = {
     "remote_throughput_ipc": [(">=x", 0.7, "libzmq")],
     "remote_throughput_tcp": [(">=x", 0.7, "libzmq")],
     "remote_throughput_curve": [(">=x", 0.7, "libzmq")],
+    "fairness_timer_lateness": [("<=", 50)],
+    "remote_flood_rss": [("<=", 200)],
+    "remote_flood_timer_lateness": [("<=", 50)],
+    "remote_flood_timer_lateness_256k": [("<=", 100)],
     "tcp_echo": [(">=x", 5, "gevent"), (">=x", 1 / 1.5, "libuv")],
     "tcp_connections": [("<=", 4096)],
 }

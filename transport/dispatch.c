@@ -277,7 +277,7 @@ void grove__node_drain(grove__node *n) {
     }
     int more = zmq_msg_more(&ident);
     zmq_msg_init(&body);
-    int got = 0, extra = 0, over = grove__turn_over(hub);
+    int got = 0, extra = 0, over = 0;
     while (more) {
       zmq_msg_t *into = got ? NULL : &body;
       zmq_msg_t spare;
@@ -299,9 +299,14 @@ void grove__node_drain(grove__node *n) {
       n->stats.dropped_malformed++;
       grove__node_log(n, NULL, "dropped a message with %s frames", got ? "too many" : "no");
     } else {
+      /* A frame costs a unit, and one more per 64 KiB (copying it is the
+       * work): the meter adapts to the frames' sizes. */
+      for (size_t k = zmq_msg_size(&body) >> 16; k > 0; k--)
+        over |= grove__turn_over(hub);
       over |= handle_frame(n, zmq_msg_data(&ident), zmq_msg_size(&ident), zmq_msg_data(&body),
                            zmq_msg_size(&body));
     }
+    over |= grove__turn_over(hub);
     zmq_msg_close(&body);
     zmq_msg_close(&ident);
     if (!n->sock)

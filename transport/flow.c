@@ -379,6 +379,7 @@ void grove__flow_credit_out(grove__node *n, grove__peer *p) {
     if (k == 0 && p->unreturned == 0)
       break;
     grove__w_credit(grove__node_begin_env(n, p, 16 + 32 * k), p->unreturned, g, k);
+    p->out_envs--; /* not a message: nothing is lost if it is dropped with the peer */
     p->unreturned = 0;
     n->stats.credits_sent++;
   } while (p->dirty);
@@ -429,6 +430,7 @@ void grove__flow_ended(grove_ref target) {
       /* "gone", in order after what the actor sent before it ended */
       grove__grant gone = {grove__node_wire_ref(n, target), GROVE__GRANT_GONE};
       grove__w_credit(grove__node_begin_env(n, p, 48), p->unreturned, &gone, 1);
+      p->out_envs--;
       p->unreturned = 0;
       n->stats.credits_sent++;
     }

@@ -209,6 +209,7 @@ grove_greenlet *grove__node_tick_cb(grove__cb *cb) {
       }
       if (t - p->last_sent >= interval / 2 && p->out.size == 0 && !p->sealed) {
         grove__w_simple(grove__node_begin_env(n, p, 8), GROVE__W_HEARTBEAT);
+        p->out_envs--; /* not a message (see peer_down) */
       }
     } else if (p->we_connected) {
       /* Connecting, or down: ask again (ZeroMQ reconnects underneath). */
