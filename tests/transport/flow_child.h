@@ -33,6 +33,14 @@
 
 #include "tr_util.h"
 
+/* AddressSanitizer keeps freed memory in quarantine (256 MB by default):
+ * resident memory bounds make room for it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_SLACK_KB (300 * 1024)
+#else
+#define RSS_SLACK_KB 0
+#endif
+
 static double fc_delay;
 static int64_t fc_got, fc_longest, fc_sink;
 static grove_event *fc_gate, *fc_bl_gate;
