@@ -314,7 +314,8 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
   if (get_u64(&f[1], &kind) || kind >= GROVE__W_NKINDS)
     return GROVE_EPROTO;
   /* HELLO and WELCOME: 5 elements, 6 with max_message, 7 with the window. */
-  if (n != nfields[kind] && !((kind == GROVE__W_HELLO || kind == GROVE__W_WELCOME) && n <= 7))
+  if (n != nfields[kind] &&
+      !((kind == GROVE__W_HELLO || kind == GROVE__W_WELCOME) && n >= 5 && n <= 7))
     return GROVE_EPROTO;
   e->kind = (int)kind;
   int rc = 0;

@@ -54,6 +54,8 @@ seeds = {
     "welcome-window-zero": env(WELCOME, "node-g", 11, None, 0, 0),
     "hello-eight-fields": env(HELLO, "node-h", 12, None, 1024, 5, 6),
     "hello-window-negative": env(HELLO, "node-i", 13, None, 1024, -5),
+    "hello-two-elements": env(HELLO),
+    "welcome-four-elements": env(WELCOME, "node-j", 14),
     "credit-bytes": env(CREDIT, 4096, []),
     "credit-grants": env(CREDIT, 0, [[A, 64], [B, 0], [ref("a", 2, 9), 2**32 - 1]]),
     "credit-gone": env(CREDIT, 17, [[B, -1]]),
