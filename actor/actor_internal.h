@@ -87,8 +87,9 @@ enum {
   A_KILLED = 1 << 4,
   A_EXITING = 1 << 5,
   A_IN_RECEIVE = 1 << 6,
-  A_TOOK = 1 << 7,   /* receive took the message it is processing */
-  A_STARTED = 1 << 8 /* init returned successfully */
+  A_TOOK = 1 << 7,       /* receive took the message it is processing */
+  A_STARTED = 1 << 8,    /* init returned successfully */
+  A_TERMINATING = 1 << 9 /* its terminate is running (or ran) */
 };
 
 /* What an actor needs only once it is watched, linked, named, waited for

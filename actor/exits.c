@@ -4,10 +4,11 @@
  * Design notes.
  *
  * Exit signals: GROVE_EXIT_KILLED, and any non-normal reason sent to an actor
- * that does not trap exits, end the actor: if it is inside receive, its runner
- * is cancelled (its blocking calls return GROVE_ECANCELED) and the actor ends
- * when receive returns. An actor that traps exits gets GROVE_TAG_EXIT
- * messages instead (except for "killed").
+ * that does not trap exits, end the actor (Erlang's exit/2): if it is inside
+ * receive, its runner is cancelled (its blocking calls return
+ * GROVE_ECANCELED at once) and the actor ends when receive returns. An actor
+ * that traps exits gets GROVE_TAG_EXIT messages instead (except for
+ * "killed").
  *
  * Monitors are one-way: the target keeps a list of (id, watcher); its end
  * sends each watcher a GROVE_TAG_DOWN message. A monitor id carries the
@@ -87,8 +88,8 @@ void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
   }
   if (grove__actor_state(t) == A_IDLE)
     grove__actor_schedule(sys, t);
-  else if (kill)
-    cancel_receive(sys, t); /* other reasons take effect when receive returns */
+  else
+    cancel_receive(sys, t); /* a receive blocked in a call, a sleep, a wait ends now */
 }
 
 static grove_ref self_ref(grove__actor_sys *sys) {

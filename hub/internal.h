@@ -213,6 +213,7 @@ struct grove_hub {
   uint8_t closing;
   size_t nstructs; /* greenlet structs not yet freed (unreleased references) */
   size_t nobjects; /* primitives created on this hub and not yet freed */
+  void (*exit_hook)(grove_greenlet *g, int code); /* grove__set_exit_hook */
   /* the layers above the hub: their close hooks (their states lead the struct) */
   void (*layer_close[GROVE__NLAYERS])(void *state);
   size_t ndaemons; /* daemon greenlets alive */
