@@ -84,6 +84,7 @@ static void sys_close(void *arg) {
   free(sys->idle);
   grove__msg_cache_drain(sys);
   grove__reg_free(sys);
+  grove__tables_free(sys);
   free(sys->slots);
   grove__set_exit_hook(sys->hub, NULL);
   grove__layer_set(sys->hub, GROVE__LAYER_ACTOR, NULL, NULL);
@@ -188,6 +189,9 @@ struct grove__actor_ext *grove__actor_ext(grove_actor *a) {
     grove__list_init(&e->senders);
     grove__list_init(&e->waiters);
     grove__list_init(&e->starters);
+    grove__list_init(&e->monitors);
+    grove__list_init(&e->watching);
+    grove__list_init(&e->links);
     a->_ext = e;
   }
   return a->_ext;
@@ -345,16 +349,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
                          (void *)(intptr_t)(started      ? 1
                                             : reason < 0 ? reason
                                                          : GROVE_EFAILED));
-    struct grove__monitor_rec *mon = e->monitors;
-    while (mon) {
-      struct grove__monitor_rec *next = mon->next;
-      grove__send_down(sys, mon->id, mon->watcher, ref, reason);
-      free(mon);
-      mon = next;
-    }
-    for (size_t i = 0; i < e->nlinks; i++)
-      grove__signal_exit(sys, e->links[i], ref, reason, 0);
-    free(e->links);
+    grove__actor_unwatch(sys, a, ref, reason);
     free(e);
   }
   if (grove__ext(me) == a)
