@@ -1,0 +1,615 @@
+#!/usr/bin/python3
+"""run.py - grove against real gevent, program by program.
+
+Generates random programs (fidgen.py), runs each under gevent (Python side)
+and grove (C side), compares the traces line by line, confirms every
+divergence by running it again, groups divergences by signature (the first
+differing line of each side, names and numbers masked), and shrinks one
+program per signature to a minimal one (fidshrink.py).
+
+  run.py -n 1000 [--seed S]          a sweep; prints the seed and a summary
+  run.py --ctest                      the fixed-seed sample run by ctest:
+                                      fails on a divergence not listed in
+                                      expected.txt (or listed differently)
+  run.py --repro S:I [--shrink]       one program: both sources and traces
+  run.py --list-features              what --without can leave out
+
+The C side of many programs is compiled into one binary (a dispatch table,
+`binary I` runs program I), and every program runs in a fresh process: the
+C binary exec'd, the Python program in a child forked from this process
+(gevent imported once, before any hub exists). Exit status 77: gevent is not
+importable by this Python.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import fidgen  # noqa: E402
+import fidshrink  # noqa: E402
+
+SKIP = 77
+
+
+# ----------------------------------------------------------------- running
+
+
+class Job:
+    def __init__(self, key, kind, src=None, binary=None, index=None):
+        self.key = key
+        self.kind = kind  # 'py' or 'c'
+        self.src = src
+        self.binary = binary
+        self.index = index
+        self.out = ''
+        self.err = ''
+        self.status = None
+        self.timed_out = False
+        self.elapsed = 0.0
+
+    @property
+    def ok(self):
+        return (not self.timed_out and self.status is not None and os.WIFEXITED(self.status)
+                and os.WEXITSTATUS(self.status) == 0)
+
+    def describe(self):
+        if self.timed_out:
+            return 'timed out'
+        if self.status is None:
+            return 'not run'
+        if os.WIFSIGNALED(self.status):
+            return 'killed by signal %d' % os.WTERMSIG(self.status)
+        return 'exit %d' % os.WEXITSTATUS(self.status)
+
+
+class Runner:
+    """Runs jobs in fresh processes, `jobs` at a time, each with a time limit."""
+
+    def __init__(self, jobs, timeout, tmp):
+        self.jobs = jobs
+        self.timeout = timeout
+        self.tmp = tmp
+        self.seq = 0
+
+    def _start(self, job):
+        self.seq += 1
+        out = os.path.join(self.tmp, 'o%d' % self.seq)
+        err = os.path.join(self.tmp, 'e%d' % self.seq)
+        job._files = (out, err)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(fd, 1)
+                fd2 = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(fd2, 2)
+                os.close(fd)
+                os.close(fd2)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                if job.kind == 'c':
+                    os.execv(job.binary, [job.binary, str(job.index)])
+                code = compile(job.src, job.key + '.py', 'exec')
+                exec(code, {'__name__': '__main__'})
+                os._exit(0)
+            except SystemExit as e:
+                os._exit(e.code if isinstance(e.code, int) else 1)
+            except BaseException:
+                traceback.print_exc()
+                sys.stderr.flush()
+                os._exit(4)
+        return pid
+
+    def run(self, jobs):
+        pending = list(jobs)
+        running = {}
+        while pending or running:
+            while pending and len(running) < self.jobs:
+                j = pending.pop(0)
+                running[self._start(j)] = (j, time.monotonic())
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = 0, 0
+            if pid == 0:
+                now = time.monotonic()
+                for p, (j, t0) in running.items():
+                    if now - t0 > self.timeout and not j.timed_out:
+                        j.timed_out = True
+                        try:
+                            os.kill(p, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                time.sleep(0.002)
+                continue
+            if pid not in running:
+                continue
+            j, t0 = running.pop(pid)
+            j.elapsed = time.monotonic() - t0
+            j.status = status
+            out, err = j._files
+            with open(out, errors='replace') as f:
+                j.out = f.read()
+            with open(err, errors='replace') as f:
+                j.err = f.read()
+            os.unlink(out)
+            os.unlink(err)
+        return jobs
+
+
+class Toolchain:
+    def __init__(self, args):
+        self.cc = args.cc or os.environ.get('CC') or 'cc'
+        self.include = args.include or os.path.join(ROOT, 'include')
+        lib = args.lib
+        if not lib:
+            for cand in (os.path.join(ROOT, args.build, 'hub', 'libgrove.so'),
+                         os.path.join(ROOT, 'build', 'hub', 'libgrove.so')):
+                if os.path.exists(cand):
+                    lib = cand
+                    break
+        if not lib or not os.path.exists(lib):
+            sys.exit('run.py: grove library not found (build grove first, or pass --lib PATH)')
+        self.lib = os.path.abspath(lib)
+        self.cflags = (args.cflags or '').split()
+
+    def command(self, src, binary):
+        return ([self.cc, '-O0', '-w', '-I', HERE, '-I', self.include] + self.cflags +
+                [src, '-o', binary, self.lib, '-Wl,-rpath,' + os.path.dirname(self.lib)])
+
+
+def build_batches(tc, groups, workdir, jobs=2):
+    """groups: list of lists of programs. Writes and compiles one C file per
+    group (`jobs` compilers at a time); returns the binary paths."""
+    procs = []
+    bins = []
+    for i, progs in enumerate(groups):
+        src = os.path.join(workdir, 'batch%d.c' % i)
+        binary = os.path.join(workdir, 'batch%d' % i)
+        with open(src, 'w') as f:
+            f.write(fidgen.emit_c_batch(progs))
+        bins.append(binary)
+        procs.append((tc.command(src, binary), src))
+    live = []
+    failed = []
+
+    def reap(block):
+        for item in list(live):
+            p, s, errf = item
+            if (p.wait() if block else p.poll()) is None:
+                continue
+            live.remove(item)
+            if p.returncode != 0:
+                with open(errf, errors='replace') as f:
+                    failed.append((s, f.read()))
+
+    for cmd, src in procs:
+        while len(live) >= jobs:
+            reap(False)
+            if len(live) >= jobs:
+                time.sleep(0.01)
+        errf = src + '.err'
+        with open(errf, 'w') as ef:
+            live.append((subprocess.Popen(cmd, stderr=ef), src, errf))
+    while live:
+        reap(True)
+    if failed:
+        s, err = failed[0]
+        sys.exit('run.py: compiling %s failed (a generator bug):\n%s' % (s, err[:4000]))
+    return bins
+
+
+# -------------------------------------------------------------- comparing
+
+
+def lines(text):
+    return [l for l in text.split('\n') if l != '']
+
+
+def norm(line):
+    """A trace line without who said it, names and numbers masked."""
+    if line is None:
+        return '<end>'
+    _, _, rest = line.partition(': ')
+    rest = re.sub(r'\b(g|L|w|cb)\d+(\(\d+\))?', r'\1', rest)
+    rest = re.sub(r'\b([EAQSXP])\d+\b', r'\1', rest)
+    rest = re.sub(r'-?\d+(\.\d+)?', 'N', rest)
+    return rest
+
+
+def first_diff(a, b):
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if x != y:
+            return i, x, y
+    return None
+
+
+class Result:
+    """One program's outcome: match, diverge, c_crash, c_hang, py_fail."""
+
+    def __init__(self, prog, py, c):
+        self.prog = prog
+        self.py = py
+        self.c = c
+        self.gev = lines(py.out)
+        self.grv = lines(c.out)
+        self.cleanup = [l for l in c.err.split('\n') if l.startswith('FIDCLEANUP')]
+        self.diff = None
+        self.sig = None
+        if not py.ok:
+            self.status = 'py_fail'
+        elif c.timed_out:
+            self.status = 'c_hang'
+        elif not c.ok:
+            self.status = 'c_crash'
+        else:
+            self.diff = first_diff(self.gev, self.grv)
+            self.status = 'diverge' if self.diff else 'match'
+        if self.status == 'diverge':
+            self.sig = '%s  |  %s' % (norm(self.diff[1]), norm(self.diff[2]))
+        elif self.status in ('c_crash', 'c_hang'):
+            self.sig = '%s: %s' % (self.status, c.describe())
+        elif self.status == 'py_fail':
+            self.sig = 'py_fail: %s' % py.describe()
+
+    def same_failure(self, other):
+        return self.status == other.status and self.sig == other.sig
+
+
+def evaluate(runner, tc, progs, workdir, tag):
+    """Build and run programs, both sides; one Result per program."""
+    os.makedirs(workdir, exist_ok=True)
+    binary = build_batches(tc, [progs], workdir)[0]
+    jobs = []
+    for i, p in enumerate(progs):
+        jobs.append(Job('%s_py%d' % (tag, i), 'py', src=fidgen.emit_py(p)))
+        jobs.append(Job('%s_c%d' % (tag, i), 'c', binary=binary, index=i))
+    runner.run(jobs)
+    return [Result(p, jobs[2 * i], jobs[2 * i + 1]) for i, p in enumerate(progs)]
+
+
+# --------------------------------------------------------------- shrinking
+
+
+def shrink(runner, tc, prog, target, workdir, log=None, max_rounds=200, chunk=24):
+    """The smallest variant of prog found that fails as `target` does."""
+    cur = prog
+    for rnd in range(max_rounds):
+        cands = list(fidshrink.candidates(cur))
+        found = None
+        for start in range(0, len(cands), chunk):
+            part = cands[start:start + chunk]
+            for r in evaluate(runner, tc, part, workdir, 'shrink'):
+                if r.same_failure(target):
+                    found = r.prog
+                    break
+            if found:
+                break
+        if not found:
+            break
+        cur = found
+        if log:
+            log('    shrink round %d: %d statements' % (rnd + 1, fidgen.size(cur)))
+    # Renumber for reading, and check it still fails (renaming changes the
+    # values printed, never the order).
+    canon = fidshrink.canonical(cur)
+    canon['name'] = prog.get('name', '?') + ' (shrunk)'
+    rs = evaluate(runner, tc, [canon, canon, canon], workdir, 'final')
+    if all(r.same_failure(target) for r in rs):
+        return canon, rs[0]
+    rs = evaluate(runner, tc, [cur, cur], workdir, 'final')
+    return cur, rs[0]
+
+
+# ----------------------------------------------------------------- reports
+
+
+def side_by_side(r, width=58):
+    out = []
+    n = max(len(r.gev), len(r.grv))
+    at = r.diff[0] if r.diff else None
+    out.append('  %-4s %-*s %s' % ('', width, 'gevent', 'grove'))
+    for i in range(n):
+        a = r.gev[i] if i < len(r.gev) else ''
+        b = r.grv[i] if i < len(r.grv) else ''
+        mark = '=' if a == b else '!'
+        if at is not None and i == at:
+            mark = '>'
+        out.append('  %-4s %-*s %s %s' % ('%d' % (i + 1), width, a, mark, b))
+    return '\n'.join(out)
+
+
+def show(r, label=''):
+    print('=' * 100)
+    print('%s %s: %s  [%s]' % (label, r.prog.get('name'), r.status, r.sig or ''))
+    print('-' * 40 + ' gevent program')
+    print(fidgen.emit_py(r.prog))
+    print('-' * 40 + ' traces')
+    print(side_by_side(r))
+    if r.c.err.strip():
+        print('-' * 40 + ' grove stderr')
+        print(r.c.err.strip()[:3000])
+    if r.py.err.strip() and r.status == 'py_fail':
+        print('-' * 40 + ' gevent stderr')
+        print(r.py.err.strip()[:3000])
+
+
+def save(r, d, stem):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, stem + '.py'), 'w') as f:
+        f.write(fidgen.emit_py(r.prog))
+    with open(os.path.join(d, stem + '.c'), 'w') as f:
+        f.write(fidgen.emit_c_batch([r.prog]))
+    with open(os.path.join(d, stem + '.gevent.txt'), 'w') as f:
+        f.write(r.py.out)
+    with open(os.path.join(d, stem + '.grove.txt'), 'w') as f:
+        f.write(r.c.out)
+    with open(os.path.join(d, stem + '.json'), 'w') as f:
+        json.dump(r.prog, f, indent=1, sort_keys=True)
+
+
+# -------------------------------------------------------------------- main
+
+
+def have_gevent():
+    try:
+        import gevent  # noqa: F401
+        import fidrt  # noqa: F401  (imported once here, before forking)
+    except ImportError as e:
+        return str(e)
+    return None
+
+
+def sweep(args, runner, tc, workdir):
+    seed = args.seed
+    n = args.n
+    t0 = time.monotonic()
+    cpu0 = os.times()
+    progs = [fidgen.generate(seed, i, args.without) for i in range(n)]
+    print('fidelity: seed %s, %d programs, gevent %s, %d jobs at a time' % (
+        seed, n, __import__('gevent').__version__, args.jobs), flush=True)
+    results = []
+    B = args.batch
+    for start in range(0, n, B * 4):
+        chunk = progs[start:start + B * 4]
+        groups = [chunk[i:i + B] for i in range(0, len(chunk), B)]
+        bins = build_batches(tc, groups, workdir)
+        jobs = []
+        for g, (grp, binary) in enumerate(zip(groups, bins)):
+            for i, p in enumerate(grp):
+                jobs.append((p, Job(p['name'] + '.py', 'py', src=fidgen.emit_py(p)),
+                             Job(p['name'] + '.c', 'c', binary=binary, index=i)))
+        runner.run([j for _, a, b in jobs for j in (a, b)])
+        for p, a, b in jobs:
+            results.append(Result(p, a, b))
+        if not args.quiet:
+            done = len(results)
+            nd = sum(1 for r in results if r.status != 'match')
+            print('  %d/%d programs, %d not matching (%.0f s)' % (
+                done, n, nd, time.monotonic() - t0), flush=True)
+        for b in bins:
+            os.unlink(b)
+    # Confirm: a failure counts once it repeats the same way.
+    bad = [r for r in results if r.status != 'match']
+    confirmed = []
+    flaky = []
+    if bad:
+        reruns = evaluate(runner, tc, [r.prog for r in bad] * args.confirm, workdir, 'confirm')
+        for i, r in enumerate(bad):
+            again = [reruns[i + k * len(bad)] for k in range(args.confirm)]
+            if all(a.same_failure(r) and a.gev == r.gev and a.grv == r.grv for a in again):
+                confirmed.append(r)
+            else:
+                flaky.append((r, again))
+    by_sig = {}
+    for r in confirmed:
+        by_sig.setdefault((r.status, r.sig), []).append(r)
+    cleanup = [r for r in results if r.cleanup]
+    wall = time.monotonic() - t0
+    cpu = os.times()
+    cpu_s = (cpu.children_user + cpu.children_system + cpu.user + cpu.system) - (
+        cpu0.children_user + cpu0.children_system + cpu0.user + cpu0.system)
+    print()
+    print('fidelity summary: seed %s' % seed)
+    print('  programs run:        %d  (%.0f s wall, %.0f s CPU)' % (n, wall, cpu_s))
+    print('  match gevent:        %d' % sum(1 for r in results if r.status == 'match'))
+    for st in ('diverge', 'c_crash', 'c_hang', 'py_fail'):
+        k = sum(1 for r in confirmed if r.status == st)
+        if k:
+            print('  %-20s %d' % (st + ':', k))
+    if flaky:
+        print('  not reproducible:    %d (timing-sensitive on this machine; not counted)' % len(flaky))
+    if cleanup:
+        print('  hub_close failures:  %d (see FIDCLEANUP)' % len(cleanup))
+    print('  distinct signatures: %d' % len(by_sig))
+    for (st, sig), rs in sorted(by_sig.items(), key=lambda kv: -len(kv[1])):
+        print('    %5d  %s  (e.g. %s)' % (len(rs), sig, rs[0].prog['name']))
+    ddir = os.path.join(workdir, 'divergences')
+    for (st, sig), rs in by_sig.items():
+        for j, r in enumerate(rs[:3]):
+            save(r, ddir, '%s_%d' % (r.prog['name'].replace(':', '_'), j))
+    for r, _ in flaky[:20]:
+        save(r, os.path.join(workdir, 'flaky'), r.prog['name'].replace(':', '_'))
+    for r in cleanup[:20]:
+        save(r, os.path.join(workdir, 'cleanup'), r.prog['name'].replace(':', '_'))
+    print('  programs and traces of each signature saved in %s' % ddir)
+    if args.shrink and by_sig:
+        print()
+        print('shrinking one program per signature (at most %d):' % args.shrink, flush=True)
+        minimal = []
+        for (st, sig), rs in sorted(by_sig.items(), key=lambda kv: -len(kv[1]))[:args.shrink]:
+            r = min(rs[:8], key=lambda x: fidgen.size(x.prog))
+            print('  %s  [%s]: %d statements' % (r.prog['name'], sig, fidgen.size(r.prog)), flush=True)
+            m, mr = shrink(runner, tc, r.prog, r, os.path.join(workdir, 'shrink'),
+                           log=print if args.verbose else None)
+            print('    -> %d statements  [%s]' % (fidgen.size(m), mr.sig), flush=True)
+            minimal.append((sig, len(rs), mr))
+            save(mr, os.path.join(workdir, 'minimal'), r.prog['name'].replace(':', '_'))
+        with open(os.path.join(workdir, 'minimal.txt'), 'w') as f:
+            for sig, count, mr in minimal:
+                f.write('#' * 100 + '\n')
+                f.write('# signature: %s  (%d programs)\n' % (sig, count))
+                f.write(fidgen.emit_py(mr.prog))
+                f.write('# traces\n' + side_by_side(mr) + '\n')
+        print('minimal programs and traces: %s' % os.path.join(workdir, 'minimal.txt'))
+    return results, confirmed, flaky
+
+
+def load_expected(path):
+    exp = {}
+    if not os.path.exists(path):
+        return exp
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip('\n')
+            if not line or line.startswith('#'):
+                continue
+            idx, _, sig = line.partition(' ')
+            exp[int(idx)] = sig
+    return exp
+
+
+def ctest(args, runner, tc, workdir):
+    """The fixed-seed sample: any divergence not in expected.txt fails."""
+    args.shrink = 0
+    args.quiet = True
+    results, confirmed, flaky = sweep(args, runner, tc, workdir)
+    exp = load_expected(args.expected)
+    seen = {}
+    for r in confirmed:
+        seen[int(r.prog['name'].rsplit(':', 1)[1])] = r
+    new = []
+    changed = []
+    fixed = []
+    for idx, r in sorted(seen.items()):
+        if idx not in exp:
+            new.append(r)
+        elif exp[idx] != '%s %s' % (r.status, r.sig):
+            changed.append((r, exp[idx]))
+    for idx, sig in sorted(exp.items()):
+        if idx not in seen:
+            fixed.append((idx, sig))
+    if args.write_expected:
+        with open(args.expected, 'w') as f:
+            f.write('# Programs of the ctest sample (seed %s, %d programs) that diverge from gevent\n'
+                    % (args.seed, args.n))
+            f.write('# today, with their signature. Regenerate after a fix or a generator change:\n')
+            f.write('#   /usr/bin/python3 tests/fidelity/run.py --ctest --write-expected\n')
+            for idx, r in sorted(seen.items()):
+                f.write('%d %s %s\n' % (idx, r.status, r.sig))
+        print('wrote %s (%d programs)' % (args.expected, len(seen)))
+        return 0
+    print()
+    print('expected divergences (%s): %d listed, %d seen as listed, %d now match gevent' % (
+        os.path.relpath(args.expected, ROOT), len(exp), len(seen) - len(new) - len(changed), len(fixed)))
+    for idx, sig in fixed[:20]:
+        print('  now matches (fixed?): %s:%d  [%s]' % (args.seed, idx, sig))
+    if fixed:
+        print('  update the list: /usr/bin/python3 tests/fidelity/run.py --ctest --write-expected')
+    for r in new[:5]:
+        show(r, 'NEW')
+    for r, was in changed[:5]:
+        show(r, 'CHANGED (was [%s])' % was)
+    if new or changed:
+        print()
+        print('FAIL: %d new and %d changed divergences from gevent (reproduce one with '
+              '/usr/bin/python3 tests/fidelity/run.py --repro SEED:INDEX)' % (len(new), len(changed)))
+        return 1
+    print('PASS: every divergence of the sample is a known one')
+    return 0
+
+
+def repro(args, runner, tc, workdir):
+    seed, _, idx = args.repro.rpartition(':')
+    p = fidgen.generate(seed, int(idx), args.without)
+    r = evaluate(runner, tc, [p], workdir, 'repro')[0]
+    show(r)
+    if args.shrink and r.status != 'match':
+        m, mr = shrink(runner, tc, p, r, os.path.join(workdir, 'shrink'), log=print)
+        show(mr, 'MINIMAL')
+    if args.save:
+        save(r, args.save, args.repro.replace(':', '_'))
+    return 0 if r.status == 'match' else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('-n', type=int, default=300, help='programs to run (default 300)')
+    ap.add_argument('--seed', default=None, help='random seed (default: a new one, printed)')
+    ap.add_argument('--jobs', type=int, default=max(4, 3 * (os.cpu_count() or 2)),
+                    help='processes at a time (programs mostly sleep)')
+    ap.add_argument('--timeout', type=float, default=15.0, help='seconds per program run')
+    ap.add_argument('--batch', type=int, default=100, help='programs per C binary')
+    ap.add_argument('--confirm', type=int, default=1, help='reruns a failure must repeat in')
+    ap.add_argument('--shrink', type=int, default=None, nargs='?', const=30,
+                    help='shrink one program per signature, at most N signatures (sweep default 30; '
+                         'with --repro: shrink it)')
+    ap.add_argument('--without', action='append', default=[], choices=sorted(fidgen.FEATURES),
+                    help='leave a construct out of the programs')
+    ap.add_argument('--list-features', action='store_true')
+    ap.add_argument('--ctest', action='store_true', help='the fixed-seed sample for ctest')
+    ap.add_argument('--expected', default=os.path.join(HERE, 'expected.txt'))
+    ap.add_argument('--write-expected', action='store_true')
+    ap.add_argument('--repro', metavar='SEED:INDEX')
+    ap.add_argument('--save', metavar='DIR', help='with --repro: save sources and traces there')
+    ap.add_argument('--work', help='work directory: binaries, saved divergences (default BUILD/fidelity)')
+    ap.add_argument('--build', default='build', help='build directory holding hub/libgrove.so')
+    ap.add_argument('--lib', help='the grove shared library to link')
+    ap.add_argument('--include', help="grove's include directory")
+    ap.add_argument('--cc')
+    ap.add_argument('--cflags', help='extra compiler and linker flags (e.g. -fsanitize=address)')
+    ap.add_argument('--quiet', action='store_true')
+    ap.add_argument('--verbose', action='store_true')
+    args = ap.parse_args()
+    if args.list_features:
+        print('constructs --without can leave out:')
+        for k, v in sorted(fidgen.FEATURES.items()):
+            print('  %-16s %s' % (k, v))
+        print('never generated (grove has no such API, or it is a documented difference):')
+        for k, v in sorted(fidgen.GROVE_LACKS.items()):
+            print('  %-20s %s' % (k, v))
+        return 0
+    why = have_gevent()
+    if why:
+        print('SKIP: gevent is not importable by %s (%s); scripts/install-deps.sh python3-gevent '
+              'installs it' % (sys.executable, why))
+        return SKIP
+    if args.ctest:
+        if args.seed is None:
+            args.seed = 'ctest1'
+    elif args.seed is None:
+        args.seed = '%08x' % random.SystemRandom().getrandbits(32)
+    if args.shrink is None:
+        args.shrink = 30 if not args.repro else 0
+    tc = Toolchain(args)
+    tmp = tempfile.mkdtemp(prefix='fidelity-')
+    workdir = os.path.abspath(args.work or os.path.join(ROOT, args.build, 'fidelity'))
+    os.makedirs(workdir, exist_ok=True)
+    runner = Runner(args.jobs, args.timeout, tmp)
+    try:
+        if args.repro:
+            return repro(args, runner, tc, workdir)
+        if args.ctest:
+            return ctest(args, runner, tc, workdir)
+        results, confirmed, flaky = sweep(args, runner, tc, workdir)
+        print('reproduce any program: /usr/bin/python3 tests/fidelity/run.py --repro SEED:INDEX')
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
