@@ -9,9 +9,9 @@ grove's public API); both print the same trace when grove keeps gevent's
 order.
 
 Determinism. Every timed duration of a program (a sleep, a call's timeout,
-spawn_later, a scoped Timeout) is a distinct power of two of U = 10 ms,
+spawn_later, a scoped Timeout) is a distinct power of two of U = 20 ms,
 used once. The instant anything happens is then a sum of distinct powers of
-two along its causal chain, so two different instants are at least 10 ms
+two along its causal chain, so two different instants are at least 20 ms
 apart and two things that happen "at the same time" were caused by the same
 timer: their order is decided by the scheduler, never by jitter. Pool
 workers run once per item, so their sleeps take the duration of their item.
@@ -33,8 +33,8 @@ A timeout `to` is None (forever), ('t', seconds) (seconds may be 0) or
 import copy
 import random
 
-U = 0.01  # seconds: the unit of every duration
-NPOWERS = 5  # durations 10, 20, 40, 80, 160 ms: a program lasts at most ~0.3 s
+U = 0.02  # seconds: the unit of every duration (20 ms: margins for a loaded machine)
+NPOWERS = 5  # durations 20, 40, 80, 160, 320 ms: a program lasts at most ~0.6 s
 
 # Constructs the generator can be told to leave out (--without NAME). The
 # ones marked "grove lacks" are never generated: grove has no API for them.
@@ -48,8 +48,11 @@ FEATURES = {
     'blocking_kill': 'kill() and killall() with block=True',
     'ar_get_ready': 'AsyncResult.get() (nowait and blocking) on results that may be set',
     'group': 'Group and Pool',
+    'group_kill': ('Group.kill (off by default: gevent kills the members in the order of a set of '
+                   'greenlets, i.e. of their addresses, which is not reproducible)'),
     'local': 'gevent.local',
 }
+OFF_BY_DEFAULT = {'group_kill'}
 GROVE_LACKS = {
     'link_value': 'Greenlet.link_value (grove lacks it)',
     'link_exception': 'Greenlet.link_exception (grove lacks it)',
@@ -78,21 +81,26 @@ def secs(d):
 
 
 class Gen:
-    def __init__(self, rng, without=()):
+    def __init__(self, rng, without=(), with_=()):
         self.r = rng
-        self.feat = {f: f not in without for f in FEATURES}
+        self.feat = {f: f not in without and f not in OFF_BY_DEFAULT for f in FEATURES}
+        for f in with_:
+            self.feat[f] = True
         self.powers = list(range(NPOWERS))
         rng.shuffle(self.powers)
         self.val = 0
         self.code = -5000
         self.nfuncs = {'g': 0, 'L': 0, 'w': 0, 'cb': 0}
         self.nscope = 0
+        self.in_worker = False
         self.p = {'objs': [], 'funcs': {}, 'main': [], 'nslots': 0}
 
     # -- resources
     def dur(self):
-        """A fresh duration, or None when the program has used them all."""
-        if not self.powers:
+        """A fresh duration, or None when the program has used them all (or
+        inside a pool worker, whose body runs once per item: a fixed duration
+        there would be used several times; sleepx gives each item its own)."""
+        if not self.powers or self.in_worker:
             return None
         return round(U * (1 << self.powers.pop()), 6)
 
@@ -428,6 +436,8 @@ class Gen:
         return g and {'k': 'g_join', 'obj': g['id'], 'to': self.to(('forever', 't', 't0'))}
 
     def s_g_kill(self, ctx):
+        if not self.feat['group_kill']:
+            return None
         g = self.group()
         return g and {'k': 'g_kill', 'obj': g['id']}
 
@@ -439,7 +449,9 @@ class Gen:
         if self.nfuncs['w'] >= 3:
             return None
         f = self.newfunc('w', ctx)
+        self.in_worker = True
         f['body'] = self.body(Ctx(f['name'], 'w', None, ctx.depth + 1), self.r.randint(1, 3))
+        self.in_worker = False
         for s in f['body']:
             if s['k'] == 'sleepx':
                 s['table'] = {x: (self.dur() or 0) for x in items}
@@ -499,9 +511,9 @@ class Ctx:
         self.scopes = scopes or []
 
 
-def generate(seed, index, without=()):
+def generate(seed, index, without=(), with_=()):
     rng = random.Random('%s:%d' % (seed, index))
-    p = Gen(rng, without).program()
+    p = Gen(rng, without, with_).program()
     p['name'] = '%s:%d' % (seed, index)
     return p
 
@@ -706,13 +718,6 @@ def emit_py(p):
     for ob in used_objs(p):
         o.w(0, '%s = %s' % (ob['id'], py_ctor(ob)))
     o.w(0, 'G = [None] * %d' % (p['nslots'] + 1))
-    for name in reachable(p):
-        f = p['funcs'][name]
-        for s in walk(f['body']):
-            if s['k'] == 'sleepx':
-                o.w(0, '%s_d = {%s}' % (name, ', '.join('%d: %s' % (x, secs(d)) for x, d in
-                                                        sorted(s['table'].items()))))
-                break
     o.w(0, '')
     for name in reachable(p):
         f = p['funcs'][name]
@@ -788,7 +793,7 @@ def py_stmt(o, p, s, ind, f):
     elif k == 'sleep':
         OP('gevent.sleep(%s)' % secs(s['d']))
     elif k == 'sleepx':
-        OP('gevent.sleep(%s_d[x])' % f['name'])
+        OP('gevent.sleep({%s}[x])' % ', '.join('%d: %s' % (x, secs(dd)) for x, dd in sorted(s['table'].items())))
     elif k == 'join':
         i = slotcheck(s['slot'])
         arg = '' if to is None else secs(to[1])
@@ -991,18 +996,6 @@ def emit_c(p, pre):
             o.w(0, 'static void %s%s(void *v, void *arg);' % (P, name))
     for name in names:
         f = p['funcs'][name]
-        for s in walk(f['body']):
-            if s['k'] == 'sleepx':
-                o.w(0, 'static double %s%s_d(int x) {' % (P, name))
-                o.w(1, 'switch (x) {')
-                for x, dd in sorted(s['table'].items()):
-                    o.w(1, 'case %d: return %s;' % (x, secs(dd)))
-                o.w(1, '}')
-                o.w(1, 'return 0;')
-                o.w(0, '}')
-                break
-    for name in names:
-        f = p['funcs'][name]
         kind = f['kind']
         scopes = [s['id'] for s in walk(f['body']) if s['k'] == 'scope']
         if kind == 'g':
@@ -1149,7 +1142,8 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
     elif k == 'sleep':
         blocking('grove_sleep(%s)' % secs(s['d']), 0, '"ok"')
     elif k == 'sleepx':
-        blocking('grove_sleep(%s%s_d(x))' % (P, f['name']), 0, '"ok"')
+        blocking('grove_sleep(%s0)' % ''.join('x == %d ? %s : ' % (x, secs(dd)) for x, dd in
+                                               sorted(s['table'].items())), 0, '"ok"')
     elif k == 'join':
         slotcheck(s['slot'])
         blocking('grove_join(%s, %s)' % (G(s['slot']), c_to(to)), 1,

@@ -59,6 +59,20 @@ class Job:
         self.timed_out = False
         self.elapsed = 0.0
 
+    def finish(self):
+        """pybatch: hand each program's outcome to its own Job."""
+        for i, sub in enumerate(self.subs):
+            base = os.path.join(self.dir, str(i))
+            if not os.path.exists(base + '.rc'):
+                continue  # not finished: run again alone
+            with open(base + '.done', errors='replace') as f:
+                sub.out = f.read()
+            with open(base + '.err', errors='replace') as f:
+                sub.err = f.read()
+            with open(base + '.rc') as f:
+                sub.status = int(f.read()) << 8
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     @property
     def ok(self):
         return (not self.timed_out and self.status is not None and os.WIFEXITED(self.status)
@@ -72,6 +86,42 @@ class Job:
         if os.WIFSIGNALED(self.status):
             return 'killed by signal %d' % os.WTERMSIG(self.status)
         return 'exit %d' % os.WEXITSTATUS(self.status)
+
+
+def _py_batch(job):
+    """In a forked child: run job.progs one after another, each on a hub of
+    its own (see fidrt.py, MULTI), writing <dir>/<i>.out/.err/.rc as each
+    one ends, so a batch killed half way keeps what it finished."""
+    import fidrt
+    from gevent.hub import Hub
+    from gevent._hub_local import set_hub
+    fidrt.MULTI = True
+    keep = []
+    for i, (key, src) in enumerate(job.progs):
+        buf = []
+        fidrt.tr = buf.append
+        fidrt.SCOPES = []
+        hub = Hub(default=False)
+        set_hub(hub)
+        g = {'__name__': '__main__'}
+        rc, err = 5, 'the program did not call run()'
+        try:
+            exec(compile(src, key + '.py', 'exec'), g)
+        except fidrt.ProgramEnd:
+            rc, err = 0, ''
+        except fidrt.ProgramFailed as e:
+            rc, err = 3, e.args[0]
+        except BaseException:
+            rc, err = 4, traceback.format_exc()
+        keep.append((g, hub))  # never resumed, never collected
+        base = os.path.join(job.dir, str(i))
+        with open(base + '.out', 'w') as f:
+            f.write(''.join(line + '\n' for line in buf))
+        with open(base + '.err', 'w') as f:
+            f.write(err)
+        os.rename(base + '.out', base + '.done')
+        with open(base + '.rc', 'w') as f:
+            f.write(str(rc))
 
 
 class Runner:
@@ -100,6 +150,9 @@ class Runner:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 if job.kind == 'c':
                     os.execv(job.binary, [job.binary, str(job.index)])
+                if job.kind == 'pybatch':
+                    _py_batch(job)
+                    os._exit(0)
                 code = compile(job.src, job.key + '.py', 'exec')
                 exec(code, {'__name__': '__main__'})
                 os._exit(0)
@@ -117,6 +170,10 @@ class Runner:
         while pending or running:
             while pending and len(running) < self.jobs:
                 j = pending.pop(0)
+                if j.kind == 'pybatch':
+                    self.seq += 1
+                    j.dir = os.path.join(self.tmp, 'b%d' % self.seq)
+                    os.makedirs(j.dir)
                 running[self._start(j)] = (j, time.monotonic())
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -125,7 +182,10 @@ class Runner:
             if pid == 0:
                 now = time.monotonic()
                 for p, (j, t0) in running.items():
-                    if now - t0 > self.timeout and not j.timed_out:
+                    limit = self.timeout
+                    if j.kind == 'pybatch':
+                        limit = self.timeout + 2.0 * len(j.progs)
+                    if now - t0 > limit and not j.timed_out:
                         j.timed_out = True
                         try:
                             os.kill(p, signal.SIGKILL)
@@ -138,6 +198,11 @@ class Runner:
             j, t0 = running.pop(pid)
             j.elapsed = time.monotonic() - t0
             j.status = status
+            if j.kind == 'pybatch':
+                j.finish()
+                for f in j._files:
+                    os.unlink(f)
+                continue
             out, err = j._files
             with open(out, errors='replace') as f:
                 j.out = f.read()
@@ -154,19 +219,32 @@ class Toolchain:
         self.include = args.include or os.path.join(ROOT, 'include')
         lib = args.lib
         if not lib:
-            for cand in (os.path.join(ROOT, args.build, 'hub', 'libgrove.so'),
-                         os.path.join(ROOT, 'build', 'hub', 'libgrove.so')):
-                if os.path.exists(cand):
-                    lib = cand
-                    break
+            for d in (args.build, 'build'):
+                for name in ('libgrove.a', 'libgrove.so'):
+                    cand = os.path.join(ROOT, d, 'hub', name)
+                    if not lib and os.path.exists(cand):
+                        lib = cand
         if not lib or not os.path.exists(lib):
             sys.exit('run.py: grove library not found (build grove first, or pass --lib PATH)')
         self.lib = os.path.abspath(lib)
         self.cflags = (args.cflags or '').split()
+        # The static library starts a program four times faster (no dynamic
+        # loading of libzmq and friends); its dependencies come from
+        # pkg-config, linked only if needed.
+        self.libs = []
+        if self.lib.endswith('.a'):
+            try:
+                out = subprocess.run(['pkg-config', '--libs', 'libuv', 'msgpack', 'libzmq'],
+                                     capture_output=True, text=True, check=True).stdout.split()
+            except (OSError, subprocess.CalledProcessError):
+                out = ['-luv', '-lmsgpackc', '-lzmq']
+            self.libs = ['-Wl,--as-needed'] + out + ['-lpthread', '-lm']
 
     def command(self, src, binary):
-        return ([self.cc, '-O0', '-w', '-I', HERE, '-I', self.include] + self.cflags +
-                [src, '-o', binary, self.lib, '-Wl,-rpath,' + os.path.dirname(self.lib)])
+        cmd = [self.cc, '-O0', '-w', '-I', HERE, '-I', self.include] + self.cflags + [src, '-o', binary, self.lib]
+        if self.lib.endswith('.so'):
+            return cmd + ['-Wl,-rpath,' + os.path.dirname(self.lib)]
+        return cmd + self.libs
 
 
 def build_batches(tc, groups, workdir, jobs=2):
@@ -269,16 +347,40 @@ class Result:
         return self.status == other.status and self.sig == other.sig
 
 
+PY_FRESH = False  # --py-fresh: one forked process per Python program
+PY_BATCH = 25
+
+
+def run_programs(runner, items, tag):
+    """items: (program, binary, index) triples. Runs both sides of each and
+    returns one Result per item."""
+    cjobs = []
+    pyjobs = []
+    for n, (p, binary, index) in enumerate(items):
+        cjobs.append(Job('%s_c%d' % (tag, n), 'c', binary=binary, index=index))
+        pyjobs.append(Job('%s_py%d' % (tag, n), 'py', src=fidgen.emit_py(p)))
+    jobs = []
+    if PY_FRESH:
+        jobs = pyjobs
+    else:
+        for start in range(0, len(pyjobs), PY_BATCH):
+            b = Job('%s_pb%d' % (tag, start), 'pybatch')
+            b.subs = pyjobs[start:start + PY_BATCH]
+            b.progs = [(j.key, j.src) for j in b.subs]
+            jobs.append(b)
+    # Python batches first: they take longest; C runs fill the gaps.
+    runner.run(jobs + cjobs)
+    again = [j for j in pyjobs if j.status is None]
+    if again:
+        runner.run(again)  # what a batch that was killed did not finish
+    return [Result(p, pyjobs[n], cjobs[n]) for n, (p, _, _) in enumerate(items)]
+
+
 def evaluate(runner, tc, progs, workdir, tag):
     """Build and run programs, both sides; one Result per program."""
     os.makedirs(workdir, exist_ok=True)
     binary = build_batches(tc, [progs], workdir)[0]
-    jobs = []
-    for i, p in enumerate(progs):
-        jobs.append(Job('%s_py%d' % (tag, i), 'py', src=fidgen.emit_py(p)))
-        jobs.append(Job('%s_c%d' % (tag, i), 'c', binary=binary, index=i))
-    runner.run(jobs)
-    return [Result(p, jobs[2 * i], jobs[2 * i + 1]) for i, p in enumerate(progs)]
+    return run_programs(runner, [(p, binary, i) for i, p in enumerate(progs)], tag)
 
 
 # --------------------------------------------------------------- shrinking
@@ -378,7 +480,7 @@ def sweep(args, runner, tc, workdir):
     n = args.n
     t0 = time.monotonic()
     cpu0 = os.times()
-    progs = [fidgen.generate(seed, i, args.without) for i in range(n)]
+    progs = [fidgen.generate(seed, i, args.without, args.with_) for i in range(n)]
     print('fidelity: seed %s, %d programs, gevent %s, %d jobs at a time' % (
         seed, n, __import__('gevent').__version__, args.jobs), flush=True)
     results = []
@@ -387,14 +489,8 @@ def sweep(args, runner, tc, workdir):
         chunk = progs[start:start + B * 4]
         groups = [chunk[i:i + B] for i in range(0, len(chunk), B)]
         bins = build_batches(tc, groups, workdir)
-        jobs = []
-        for g, (grp, binary) in enumerate(zip(groups, bins)):
-            for i, p in enumerate(grp):
-                jobs.append((p, Job(p['name'] + '.py', 'py', src=fidgen.emit_py(p)),
-                             Job(p['name'] + '.c', 'c', binary=binary, index=i)))
-        runner.run([j for _, a, b in jobs for j in (a, b)])
-        for p, a, b in jobs:
-            results.append(Result(p, a, b))
+        items = [(p, binary, i) for grp, binary in zip(groups, bins) for i, p in enumerate(grp)]
+        results.extend(run_programs(runner, items, 'sweep%d' % start))
         if not args.quiet:
             done = len(results)
             nd = sum(1 for r in results if r.status != 'match')
@@ -424,7 +520,9 @@ def sweep(args, runner, tc, workdir):
         cpu0.children_user + cpu0.children_system + cpu0.user + cpu0.system)
     print()
     print('fidelity summary: seed %s' % seed)
-    print('  programs run:        %d  (%.0f s wall, %.0f s CPU)' % (n, wall, cpu_s))
+    print('  programs run:        %d  (%.0f s wall, %.0f s CPU: runner %.0f s, programs and compilers %.0f s)' % (
+        n, wall, cpu_s, cpu.user + cpu.system - cpu0.user - cpu0.system,
+        cpu.children_user + cpu.children_system - cpu0.children_user - cpu0.children_system))
     print('  match gevent:        %d' % sum(1 for r in results if r.status == 'match'))
     for st in ('diverge', 'c_crash', 'c_hang', 'py_fail'):
         k = sum(1 for r in confirmed if r.status == st)
@@ -534,7 +632,7 @@ def ctest(args, runner, tc, workdir):
 
 def repro(args, runner, tc, workdir):
     seed, _, idx = args.repro.rpartition(':')
-    p = fidgen.generate(seed, int(idx), args.without)
+    p = fidgen.generate(seed, int(idx), args.without, args.with_)
     r = evaluate(runner, tc, [p], workdir, 'repro')[0]
     show(r)
     if args.shrink and r.status != 'match':
@@ -559,6 +657,8 @@ def main():
                          'with --repro: shrink it)')
     ap.add_argument('--without', action='append', default=[], choices=sorted(fidgen.FEATURES),
                     help='leave a construct out of the programs')
+    ap.add_argument('--with', dest='with_', action='append', default=[], choices=sorted(fidgen.FEATURES),
+                    help='put in a construct that is off by default')
     ap.add_argument('--list-features', action='store_true')
     ap.add_argument('--ctest', action='store_true', help='the fixed-seed sample for ctest')
     ap.add_argument('--expected', default=os.path.join(HERE, 'expected.txt'))
@@ -571,13 +671,15 @@ def main():
     ap.add_argument('--include', help="grove's include directory")
     ap.add_argument('--cc')
     ap.add_argument('--cflags', help='extra compiler and linker flags (e.g. -fsanitize=address)')
+    ap.add_argument('--py-fresh', action='store_true',
+                    help='one process per Python program (slow; checks the batched way agrees)')
     ap.add_argument('--quiet', action='store_true')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
     if args.list_features:
         print('constructs --without can leave out:')
         for k, v in sorted(fidgen.FEATURES.items()):
-            print('  %-16s %s' % (k, v))
+            print('  %-16s %s%s' % (k, v, ' [off by default: --with %s]' % k if k in fidgen.OFF_BY_DEFAULT else ''))
         print('never generated (grove has no such API, or it is a documented difference):')
         for k, v in sorted(fidgen.GROVE_LACKS.items()):
             print('  %-20s %s' % (k, v))
@@ -594,6 +696,8 @@ def main():
         args.seed = '%08x' % random.SystemRandom().getrandbits(32)
     if args.shrink is None:
         args.shrink = 30 if not args.repro else 0
+    global PY_FRESH
+    PY_FRESH = args.py_fresh
     tc = Toolchain(args)
     tmp = tempfile.mkdtemp(prefix='fidelity-')
     workdir = os.path.abspath(args.work or os.path.join(ROOT, args.build, 'fidelity'))
