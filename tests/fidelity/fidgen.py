@@ -200,9 +200,9 @@ class Gen:
             s = None
             for _try in range(8):
                 s = self.stmt(ctx)
-                if s is not None:
+                if s:
                     break
-            if s is not None:
+            if s:
                 out.append(s)
         if ctx.kind == 'g' and self.r.random() < 0.15:
             out.append({'k': 'fail', 'code': self.newcode()})
