@@ -201,8 +201,10 @@ static void fid_cleanup(grove_greenlet **gs, size_t ngs, grove_group **grps, siz
   if (bad > 0)
     fprintf(stderr, "FIDCLEANUP %d object(s) could not be freed\n", bad);
   int rc = grove_hub_close();
-  if (rc != 0)
+  if (rc != 0) {
     fprintf(stderr, "FIDCLEANUP grove_hub_close: %s\n", grove_err_name(rc));
+    grove_dump(stderr);
+  }
 }
 
 #endif

@@ -344,11 +344,17 @@ class Result:
         else:
             self.diff = first_diff(self.gev, self.grv)
             self.status = 'diverge' if self.diff else 'match'
+            if self.status == 'match' and self.cleanup:
+                # Same trace, but grove's hub would not close once every
+                # greenlet was killed: something leaked.
+                self.status = 'c_cleanup'
         if self.status == 'diverge':
             self.sig = '%s  |  %s' % (norm(self.diff[1]), norm(self.diff[2]))
             self.group = '%s | %s' % (opword(self.diff[1]), opword(self.diff[2]))
         elif self.status in ('c_crash', 'c_hang'):
             self.sig = '%s: %s' % (self.status, c.describe())
+        elif self.status == 'c_cleanup':
+            self.sig = 'c_cleanup: %s' % re.sub(r'\d+', 'N', self.cleanup[0][len('FIDCLEANUP '):])
         elif self.status == 'py_fail':
             self.sig = 'py_fail: %s' % py.describe()
         if self.group is None:
@@ -537,14 +543,12 @@ def sweep(args, runner, tc, workdir):
         n, wall, cpu_s, cpu.user + cpu.system - cpu0.user - cpu0.system,
         cpu.children_user + cpu.children_system - cpu0.children_user - cpu0.children_system))
     print('  match gevent:        %d' % sum(1 for r in results if r.status == 'match'))
-    for st in ('diverge', 'c_crash', 'c_hang', 'py_fail'):
+    for st in ('diverge', 'c_crash', 'c_hang', 'c_cleanup', 'py_fail'):
         k = sum(1 for r in confirmed if r.status == st)
         if k:
             print('  %-20s %d' % (st + ':', k))
     if flaky:
         print('  not reproducible:    %d (timing-sensitive on this machine; not counted)' % len(flaky))
-    if cleanup:
-        print('  hub_close failures:  %d (see FIDCLEANUP)' % len(cleanup))
     print('  distinct signatures: %d' % len(by_sig))
     for (st, sig), rs in sorted(by_sig.items(), key=lambda kv: -len(kv[1])):
         print('    %5d  %s  (e.g. %s)' % (len(rs), sig, rs[0].prog['name']))
@@ -719,9 +723,43 @@ def ctest(args, runner, tc, workdir):
     return 0
 
 
+def load_program(path):
+    """A program saved as JSON (run.py saves one beside every divergence)."""
+    with open(path) as f:
+        p = json.load(f)
+    for name in ['main'] + list(p['funcs']):
+        body = p['main'] if name == 'main' else p['funcs'][name]['body']
+        for s in fidgen.walk(body):
+            if s.get('table'):
+                s['table'] = {int(k): v for k, v in s['table'].items()}
+            if isinstance(s.get('to'), list):
+                s['to'] = tuple(s['to'])
+    p.setdefault('name', os.path.basename(path))
+    return p
+
+
+def cases(args, runner, tc, workdir):
+    """Run every program of a directory of JSON programs (cases/: one minimal
+    program per divergence of DIVERGENCES.md) and say which still diverge."""
+    files = sorted(f for f in os.listdir(args.cases) if f.endswith('.json'))
+    progs = [load_program(os.path.join(args.cases, f)) for f in files]
+    rs = evaluate(runner, tc, progs, workdir, 'cases')
+    width = max(len(f) for f in files)
+    for f, r in zip(files, rs):
+        print('  %-*s  %s%s' % (width, f[:-5], r.status, '  [%s]' % r.sig if r.sig else ''))
+        if args.verbose and r.status != 'match':
+            print(side_by_side(r))
+    print('%d cases: %d match gevent, %d do not' % (
+        len(rs), sum(1 for r in rs if r.status == 'match'), sum(1 for r in rs if r.status != 'match')))
+    return 0
+
+
 def repro(args, runner, tc, workdir):
-    seed, _, idx = args.repro.rpartition(':')
-    p = fidgen.generate(seed, int(idx), args.without, args.with_)
+    if args.repro.endswith('.json'):
+        p = load_program(args.repro)
+    else:
+        seed, _, idx = args.repro.rpartition(':')
+        p = fidgen.generate(seed, int(idx), args.without, args.with_)
     r = evaluate(runner, tc, [p], workdir, 'repro')[0]
     show(r)
     if args.shrink and r.status != 'match':
@@ -752,7 +790,9 @@ def main():
     ap.add_argument('--ctest', action='store_true', help='the fixed-seed sample for ctest')
     ap.add_argument('--expected', default=os.path.join(HERE, 'expected.txt'))
     ap.add_argument('--write-expected', action='store_true')
-    ap.add_argument('--repro', metavar='SEED:INDEX')
+    ap.add_argument('--repro', metavar='SEED:INDEX|FILE.json', help='one program, generated or saved')
+    ap.add_argument('--cases', metavar='DIR', nargs='?', const=os.path.join(HERE, 'cases'),
+                    help='run the JSON programs of DIR (default tests/fidelity/cases) and report each')
     ap.add_argument('--save', metavar='DIR', help='with --repro: save sources and traces there')
     ap.add_argument('--work', help='work directory: binaries, saved divergences (default BUILD/fidelity)')
     ap.add_argument('--build', default='build', help='build directory holding hub/libgrove.so')
@@ -795,6 +835,8 @@ def main():
     try:
         if args.repro:
             return repro(args, runner, tc, workdir)
+        if args.cases:
+            return cases(args, runner, tc, workdir)
         if args.ctest:
             return ctest(args, runner, tc, workdir)
         results, confirmed, flaky = sweep(args, runner, tc, workdir)
