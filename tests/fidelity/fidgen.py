@@ -47,6 +47,7 @@ FEATURES = {
     'map_fail': 'Pool.map / imap over a worker that fails for some items',
     'blocking_kill': 'kill() and killall() with block=True',
     'ar_get_ready': 'AsyncResult.get() (nowait and blocking) on results that may be set',
+    'joinall': 'gevent.joinall',
     'group': 'Group and Pool',
     'group_kill': ('Group.kill (off by default: gevent kills the members in the order of a set of '
                    'greenlets, i.e. of their addresses, which is not reproducible)'),
@@ -285,6 +286,8 @@ class Gen:
         return sorted(self.r.sample(sl, self.r.randint(1, min(3, len(sl)))))
 
     def s_joinall(self, ctx):
+        if not self.feat['joinall']:
+            return None
         ks = self.some_slots(ctx, False)
         return None if ks is None else {'k': 'joinall', 'slots': ks, 'to': self.to(('forever', 't', 't0'))}
 
@@ -1323,3 +1326,138 @@ def emit_c_batch(progs):
 
 def clone(p):
     return copy.deepcopy(p)
+
+
+# ------------------------------------------------------------ plain listing
+
+
+def emit_plain(p):
+    """The program as plain gevent code, for reading (DIVERGENCES.md): what
+    each statement calls, without the tracing harness. Every statement prints
+    one trace line `who: <desc> -> <result>` when it returns (see emit_py for
+    the runnable program); a scope is `with Timeout(d, False)`, which ends its
+    block quietly when it expires, as the harness does."""
+    out = []
+    objs = used_objs(p)
+    for ob in objs:
+        out.append('%s = %s' % (ob['id'], py_ctor(ob).replace('BoundedSemaphore(1)', 'BoundedSemaphore(1)')))
+    if objs:
+        out.append('')
+    for name in reachable(p):
+        f = p['funcs'][name]
+        arg = {'g': '', 'L': 'src', 'cb': 'value', 'w': 'x'}[f['kind']]
+        out.append('def %s(%s):' % (name, arg))
+        if not f['body']:
+            out.append('    pass')
+        plain_body(out, p, f['body'], 1)
+        out.append('')
+    out.append('# main')
+    plain_body(out, p, p['main'], 0)
+    return '\n'.join(out) + '\n'
+
+
+def plain_body(out, p, body, ind):
+    for s in body:
+        plain_stmt(out, p, s, ind)
+
+
+def plain_stmt(out, p, s, ind):
+    W = lambda t: out.append('    ' * ind + t)
+    k = s['k']
+    to = s.get('to')
+
+    def kw(nowait='block=False'):
+        if to is None:
+            return ''
+        if to == 'nowait':
+            return nowait
+        return 'timeout=%s' % secs(to[1])
+
+    g = lambda n: 'G[%d]' % n
+    o = s.get('obj')
+    if k == 'spawn':
+        if s['later'] is not None:
+            W('%s = gevent.spawn_later(%s, g%d)' % (g(s['slot']), secs(s['later']), s['slot']))
+        elif s['grp']:
+            W('%s = %s.spawn(g%d)' % (g(s['slot']), s['grp'], s['slot']))
+        else:
+            W('%s = gevent.spawn(g%d)' % (g(s['slot']), s['slot']))
+    elif k == 'sleep':
+        W('gevent.sleep(%s)' % secs(s['d']))
+    elif k == 'sleepx':
+        W('gevent.sleep({%s}[x])' % ', '.join('%d: %s' % (x, secs(d)) for x, d in sorted(s['table'].items())))
+    elif k == 'join':
+        W('%s.join(%s)' % (g(s['slot']), kw()))
+    elif k == 'get':
+        W('%s.get(%s)' % (g(s['slot']), kw()))
+    elif k == 'joinall':
+        W('gevent.joinall([%s]%s)' % (', '.join(g(x) for x in s['slots']), ', ' + kw() if kw() else ''))
+    elif k == 'killall':
+        W('gevent.killall([%s]%s)' % (', '.join(g(x) for x in s['slots']), ', ' + kw() if kw() else ''))
+    elif k == 'kill':
+        W('%s.kill(%s)' % (g(s['slot']), kw()))
+    elif k == 'link':
+        W('%s.link(%s)' % (g(s['slot']), s['cb']))
+    elif k == 'state':
+        W('%s.ready(), %s.successful(), bool(%s), %s.value' % ((g(s['slot']),) * 4))
+    elif k == 'fail':
+        W('raise AppError(%d)' % s['code'])
+    elif k == 'failx':
+        W('if x in (%s): raise AppError(-5100 - x)' % ''.join('%d, ' % x for x in s['items']))
+    elif k in ('ev_set', 'ev_clear'):
+        W('%s.%s()' % (o, k[3:]))
+    elif k == 'ev_isset':
+        W('%s.is_set()' % o)
+    elif k in ('ev_wait', 'ar_wait', 'q_join', 'g_join'):
+        W('%s.%s(%s)' % (o, 'wait' if 'wait' in k else 'join', kw()))
+    elif k == 'ar_set':
+        W('%s.set(%d)' % (o, s['v']))
+    elif k == 'ar_exc':
+        W('%s.set_exception(AppError(%d))' % (o, s['code']))
+    elif k == 'ar_get':
+        W('%s.get(%s)' % (o, kw()))
+    elif k == 'ar_state':
+        W('%s.ready(), %s.successful()' % (o, o))
+    elif k in ('q_put', 'q_get', 'q_peek'):
+        name = k[2:]
+        val = str(s['v']) if k == 'q_put' else ''
+        if to == 'nowait':
+            W('%s.%s_nowait(%s)' % (o, name, val))
+        else:
+            W('%s.%s(%s)' % (o, name, ', '.join(a for a in (val, kw()) if a)))
+    elif k == 'q_size':
+        W('%s.qsize(), %s.empty(), %s.full()' % (o, o, o))
+    elif k == 'q_done':
+        W('%s.task_done()' % o)
+    elif k == 'sem_acq':
+        W('%s.acquire(%s)' % (o, kw('blocking=False')))
+    elif k == 'sem_rel':
+        W('%s.release()' % o)
+    elif k == 'sem_state':
+        W('%s.locked(), %s.counter' % (o, o))
+    elif k == 'scope':
+        W('with Timeout(%s, False):' % secs(s['d']))
+        if not s['body']:
+            W('    pass')
+        plain_body(out, p, s['body'], ind + 1)
+    elif k == 'l_set':
+        W('%s.v = %d' % (o, s['v']))
+    elif k == 'l_get':
+        W('%s.v' % o)
+    elif k == 'l_del':
+        W('del %s.v' % o)
+    elif k == 'g_kill':
+        W('%s.kill()' % o)
+    elif k == 'g_len':
+        W('len(%s)' % o)
+    elif k == 'map':
+        W('%s.map(%s, %r)' % (o, s['w'], s['items']))
+    elif k == 'imap':
+        W('for value in %s.%s(%s, %r): pass' % (o, 'imap' if s['ordered'] else 'imap_unordered', s['w'], s['items']))
+    elif k == 'apply':
+        W('%s.apply(%s, (%d,))' % (o, s['w'], s['items'][0]))
+    elif k == 'apply_async':
+        W('G[%d] = %s.apply_async(%s, (%d,)%s)' % (s['slot'], o, s['w'], s['items'][0],
+                                                 ', callback=%s' % s['cb'] if s['cb'] else ''))
+    else:
+        raise ValueError(k)

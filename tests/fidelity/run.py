@@ -749,6 +749,12 @@ def cases(args, runner, tc, workdir):
         print('  %-*s  %s%s' % (width, f[:-5], r.status, '  [%s]' % r.sig if r.sig else ''))
         if args.verbose and r.status != 'match':
             print(side_by_side(r))
+    if args.markdown:
+        with open(args.markdown, 'w') as md:
+            for f, r in zip(files, rs):
+                md.write('### %s\n\n`cases/%s` — %s\n\n' % (r.prog.get('name', f), f, r.status))
+                md.write('```python\n%s```\n\n' % fidgen.emit_plain(r.prog))
+                md.write('```text\n%s\n```\n\n' % side_by_side(r, width=44))
     print('%d cases: %d match gevent, %d do not' % (
         len(rs), sum(1 for r in rs if r.status == 'match'), sum(1 for r in rs if r.status != 'match')))
     return 0
@@ -793,6 +799,7 @@ def main():
     ap.add_argument('--repro', metavar='SEED:INDEX|FILE.json', help='one program, generated or saved')
     ap.add_argument('--cases', metavar='DIR', nargs='?', const=os.path.join(HERE, 'cases'),
                     help='run the JSON programs of DIR (default tests/fidelity/cases) and report each')
+    ap.add_argument('--markdown', metavar='FILE', help='with --cases: write each case, program and traces, as markdown')
     ap.add_argument('--save', metavar='DIR', help='with --repro: save sources and traces there')
     ap.add_argument('--work', help='work directory: binaries, saved divergences (default BUILD/fidelity)')
     ap.add_argument('--build', default='build', help='build directory holding hub/libgrove.so')
