@@ -121,8 +121,8 @@ static const char *gstate(grove_greenlet *g) {
   char *s = fid_scratch();
   if (g == NULL)
     return "unset";
-  int n = snprintf(s, 256, "ready=%s ok=%s started=%s", fid_b(grove_ready(g)), fid_b(grove_successful(g)),
-                   fid_b(grove_started(g)));
+  int n = snprintf(s, 256, "ready=%s ok=%s started=%s", fid_b(grove_ready(g)),
+                   fid_b(grove_successful(g)), fid_b(grove_started(g)));
   if (grove_successful(g))
     snprintf(s + n, 256 - (size_t)n, " value=%s", fv(grove_value(g)));
   return s;
@@ -135,7 +135,8 @@ static const char *fid_dead(grove_greenlet **gs, size_t n) {
   for (size_t i = 0; i < n && off < 240; i++) {
     if (gs[i] == NULL)
       continue;
-    off += (size_t)snprintf(s + off, 256 - off, "%s%s", first ? "" : ", ", fid_b(grove_ready(gs[i])));
+    off +=
+        (size_t)snprintf(s + off, 256 - off, "%s%s", first ? "" : ", ", fid_b(grove_ready(gs[i])));
     first = 0;
   }
   snprintf(s + off, 256 - off, "]");

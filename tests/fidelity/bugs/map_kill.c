@@ -20,6 +20,7 @@ int main(void) {
   printf("main: kill %s\n", grove_err_name(grove_kill(c, GROVE_FOREVER)));
   grove_sleep(0.1);
   grove_greenlet_release(c);
-  printf("main: group_free %s, hub_close %s\n", grove_err_name(grove_group_free(grp)), grove_err_name(grove_hub_close()));
+  printf("main: group_free %s, hub_close %s\n", grove_err_name(grove_group_free(grp)),
+         grove_err_name(grove_hub_close()));
   return 0;
 }
