@@ -221,7 +221,7 @@ class Toolchain:
         if not lib:
             for d in (args.build, 'build'):
                 for name in ('libgrove.a', 'libgrove.so'):
-                    cand = os.path.join(ROOT, d, 'hub', name)
+                    cand = os.path.join(ROOT, d, name)
                     if not lib and os.path.exists(cand):
                         lib = cand
         if not lib or not os.path.exists(lib):
@@ -802,7 +802,7 @@ def main():
     ap.add_argument('--markdown', metavar='FILE', help='with --cases: write each case, program and traces, as markdown')
     ap.add_argument('--save', metavar='DIR', help='with --repro: save sources and traces there')
     ap.add_argument('--work', help='work directory: binaries, saved divergences (default BUILD/fidelity)')
-    ap.add_argument('--build', default='build', help='build directory holding hub/libgrove.so')
+    ap.add_argument('--build', default='build', help='build directory holding libgrove.a (or .so)')
     ap.add_argument('--lib', help='the grove shared library to link')
     ap.add_argument('--include', help="grove's include directory")
     ap.add_argument('--cc')
