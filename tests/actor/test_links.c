@@ -589,9 +589,13 @@ static void test_ended_ends_leave_nothing(void) {
   grove_ref keeper;
   CHECK_EQ(grove_actor_spawn_ex(&churn_class, IARG(10000), NULL, &keeper), 0);
   settle();
-  /* warm the caches (message structs, tables) first */
+  /* warm the caches (message structs, tables) first, and wait for all
+   * 10k DOWNs of the warm-up (a slow machine may not have them after settle) */
+  churn_downs = 0;
   CHECK_EQ(grove_send(keeper, grove_msg_new("go")), 0);
-  settle();
+  for (int i = 0; i < 3000 && churn_downs < 10000; i++)
+    grove_sleep(0.01);
+  CHECK_EQ(churn_downs, 10000);
   double before = link_time(keeper, 2000);
   settle();
   size_t base = heap_in_use();
