@@ -393,9 +393,13 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     void *arg = (void *)(uintptr_t)a->_processed; /* parked here by spawn */
     a->_processed = 0;
     if (a->_cls->init) {
+      a->_flags |= A_IN_RECEIVE; /* a kill now cancels its init's waits too */
       int rc = a->_cls->init(a, arg);
+      a->_flags &= ~(uint32_t)A_IN_RECEIVE;
+      if (GROVE__UNLIKELY(a->_flags & A_KILLED) && rc == 0)
+        rc = GROVE_EXIT_KILLED; /* killed before its init returned: it never started */
       if (rc != 0) {
-        actor_end(sys, a, rc < 0 ? rc : GROVE_EFAILED);
+        actor_end(sys, a, rc < 0 || rc == GROVE_EXIT_KILLED ? rc : GROVE_EFAILED);
         return;
       }
     }
