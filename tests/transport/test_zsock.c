@@ -645,7 +645,10 @@ static void test_context_shutdown(void) {
  * socket one greenlet sends bursts while another receives: every send may
  * consume the edge the receiver on the same socket waits for, and the
  * receiver's recv may consume the writer's. Each wait is bounded by
- * OP_TIMEOUT: a lost wake-up shows as a timeout. */
+ * OP_TIMEOUT: a lost wake-up shows as a timeout. (ctest runs this program
+ * again with a 100 us turn, transport/test_zsock_short_turns: the hub then
+ * polls between almost any two callbacks; test_missed_edge_poll_after_poke
+ * is the lost wake-up that found.) */
 typedef struct {
   void *sock;
   int n, burst;
