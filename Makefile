@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-asan test-ucontext test-valgrind bench install clean
+.PHONY: all deps build demo test test-asan test-ucontext test-valgrind bench fidelity install clean
 
 all: build
 
@@ -56,6 +56,15 @@ test-valgrind: build
 bench: build
 	GROVE_BENCH_CMD="make bench$(if $(filter-out build,$(BUILD)), BUILD=$(BUILD))$(if $(ARGS), ARGS=$(ARGS))" \
 	  scripts/bench.sh $(BUILD) $(ARGS)
+
+# grove against real gevent (tests/fidelity): N random programs (default
+# 10000) run under both, compared line by line; divergences grouped by
+# signature and shrunk. A new seed each time, printed; SEED=... repeats one.
+# FIDELITY_ARGS passes more options to tests/fidelity/run.py (see --help).
+fidelity: build
+	@scripts/install-deps.sh python3-gevent
+	/usr/bin/python3 tests/fidelity/run.py -n $(or $(N),10000) $(if $(SEED),--seed $(SEED)) \
+	  --build $(BUILD) --work $(BUILD)/fidelity $(FIDELITY_ARGS)
 
 install: build
 	cmake --install $(BUILD)

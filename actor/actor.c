@@ -58,6 +58,8 @@ static inline grove_actor *actor_of_cb(grove__cb *cb) {
 
 static void sys_close(void *arg);
 
+static void runner_exit(grove_greenlet *g, int code);
+
 grove__actor_sys *grove__actor_sys_create(grove_hub *hub) {
   if (!hub)
     return NULL;
@@ -66,6 +68,7 @@ grove__actor_sys *grove__actor_sys_create(grove_hub *hub) {
     return NULL;
   sys->hub = hub;
   grove__layer_set(hub, GROVE__LAYER_ACTOR, sys, sys_close);
+  grove__set_exit_hook(hub, runner_exit);
   return sys;
 }
 
@@ -81,7 +84,9 @@ static void sys_close(void *arg) {
   free(sys->idle);
   grove__msg_cache_drain(sys);
   grove__reg_free(sys);
+  grove__tables_free(sys);
   free(sys->slots);
+  grove__set_exit_hook(sys->hub, NULL);
   grove__layer_set(sys->hub, GROVE__LAYER_ACTOR, NULL, NULL);
   free(sys);
 }
@@ -190,6 +195,9 @@ struct grove__actor_ext *grove__actor_ext(grove_actor *a) {
     grove__list_init(&e->senders);
     grove__list_init(&e->waiters);
     grove__list_init(&e->starters);
+    grove__list_init(&e->monitors);
+    grove__list_init(&e->watching);
+    grove__list_init(&e->links);
     a->_ext = e;
   }
   return a->_ext;
@@ -307,8 +315,10 @@ void grove__actor_schedule(grove__actor_sys *sys, grove_actor *a) {
 static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   grove_ref ref = grove_actor_ref(a);
   grove_greenlet *me = grove__current(sys->hub);
-  if (a->_cls->terminate && (a->_flags & A_STARTED))
+  if (a->_cls->terminate && (a->_flags & A_STARTED) && !(a->_flags & A_TERMINATING)) {
+    a->_flags |= A_TERMINATING;    /* once, even if it calls grove_exit */
     a->_cls->terminate(a, reason); /* not after a failed init, as in Erlang */
+  }
   set_state(a, A_DEAD);
   sys->slots[a->_id - 1].ended_gen = a->_gen;
   sys->slots[a->_id - 1].ended_reason = reason;
@@ -345,16 +355,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
                          (void *)(intptr_t)(started      ? 1
                                             : reason < 0 ? reason
                                                          : GROVE_EFAILED));
-    struct grove__monitor_rec *mon = e->monitors;
-    while (mon) {
-      struct grove__monitor_rec *next = mon->next;
-      grove__send_down(sys, mon->id, mon->watcher, ref, reason);
-      free(mon);
-      mon = next;
-    }
-    for (size_t i = 0; i < e->nlinks; i++)
-      grove__signal_exit(sys, e->links[i], ref, reason, 0);
-    free(e->links);
+    grove__actor_unwatch(sys, a, ref, reason);
     free(e);
   }
   if (grove__ext(me) == a)
@@ -363,6 +364,27 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
     sys->remote->ended(ref);
   grove__hub_object_remove(sys->hub);
   free(a);
+}
+
+/* grove_exit called inside an actor's init, receive or terminate: the
+ * runner's stack is about to be abandoned (C cannot unwind it), so the actor
+ * ends here, with grove_exit's code as its reason, as if receive had
+ * returned it - terminate, links, monitors, its inbox - and the runner dies
+ * with it (it never parks again). */
+static void runner_exit(grove_greenlet *g, int code) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  grove_actor *a = grove__ext(g);
+  grove__set_ext(g, NULL);
+  if (!sys || !a || grove__actor_state(a) == A_DEAD)
+    return;
+  grove_msg *m = a->_cur;
+  a->_cur = NULL;
+  if (m && !(a->_flags & A_TOOK))
+    grove__msg_release(sys, m);
+  a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);
+  a->_flags |= A_INIT_DONE;
+  grove__set_ext(g, a); /* actor_end clears it */
+  actor_end(sys, a, code);
 }
 
 /* ---- running ------------------------------------------------------------------------ */
@@ -377,9 +399,13 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     void *arg = (void *)(uintptr_t)a->_processed; /* parked here by spawn */
     a->_processed = 0;
     if (a->_cls->init) {
+      a->_flags |= A_IN_RECEIVE; /* a kill now cancels its init's waits too */
       int rc = a->_cls->init(a, arg);
+      a->_flags &= ~(uint32_t)A_IN_RECEIVE;
+      if (GROVE__UNLIKELY(a->_flags & A_KILLED) && rc == 0)
+        rc = GROVE_EXIT_KILLED; /* killed before its init returned: it never started */
       if (rc != 0) {
-        actor_end(sys, a, rc < 0 ? rc : GROVE_EFAILED);
+        actor_end(sys, a, rc < 0 || rc == GROVE_EXIT_KILLED ? rc : GROVE_EFAILED);
         return;
       }
     }

@@ -36,6 +36,12 @@ typedef struct grove__reg_entry {
 
 #define GROVE__REG_BUCKETS 256
 
+/* An intrusive hash table of records chained through `hnext` (exits.c). */
+typedef struct grove__table {
+  void **buckets;
+  size_t nbuckets, count;
+} grove__table;
+
 /* The actor system of one hub: its state slot GROVE__LAYER_ACTOR. */
 typedef struct grove__actor_sys {
   grove_hub *hub;
@@ -57,7 +63,8 @@ typedef struct grove__actor_sys {
   msgpack_zone *scratch; /* for the typed readers of message bodies */
   /* the transport (grove__remote_install) */
   const grove__remote_ops *remote;
-  uint32_t node_id; /* this hub's node as it appears in refs on the wire (0: none) */
+  uint32_t node_id;             /* this hub's node as it appears in refs on the wire (0: none) */
+  grove__table monitors, links; /* exits.c */
 } grove__actor_sys;
 
 grove__actor_sys *grove__actor_sys_create(grove_hub *hub);
@@ -87,8 +94,9 @@ enum {
   A_KILLED = 1 << 4,
   A_EXITING = 1 << 5,
   A_IN_RECEIVE = 1 << 6,
-  A_TOOK = 1 << 7,   /* receive took the message it is processing */
-  A_STARTED = 1 << 8 /* init returned successfully */
+  A_TOOK = 1 << 7,       /* receive took the message it is processing */
+  A_STARTED = 1 << 8,    /* init returned successfully */
+  A_TERMINATING = 1 << 9 /* its terminate is running (or ran) */
 };
 
 /* What an actor needs only once it is watched, linked, named, waited for
@@ -99,15 +107,35 @@ struct grove__actor_ext {
   grove__list senders;  /* greenlets waiting for room in a bounded inbox */
   grove__list waiters;  /* greenlets in grove_actor_wait */
   grove__list starters; /* greenlets waiting for init to return */
-  struct grove__monitor_rec {
-    struct grove__monitor_rec *next;
-    uint64_t id;
-    grove_ref watcher;
-  } * monitors;
-  grove_ref *links;
-  size_t nlinks, caplinks;
+  grove__list monitors; /* grove__mon.at_target: who watches it */
+  grove__list watching; /* grove__mon.at_watcher: what it watches */
+  grove__list links;    /* grove__lnk_end.link: its links */
   int exit_reason;
 };
+
+/* A monitor: `watcher` is told when `target` ends. Kept in the system's
+ * table by (id, watcher's node, target's slot) and in the lists of the ends
+ * that are local, so that adding, removing, and the end of either end are
+ * O(1) per monitor (exits.c). */
+typedef struct grove__mon {
+  grove__list at_target, at_watcher;
+  struct grove__mon *hnext;
+  uint64_t id;
+  grove_ref watcher, target;
+} grove__mon;
+
+/* A link between a and b (a is always local; b local or remote): in the
+ * system's table by the pair, and in each local end's list. */
+typedef struct grove__lnk_end {
+  grove__list link;
+  struct grove__lnk *rec;
+} grove__lnk_end;
+
+typedef struct grove__lnk {
+  grove__lnk_end end[2]; /* end[i] is in the list of ref[i] when it is local */
+  struct grove__lnk *hnext;
+  grove_ref ref[2];
+} grove__lnk;
 
 static inline int grove__actor_state(const grove_actor *a) { return (int)(a->_flags & A_STATE); }
 
@@ -137,6 +165,11 @@ void grove__send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, gro
                       int reason);
 void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
                         int kill);
+/* An actor ends: its monitors fire (DOWN to the watchers), the monitors it
+ * holds are removed, its linked actors get exit signals; every record is
+ * freed. */
+void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, int reason);
+void grove__tables_free(grove__actor_sys *sys);
 
 /* registry.c */
 int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref);

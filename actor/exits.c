@@ -4,10 +4,11 @@
  * Design notes.
  *
  * Exit signals: GROVE_EXIT_KILLED, and any non-normal reason sent to an actor
- * that does not trap exits, end the actor: if it is inside receive, its runner
- * is cancelled (its blocking calls return GROVE_ECANCELED) and the actor ends
- * when receive returns. An actor that traps exits gets GROVE_TAG_EXIT
- * messages instead (except for "killed").
+ * that does not trap exits, end the actor (Erlang's exit/2): if it is inside
+ * receive, its runner is cancelled (its blocking calls return
+ * GROVE_ECANCELED at once) and the actor ends when receive returns. An actor
+ * that traps exits gets GROVE_TAG_EXIT messages instead (except for
+ * "killed").
  *
  * Monitors are one-way: the target keeps a list of (id, watcher); its end
  * sends each watcher a GROVE_TAG_DOWN message. A monitor id carries the
@@ -87,8 +88,8 @@ void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
   }
   if (grove__actor_state(t) == A_IDLE)
     grove__actor_schedule(sys, t);
-  else if (kill)
-    cancel_receive(sys, t); /* other reasons take effect when receive returns */
+  else
+    cancel_receive(sys, t); /* a receive blocked in a call, a sleep, a wait ends now */
 }
 
 static grove_ref self_ref(grove__actor_sys *sys) {
@@ -205,37 +206,252 @@ int grove__actor_await_init(grove_ref ref) {
   }
 }
 
-/* ---- monitors ------------------------------------------------------------------------ */
+/* ---- the tables --------------------------------------------------------------------- */
 
-/* Record that `watcher` (here or on another node) monitors t. */
-static int add_monitor(grove_actor *t, uint64_t id, grove_ref watcher) {
-  struct grove__actor_ext *e = grove__actor_ext(t);
-  struct grove__monitor_rec *m = malloc(sizeof *m);
-  if (!e || !m) {
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
+static uint64_t ref_hash(grove_ref r) { return mix(((uint64_t)r.node << 32 | r.gen) ^ mix(r.id)); }
+
+/* Grow a table to twice its buckets when it is full: records are rehashed
+ * through their hnext field, found at `next_off` in each record. */
+static int table_grow(grove__table *t, size_t next_off, uint64_t (*hash)(const void *rec)) {
+  if (t->count < t->nbuckets)
+    return 0;
+  size_t n = t->nbuckets ? t->nbuckets * 2 : 64;
+  void **b = calloc(n, sizeof *b);
+  if (!b)
+    return t->nbuckets ? 0 : GROVE_ENOMEM; /* a full table still works, only slower */
+  for (size_t i = 0; i < t->nbuckets; i++) {
+    void *rec = t->buckets[i];
+    while (rec) {
+      void **nextp = (void **)((char *)rec + next_off);
+      void *next = *nextp;
+      size_t k = hash(rec) & (n - 1);
+      *nextp = b[k];
+      b[k] = rec;
+      rec = next;
+    }
+  }
+  free(t->buckets);
+  t->buckets = b;
+  t->nbuckets = n;
+  return 0;
+}
+
+void grove__tables_free(grove__actor_sys *sys) {
+  /* Only empty tables are left when the system closes: every actor has
+   * ended, and with it its records. */
+  free(sys->monitors.buckets);
+  free(sys->links.buckets);
+  sys->monitors = (grove__table){0};
+  sys->links = (grove__table){0};
+}
+
+/* Monitors, by (id, watcher's node, target's slot): a local monitor's id
+ * carries its target's slot, so (id, 0, slot) is unique here; monitors held
+ * by actors of other nodes are told apart by their node. */
+static uint64_t mon_key_hash(uint64_t id, uint32_t wnode, uint64_t tslot) {
+  return mix(id ^ mix((uint64_t)wnode << 32 | (tslot & 0xffffffffu)));
+}
+
+static uint64_t mon_hash(const void *rec) {
+  const grove__mon *m = rec;
+  return mon_key_hash(m->id, m->watcher.node, m->target.node ? 0 : m->target.id);
+}
+
+static grove__mon **mon_find(grove__actor_sys *sys, uint64_t id, uint32_t wnode, uint64_t tslot) {
+  grove__table *t = &sys->monitors;
+  if (!t->nbuckets)
+    return NULL;
+  grove__mon **pp = (grove__mon **)&t->buckets[mon_key_hash(id, wnode, tslot) & (t->nbuckets - 1)];
+  for (; *pp; pp = &(*pp)->hnext) {
+    grove__mon *m = *pp;
+    if (m->id == id && m->watcher.node == wnode && (m->target.node ? 0 : m->target.id) == tslot)
+      return pp;
+  }
+  return NULL;
+}
+
+/* Record that `watcher` monitors `target` (either may be on another node,
+ * not both): in the table, and in the lists of the local ends. */
+static int mon_add(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target) {
+  grove_actor *t = target.node ? NULL : grove__actor_lookup(sys, target);
+  grove_actor *w = watcher.node ? NULL : grove__actor_lookup(sys, watcher);
+  struct grove__actor_ext *te = t ? grove__actor_ext(t) : NULL,
+                          *we = w ? grove__actor_ext(w) : NULL;
+  grove__mon *m = malloc(sizeof *m);
+  if ((t && !te) || (w && !we) || !m ||
+      table_grow(&sys->monitors, offsetof(grove__mon, hnext), mon_hash) != 0) {
     free(m);
     return GROVE_ENOMEM;
   }
   m->id = id;
   m->watcher = watcher;
-  m->next = e->monitors;
-  e->monitors = m;
+  m->target = target;
+  grove__list_init(&m->at_target);
+  grove__list_init(&m->at_watcher);
+  if (te)
+    grove__list_push(&te->monitors, &m->at_target);
+  if (we)
+    grove__list_push(&we->watching, &m->at_watcher);
+  void **b = &sys->monitors.buckets[mon_hash(m) & (sys->monitors.nbuckets - 1)];
+  m->hnext = *b;
+  *b = m;
+  sys->monitors.count++;
   return 0;
 }
 
-/* Forget monitor `id` of t (only if its watcher is remote, when asked). */
-static int drop_monitor(grove_actor *t, uint64_t id, int remote_only) {
-  if (!t || !t->_ext)
-    return GROVE_ENOENT;
-  for (struct grove__monitor_rec **pp = &t->_ext->monitors; *pp; pp = &(*pp)->next) {
-    if ((*pp)->id == id && (!remote_only || (*pp)->watcher.node != 0)) {
-      struct grove__monitor_rec *m = *pp;
-      *pp = m->next;
-      free(m);
-      return 0;
-    }
-  }
-  return GROVE_ENOENT;
+/* Take a monitor out of the table and of both lists; the caller frees it. */
+static grove__mon *mon_unhook(grove__actor_sys *sys, grove__mon **pp) {
+  grove__mon *m = *pp;
+  *pp = m->hnext;
+  sys->monitors.count--;
+  if (grove__list_linked(&m->at_target))
+    grove__list_remove(&m->at_target);
+  if (grove__list_linked(&m->at_watcher))
+    grove__list_remove(&m->at_watcher);
+  return m;
 }
+
+static int mon_drop(grove__actor_sys *sys, uint64_t id, uint32_t wnode, uint64_t tslot) {
+  grove__mon **pp = mon_find(sys, id, wnode, tslot);
+  if (!pp)
+    return GROVE_ENOENT;
+  free(mon_unhook(sys, pp));
+  return 0;
+}
+
+/* Links, by the unordered pair of their ends. */
+static int ref_less(grove_ref a, grove_ref b) {
+  if (a.node != b.node)
+    return a.node < b.node;
+  if (a.id != b.id)
+    return a.id < b.id;
+  return a.gen < b.gen;
+}
+
+static uint64_t pair_hash(grove_ref a, grove_ref b) {
+  if (ref_less(b, a)) {
+    grove_ref t = a;
+    a = b;
+    b = t;
+  }
+  return mix(ref_hash(a) * 31 + ref_hash(b));
+}
+
+static uint64_t lnk_hash(const void *rec) {
+  const grove__lnk *l = rec;
+  return pair_hash(l->ref[0], l->ref[1]);
+}
+
+static grove__lnk **lnk_find(grove__actor_sys *sys, grove_ref a, grove_ref b) {
+  grove__table *t = &sys->links;
+  if (!t->nbuckets)
+    return NULL;
+  grove__lnk **pp = (grove__lnk **)&t->buckets[pair_hash(a, b) & (t->nbuckets - 1)];
+  for (; *pp; pp = &(*pp)->hnext) {
+    grove__lnk *l = *pp;
+    if ((grove_ref_eq(l->ref[0], a) && grove_ref_eq(l->ref[1], b)) ||
+        (grove_ref_eq(l->ref[0], b) && grove_ref_eq(l->ref[1], a)))
+      return pp;
+  }
+  return NULL;
+}
+
+/* Link a (local) and b (local or remote); already linked is fine. */
+static int lnk_add(grove__actor_sys *sys, grove_ref a, grove_ref b) {
+  if (lnk_find(sys, a, b))
+    return 0;
+  grove_ref ends[2] = {a, b};
+  struct grove__actor_ext *ext[2] = {NULL, NULL};
+  for (int i = 0; i < 2; i++) {
+    grove_actor *x = ends[i].node ? NULL : grove__actor_lookup(sys, ends[i]);
+    if (x && !(ext[i] = grove__actor_ext(x)))
+      return GROVE_ENOMEM;
+  }
+  grove__lnk *l = malloc(sizeof *l);
+  if (!l || table_grow(&sys->links, offsetof(grove__lnk, hnext), lnk_hash) != 0) {
+    free(l);
+    return GROVE_ENOMEM;
+  }
+  for (int i = 0; i < 2; i++) {
+    l->ref[i] = ends[i];
+    l->end[i].rec = l;
+    grove__list_init(&l->end[i].link);
+    if (ext[i])
+      grove__list_push(&ext[i]->links, &l->end[i].link);
+  }
+  void **bk = &sys->links.buckets[lnk_hash(l) & (sys->links.nbuckets - 1)];
+  l->hnext = *bk;
+  *bk = l;
+  sys->links.count++;
+  return 0;
+}
+
+static grove__lnk *lnk_unhook(grove__actor_sys *sys, grove__lnk **pp) {
+  grove__lnk *l = *pp;
+  *pp = l->hnext;
+  sys->links.count--;
+  for (int i = 0; i < 2; i++)
+    if (grove__list_linked(&l->end[i].link))
+      grove__list_remove(&l->end[i].link);
+  return l;
+}
+
+static int lnk_drop(grove__actor_sys *sys, grove_ref a, grove_ref b) {
+  grove__lnk **pp = lnk_find(sys, a, b);
+  if (!pp)
+    return GROVE_ENOENT;
+  free(lnk_unhook(sys, pp));
+  return 0;
+}
+
+/* ---- an actor's end ------------------------------------------------------------------ */
+
+void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, int reason) {
+  struct grove__actor_ext *e = a->_ext;
+  grove__list *n;
+  /* Its watchers are told, and forget it. */
+  while ((n = grove__list_pop(&e->monitors)) != NULL) {
+    grove__mon *m = grove__container_of(n, grove__mon, at_target);
+    grove__list_init(n);
+    grove__mon **pp = mon_find(sys, m->id, m->watcher.node, ref.id);
+    if (pp)
+      mon_unhook(sys, pp);
+    grove__send_down(sys, m->id, m->watcher, ref, reason);
+    free(m);
+  }
+  /* What it watched forgets it (a remote target's node is told). */
+  while ((n = grove__list_pop(&e->watching)) != NULL) {
+    grove__mon *m = grove__container_of(n, grove__mon, at_watcher);
+    grove__list_init(n);
+    grove__mon **pp = mon_find(sys, m->id, 0, m->target.node ? 0 : m->target.id);
+    if (pp)
+      mon_unhook(sys, pp);
+    if (m->target.node && sys->remote)
+      sys->remote->demonitor(m->id);
+    free(m);
+  }
+  /* Its links break, and the other ends get exit signals. */
+  while ((n = grove__list_pop(&e->links)) != NULL) {
+    grove__lnk_end *end = grove__container_of(n, grove__lnk_end, link);
+    grove__lnk *l = end->rec;
+    grove__list_init(n);
+    grove_ref other = l->ref[end == &l->end[0] ? 1 : 0];
+    grove__lnk **pp = lnk_find(sys, ref, other);
+    if (pp)
+      lnk_unhook(sys, pp);
+    free(l);
+    grove__signal_exit(sys, other, ref, reason, 0);
+  }
+}
+
+/* ---- monitors ------------------------------------------------------------------------ */
 
 int grove_monitor(grove_ref target, uint64_t *id) {
   if (id)
@@ -246,64 +462,43 @@ int grove_monitor(grove_ref target, uint64_t *id) {
   grove_actor *self = grove__actor_current(sys);
   if (!self)
     return GROVE_EINVAL;
-  /* The id carries the target's slot, so demonitor finds it directly
-   * (slot 0: a remote target). */
+  grove_ref me = grove_actor_ref(self);
+  /* The id carries the target's slot (0: a remote target), so a table
+   * lookup needs nothing but the id. */
   uint64_t mid = (++sys->next_monitor << 32) | (target.node ? 0 : (target.id & 0xffffffffu));
   if (id)
     *id = mid;
   if (target.node != 0) {
-    int rc =
-        sys->remote ? sys->remote->monitor(grove_actor_ref(self), target, mid) : GROVE_EHOSTUNREACH;
+    int rc = sys->remote ? sys->remote->monitor(me, target, mid) : GROVE_EHOSTUNREACH;
+    if (rc == 0 && (rc = mon_add(sys, mid, me, target)) != 0)
+      sys->remote->demonitor(mid);
     if (rc)
-      grove__send_down(sys, mid, grove_actor_ref(self), target, GROVE_EXIT_NOCONNECTION);
+      grove__send_down(sys, mid, me, target, rc == GROVE_ENOMEM ? rc : GROVE_EXIT_NOCONNECTION);
     return 0;
   }
-  grove_actor *t = grove__actor_lookup(sys, target);
-  if (!t) {
-    grove__send_down(sys, mid, grove_actor_ref(self), target, GROVE_ENOENT);
+  if (!grove__actor_lookup(sys, target)) {
+    grove__send_down(sys, mid, me, target, GROVE_ENOENT);
     return 0;
   }
-  return add_monitor(t, mid, grove_actor_ref(self));
+  return mon_add(sys, mid, me, target);
 }
 
 int grove_demonitor(uint64_t id) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
-  uint64_t slot = id & 0xffffffffu;
-  if (slot == 0 && id != 0)
-    return sys->remote ? sys->remote->demonitor(id) : GROVE_ENOENT;
-  if (slot == 0 || slot > sys->nslots)
+  if (id == 0)
     return GROVE_ENOENT;
-  return drop_monitor(sys->slots[slot - 1].actor, id, 0);
+  uint64_t slot = id & 0xffffffffu;
+  int rc = mon_drop(sys, id, 0, slot);
+  if (slot == 0 && sys->remote) {
+    int r = sys->remote->demonitor(id);
+    return rc == 0 ? 0 : r;
+  }
+  return rc;
 }
 
 /* ---- links ---------------------------------------------------------------------------- */
-
-static int add_link(grove_actor *a, grove_ref other) {
-  struct grove__actor_ext *e = grove__actor_ext(a);
-  if (!e)
-    return GROVE_ENOMEM;
-  for (size_t i = 0; i < e->nlinks; i++)
-    if (grove_ref_eq(e->links[i], other))
-      return 0;
-  if (grove__grow((void **)&e->links, &e->caplinks, e->nlinks, sizeof *e->links, 4))
-    return GROVE_ENOMEM;
-  e->links[e->nlinks++] = other;
-  return 0;
-}
-
-static void drop_link(grove_actor *a, grove_ref other) {
-  struct grove__actor_ext *e = a->_ext;
-  if (!e)
-    return;
-  for (size_t i = 0; i < e->nlinks; i++) {
-    if (grove_ref_eq(e->links[i], other)) {
-      e->links[i] = e->links[--e->nlinks];
-      return;
-    }
-  }
-}
 
 int grove_link_actors(grove_ref a, grove_ref b) {
   grove__actor_sys *sys = grove__actor_sys_get();
@@ -315,16 +510,15 @@ int grove_link_actors(grove_ref a, grove_ref b) {
     return GROVE_EINVAL; /* one of them must be here */
   if (a.node != 0 || b.node != 0) {
     grove_ref local = a.node ? b : a, remote = a.node ? a : b;
-    grove_actor *l = grove__actor_lookup(sys, local);
-    if (!l)
+    if (!grove__actor_lookup(sys, local))
       return GROVE_ENOENT;
     if (!sys->remote) {
       grove__signal_exit(sys, local, remote, GROVE_EXIT_NOCONNECTION, 0);
       return GROVE_EHOSTUNREACH;
     }
-    int rc = add_link(l, remote);
+    int rc = lnk_add(sys, local, remote);
     if (rc == 0 && (rc = sys->remote->link(local, remote)) != 0)
-      drop_link(l, remote);
+      lnk_drop(sys, local, remote);
     return rc;
   }
   grove_actor *x = grove__actor_lookup(sys, a), *y = grove__actor_lookup(sys, b);
@@ -336,10 +530,7 @@ int grove_link_actors(grove_ref a, grove_ref b) {
       grove__signal_exit(sys, b, a, GROVE_ENOENT, 0);
     return GROVE_ENOENT;
   }
-  int rc = add_link(x, b);
-  if (rc == 0 && (rc = add_link(y, a)) != 0)
-    drop_link(x, b);
-  return rc;
+  return lnk_add(sys, a, b);
 }
 
 int grove_unlink_actors(grove_ref a, grove_ref b) {
@@ -347,13 +538,10 @@ int grove_unlink_actors(grove_ref a, grove_ref b) {
   if (!sys)
     return GROVE_ENOMEM;
   grove_actor *x = grove__actor_lookup(sys, a), *y = grove__actor_lookup(sys, b);
-  if (x)
-    drop_link(x, b);
-  if (y)
-    drop_link(y, a);
+  int rc = lnk_drop(sys, a, b);
   if (sys->remote && (a.node != 0) != (b.node != 0))
     sys->remote->unlink(a.node ? b : a, a.node ? a : b);
-  return (x || y) ? 0 : GROVE_ENOENT;
+  return (x || y || rc == 0) ? 0 : GROVE_ENOENT;
 }
 
 /* ---- for the transport ------------------------------------------------------------------ */
@@ -374,29 +562,28 @@ int grove__actor_deliver(grove_ref to, grove_msg *m) {
 
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  grove_actor *t = sys ? grove__actor_lookup(sys, target) : NULL;
-  if (!t)
+  if (!sys || !grove__actor_lookup(sys, target))
     return GROVE_ENOENT;
-  return add_monitor(t, id, watcher);
+  return mon_add(sys, id, watcher, target);
 }
 
-void grove__actor_demonitor_remote(grove_ref target, uint64_t id) {
+void grove__actor_demonitor_remote(grove_ref target, uint64_t id, uint32_t watcher_node) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys)
-    drop_monitor(grove__actor_lookup(sys, target), id, 1);
+  if (sys && target.node == 0)
+    mon_drop(sys, id, watcher_node, target.id);
 }
 
 int grove__actor_link_remote(grove_ref local, grove_ref remote) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  grove_actor *l = sys ? grove__actor_lookup(sys, local) : NULL;
-  return l ? add_link(l, remote) : GROVE_ENOENT;
+  if (!sys || !grove__actor_lookup(sys, local))
+    return GROVE_ENOENT;
+  return lnk_add(sys, local, remote);
 }
 
 void grove__actor_unlink_remote(grove_ref local, grove_ref remote) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  grove_actor *l = sys ? grove__actor_lookup(sys, local) : NULL;
-  if (l)
-    drop_link(l, remote);
+  if (sys)
+    lnk_drop(sys, local, remote);
 }
 
 void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill) {
@@ -405,12 +592,18 @@ void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill
   if (!t)
     return;
   if (!kill)
-    drop_link(t, from); /* an exit that comes through a link ends the link */
+    lnk_drop(sys, to, from); /* an exit that comes through a link ends the link */
   grove__signal_exit(sys, to, from, reason, kill);
 }
 
 void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys)
-    grove__send_down(sys, id, watcher, target, reason);
+  if (!sys)
+    return;
+  /* A remote target ended (or its node went down): the watcher's record
+   * goes; a DOWN for a monitor already gone (demonitored, or fired) is not
+   * delivered twice. */
+  if (mon_drop(sys, id, 0, 0) != 0 && target.node != 0)
+    return;
+  grove__send_down(sys, id, watcher, target, reason);
 }

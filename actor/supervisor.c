@@ -27,6 +27,7 @@ typedef struct sup_child {
   grove_child_spec spec; /* id and opts.name are owned copies */
   grove_ref ref;
   int alive;
+  int pending; /* a restart is due (one failed: it is tried again) */
 } sup_child;
 
 typedef struct sup {
@@ -219,6 +220,35 @@ static void sup_cleanup(sup *s) {
   free(s->retired);
 }
 
+#define TAG_RETRY "grove.sup.retry"
+
+static void give_up(sup *s) {
+  stop_from(s, 0);
+  grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
+}
+
+/* Start every child whose restart is due, in start order. A start that
+ * fails (its init failed, or it was killed before init returned) is a
+ * restart that did not take: as OTP's try_again, the supervisor tries again
+ * from its inbox (so it stays responsive), and every try counts against the
+ * intensity, so a child that cannot start ends the supervisor only past
+ * the intensity. */
+static void restart_pending(sup *s) {
+  for (size_t k = 0; k < s->n; k++) {
+    sup_child *ck = &s->children[k];
+    if (!ck->pending || ck->alive)
+      continue;
+    if (start_child(s, ck) == 0) {
+      ck->pending = 0;
+      continue;
+    }
+    grove_msg *m = grove_msg_new(TAG_RETRY);
+    if (!m || grove_send(grove_actor_ref(&s->base), m) != 0)
+      give_up(s); /* cannot even ask: as if past the intensity */
+    return;
+  }
+}
+
 /* A child ended: apply its restart type and the strategy. */
 static int child_exited(sup *s, size_t i, int reason) {
   sup_child *c = &s->children[i];
@@ -232,15 +262,12 @@ static int child_exited(sup *s, size_t i, int reason) {
     return 0;
   }
   if (too_many_restarts(s)) {
-    stop_from(s, 0);
-    grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
+    give_up(s);
     return 0;
   }
   if (s->opts.strategy == GROVE_ONE_FOR_ONE || s->opts.strategy == GROVE_SIMPLE_ONE_FOR_ONE) {
-    if (start_child(s, c) != 0) {
-      stop_from(s, 0);
-      grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
-    }
+    c->pending = 1;
+    restart_pending(s);
     return 0;
   }
   size_t first = i;
@@ -256,14 +283,11 @@ static int child_exited(sup *s, size_t i, int reason) {
         i--;
       continue;
     }
-    if (!ck->alive && start_child(s, ck) != 0) {
-      /* Cannot restart: give up as if the intensity were exceeded. */
-      stop_from(s, 0);
-      grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
-      return 0;
-    }
+    if (!ck->alive)
+      ck->pending = 1;
     k++;
   }
+  restart_pending(s);
   return 0;
 }
 
@@ -300,6 +324,14 @@ static int sup_receive(grove_actor *self, grove_msg *msg) {
       stop_from(s, 0);
       grove_actor_exit(grove_actor_ref(self), (int)reason);
     }
+    return 0;
+  }
+  if (grove_msg_is(msg, TAG_RETRY) && grove_ref_eq(grove_msg_sender(msg), grove_actor_ref(self))) {
+    /* A restart failed: try again, counting it against the intensity. */
+    if (too_many_restarts(s))
+      give_up(s);
+    else
+      restart_pending(s);
     return 0;
   }
   if (!grove_msg_is_call(msg))

@@ -213,6 +213,7 @@ struct grove_hub {
   uint8_t closing;
   size_t nstructs; /* greenlet structs not yet freed (unreleased references) */
   size_t nobjects; /* primitives created on this hub and not yet freed */
+  void (*exit_hook)(grove_greenlet *g, int code); /* grove__set_exit_hook */
   /* the layers above the hub: their close hooks (their states lead the struct) */
   void (*layer_close[GROVE__NLAYERS])(void *state);
   size_t ndaemons; /* daemon greenlets alive */
@@ -383,8 +384,9 @@ typedef struct grove__io {
   int events;     /* interest registered with libuv */
   uint32_t nwait; /* greenlets waiting (the handle is ref'd while > 0) */
   uint8_t owned, inited, closed;
+  uint8_t released; /* libuv has let go of the handle (or never had it) */
   grove__list readers, writers;
-  void (*on_closed)(struct grove__io *io); /* after uv_close: frees the owner */
+  void (*on_closed)(struct grove__io *io); /* once released and nwait is 0: frees the owner */
 } grove__io;
 
 /* Block until io's fd is ready for UV_READABLE or UV_WRITABLE. Returns 0,
@@ -395,8 +397,9 @@ int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what
  * socket, or for a bare fd. */
 void grove__io_init(grove__io *io, grove_hub *hub, int fd, int owned,
                     void (*on_closed)(grove__io *io));
-/* Wake its waiters with GROVE_ECLOSED, unregister, and call on_closed once
- * libuv lets go of the handle (at once if it never registered). */
+/* Wake its waiters with GROVE_ECLOSED and give the handle back to libuv at
+ * once (its fd leaves epoll now); on_closed runs once libuv has let go of
+ * the handle and the last waiter has left (at once if neither holds it). */
 void grove__io_close(grove__io *io);
 
 /* Called by grove_hub_close, after the layers closed: the watchdog thread

@@ -8,7 +8,11 @@
  *   static void test_something(void) { CHECK_EQ(grove_sleep(0), 0); }
  *   TEST_MAIN(TEST(test_something), ...)
  *
- * Run a single case with `prog NAME`.
+ * Run a single case with `prog NAME`. With GROVE_TEST_SWITCH_INTERVAL set
+ * (seconds, 0.0001 to 1), every case starts with that turn on its hub
+ * (grove_hub_set_switch_interval), so a program can be run with the hub
+ * polling more or less often between callbacks (the cases that check the
+ * default interval, or that no hub exists yet, then fail).
  */
 #ifndef GROVE_TEST_H
 #define GROVE_TEST_H
@@ -92,6 +96,11 @@ static inline int test__run(const test_case *cases, size_t n, int argc, char **a
     ran++;
     test__failed = 0;
     test_log_reset();
+    const char *turn = getenv("GROVE_TEST_SWITCH_INTERVAL");
+    if (turn && *turn && grove_hub_set_switch_interval(atof(turn)) != 0) {
+      fprintf(stderr, "GROVE_TEST_SWITCH_INTERVAL=%s: not a switch interval\n", turn);
+      return 2;
+    }
     cases[i].fn();
     size_t alive = grove_hub_greenlet_count();
     if (alive != 0) {

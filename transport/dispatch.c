@@ -141,7 +141,7 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
   }
   case GROVE__W_DEMONITOR:
     if (e->to.node == n->id)
-      grove__actor_demonitor_remote(grove__node_local_ref(n, e->to), e->id);
+      grove__actor_demonitor_remote(grove__node_local_ref(n, e->to), e->id, p->id);
     return;
   case GROVE__W_DOWN:
     if (e->to.node == n->id) {

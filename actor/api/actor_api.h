@@ -88,7 +88,7 @@ uint32_t grove__actor_bound(grove_ref to);
 /* A remote actor monitors / stops monitoring / links / unlinks / sends an
  * exit signal to a local one. */
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);
-void grove__actor_demonitor_remote(grove_ref target, uint64_t id);
+void grove__actor_demonitor_remote(grove_ref target, uint64_t id, uint32_t watcher_node);
 int grove__actor_link_remote(grove_ref local, grove_ref remote);
 void grove__actor_unlink_remote(grove_ref local, grove_ref remote);
 void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill);

@@ -1,8 +1,8 @@
 /* semaphore_lock.c - port of semaphore_lock.py (seed 001, Semaphore(1) used
  * as a lock by f1 and f2).
  *
- * f1 and f2 each take the semaphore around their print, then sleep 0.3 s
- * and 0.09 s between rounds.
+ * f1 and f2 each take the semaphore around their print, then sleep 0.6 s
+ * and 0.18 s between rounds.
  */
 #include <grove.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@ static void *f1(void *arg) {
     grove_semaphore_acquire(sem, GROVE_FOREVER);
     printf("run f1, this is  %d\n", i);
     grove_semaphore_release(sem);
-    grove_sleep(0.3);
+    grove_sleep(0.6);
   }
   return NULL;
 }
@@ -25,7 +25,7 @@ static void *f2(void *arg) {
     grove_semaphore_acquire(sem, GROVE_FOREVER);
     printf("run f2, that is  %d\n", i);
     grove_semaphore_release(sem);
-    grove_sleep(0.09);
+    grove_sleep(0.18);
   }
   return NULL;
 }

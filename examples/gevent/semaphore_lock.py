@@ -1,6 +1,7 @@
 # Port of seed 001 (Semaphore(1) used as a lock by f1 and f2, which sleep 1 s
 # and 0.3 s between rounds).
-# Determinism: the sleeps became 0.3 s and 0.09 s (same 10:3 ratio).
+# Determinism: the sleeps became 0.6 s and 0.18 s (same 10:3 ratio; margins
+# a loaded machine keeps).
 import gevent
 from gevent.lock import Semaphore
 
@@ -12,7 +13,7 @@ def f1():
         sem.acquire()
         print('run f1, this is ', i)
         sem.release()
-        gevent.sleep(0.3)
+        gevent.sleep(0.6)
 
 
 def f2():
@@ -20,7 +21,7 @@ def f2():
         sem.acquire()
         print('run f2, that is ', i)
         sem.release()
-        gevent.sleep(0.09)
+        gevent.sleep(0.18)
 
 
 t1 = gevent.spawn(f1)

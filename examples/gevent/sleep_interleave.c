@@ -1,8 +1,8 @@
 /* sleep_interleave.c - port of sleep_interleave.py (seed 001, func_a and
  * func_b).
  *
- * Two greenlets count down from 10, one sleeping 0.2 s per step and the
- * other 0.09 s; timers wake them in deadline order.
+ * Two greenlets count down from 10, one sleeping 0.4 s per step and the
+ * other 0.18 s; timers wake them in deadline order.
  */
 #include <grove.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@ static void *func_a(void *arg) {
   while (count > 0) {
     printf("func_a ---> %d\n", count);
     count -= 1;
-    grove_sleep(0.2);
+    grove_sleep(0.4);
   }
   return NULL;
 }
@@ -23,7 +23,7 @@ static void *func_b(void *arg) {
   while (count > 0) {
     printf("func_b ---> %d\n", count);
     count -= 1;
-    grove_sleep(0.09);
+    grove_sleep(0.18);
   }
   return NULL;
 }

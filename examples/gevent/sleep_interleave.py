@@ -1,9 +1,10 @@
 # Port of seed 001 ("2、gevent 指南", func_a / func_b): two greenlets count
 # down from 10, one sleeping 1 s per step and the other 0.5 s.
-# Determinism: 1 s became 0.2 s and 0.5 s became 0.09 s. In the seed the
+# Determinism: 1 s became 0.4 s and 0.5 s became 0.18 s. In the seed the
 # 2:1 ratio makes both wake at the same instants (1 s, 2 s...), so their
 # order there depends on clock jitter; a slightly faster func_b (10 ms per
-# two steps) makes it always print first at those instants.
+# two steps, a margin a loaded machine under a sanitizer keeps) makes it
+# always print first at those instants.
 # monkey.patch_all() is dropped.
 import gevent
 
@@ -13,7 +14,7 @@ def func_a():
     while count > 0:
         print(f"func_a ---> {count}")
         count -= 1
-        gevent.sleep(0.2)
+        gevent.sleep(0.4)
 
 
 def func_b():
@@ -21,7 +22,7 @@ def func_b():
     while count > 0:
         print(f"func_b ---> {count}")
         count -= 1
-        gevent.sleep(0.09)
+        gevent.sleep(0.18)
 
 
 g1 = gevent.spawn(func_a)

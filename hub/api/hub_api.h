@@ -336,6 +336,12 @@ struct grove_greenlet *grove__spawn_now(grove_fn fn, void *arg);
  * grove_hub_close cancels the daemons still blocked. */
 void grove__greenlet_daemonize(struct grove_greenlet *g);
 
+/* The layer that runs greenlets with an extension (actor runners) is told
+ * when one of them ends itself with grove_exit, before its stack is
+ * abandoned: it ends what the greenlet was running (the actor, with that
+ * reason). One hook per hub; NULL removes it. */
+void grove__set_exit_hook(grove_hub *hub, void (*hook)(struct grove_greenlet *g, int code));
+
 /* Report a misuse that cannot be returned as an error (a void call). */
 void grove__misuse(const char *fn, int code);
 

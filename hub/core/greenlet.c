@@ -250,7 +250,10 @@ void grove_exit(int code) {
   grove_greenlet *g = hub->head.current;
   if (g->head.flags & (GROVE__F_MAIN | GROVE__F_HUB))
     return;
-  grove__finish(g, code ? code : GROVE_EFAILED);
+  code = code ? code : GROVE_EFAILED;
+  if (g->head.ext && hub->exit_hook)
+    hub->exit_hook(g, code); /* an actor runner: the actor ends with it */
+  grove__finish(g, code);
 }
 
 /* ---- checks ------------------------------------------------------------------- */

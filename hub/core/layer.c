@@ -11,6 +11,9 @@
 uv_loop_t *grove__hub_loop(grove_hub *hub) { return &hub->loop; }
 void grove__hub_poll_soon(grove_hub *hub) { hub->need_poll = 1; }
 void grove__hub_object_add(grove_hub *hub) { hub->nobjects++; }
+void grove__set_exit_hook(grove_hub *hub, void (*hook)(grove_greenlet *g, int code)) {
+  hub->exit_hook = hook;
+}
 void grove__hub_object_remove(grove_hub *hub) { hub->nobjects--; }
 
 void grove__layer_set(grove_hub *hub, int layer, void *state, void (*close)(void *state)) {

@@ -15,6 +15,17 @@
  *
  * The handle is ref'd only while greenlets wait, so an idle socket does not
  * keep the hub's loop alive (LoopExit comes as with gevent).
+ *
+ * Closing a watcher (a socket's close, grove_fd_cancel_wait on a bare fd,
+ * the last waiter leaving a bare fd) gives its handle back to libuv at
+ * once, while the woken waiters still hold the struct (nwait), and the
+ * owner is freed when both have let go. Not later: libuv's close of a poll
+ * handle removes the fd from epoll by number (EPOLL_CTL_DEL), so a close
+ * deferred until the woken waiters have run removed the registration of a
+ * newer watcher for the same number -- the bare fd waited on again, or a
+ * socket given the number -- whenever the hub polled in between (its turn
+ * over, those waiters still queued): the fd's readiness was never reported
+ * to the new waiters (tests/hub/test_fd.c test_wait_again_after_cancel_wait).
  */
 #include "internal.h"
 
@@ -82,10 +93,16 @@ static int ensure_init(grove__io *io) {
   return 0;
 }
 
+/* The owner goes once libuv and the waiters have let go. */
+static void maybe_free(grove__io *io) {
+  if (io->released && io->nwait == 0 && io->on_closed)
+    io->on_closed(io);
+}
+
 static void closed_cb(uv_handle_t *h) {
   grove__io *io = h->data;
-  if (io->on_closed)
-    io->on_closed(io);
+  io->released = 1;
+  maybe_free(io);
 }
 
 void grove__io_init(grove__io *io, grove_hub *hub, int fd, int owned,
@@ -99,34 +116,27 @@ void grove__io_init(grove__io *io, grove_hub *hub, int fd, int owned,
   grove__list_init(&io->writers);
 }
 
-/* Give the handle back to libuv; on_closed frees the owner after. */
-static void io_finalize(grove__io *io) {
-  if (!io->inited) {
-    if (io->on_closed)
-      io->on_closed(io);
-    return;
-  }
-  uv_close((uv_handle_t *)&io->poll, closed_cb);
-}
-
 void grove__io_close(grove__io *io) {
   if (io->closed)
     return;
   io->closed = 1;
-  /* Unregister now: the fd is about to be closed and its number reused. */
+  /* Give the handle back now, while the fd is still ours: the fd is about
+   * to be closed and its number reused, or waited on again by a new
+   * watcher, and libuv's close takes the number out of epoll. */
   if (io->inited) {
-    uv_poll_stop(&io->poll);
     io->events = 0;
     if (table_get(io->hub, io->fd) == io)
       io->hub->io[io->fd] = NULL;
+    uv_close((uv_handle_t *)&io->poll, closed_cb);
+  } else {
+    io->released = 1;
   }
   /* Waiters wake with GROVE_ECLOSED. They, and those already woken but not
-   * yet run, still hold the watcher (nwait): the last one to leave frees
-   * it. */
+   * yet run, still hold the struct (nwait): the last one to leave frees it
+   * if libuv is done with the handle. */
   grove__wake_all(&io->readers, GROVE_ECLOSED);
   grove__wake_all(&io->writers, GROVE_ECLOSED);
-  if (io->nwait == 0)
-    io_finalize(io);
+  maybe_free(io);
 }
 
 /* A bare fd's watcher is freed once nobody waits. */
@@ -171,17 +181,16 @@ int grove__io_wait(grove__io *io, int event, uint64_t deadline, const char *what
   rc = grove__wait_until(hub, event == UV_READABLE ? &io->readers : &io->writers, deadline, what,
                          io);
   if (io->closed) {
-    /* Closed while we waited (or after we were woken, before we ran). */
-    if (--io->nwait == 0)
-      io_finalize(io);
+    /* Closed while we waited (or after we were woken, before we ran): the
+     * handle is libuv's, only the struct is still ours. */
+    io->nwait--;
+    maybe_free(io);
     return rc ? rc : GROVE_ECLOSED; /* a kill or timeout that came first stands */
   }
   if (--io->nwait == 0) {
     uv_unref((uv_handle_t *)&io->poll);
-    if (!io->owned) {
-      set_interest(io, 0);
-      grove__io_close(io);
-    }
+    if (!io->owned)
+      grove__io_close(io); /* a bare fd's watcher: nobody waits */
   }
   return rc;
 }

@@ -242,89 +242,6 @@ int grove_group_free(grove_group *grp) {
 
 /* ---- map ------------------------------------------------------------------------ */
 
-typedef struct map_ctx {
-  grove_group *grp;
-  grove_fn fn;
-  size_t n;
-  void **args;
-  void **results;
-  int rc;
-} map_ctx;
-
-/* gevent's Group.__map: spawn all (blocking on a full pool), then get each in
- * order. */
-static void *map_run(void *p) {
-  map_ctx *m = p;
-  grove_greenlet **gs = calloc(m->n ? m->n : 1, sizeof *gs);
-  if (!gs) {
-    m->rc = GROVE_ENOMEM;
-    return NULL;
-  }
-  for (size_t i = 0; i < m->n; i++) {
-    gs[i] = grove_group_spawn(m->grp, m->fn, m->args[i]);
-    if (!gs[i]) {
-      if (m->rc == 0)
-        m->rc = grove_cancelled(grove_current()) ? GROVE_ECANCELED : GROVE_ENOMEM;
-      break;
-    }
-  }
-  for (size_t i = 0; i < m->n; i++) {
-    if (!gs[i])
-      continue;
-    int rc = grove_get(gs[i], &m->results[i], GROVE_FOREVER);
-    if (rc && m->rc == 0)
-      m->rc = rc;
-    grove_greenlet_release(gs[i]);
-  }
-  free(gs);
-  return NULL;
-}
-
-int grove_group_map(grove_group *grp, grove_fn fn, void **args, size_t n, void **results) {
-  int rc = grp_check(grp);
-  if (rc)
-    return rc;
-  if (!fn || (n && (!args || !results)))
-    return GROVE_EINVAL;
-  map_ctx *m = calloc(1, sizeof *m);
-  if (!m)
-    return GROVE_ENOMEM;
-  m->grp = grp;
-  m->fn = fn;
-  m->n = n;
-  m->args = malloc((n ? n : 1) * sizeof *m->args);
-  m->results = calloc(n ? n : 1, sizeof *m->results);
-  if (!m->args || !m->results) {
-    free(m->args);
-    free(m->results);
-    free(m);
-    return GROVE_ENOMEM;
-  }
-  if (n)
-    memcpy(m->args, args, n * sizeof *args);
-  grove_greenlet *helper = grove_spawn(map_run, m);
-  if (!helper) {
-    free(m->args);
-    free(m->results);
-    free(m);
-    return GROVE_ENOMEM;
-  }
-  rc = grove_join(helper, GROVE_FOREVER);
-  if (rc) {
-    /* We were killed (or the loop died) while waiting: stop the helper. */
-    grove_kill(helper, GROVE_FOREVER);
-  } else {
-    rc = m->rc;
-    if (n)
-      memcpy(results, m->results, n * sizeof *results);
-  }
-  grove_greenlet_release(helper);
-  free(m->args);
-  free(m->results);
-  free(m);
-  return rc;
-}
-
 /* ---- imap ------------------------------------------------------------------------ */
 
 typedef struct imap_rec {
@@ -529,6 +446,34 @@ int grove_imap_free(grove_imap *it) {
   it->magic = 0;
   imap_maybe_destroy(it);
   return 0;
+}
+
+/* ---- map -------------------------------------------------------------------------- */
+
+/* gevent's Group.map is list(self.imap(func, iterable)): the results are
+ * read in index order, and the first task found failed in that order ends
+ * the map with its error while the later ones still run; if the caller is
+ * killed or times out, the imap helper goes on spawning the rest, as
+ * gevent's IMap greenlet does (it frees itself once they have all ended). */
+int grove_group_map(grove_group *grp, grove_fn fn, void **args, size_t n, void **results) {
+  int rc = grp_check(grp);
+  if (rc)
+    return rc;
+  if (!fn || (n && (!args || !results)))
+    return GROVE_EINVAL;
+  grove_imap *it = imap_new(grp, fn, args, n, 1);
+  if (!it)
+    return GROVE_ENOMEM;
+  for (;;) {
+    void *value;
+    size_t index;
+    rc = grove_imap_next(it, &value, &index, GROVE_FOREVER);
+    if (rc)
+      break;
+    results[index] = value;
+  }
+  grove_imap_free(it);
+  return rc == GROVE_EOF ? 0 : rc;
 }
 
 /* ---- apply ------------------------------------------------------------------------ */

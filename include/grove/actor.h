@@ -208,12 +208,16 @@ grove_ref grove_self(void);
 bool grove_actor_alive(grove_ref ref);
 
 /* Send an exit signal (Erlang's exit/2). GROVE_EXIT_KILLED ends the actor
- * unconditionally: if it is blocked inside receive, that call is cancelled
- * (GROVE_ECANCELED) and the actor ends when receive returns. Any other reason
- * ends it after the message it is processing, or, if it traps exits and the
- * reason is not "killed", arrives as a GROVE_TAG_EXIT message. Exiting with
+ * unconditionally; any other reason but normal ends an actor that does not
+ * trap exits, and arrives as a GROVE_TAG_EXIT message at one that does. An
+ * actor that ends this way ends after the message it is processing: if it is
+ * blocked inside receive (a sleep, a call, a wait), that receive is cancelled
+ * (its blocking calls return GROVE_ECANCELED) and the actor ends when receive
+ * returns; the messages left in its inbox become dead letters. Exiting with
  * GROVE_EXIT_NORMAL does nothing to an actor that is not the caller (as in
- * Erlang). Returns 0 or GROVE_ENOENT. */
+ * Erlang). Returns 0, GROVE_ENOENT (no such actor here), or for a ref on
+ * another node GROVE_EHOSTUNREACH (no node, or the node is down: the
+ * signal cannot be delivered). */
 int grove_actor_exit(grove_ref ref, int reason);
 
 /* Block until the actor has ended; *reason (may be NULL) gets its exit

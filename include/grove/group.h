@@ -63,9 +63,13 @@ bool grove_pool_full(const grove_group *grp);
 int grove_pool_wait_available(grove_group *grp, double timeout);
 
 /* Run fn(args[i]) for i in [0, n) as members (at most the pool size at once)
- * and store each return value in results[i], in order. Blocks until all have
- * finished. Returns 0, or the error of the first failed task in index order
- * (its results[i] is NULL; every task still runs), or a wait error. */
+ * and store each return value in results[i]: gevent's Group.map, which is
+ * list(imap(...)). The results are read in index order: the first task found
+ * failed in that order ends the call with its error (results[i] is written
+ * for the indices before it only), while the tasks after it keep running and
+ * the rest are still spawned; join the group to wait for them. Returns 0
+ * once all have finished, that error, or a wait error (the caller killed:
+ * GROVE_ECANCELED; the tasks go on likewise). */
 int grove_group_map(grove_group *grp, grove_fn fn, void **args, size_t n, void **results);
 
 /* Start fn(args[i]) for every i as members (a helper greenlet spawns them, so

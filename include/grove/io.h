@@ -46,7 +46,9 @@ int grove_wait_readable(int fd, double timeout);
 int grove_wait_writable(int fd, double timeout);
 
 /* Wake every greenlet waiting on fd with GROVE_ECLOSED (gevent's
- * cancel_wait). Returns the number of greenlets woken. */
+ * cancel_wait). The fd is unregistered at once: it may be closed, or
+ * waited on again, before the woken greenlets have run. Returns the number
+ * of greenlets woken. */
 int grove_fd_cancel_wait(int fd);
 
 /* ---- sockets ---------------------------------------------------------------- */

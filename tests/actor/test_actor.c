@@ -574,9 +574,98 @@ static void test_kill_before_first_run(void) {
   CHECK_EQ(grove_dead_letter_count(), 1);
 }
 
+/* ---- grove_exit inside an actor ------------------------------------------------ */
+
+/* "quit" ends the actor with grove_exit(code) from inside receive (or init,
+ * or terminate): C cannot unwind receive's frames, so the runner dies, and
+ * the actor must end with it - not stay a zombie that never reads its inbox,
+ * ignores kills and keeps the hub from closing. */
+typedef struct exiter {
+  grove_actor base;
+  int where; /* 0: receive, 1: init, 2: terminate */
+} exiter;
+
+static int exiter_init(grove_actor *self, void *arg) {
+  exiter *e = (exiter *)self;
+  e->where = (int)(intptr_t)arg;
+  if (e->where == 1)
+    grove_exit(GROVE_EPERM);
+  return 0;
+}
+
+static int exiter_receive(grove_actor *self, grove_msg *msg) {
+  if (grove_msg_is(msg, "quit")) {
+    test_log("quit");
+    if (((exiter *)self)->where == 0)
+      grove_exit(GROVE_EAGAIN);
+    return GROVE_STOP;
+  }
+  test_log("%s", grove_msg_tag(msg));
+  return 0;
+}
+
+static void exiter_terminate(grove_actor *self, int reason) {
+  test_log("term=%s", grove_exit_reason_name(reason));
+  if (((exiter *)self)->where == 2)
+    grove_exit(GROVE_EBUSY);
+}
+
+static const grove_actor_class exiter_class = {.name = "exiter",
+                                               .size = sizeof(exiter),
+                                               .init = exiter_init,
+                                               .receive = exiter_receive,
+                                               .terminate = exiter_terminate};
+
+static void test_grove_exit_in_actor(void) {
+  /* in receive: the actor ends with that reason, terminate runs, its link
+   * and monitor fire, the rest of its inbox is dead letters */
+  grove_ref watcher = probe_spawn("W");
+  grove_ref e = grove_actor_spawn(&exiter_class, IARG(0));
+  uint64_t mid;
+  grove_actor_opts lo = {.link = e, .trap_exits = true};
+  grove_ref linked = probe_spawn_opts("L", lo);
+  (void)watcher;
+  (void)mid;
+  settle();
+  test_log_reset();
+  uint64_t dl = grove_dead_letter_count();
+  CHECK_EQ(grove_send(e, grove_msg_new("quit")), 0);
+  CHECK_EQ(grove_send(e, grove_msg_new("after")), 0);
+  int reason = 0;
+  CHECK_EQ(grove_actor_wait(e, &reason, 5.0), 0);
+  CHECK_EQ(reason, GROVE_EAGAIN);
+  CHECK_EQ(grove_dead_letter_count(), dl + 1);
+  settle();
+  CHECK_LOG("quit term=GROVE_EAGAIN L:exit=GROVE_EAGAIN");
+  CHECK(!grove_actor_alive(e));
+  CHECK_EQ(grove_actor_exit(linked, GROVE_EXIT_KILLED), 0);
+  CHECK_EQ(grove_actor_wait(linked, NULL, 5.0), 0);
+  test_log_reset();
+  /* in init: as an init that failed (no terminate) */
+  test_log_reset();
+  e = grove_actor_spawn(&exiter_class, IARG(1));
+  CHECK_EQ(grove_actor_wait(e, &reason, 5.0), 0);
+  CHECK_EQ(reason, GROVE_EPERM);
+  CHECK_LOG("");
+  /* in terminate: the end is completed all the same */
+  e = grove_actor_spawn(&exiter_class, IARG(2));
+  CHECK_EQ(grove_send(e, grove_msg_new("quit")), 0);
+  CHECK_EQ(grove_actor_wait(e, &reason, 5.0), 0);
+  CHECK_LOG("quit term=normal");
+  CHECK(!grove_actor_alive(e));
+  /* a kill still works on a fresh one, and the hub closes (the case's end) */
+  e = grove_actor_spawn(&exiter_class, IARG(0));
+  settle();
+  CHECK_EQ(grove_actor_exit(e, GROVE_EXIT_KILLED), 0);
+  CHECK_EQ(grove_actor_wait(e, &reason, 5.0), 0);
+  CHECK_EQ(reason, GROVE_EXIT_KILLED);
+  CHECK_EQ(grove_actor_exit(watcher, GROVE_EXIT_KILLED), 0);
+  CHECK_EQ(grove_actor_wait(watcher, NULL, 5.0), 0);
+}
+
 TEST_MAIN(TEST(test_lifecycle_order), TEST(test_minimal_class_and_null_arg),
           TEST(test_exit_reasons_from_receive), TEST(test_init_failure), TEST(test_message_order),
           TEST(test_blocking_receive), TEST(test_idle_actor_holds_no_greenlet), TEST(test_stats),
           TEST(test_self_and_sender), TEST(test_class_validation), TEST(test_wait),
           TEST(test_many_actors), TEST(test_hub_close_refuses_live_actor),
-          TEST(test_kill_before_first_run))
+          TEST(test_kill_before_first_run), TEST(test_grove_exit_in_actor))

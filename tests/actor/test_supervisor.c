@@ -103,6 +103,61 @@ static void stop_sup(grove_ref sup) {
   CHECK(!grove_actor_alive(sup));
 }
 
+/* ---- a restart that fails is tried again ---------------------------------------- */
+
+/* Its second start sleeps in init, registered under a name so that the test
+ * can kill it there. */
+static int slow_starts;
+static int slowstart_init(grove_actor *self, void *arg) {
+  grove_register("slowchild", grove_self());
+  if (slow_starts++ == 1)
+    grove_sleep(0.2); /* killed meanwhile */
+  test_log("init%d", slow_starts);
+  return 0;
+}
+static const grove_actor_class slowstart_class = {.name = "slowstart",
+                                                  .size = sizeof(worker),
+                                                  .init = slowstart_init,
+                                                  .receive = worker_receive};
+
+/* A restarted child killed before its init returns: OTP counts it as a
+ * restart and tries again (it made the supervisor give up and stop every
+ * child, whatever its intensity). */
+static void test_restart_killed_in_init_is_retried(void) {
+  slow_starts = 0;
+  grove_child_spec specs[] = {{.id = "s", .cls = &slowstart_class, .shutdown = 1.0},
+                              CHILD("b", GROVE_PERMANENT)};
+  grove_supervisor_opts o = {.strategy = GROVE_ONE_FOR_ONE, .intensity = 1000, .period = 10};
+  grove_ref sup;
+  CHECK_EQ(grove_supervisor_start(&o, specs, 2, &sup), 0);
+  grove_ref first = child(sup, "s"), b = child(sup, "b");
+  CHECK_EQ(send_tag(first, "crash"), 0); /* restart 1: its init sleeps */
+  grove_ref second = GROVE_REF_NULL;
+  for (int i = 0; i < 500; i++) {
+    if (grove_whereis("slowchild", &second) == 0 && !grove_ref_eq(second, first))
+      break;
+    grove_sleep(0.002);
+  }
+  CHECK(!grove_ref_eq(second, first));
+  CHECK_EQ(grove_actor_exit(second, GROVE_EXIT_KILLED), 0); /* inside its init */
+  /* The failed restart is tried again from the supervisor's inbox: the
+   * supervisor answers meanwhile, and soon has both children again. */
+  grove_supervisor_counts n = counts(sup);
+  for (int i = 0; i < 200 && n.active < 2 && grove_actor_alive(sup); i++) {
+    grove_sleep(0.01);
+    n = counts(sup);
+  }
+  CHECK(grove_actor_alive(sup));
+  CHECK_EQ(n.specs, 2);
+  CHECK_EQ(n.active, 2);
+  CHECK_EQ(n.restarts, 2); /* the failed restart counted, and the retry */
+  grove_ref third = child(sup, "s");
+  CHECK(grove_actor_alive(third));
+  CHECK(grove_actor_alive(b)); /* its sibling was never touched */
+  CHECK_EQ(slow_starts, 3);
+  stop_sup(sup);
+}
+
 /* ---- starts side by side -------------------------------------------------------- */
 
 typedef struct boot {
@@ -781,4 +836,4 @@ TEST_MAIN(TEST(test_one_for_one), TEST(test_one_for_all), TEST(test_rest_for_one
           TEST(test_supervisor_via_spawn_ex), TEST(test_child_ignores_shutdown),
           TEST(test_shutdown_zero_kills), TEST(test_stop_timeout), TEST(test_start_from_hub_eperm),
           TEST(test_stop_default_shutdown), TEST(test_supervisor_killed),
-          TEST(test_starts_side_by_side))
+          TEST(test_starts_side_by_side), TEST(test_restart_killed_in_init_is_retried))

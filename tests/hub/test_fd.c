@@ -390,6 +390,69 @@ static void test_cancel_wait_without_hub(void) {
   CHECK_EQ(rc, 0); /* the bug: GROVE_EINVAL */
 }
 
+/* grove_fd_cancel_wait unregistered a bare fd's watcher at once, but gave
+ * its libuv handle back (uv_close) only when the last waiter it woke had
+ * run. libuv's close of a poll handle removes the fd from epoll by number
+ * (EPOLL_CTL_DEL), whatever handle registered it since: a greenlet that
+ * waited on the fd again before the woken ones ran had a new watcher, and
+ * when the hub polled in between (its turn over, the woken waiters still
+ * queued), the new watcher went into epoll and the old handle's late close
+ * took it out again. Nothing that happened on the fd woke the new waiter:
+ * a lost wake-up (transport/zsock.c's pokes hit it all the time). Here the
+ * poll in between is forced: a short turn, main works past it, and
+ * fillers queued before the woken waiter make the hub look at the clock
+ * (it does at least every 128 units) before that waiter runs. */
+static void *filler(void *arg) { return arg; }
+
+static void *wait_once(void *arg) {
+  *(int *)arg = grove_wait_readable(p[0], 2.0);
+  return NULL;
+}
+
+static void *write_x(void *arg) {
+  (void)arg;
+  CHECK_EQ(write(p[1], "x", 1), 1);
+  return NULL;
+}
+
+enum { NFILL = 300 };
+
+static void spawn_fillers(grove_greenlet **f) {
+  for (int i = 0; i < NFILL; i++)
+    f[i] = grove_spawn(filler, NULL);
+}
+
+static void join_fillers(grove_greenlet **f) {
+  CHECK_EQ(grove_joinall(f, NFILL, 2.0), 0);
+  for (int i = 0; i < NFILL; i++)
+    grove_greenlet_release(f[i]);
+}
+
+static void test_wait_again_after_cancel_wait(void) {
+  CHECK_EQ(grove_hub_set_switch_interval(0.0001), 0);
+  open_pipe();
+  int old_rc = 1;
+  grove_greenlet *old = grove_spawn(wait_once, &old_rc);
+  CHECK_EQ(grove_sleep(0), 0); /* old waits: the fd's first watcher */
+  static grove_greenlet *fill[NFILL];
+  spawn_fillers(fill);
+  CHECK_EQ(grove_fd_cancel_wait(p[0]), 1);        /* old is woken, behind the fillers */
+  grove_greenlet *w = grove_spawn(write_x, NULL); /* ...and then the fd is readable */
+  spin(0.002);                                    /* the turn is over */
+  double t0 = test_now();
+  /* A second watcher; the hub polls (it goes into epoll), then old leaves. */
+  CHECK_EQ(grove_wait_readable(p[0], 2.0), 0); /* the bug: GROVE_ETIMEDOUT after 2 s */
+  CHECK(test_now() - t0 < 1.0);
+  CHECK(grove_hub_turns_cut() > 0); /* the poll in between did happen */
+  CHECK_EQ(grove_join(old, 1.0), 0);
+  CHECK_EQ(old_rc, GROVE_ECLOSED);
+  CHECK_EQ(grove_join(w, 1.0), 0);
+  join_fillers(fill);
+  grove_greenlet_release(old);
+  grove_greenlet_release(w);
+  close_pipe();
+}
+
 /* ---- LIBRARY BUG reproduction (reported to the lead; failing until fixed) ---------------
  *
  * The fix of the cases above (hub.c poll_once: uv_update_time before
@@ -449,4 +512,5 @@ TEST_MAIN(TEST(test_readable_timeout), TEST(test_readable_when_data_arrives),
           TEST(test_kill_cancels_wait), TEST(test_waiters_woken_in_order), TEST(test_cancel_wait),
           TEST(test_scoped_timeout), TEST(test_hangup_wakes_reader), TEST(test_bad_arguments),
           TEST(test_deadline_due_before_poll), TEST(test_stale_loop_time),
-          TEST(test_cancel_wait_without_hub), TEST(test_bug_timer_due_at_poll_race))
+          TEST(test_cancel_wait_without_hub), TEST(test_wait_again_after_cancel_wait),
+          TEST(test_bug_timer_due_at_poll_race))

@@ -1074,6 +1074,61 @@ static void test_bug_woken_reader_after_close(void) {
   grove_socket_close(s);
 }
 
+/* A socket closed while a greenlet waited on it gave its libuv handle back
+ * only once that greenlet had run; libuv's close removes the fd from epoll
+ * by number. A new socket given the same number meanwhile, and waited on,
+ * went into epoll at the hub's next poll, and the old handle's late close
+ * then took it out: its data never woke its reader. (The bare-fd form of
+ * the same bug: tests/hub/test_fd.c test_wait_again_after_cancel_wait,
+ * which explains how the poll in between is forced.) */
+static void *return_arg(void *arg) { return arg; }
+
+static void *write_x_to(void *arg) {
+  CHECK_EQ(grove_socket_write(arg, "x", 1, 1.0), 1);
+  return NULL;
+}
+
+static void test_new_socket_on_reused_fd(void) {
+  CHECK_EQ(grove_hub_set_switch_interval(0.0001), 0);
+  int sv[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  grove_socket *old, *c, *peer;
+  CHECK_EQ(grove_socket_wrap(sv[0], &old), 0);
+  CHECK_EQ(grove_socket_wrap(sv[1], &peer), 0);
+  grove_greenlet *r = grove_spawn(read_once_forever, old);
+  CHECK_EQ(grove_sleep(0), 0); /* r waits on old */
+  enum { NFILL = 300 };
+  static grove_greenlet *fill[NFILL];
+  for (int i = 0; i < NFILL; i++)
+    fill[i] = grove_spawn(return_arg, NULL);
+  int num = sv[0];
+  CHECK_EQ(grove_socket_close(old), 0); /* r is woken, behind the fillers */
+  CHECK_EQ(grove_socket_close(peer), 0);
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  CHECK_EQ(sv[0], num); /* the lowest free number: old's */
+  CHECK_EQ(grove_socket_wrap(sv[0], &c), 0);
+  CHECK_EQ(grove_socket_wrap(sv[1], &peer), 0);
+  grove_greenlet *w = grove_spawn(write_x_to, peer); /* queued behind r */
+  double t0 = test_now();
+  while (test_now() - t0 < 0.002) /* the turn is over */
+    ;
+  char buf[4];
+  /* c's watcher goes into epoll at the poll before r runs. */
+  t0 = test_now();
+  CHECK_EQ(grove_socket_read(c, buf, sizeof buf, 2.0), 1); /* the bug: GROVE_ETIMEDOUT */
+  CHECK(test_now() - t0 < 1.0);
+  CHECK_EQ(grove_join(r, 1.0), 0);
+  CHECK_LOG("r=GROVE_ECLOSED");
+  CHECK_EQ(grove_join(w, 1.0), 0);
+  grove_greenlet_release(w);
+  CHECK_EQ(grove_joinall(fill, NFILL, 2.0), 0);
+  for (int i = 0; i < NFILL; i++)
+    grove_greenlet_release(fill[i]);
+  grove_greenlet_release(r);
+  grove_socket_close(c);
+  grove_socket_close(peer);
+}
+
 TEST_MAIN(TEST(test_tcp_ipv4), TEST(test_tcp_ipv6), TEST(test_tcp_connect_refused),
           TEST(test_tcp_listen_in_use), TEST(test_tcp_connect_by_name), TEST(test_unix_path),
           TEST(test_unix_abstract), TEST(test_unix_backlog_full), TEST(test_getaddrinfo_localhost),
@@ -1086,4 +1141,5 @@ TEST_MAIN(TEST(test_tcp_ipv4), TEST(test_tcp_ipv6), TEST(test_tcp_connect_refuse
           TEST(test_wrap_pipe), TEST(test_udp_ipv4), TEST(test_udp_ipv6),
           TEST(test_udp_truncation_and_limits), TEST(test_sockaddr), TEST(test_bad_arguments),
           TEST(test_other_thread), TEST(test_pipe_write_epipe),
-          TEST(test_bug_woken_reader_after_close), TEST(test_bug_kill_then_close_use_after_free))
+          TEST(test_bug_woken_reader_after_close), TEST(test_bug_kill_then_close_use_after_free),
+          TEST(test_new_socket_on_reused_fd))

@@ -28,11 +28,20 @@ while ! grep -q "^listening on" "$tmp/server.out" 2>/dev/null; do
 done
 port=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$tmp/server.out")
 # Virtual time runs only while the page is idle: the WebSocket's messages
-# arrive in real time, so the budget is in real seconds here too.
-timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-  --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$tmp/profile" --virtual-time-budget=4000 --dump-dom \
-  "http://127.0.0.1:$port/index.html" >"$tmp/dom.html" 2>"$tmp/chromium.err"
+# arrive in real time, so the budget is in real seconds here too. A loaded
+# machine (or a sanitizer build of the server) can need longer: up to three
+# tries, each with twice the budget.
+for budget in 4000 8000 16000; do
+  timeout 90 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$tmp/profile" --virtual-time-budget=$budget --dump-dom \
+    "http://127.0.0.1:$port/index.html" >"$tmp/dom.html" 2>"$tmp/chromium.err"
+  if grep -q '<div id="conn_status"><b>Connected</b></div>' "$tmp/dom.html" &&
+     grep -Eq '<p>\{"x": 0, "y": [1-5]\}</p>' "$tmp/dom.html"; then
+    break
+  fi
+  echo "     the page was not ready after a budget of $budget ms: trying again"
+done
 status=0
 if grep -q '<div id="conn_status"><b>Connected</b></div>' "$tmp/dom.html"; then
   echo "ok   the page's WebSocket connected"

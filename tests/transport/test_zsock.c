@@ -645,7 +645,10 @@ static void test_context_shutdown(void) {
  * socket one greenlet sends bursts while another receives: every send may
  * consume the edge the receiver on the same socket waits for, and the
  * receiver's recv may consume the writer's. Each wait is bounded by
- * OP_TIMEOUT: a lost wake-up shows as a timeout. */
+ * OP_TIMEOUT: a lost wake-up shows as a timeout. (ctest runs this program
+ * again with a 100 us turn, transport/test_zsock_short_turns: the hub then
+ * polls between almost any two callbacks; test_missed_edge_poll_after_poke
+ * is the lost wake-up that found.) */
 typedef struct {
   void *sock;
   int n, burst;
@@ -796,6 +799,80 @@ static void test_missed_edge_targeted(void) {
   }
 }
 
+/* The stress case's lost wake-up, made deterministic. R waits to receive
+ * on s; the peer sends. The main greenlet sends on s, whose pipe is full:
+ * its ZMQ_EVENTS read processes "message arrived", so it pokes R
+ * (grove_fd_cancel_wait on ZMQ_FD: R is woken, the fd's watcher closed)
+ * and waits on ZMQ_FD itself, with a new watcher. The hub's turn ends
+ * before R runs (forced here: a short turn, main works past it, and
+ * fillers queued before R make the hub look at the clock, which it does at
+ * least every 128 units): the poll puts the new watcher into epoll. Then R
+ * runs and leaves the old watcher, whose libuv handle was given back only
+ * now -- and libuv's close removes the fd from epoll by number, the new
+ * watcher's registration with it (the bug, in hub/io/io.c). R receives and
+ * drains the peer, which sends s "activate_write": ZMQ_FD becomes
+ * readable, and only the fd can tell the sender. */
+typedef struct {
+  void *s, *peer;
+  int filled, rc;
+} poke_arg;
+
+static void *poke_receiver(void *arg) {
+  poke_arg *a = arg;
+  int v;
+  a->rc = grove_zmq_recv(a->s, &v, sizeof v, 0, 2.0);
+  for (int i = 0; i < a->filled; i++)
+    CHECK_EQ(zmq_recv(a->peer, &v, sizeof v, ZMQ_DONTWAIT), (int)sizeof v);
+  return NULL;
+}
+
+static void *filler(void *arg) { return arg; }
+
+static void spin(double seconds) {
+  double t0 = test_now();
+  while (test_now() - t0 < seconds)
+    ;
+}
+
+static void test_missed_edge_poll_after_poke(void) {
+  CHECK_EQ(grove_hub_set_switch_interval(0.0001), 0);
+  void *ctx = ctx_new();
+  void *s = sock_new(ctx, ZMQ_DEALER), *peer = sock_new(ctx, ZMQ_DEALER);
+  int one = 1;
+  zmq_setsockopt(s, ZMQ_SNDHWM, &one, sizeof one);
+  zmq_setsockopt(peer, ZMQ_RCVHWM, &one, sizeof one);
+  CHECK_EQ(zmq_bind(peer, "inproc://poke"), 0);
+  CHECK_EQ(zmq_connect(s, "inproc://poke"), 0);
+  int v = 7;
+  poke_arg a = {s, peer, 0, 1};
+  while (a.filled < 100 && grove_zmq_send(s, &v, sizeof v, 0, 0) == (int)sizeof v)
+    a.filled++;
+  CHECK(a.filled > 0 && a.filled < 100);
+  grove_greenlet *r = grove_spawn(poke_receiver, &a);
+  CHECK_EQ(grove_sleep(0.01), 0); /* r waits; libzmq's command throttle (~1 ms) passes */
+  CHECK_EQ(a.rc, 1);
+  CHECK_EQ(zmq_send(peer, &v, sizeof v, 0), (int)sizeof v);
+  enum { NFILL = 300 };
+  static grove_greenlet *fill[NFILL];
+  for (int i = 0; i < NFILL; i++)
+    fill[i] = grove_spawn(filler, NULL);
+  spin(0.002); /* the turn is over */
+  uint64_t cut = grove_hub_turns_cut();
+  double t0 = test_now();
+  CHECK_EQ(grove_zmq_send(s, &v, sizeof v, 0, 2.0), (int)sizeof v); /* the bug: GROVE_ETIMEDOUT */
+  CHECK(test_now() - t0 < 1.0);
+  CHECK(grove_hub_turns_cut() > cut); /* the poll between the poke and r did happen */
+  CHECK_EQ(grove_join(r, 2.0), 0);
+  CHECK_EQ(a.rc, (int)sizeof v);
+  CHECK_EQ(grove_joinall(fill, NFILL, 2.0), 0);
+  for (int i = 0; i < NFILL; i++)
+    grove_greenlet_release(fill[i]);
+  grove_greenlet_release(r);
+  CHECK_EQ(grove_zmq_close(s), 0);
+  CHECK_EQ(grove_zmq_close(peer), 0);
+  ctx_end(ctx);
+}
+
 /* Several readers on one PULL socket and several writers on one PUSH
  * socket: every message is received exactly once. */
 typedef struct {
@@ -871,4 +948,5 @@ TEST_MAIN(TEST(test_req_rep_inproc), TEST(test_two_pairs_interleave),
           TEST(test_multipart_frames), TEST(test_msg_forms), TEST(test_timeouts), TEST(test_poll),
           TEST(test_bad_input), TEST(test_from_hub), TEST(test_kill_blocked),
           TEST(test_close_wakes), TEST(test_context_shutdown), TEST(test_missed_edge_targeted),
-          TEST(test_missed_edge_stress), TEST(test_many_waiters))
+          TEST(test_missed_edge_poll_after_poke), TEST(test_missed_edge_stress),
+          TEST(test_many_waiters))
