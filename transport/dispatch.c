@@ -257,15 +257,20 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
   return over;
 }
 
-/* Receive until EAGAIN or the end of the hub's turn (one unit per frame and
- * per envelope: a frame may hold a thousand messages), with an absolute cap
- * on frames as a safety: past either, come back after the hub has polled,
- * so that timers (heartbeats) and other sockets are served while a flood
- * comes in. At the end of every pass, what was processed is returned to its
- * senders (flow.c): with each answer in a ping-pong, every turn in a flood. */
+/* Receive until EAGAIN, the end of the hub's turn (one unit per frame, per
+ * envelope and per 64 KiB: a frame may hold a thousand messages) or 16
+ * frames. Past 16 frames the drain goes to the back of the run queue, so
+ * that the actors consume what it delivered before it delivers more (a
+ * drain that ran a whole turn would pile up a turn's worth of messages in
+ * their inboxes: fresh memory, page faults); at the end of the turn the
+ * hub also polls first, so that timers (heartbeats) and other sockets are
+ * served while a flood comes in. At the end of every pass, what was
+ * processed is returned to its senders (flow.c): with each answer in a
+ * ping-pong, every pass in a flood. */
 void grove__node_drain(grove__node *n) {
   grove_hub *hub = n->hub;
-  for (int frames = 0; frames < GROVE__DRAIN_CAP; frames++) {
+  int over = 0;
+  for (int frames = 0; frames < GROVE__DRAIN_FRAMES && !over; frames++) {
     zmq_msg_t ident, body;
     zmq_msg_init(&ident);
     if (zmq_msg_recv(&ident, n->sock, ZMQ_DONTWAIT) < 0) {
@@ -277,7 +282,7 @@ void grove__node_drain(grove__node *n) {
     }
     int more = zmq_msg_more(&ident);
     zmq_msg_init(&body);
-    int got = 0, extra = 0, over = 0;
+    int got = 0, extra = 0;
     while (more) {
       zmq_msg_t *into = got ? NULL : &body;
       zmq_msg_t spare;
@@ -311,12 +316,11 @@ void grove__node_drain(grove__node *n) {
     zmq_msg_close(&ident);
     if (!n->sock)
       return; /* stopped by a handler */
-    if (over)
-      break;
   }
   grove__flow_credit_all(n);
   grove__node_schedule_drain(n); /* more may be waiting: after the others */
-  grove__hub_poll_soon(hub);
+  if (over)
+    grove__hub_poll_soon(hub);
 }
 
 grove_greenlet *grove__node_drain_cb(grove__cb *cb) {

@@ -30,8 +30,8 @@
 
 #define GROVE__BATCH_MAX (32 * 1024)             /* a frame is sent once its batch is this big */
 #define GROVE__WINDOW_DEFAULT (4u * 1024 * 1024) /* the link window a peer grants (bytes) */
-#define GROVE__DRAIN_CAP 1024                    /* frames per drain pass, whatever the turn says */
-#define GROVE__TARGETS_MAX 65536                 /* bounded remote actors remembered per peer */
+#define GROVE__DRAIN_FRAMES 16   /* frames per drain pass: then the actors take what it delivered */
+#define GROVE__TARGETS_MAX 65536 /* bounded remote actors remembered per peer */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
 
 enum { GROVE__P_NEW = 0, GROVE__P_CONNECTING, GROVE__P_UP, GROVE__P_DOWN };
