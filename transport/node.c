@@ -266,9 +266,9 @@ fail:
 
 /* Envelopes buffered for p (not handed to ZeroMQ). */
 static size_t buffered(const grove__peer *p) {
-  size_t k = p->out_envs;
+  size_t k = p->out_msgs;
   for (const grove__frame *f = p->sealed; f; f = f->next)
-    k += f->envs;
+    k += f->msgs;
   return k;
 }
 

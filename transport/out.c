@@ -76,6 +76,7 @@ int grove__peer_flush(grove__node *n, grove__peer *p) {
   if (rc == 0 && p->out.size && (rc = zsend(n, p, p->out.data, p->out.size)) == 0) {
     p->out.size = 0;
     p->out_envs = 0;
+    p->out_msgs = 0;
   }
   if (rc != 0) {
     if (rc != -EAGAIN && rc != -EHOSTUNREACH)
@@ -95,10 +96,12 @@ static void seal(grove__peer *p) {
   f->next = NULL;
   f->size = p->out.size;
   f->envs = p->out_envs;
+  f->msgs = p->out_msgs;
   f->data = msgpack_sbuffer_release(&p->out);
   *p->sealed_tail = f;
   p->sealed_tail = &f->next;
   p->out_envs = 0;
+  p->out_msgs = 0;
 }
 
 void grove__peer_drop_output(grove__peer *p) {
@@ -111,6 +114,7 @@ void grove__peer_drop_output(grove__peer *p) {
   p->sealed_tail = &p->sealed;
   p->out.size = 0;
   p->out_envs = 0;
+  p->out_msgs = 0;
 }
 
 grove_greenlet *grove__node_flush_cb(grove__cb *cb) {

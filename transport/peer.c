@@ -127,9 +127,9 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
   if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
     grove__node_log(n, NULL, "node %s is down (%s)", p->name, why);
   /* Buffered envelopes cannot be delivered any more. */
-  size_t lost = p->out_envs;
+  size_t lost = p->out_msgs; /* messages: control envelopes are not counted */
   for (grove__frame *f = p->sealed; f; f = f->next)
-    lost += f->envs;
+    lost += f->msgs;
   if (lost) {
     n->stats.dropped_unroutable += lost;
     grove__node_log(n, p, "%zu message(s) to %s dropped: node down", lost, p->name);

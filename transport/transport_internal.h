@@ -86,7 +86,7 @@ typedef struct grove__pair {
 /* A frame sealed while ZeroMQ pushed back: sent before the buffer. */
 typedef struct grove__frame {
   struct grove__frame *next;
-  size_t size, envs;
+  size_t size, envs, msgs;
   char *data;
 } grove__frame;
 
@@ -119,6 +119,7 @@ typedef struct grove__peer {
   msgpack_sbuffer out; /* envelopes waiting for the next frame */
   msgpack_packer pk;
   size_t out_envs;
+  size_t out_msgs; /* of them data (SEND, CALL, REPLY): what is lost if it is dropped */
   grove__frame *sealed, **sealed_tail; /* frames ZeroMQ refused, oldest first */
   grove__list waiters;                 /* greenlets waiting for it to be up */
   /* flow control (flow.c): what we send it */
@@ -249,6 +250,7 @@ msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p, size_t siz
 static inline size_t grove__data_mark(const grove__peer *p) { return p->out.size; }
 static inline void grove__data_count(grove__peer *p, size_t mark) {
   p->sent_bytes += p->out.size - mark;
+  p->out_msgs += p->out.size > mark; /* an envelope was written */
 }
 /* The most a SEND/CALL envelope adds to a body and tag. */
 #define GROVE__ENV_OVERHEAD 64

@@ -12,6 +12,9 @@
  *            call "watch" [ref]: a watcher (trapping exits) monitors and links ref;
  *            call "report": [downs, exits] the watchers got so far;
  *            call "flood" [ref, n]: sends n "n" [i] to ref, answers [sent ok];
+ *            call "bgflood" [ref, n]: the same in a greenlet of its own, answers at once;
+ *            call "floodrep": [done, sent ok, dropped_unroutable, dropped_unknown_peer,
+ *            unknown_target, nodes_down];
  *            "quit", "stats" (tr_util.h)
  *
  * Arguments (key=value) besides tr_child_opts': dial=NAME@ENDPOINT connect
@@ -114,7 +117,33 @@ static inline int64_t fc_flood(grove_ref to, int64_t n) {
   return ok;
 }
 
+/* A flood in the background ("bgflood" [ref, n]), its outcome ("floodrep"). */
+static grove_ref fc_bg_to;
+static int64_t fc_bg_n, fc_bg_ok, fc_bg_done;
+static void *fc_bg_flood(void *arg) {
+  fc_bg_ok = fc_flood(fc_bg_to, fc_bg_n);
+  fc_bg_done = 1;
+  return NULL;
+}
+
 static int fc_ctl(grove_actor *self, grove_msg *msg) {
+  if (grove_msg_is(msg, "bgflood")) {
+    fc_bg_to = tr_ref(msg, 0);
+    fc_bg_n = tr_int(msg, 1);
+    fc_bg_done = 0;
+    grove_greenlet_release(grove_spawn(fc_bg_flood, NULL));
+    grove_reply(msg, TR_MSG("started", 0));
+    return 0;
+  }
+  if (grove_msg_is(msg, "floodrep")) {
+    grove_node_stats st;
+    memset(&st, 0, sizeof st);
+    grove_node_stats_get(&st);
+    grove_reply(msg, TR_MSG("floodrep", fc_bg_done, fc_bg_ok, (int64_t)st.dropped_unroutable,
+                            (int64_t)st.dropped_unknown_peer, (int64_t)st.unknown_target,
+                            (int64_t)st.nodes_down));
+    return 0;
+  }
   if (grove_msg_is(msg, "spawn")) {
     grove_ref r = grove_actor_spawn(&fc_mortal, NULL);
     tr_track(r);

@@ -173,4 +173,83 @@ static void test_fires_once_at_timeout(void) {
   finish(pid);
 }
 
-TR_MAIN(fc_child_main, TEST(test_one_sided_partition), TEST(test_fires_once_at_timeout))
+/* A false down during a flood: srv floods this node's sink while this
+ * node's hub is blocked for longer than the heartbeat timeout, so that
+ * each takes the other for down; every message srv's grove_send accepted
+ * is delivered or counted as dropped (srv's dropped_unroutable, this
+ * node's dropped_unknown_peer), none lost without a count. */
+static void false_down(int freeze_sender) {
+  char bound[256];
+  pid_t pid =
+      tr_spawn(bound, sizeof bound, "srv", SRV, tr_ipc("srv3"), NULL, "hbi=0.1", "hbt=0.4", NULL);
+  CHECK(pid > 0);
+  if (pid <= 0)
+    return;
+  grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 0.4};
+  CHECK_EQ(grove_node_start(PAR, tr_ipc("par3"), &o), 0);
+  CHECK_EQ(grove_node_connect(SRV, bound), 0);
+  grove_actor_opts so = {.name = "sink"};
+  grove_ref sink = GROVE_REF_NULL;
+  CHECK_EQ(grove_actor_spawn_ex(&fc_sink_class, NULL, &so, &sink), 0);
+  grove_ref ctl = fc_whereis(SRV, "ctl");
+  const int64_t n = 300000;
+  grove_msg *m = tr_msg_ref("bgflood", sink);
+  grove_msg_pack_int(m, n);
+  CHECK_EQ(tr_call_int(ctl, m, 5.0), 0);
+  /* let it start, then take nothing for a while */
+  grove_msg *rep = NULL;
+  for (int i = 0; i < 2000; i++) {
+    CHECK_EQ(grove_call(sink, grove_msg_new("get"), &rep, 5.0), 0);
+    int64_t got = tr_int(rep, 0);
+    grove_msg_free(rep);
+    if (got > 20000)
+      break;
+    grove_sleep(0.001);
+  }
+  if (freeze_sender) {
+    CHECK_EQ(kill(pid, SIGSTOP), 0);
+    grove_sleep(0.7); /* this node takes it for down, and keeps reading */
+    CHECK_EQ(kill(pid, SIGCONT), 0);
+  } else {
+    tr_usleep(1.0); /* srv takes this node for down */
+  }
+  /* wait for the flood to end (srv comes back up), then for the sink */
+  int64_t done = 0, ok = 0, unroutable = 0, srv_downs = 0;
+  for (int i = 0; i < 3000 && !done; i++) {
+    grove_sleep(0.01);
+    if (!grove_node_is_up(SRV) || grove_call(ctl, grove_msg_new("floodrep"), &rep, 1.0) != 0)
+      continue;
+    done = tr_int(rep, 0);
+    ok = tr_int(rep, 1);
+    unroutable = tr_int(rep, 2);
+    srv_downs = tr_int(rep, 5);
+    grove_msg_free(rep);
+  }
+  CHECK_EQ(done, 1);
+  int64_t got = -1, last = -2;
+  for (int i = 0; i < 200 && got != last; i++) {
+    last = got;
+    grove_sleep(0.05);
+    CHECK_EQ(grove_call(sink, grove_msg_new("get"), &rep, 5.0), 0);
+    got = tr_int(rep, 0);
+    grove_msg_free(rep);
+  }
+  grove_node_stats st;
+  CHECK_EQ(grove_node_stats_get(&st), 0);
+  int64_t counted = unroutable + (int64_t)st.dropped_unknown_peer + (int64_t)st.unknown_target;
+  printf("false down in a flood (%s): %lld accepted, %lld delivered, %lld counted as dropped (srv "
+         "%lld, "
+         "here %llu), %lld lost without a count; downs: here %llu, srv %lld\n",
+         freeze_sender ? "sender frozen" : "receiver blocked", (long long)ok, (long long)got,
+         (long long)counted, (long long)unroutable, (unsigned long long)st.dropped_unknown_peer,
+         (long long)(ok - got - counted), (unsigned long long)st.nodes_down, (long long)srv_downs);
+  CHECK_EQ(ok - got - counted, 0);
+  tr_end_actor(sink);
+  finish(pid);
+}
+
+static void test_false_down_receiver_blocked(void) { false_down(0); }
+static void test_false_down_sender_frozen(void) { false_down(1); }
+
+TR_MAIN(fc_child_main, TEST(test_one_sided_partition), TEST(test_fires_once_at_timeout),
+        TEST(test_false_down_receiver_blocked), TEST(test_false_down_sender_frozen))
