@@ -1,6 +1,8 @@
 /* transport/calls.c - requests that wait for an answer from another node
- * (grove_call to a remote ref, grove_whereis_remote), and the per-peer
- * records of monitors and links that a node-down must fire.
+ * (grove_call to a remote ref, grove_whereis_remote), the calls from other
+ * nodes that a local actor has not answered yet (its end answers them),
+ * error replies, and the per-peer records of monitors and links that a
+ * node-down must fire.
  *
  * A waiting request lives on the heap (a blocked greenlet's stack may be
  * copied away while it waits) in the node's table, keyed by a 64-bit id

@@ -1,13 +1,14 @@
 /* transport/node.c - a node: the actor system of this hub, reachable over
- * ZeroMQ. This file starts and stops it; peer.c keeps its peers (handshakes,
- * heartbeats, up and down), out.c sends, dispatch.c receives.
+ * ZeroMQ. This file starts and stops it (and stops it at process exit, after
+ * a bounded linger, when the program did not); peer.c keeps its peers
+ * (handshakes, heartbeats, up and down), out.c sends, dispatch.c receives.
  *
  * One ROUTER socket per node. Its routing id is the node's name, so a peer
- * that accepted our connection addresses us by name; before connecting to a
- * peer we set ZMQ_CONNECT_ROUTING_ID to the peer's name, so we address it
- * by name too. ZMQ_ROUTER_MANDATORY turns "no such peer" into an error
- * (EHOSTUNREACH) instead of ZeroMQ's silent drop, and a full pipe into
- * EAGAIN: nothing is ever dropped without being counted.
+ * that accepted our connection addresses us by name; our own connections
+ * get routing ids of our own (peer.c: dial), so that no peer can take them
+ * over and two nodes may connect to each other. ZMQ_ROUTER_MANDATORY turns "no such peer" into an
+ * error (EHOSTUNREACH) instead of ZeroMQ's silent drop, and a full pipe into EAGAIN: nothing is
+ * ever dropped without being counted.
  *
  * Driving ZeroMQ from libuv: ZMQ_FD is edge-triggered and only says "look
  * at ZMQ_EVENTS". The poll callback does no work itself: it schedules the

@@ -4,9 +4,34 @@
  * Design notes: a peer is known by name (its routing id) and by id (the
  * FNV-1a hash of its name, the node field of its refs). It is up from its
  * HELLO or WELCOME until its BYE, a heartbeat timeout or, in a cluster, its
- * process's exit; a new incarnation in a hello means it restarted (down,
- * then up). Going down fails what waits on it: calls, senders, monitors of
- * its actors (reason noconnection), links, node monitors.
+ * process's exit. Going down fails what waits on it: calls, senders,
+ * monitors of its actors (reason noconnection), links, node monitors; and
+ * it forgets what the peer's actors held here (their monitors, their
+ * unanswered calls): the peer's side fires those.
+ *
+ * Sessions. Our incarnation for a peer is the node's plus a per-peer
+ * session number, bumped whenever we take the peer for down ourselves. A
+ * hello with another incarnation than the one recorded for a peer that is
+ * up means a new session: the peer restarted, or took us for down while we
+ * did not notice (we were frozen, or cut off one way). We then take it down
+ * too - its monitors and links fire here once - without bumping (it knows),
+ * and bring the new session up. So either side's down is seen by both,
+ * nothing of an ended session is resumed, and (with the actor layer
+ * ignoring DOWNs and link EXITs that find nothing) nothing fires twice.
+ *
+ * Connections. Our connection to a peer has a routing id of our own (a NUL
+ * byte, 'g', 16 random bytes: out_id), never the peer's name: libzmq
+ * aborts when ZMQ_CONNECT_ROUTING_ID names a routing id that another
+ * connection holds (both nodes connecting at once), and a name-keyed pipe
+ * of ours could be taken over (ZMQ_ROUTER_HANDOVER) by any stranger with
+ * that name. A peer is thus reached on its own connection (its name) or on
+ * ours (out_id); a session runs on one of them per direction (`route`,
+ * fixed when it comes up: the pipe its hello came on, or the greater name's
+ * connection when both have answered), which keeps the pair's order. A
+ * connection whose pipe the other side lost (a stranger took our name
+ * there and left) is not read there any more: a node that connected to a
+ * peer that stays silent for twice the heartbeat timeout connects again,
+ * afresh (dial).
  */
 #include "transport_internal.h"
 
