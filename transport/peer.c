@@ -148,16 +148,19 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
   p->route_len = 0;
   p->seen_own = p->seen_out = 0;
   p->redial_at = grove__now() + 2 * (uint64_t)(n->opts.heartbeat_timeout * 1e9);
-  /* An orderly stop (ours, or its goodbye) is not news; a loss is. */
-  if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
-    grove__node_log(n, NULL, "node %s is down (%s)", p->name, why);
   /* Buffered envelopes cannot be delivered any more. */
   size_t lost = p->out_msgs; /* messages: control envelopes are not counted */
   for (grove__frame *f = p->sealed; f; f = f->next)
     lost += f->msgs;
-  if (lost) {
-    n->stats.dropped_unroutable += lost;
-    grove__node_log(n, p, "%zu message(s) to %s dropped: node down", lost, p->name);
+  n->stats.dropped_unroutable += lost;
+  /* An orderly stop (ours, or its goodbye) is not news; a loss is. One
+   * line, in the peer's own log slot: another peer's news does not hide it. */
+  int orderly = strcmp(why, "this node stopped") == 0 || strcmp(why, "it stopped") == 0;
+  if (!orderly || lost) {
+    char dropped[64] = "";
+    if (lost)
+      snprintf(dropped, sizeof dropped, ", %zu message(s) to it dropped", lost);
+    grove__node_log(n, p, "node %s is down (%s)%s", p->name, why, dropped);
   }
   grove__peer_drop_output(p);
   /* Senders waiting for credit fail; the flow state starts afresh. */
@@ -184,6 +187,7 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
   grove__rcalls_forget_peer(n, p->id);
   notify_watchers(p, GROVE_TAG_NODEDOWN);
   grove_event_set(n->changed);
+  grove__cluster_peer_down(n, p->name, why);
 }
 
 void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
