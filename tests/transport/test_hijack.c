@@ -12,12 +12,12 @@
 
 static void hijack(int srv_dials) {
   const char *par_ep = tr_ipc(srv_dials ? "par2" : "par1");
-  grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 0.5};
+  grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 1.0};
   CHECK_EQ(grove_node_start(PAR, par_ep, &o), 0);
   char bound[256], dial[300];
   snprintf(dial, sizeof dial, "dial=%s@%s", PAR, par_ep);
   pid_t pid = tr_spawn(bound, sizeof bound, "srv", SRV, tr_ipc(srv_dials ? "srv2" : "srv1"), NULL,
-                       "hbi=0.1", "hbt=0.5", srv_dials ? dial : "x=0", NULL);
+                       "hbi=0.1", "hbt=1.0", srv_dials ? dial : "x=0", NULL);
   CHECK(pid > 0);
   if (pid <= 0)
     return;

@@ -17,11 +17,11 @@ static pid_t setup(const char *what) {
   /* no parent: its ctl must not stop when it learns this node took it for
    * down (tr_util.h); finish() tells it to quit */
   pid_t pid =
-      tr_spawn(bound, sizeof bound, "srv", SRV, tr_ipc(what), NULL, "hbi=0.1", "hbt=0.6", NULL);
+      tr_spawn(bound, sizeof bound, "srv", SRV, tr_ipc(what), NULL, "hbi=0.1", "hbt=1.0", NULL);
   CHECK(pid > 0);
   if (pid <= 0)
     return pid;
-  grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 0.6};
+  grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 1.0};
   CHECK_EQ(grove_node_start(PAR, tr_ipc("par"), &o), 0);
   CHECK_EQ(grove_node_connect(SRV, bound), 0);
   return pid;
@@ -239,11 +239,16 @@ static void false_down(int freeze_sender) {
   int64_t counted = unroutable + (int64_t)st.dropped_unknown_peer + (int64_t)st.unknown_target;
   printf("false down in a flood (%s): %lld accepted, %lld delivered, %lld counted as dropped (srv "
          "%lld, "
-         "here %llu), %lld lost without a count; downs: here %llu, srv %lld\n",
+         "here %llu), %lld lost without a count (negative: control envelopes counted); downs: here "
+         "%llu, srv %lld\n",
          freeze_sender ? "sender frozen" : "receiver blocked", (long long)ok, (long long)got,
          (long long)counted, (long long)unroutable, (unsigned long long)st.dropped_unknown_peer,
          (long long)(ok - got - counted), (unsigned long long)st.nodes_down, (long long)srv_downs);
-  CHECK_EQ(ok - got - counted, 0);
+  /* Never positive: that would be a message lost without a count. (It may
+   * be negative: dropped_unknown_peer counts every envelope from a peer
+   * that is not up, a heartbeat too.) */
+  CHECK(ok - got - counted <= 0);
+  CHECK(got <= ok);
   tr_end_actor(sink);
   finish(pid);
 }
