@@ -480,13 +480,22 @@ static int die_with_parent(void) {
   if (!ppid)
     return 0;
   pid_t coord = (pid_t)atol(ppid);
-  if (coord <= 1 || getppid() != coord)
+  if (coord <= 1)
     return 0;
+  if (getppid() != coord) /* a wrapper between us, or it died already */
+    return kill(coord, 0) != 0 && errno == ESRCH ? GROVE_EHOSTUNREACH : 0;
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
     return -errno;
   if (getppid() != coord) /* it died before prctl */
     return GROVE_EHOSTUNREACH;
   return 0;
+}
+
+/* Whether the coordinator that launched us has died (we were its child). */
+static int parent_gone(void) {
+  const char *ppid = getenv("GROVE_CLUSTER_PARENT");
+  pid_t coord = ppid ? (pid_t)atol(ppid) : 0;
+  return coord > 1 && getppid() != coord && kill(coord, 0) != 0 && errno == ESRCH;
 }
 
 static void *orphan_watchdog(void *arg) {
@@ -561,8 +570,20 @@ int grove_cluster_join(const grove_node_opts *opts) {
     }
   }
   free(list);
+  /* Wait for the coordinator in short steps: should it die meanwhile,
+   * the parent-death SIGTERM only reaches a handler that cannot act
+   * before this returns, so look for its death here too. */
   double t = opts && opts->connect_timeout > 0 ? opts->connect_timeout : 10;
-  rc = grove_node_connect_ex(me->coordinator, eq + 1, NULL, t);
+  rc = grove_node_connect_ex(me->coordinator, eq + 1, NULL, 0);
+  for (double waited = 0; rc == 0 || rc == GROVE_ETIMEDOUT; waited += 0.05) {
+    rc = grove_node_wait_up(me->coordinator, t - waited < 0.05 ? t - waited : 0.05);
+    if (rc == 0)
+      break;
+    if (rc == GROVE_ETIMEDOUT && parent_gone())
+      rc = GROVE_EHOSTUNREACH;
+    else if (rc == GROVE_ETIMEDOUT && waited + 0.05 >= t)
+      break;
+  }
   if (rc) {
     grove_node_stop();
     grove__layer_set(hub, GROVE__LAYER_CLUSTER, NULL, NULL);
