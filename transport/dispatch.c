@@ -265,8 +265,9 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
   if (p && p->unreturned) {
     /* Return credit in large steps while a flood comes in, and the rest at
      * the end of the drain pass. */
-    if (p->unreturned >= n->opts.window / 4)
-      grove__flow_credit_out(n, p);
+    if (p->unreturned >=
+        (n->opts.window / 4 < GROVE__CREDIT_STEP ? n->opts.window / 4 : GROVE__CREDIT_STEP))
+      grove__flow_credit_out(n, p, 1);
     else
       n->credit_due = 1;
   }
@@ -293,7 +294,7 @@ void grove__node_drain(grove__node *n) {
       zmq_msg_close(&ident);
       if (errno != EAGAIN && errno != EINTR)
         grove__node_log(n, NULL, "receive failed: %s", zmq_strerror(errno));
-      grove__flow_credit_all(n);
+      grove__flow_credit_all(n, 1);
       return;
     }
     int more = zmq_msg_more(&ident);
@@ -333,7 +334,7 @@ void grove__node_drain(grove__node *n) {
     if (!n->sock)
       return; /* stopped by a handler */
   }
-  grove__flow_credit_all(n);
+  grove__flow_credit_all(n, 1);
   grove__node_schedule_drain(n); /* more may be waiting: after the others */
   if (over)
     grove__hub_poll_soon(hub);

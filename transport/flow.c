@@ -14,11 +14,33 @@
  *   envelope larger than the window goes alone). REPLYs never wait but
  *   count; control envelopes neither wait nor count. The receiver returns
  *   the bytes it has processed (decoded and handed over) in a CREDIT: when
- *   a quarter of its window is owed, and at the end of every drain pass -
- *   so a ping-pong returns credit with each answer, in the same frame, and
- *   a flood in large steps. This bounds what a sender buffers for a peer
- *   (its buffer, ZeroMQ's queues, the kernel's) to about the window,
- *   whatever the frames' sizes: ZeroMQ's high-water marks count frames.
+ *   GROVE__CREDIT_STEP (1 MiB, a quarter of its window if less) is owed,
+ *   and at the end of every drain pass. A CREDIT of a frame's worth or more
+ *   goes to ZeroMQ at once, before the actors work through what the pass
+ *   delivered; a smaller one rides with the next frame - so a ping-pong
+ *   returns credit with each answer, in the same frame, and a flood in
+ *   steps. This bounds what a sender buffers for a peer (its buffer,
+ *   ZeroMQ's queues, the kernel's) to about the window, whatever the
+ *   frames' sizes: ZeroMQ's high-water marks count frames.
+ *
+ *   The window's size (GROVE__WINDOW_DEFAULT, 16 MiB): a flood moves at
+ *   most a window per round trip of its credit, and that round trip goes
+ *   through six threads (each end's hub and ZeroMQ I/O thread, both ways),
+ *   each of which waits for a CPU. Measured on a loaded 2-core VM, grove's
+ *   own part was short - a CREDIT left the receiver's hub within tens of
+ *   microseconds, a waiting sender went on within microseconds of its
+ *   arrival, and the receiver was seldom idle while the sender waited -
+ *   but threads were off the CPU for 10-100 ms at a time, and 4 MiB (28 ms
+ *   of a 150 MB/s flood) let the pipe run dry whenever either end was: a
+ *   quarter of the throughput was lost, and 16 MiB brought it back. A
+ *   window that grows from 4 MiB when the peer drains it while a sender
+ *   waits was tried and hardly ever grew (the stalls are gaps on either
+ *   side, not a receiver starved while the sender waits); a receiver that
+ *   holds credit back while frames wait in its socket fell back to the
+ *   small window on a busy machine, where it is always behind. What a
+ *   larger window costs is memory per peer only when it fills (a stalled
+ *   peer) and the wait of a call behind a flood (a window of data ahead of
+ *   it).
  *
  * - Credit per bounded inbox. For each (peer S, bounded local actor T) the
  *   receiver keeps `held` (S's messages in T's inbox) and `credit` (how
@@ -333,7 +355,7 @@ void grove__flow_announce(grove__node *n, grove__peer *p, grove_ref target, uint
   if (!pr)
     return;
   mark_dirty(n, p, pr);
-  grove__flow_credit_out(n, p); /* now: ahead of what names it */
+  grove__flow_credit_out(n, p, 0); /* in order: ahead of what names it */
 }
 
 /* A grant is due for pr: how much (-1: none). */
@@ -351,13 +373,14 @@ static int64_t grant_for(grove__pair *pr) {
   return -1;
 }
 
-void grove__flow_credit_out(grove__node *n, grove__peer *p) {
+void grove__flow_credit_out(grove__node *n, grove__peer *p, int now) {
   if (p->state != GROVE__P_UP) {
     p->unreturned = 0; /* no state on its side to return to */
     return;
   }
   if (p->unreturned == 0 && !p->dirty)
     return;
+  now = now && p->unreturned >= GROVE__BATCH_MAX;
   /* Grants in envelopes that stay well inside what the peer accepts. */
   grove__grant g[64];
   size_t chunk = (p->max_message / 2) / 32;
@@ -383,14 +406,16 @@ void grove__flow_credit_out(grove__node *n, grove__peer *p) {
     p->unreturned = 0;
     n->stats.credits_sent++;
   } while (p->dirty);
+  if (now)
+    grove__peer_flush(n, p); /* if ZeroMQ pushes back, it waits in the buffer */
 }
 
-void grove__flow_credit_all(grove__node *n) {
+void grove__flow_credit_all(grove__node *n, int now) {
   if (!n->credit_due)
     return;
   n->credit_due = 0;
   for (size_t i = 0; i < n->npeers; i++)
-    grove__flow_credit_out(n, n->peers[i]);
+    grove__flow_credit_out(n, n->peers[i], now);
 }
 
 void grove__flow_consumed(uint32_t origin, grove_ref target) {

@@ -121,7 +121,7 @@ grove_greenlet *grove__node_flush_cb(grove__cb *cb) {
   grove__node *n = grove__container_of(cb, grove__node, flush_cb);
   n->flush_scheduled = 0;
   /* Grants owed since the last round (receives took messages) go first. */
-  grove__flow_credit_all(n);
+  grove__flow_credit_all(n, 0); /* the flush is next */
   int blocked = 0;
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];

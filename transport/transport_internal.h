@@ -28,8 +28,9 @@
 #include <errno.h>
 #include <zmq.h>
 
-#define GROVE__BATCH_MAX (32 * 1024)             /* a frame is sent once its batch is this big */
-#define GROVE__WINDOW_DEFAULT (4u * 1024 * 1024) /* the link window a peer grants (bytes) */
+#define GROVE__BATCH_MAX (32 * 1024)              /* a frame is sent once its batch is this big */
+#define GROVE__WINDOW_DEFAULT (16u * 1024 * 1024) /* the link window a peer grants (bytes) */
+#define GROVE__CREDIT_STEP (1u * 1024 * 1024)     /* credit goes back mid-pass once this is owed */
 #define GROVE__DRAIN_FRAMES 16   /* frames per drain pass: then the actors take what it delivered */
 #define GROVE__TARGETS_MAX 65536 /* bounded remote actors remembered per peer */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
@@ -312,11 +313,13 @@ static inline void grove__flow_announce_sender(grove__node *n, grove__peer *p, g
 }
 /* A CREDIT from p: its returned bytes and grants. */
 void grove__flow_credit_in(grove__node *n, grove__peer *p, const grove__env *e);
-/* Return what is owed to p: processed bytes and due grants (a CREDIT in its
- * buffer, nothing if nothing is owed). */
-void grove__flow_credit_out(grove__node *n, grove__peer *p);
+/* Return what is owed to p: processed bytes and due grants (a CREDIT,
+ * nothing if nothing is owed). With `now`, a CREDIT that returns a frame's
+ * worth (GROVE__BATCH_MAX) or more is handed to ZeroMQ at once, with what
+ * is buffered before it; otherwise it rides with the next frame. */
+void grove__flow_credit_out(grove__node *n, grove__peer *p, int now);
 /* The same for every peer that may be owed something. */
-void grove__flow_credit_all(grove__node *n);
+void grove__flow_credit_all(grove__node *n, int now);
 /* Start the flow state for p afresh: its waiters are woken with `code`
  * (0: they look again; GROVE_EHOSTUNREACH: the peer is down). */
 void grove__flow_reset(grove__node *n, grove__peer *p, int code);

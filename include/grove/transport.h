@@ -58,7 +58,7 @@ typedef struct grove_node_opts {
    * key (i.e. knows it). */
   const char *const *curve_allowed;
   /* Flow control: the link window this node grants each peer, in bytes
-   * (0: 4 MiB). A peer sends messages to this node only while what this
+   * (0: 16 MiB). A peer sends messages to this node only while what this
    * node has not yet processed of them fits in the window; what a node
    * holds in flight for a peer is bounded by the window that peer grants
    * (docs/transport.md, "Backpressure"). */

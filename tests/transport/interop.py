@@ -31,7 +31,7 @@ the answer came from that ref]. This script is node "py":
      calls "burst", which sends 3000 messages of 1 KiB to a Python ref:
      3 MB go through a 256 KiB window only because this client returns
      credit (CREDIT envelopes) for the data it has processed; it also
-     keeps within the window the grove node granted it (4 MiB by default);
+     keeps within the window the grove node granted it (16 MiB by default);
   7. flow control, a bounded inbox: "bounded" (inbox_max 8, 1 ms per
      message) is announced with a grant of 8 ahead of the WHEREIS answer
      that names it; 100 sends honour the grants that follow, and the actor
@@ -61,7 +61,7 @@ VERSION = 1
 (HELLO, WELCOME, SEND, CALL, REPLY, HEARTBEAT, WHEREIS, MONITOR, DEMONITOR, DOWN, LINK,
  UNLINK, EXIT, BYE, CREDIT, EXIT2) = range(16)
 DATA = (SEND, CALL, REPLY)  # the envelopes that count against the link window
-DEFAULT_WINDOW = 4 << 20  # what a node grants when its hello does not say
+DEFAULT_WINDOW = 16 << 20  # what a node grants when its hello does not say
 GONE = -1  # a grant of -1: the bounded actor has ended
 REF_EXT = 1  # msgpack ext type of a ref: node (u32) gen (u32) id (u64), big-endian
 ENOENT = -errno.ENOENT

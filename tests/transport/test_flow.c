@@ -273,7 +273,7 @@ static void test_call_during_flood_same_actor(void) { calls_during_flood("slow",
 static long self_kb(const char *key) { return fc_status_kb(key); }
 
 /* 256 KiB messages to a peer that hardly reads (its thread is blocked 0.3 s
- * at a time): the sender holds about the window (4 MiB), not frames. */
+ * at a time): the sender holds about the window (16 MiB), not frames. */
 static void test_sender_memory_bounded(void) {
   grove_node_opts o = {.heartbeat_timeout = 10};
   pid_t pid = setup(&o, "hbt=10", NULL);
@@ -301,7 +301,7 @@ static void test_sender_memory_bounded(void) {
          f.sent, (double)(peak - before) / 1024, (unsigned long long)s.window_waits);
   CHECK_EQ(f.rc, 0);
   CHECK(s.window_waits > 0);
-  /* the window is 4 MiB; ZeroMQ's HWM alone allowed 275 MB */
+  /* the window is 16 MiB; ZeroMQ's HWM alone allowed 275 MB */
   CHECK(peak - before < RSS_SLACK_KB + 48 * 1024);
   finish(pid);
 }
