@@ -241,6 +241,7 @@ def tell(nodes, cmd):
 
 delay_method = None
 delay_bin = None
+workdir = "."
 
 
 def drop(x, y, direction):
@@ -380,7 +381,7 @@ def random_phase(rng):
 
 
 def main():
-    global delay_method, delay_bin
+    global delay_method, delay_bin, workdir
     ap = argparse.ArgumentParser()
     ap.add_argument("--node", required=True)
     ap.add_argument("--delay-bin")
@@ -392,6 +393,7 @@ def main():
     seed = args.seed or random.randrange(1, 2**31)
     rng = random.Random(seed)
     delay_bin = args.delay_bin
+    workdir = args.workdir
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
     atexit.register(cleanup)
@@ -622,8 +624,8 @@ def finish(nodes, results, fails, seed, t_begin, _):
             total("probe_timeout"), total("probe_other"))),
         ("probes.hung", str(probes_hung)),
         ("node_exit_codes", " ".join("%s=%s" % kv for kv in sorted(codes.items()))),
-        ("logs", "%s, %s" % (os.path.abspath("chaos_net.log"),
-                             os.path.abspath("chaos_net_events.log"))),
+        ("logs", "%s, %s" % (os.path.abspath(os.path.join(workdir, "chaos_net.log")),
+                             os.path.abspath(os.path.join(workdir, "chaos_net_events.log")))),
     ]
     out = ["==== chaos summary: network ===="]
     out += ["%-34s %s" % kv for kv in lines]
