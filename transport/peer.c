@@ -99,16 +99,19 @@ void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
     return;
   p->state = GROVE__P_DOWN;
   n->stats.nodes_down++;
-  /* An orderly stop (ours, or its goodbye) is not news; a loss is. */
-  if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
-    grove__node_log(n, NULL, "node %s is down (%s)", p->name, why);
   /* Buffered envelopes cannot be delivered any more. */
   size_t lost = p->out_envs;
   for (grove__frame *f = p->sealed; f; f = f->next)
     lost += f->envs;
-  if (lost) {
-    n->stats.dropped_unroutable += lost;
-    grove__node_log(n, p, "%zu message(s) to %s dropped: node down", lost, p->name);
+  n->stats.dropped_unroutable += lost;
+  /* An orderly stop (ours, or its goodbye) is not news; a loss is. One
+   * line, in the peer's own log slot: another peer's news does not hide it. */
+  int orderly = strcmp(why, "this node stopped") == 0 || strcmp(why, "it stopped") == 0;
+  if (!orderly || lost) {
+    char dropped[64] = "";
+    if (lost)
+      snprintf(dropped, sizeof dropped, ", %zu message(s) to it dropped", lost);
+    grove__node_log(n, p, "node %s is down (%s)%s", p->name, why, dropped);
   }
   grove__peer_drop_output(p);
   /* Senders waiting for credit fail; the flow state starts afresh. */
@@ -132,6 +135,7 @@ void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
   free(links);
   notify_watchers(p, GROVE_TAG_NODEDOWN);
   grove_event_set(n->changed);
+  grove__cluster_peer_down(n, p->name, why);
 }
 
 void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {

@@ -200,6 +200,8 @@ void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind);
 void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e);
 void grove__peer_down(grove__node *n, grove__peer *p, const char *why);
 void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
+/* cluster: a peer went down; a worker whose coordinator it was exits */
+void grove__cluster_peer_down(grove__node *n, const char *peer, const char *why);
 grove_greenlet *grove__node_tick_cb(grove__cb *cb);
 void grove__node_hb_timer_cb(uv_timer_t *t);
 

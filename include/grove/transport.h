@@ -180,7 +180,11 @@ void grove_cluster_free(grove_cluster *c);
 
 /* In a worker: start the node from the environment the launcher set and
  * connect to the coordinator (and to the lower-numbered workers).
- * Returns 0, or GROVE_ENOENT when not started by a cluster. */
+ * Returns 0, GROVE_ENOENT when not started by a cluster, GROVE_EHOSTUNREACH
+ * when the coordinator has died already. From then on the worker dies with
+ * its coordinator: SIGTERM when the coordinator process ends (its
+ * parent-death signal), SIGTERM when its node is declared down, and
+ * _exit(70) if the process still runs 5 s after that (docs/transport.md). */
 int grove_cluster_join(const grove_node_opts *opts);
 /* In a worker: its index (0..workers-1), or -1 outside a cluster. */
 int grove_cluster_index(void);
