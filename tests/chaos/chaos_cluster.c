@@ -81,10 +81,19 @@ static int worker_main(void) {
     if (harness > 0 && kill(harness, 0) != 0 && errno == ESRCH)
       _exit(3); /* the whole test is gone: do not outlive it */
   }
+  /* each step of the way out on stderr (chaos_cluster.log), with the time:
+   * an orphan's log says where it was held up */
+  double t0 = chaos_now();
+  fprintf(stderr, "chaos worker %d: SIGTERM at %.3f\n", (int)getpid(), t0);
   grove_actor_exit(w, GROVE_EXIT_KILLED);
   grove_actor_wait(w, NULL, 2);
-  grove_node_stop();
-  return grove_hub_close() == 0 ? 0 : 1;
+  rc = grove_node_stop();
+  fprintf(stderr, "chaos worker %d: grove_node_stop: %s after %.3f s\n", (int)getpid(),
+          grove_err_name(rc), chaos_now() - t0);
+  rc = grove_hub_close();
+  fprintf(stderr, "chaos worker %d: grove_hub_close: %s after %.3f s\n", (int)getpid(),
+          grove_err_name(rc), chaos_now() - t0);
+  return rc == 0 ? 0 : 1;
 }
 
 /* ======================================================================================
@@ -106,6 +115,7 @@ static grove_cluster *cluster;
 static volatile int c_stop;
 static int cluster_failed;
 static pid_t stopped_pid[NWORKERS];
+static grove_greenlet *cont_later[NWORKERS];
 
 static void report(const char *what) {
   char line[400];
@@ -177,6 +187,8 @@ static void *c_cont_later(void *arg) {
   if (stopped_pid[i] > 0)
     kill(stopped_pid[i], SIGCONT);
   stopped_pid[i] = 0;
+  grove_greenlet_release(cont_later[i]);
+  cont_later[i] = NULL;
   return NULL;
 }
 
@@ -200,7 +212,7 @@ static void *c_storm(void *arg) {
       if (kill(pid, SIGSTOP) == 0) {
         cf.w_stop++;
         stopped_pid[i] = pid;
-        grove_greenlet_release(grove_spawn(c_cont_later, (void *)(intptr_t)i));
+        cont_later[i] = grove_spawn(c_cont_later, (void *)(intptr_t)i);
       }
     }
   }
@@ -291,9 +303,16 @@ static int coord_main(const char *dir) {
   while (grove_signal_wait(SIGTERM, 1.0) != 0)
     ;
   c_stop = 1;
-  for (int i = 0; i < NWORKERS; i++)
+  for (int i = 0; i < NWORKERS; i++) {
+    if (cont_later[i]) {
+      grove_greenlet *gc = cont_later[i];
+      cont_later[i] = NULL;
+      grove_kill(gc, 1.0);
+      grove_greenlet_release(gc);
+    }
     if (stopped_pid[i] > 0)
       kill(stopped_pid[i], SIGCONT);
+  }
   int hung_callers = 0;
   for (int i = 0; i < NCALLERS + 3; i++) {
     if (grove_join(g[i], 2 * CALL_TIMEOUT + 2) != 0) {
@@ -359,6 +378,22 @@ static int children_of(pid_t ppid, pid_t *out, int max) {
   return n;
 }
 
+/* A process's state letter (R, S, T stopped, Z...), '?' if it is gone. */
+static char proc_state(pid_t pid) {
+  char path[64], buf[600];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return '?';
+  ssize_t k = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (k <= 0)
+    return '?';
+  buf[k] = 0;
+  char *p = strrchr(buf, ')');
+  return p && p[1] == ' ' ? p[2] : '?';
+}
+
 static void reap(void) {
   while (waitpid(-1, NULL, WNOHANG) > 0)
     ;
@@ -377,7 +412,8 @@ static struct {
   uint64_t rounds, start_failed, kills, terms, stops, cluster_failed, unresponsive;
   uint64_t calls, answered, enoent, unreach, timedout, other, late, excused, wrong;
   uint64_t restarts, w_kill, w_term, w_stop;
-  uint64_t workers_at_kill, orphans, left_after_stop, unclean_end;
+  uint64_t workers_at_kill, orphans, orphans_stopped, orphans_exit_on_cont, left_after_stop,
+      unclean_end;
   double max_call;
   double exit_after_kill[4096];
   int nexit;
@@ -553,13 +589,45 @@ static void run_round(const char *self, const char *dir, double seconds) {
     if (nl > 0) {
       h.orphans += (uint64_t)nl;
       char pids[300] = "";
+      int nstopped = 0;
       for (int i = 0; i < nl; i++) {
-        snprintf(pids + strlen(pids), sizeof pids - strlen(pids), " %d", (int)left[i]);
-        kill(left[i], SIGKILL);
+        char st = proc_state(left[i]);
+        nstopped += st == 'T' || st == 't';
+        snprintf(pids + strlen(pids), sizeof pids - strlen(pids), " %d (state %c)", (int)left[i],
+                 st);
       }
+      /* the stopped ones: do they end once continued (their parent-death
+       * signal pending), or do they stay? */
+      int cont_exited = 0;
+      if (nstopped) {
+        for (int i = 0; i < nl; i++)
+          kill(left[i], SIGCONT);
+        double tc = chaos_now();
+        while (chaos_now() - tc < 3) {
+          reap();
+          pid_t still[64];
+          if (children_of(getpid(), still, 64) == 0)
+            break;
+          struct timespec ts = {0, 10 * 1000 * 1000};
+          nanosleep(&ts, NULL);
+        }
+        reap();
+        pid_t still[64];
+        int ns = children_of(getpid(), still, 64);
+        cont_exited = nl - ns;
+        for (int i = 0; i < ns; i++)
+          kill(still[i], SIGKILL);
+      } else {
+        for (int i = 0; i < nl; i++)
+          kill(left[i], SIGKILL);
+      }
+      h.orphans_stopped += (uint64_t)nstopped;
+      h.orphans_exit_on_cont += (uint64_t)cont_exited;
+      fprintf(stderr, "chaos: round %" PRIu64 ": coordinator SIGKILLed at %.3f\n", h.rounds, tk);
       chaos_failf("round %" PRIu64 ": %d of %d workers still alive %.1f s after their "
-                  "coordinator was SIGKILLed (orphans, pids%s)",
-                  h.rounds, nl, nk, ORPHAN_BOUND, pids);
+                  "coordinator was SIGKILLed (orphans, pids%s; %d of them SIGSTOPped at the time, "
+                  "%d exited within 3 s of a SIGCONT)",
+                  h.rounds, nl, nk, ORPHAN_BOUND, pids, nstopped, cont_exited);
       struct timespec ts = {0, 100 * 1000 * 1000};
       nanosleep(&ts, NULL);
       reap();
@@ -671,6 +739,10 @@ int main(int argc, char **argv) {
   chaos_fig_durations("worker_exit_after_coord_kill_s", h.exit_after_kill, h.nexit);
   chaos_fig("orphans", "%" PRIu64 " (alive %.0f s after a coordinator SIGKILL)", h.orphans,
             ORPHAN_BOUND);
+  chaos_fig("orphans.stopped",
+            "%" PRIu64 " (SIGSTOPped when the coordinator died; exited once "
+            "SIGCONTed: %" PRIu64 ")",
+            h.orphans_stopped, h.orphans_exit_on_cont);
   chaos_fig("workers_left_after_stop", "%" PRIu64, h.left_after_stop);
   chaos_fig("workers.sigkill", "%" PRIu64, h.w_kill);
   chaos_fig("workers.sigterm", "%" PRIu64, h.w_term);
