@@ -13,6 +13,7 @@ and namespaces of dead runs are swept at start). The faults:
   partition  a pair cannot talk at all (iptables DROP both ways)
   oneway     what x sends to y is dropped, what y sends to x arrives
   isolate    one node cut from the two others
+  freeze     one node's process SIGSTOPped, then SIGCONTed (a hung host)
 
 each followed by healing and a wait for every node to see every peer up
 again. The nodes stream numbered messages to each other all along, probe each
@@ -222,6 +223,7 @@ def start_nodes(node_bin, errlog, evlog):
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog,
                              text=True, bufsize=1, env=env, start_new_session=True)
         procs.append((x, p))
+        node_pids[x] = p.pid  # `ip netns exec` execs the node: the same process
         n = Node(x, p)
         threading.Thread(target=reader, args=(n, evlog), daemon=True).start()
         nodes[x] = n
@@ -272,6 +274,11 @@ def fault_loss(x, p):
 
 
 def heal():
+    for pid in node_pids.values():
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
     for x in NODES:
         run(["iptables", "-F", "CHAOS_IN"], ns=ns_of(x), check=False)
         run(["iptables", "-F", "CHAOS_OUT"], ns=ns_of(x), check=False)
@@ -286,8 +293,13 @@ def heal():
         del delayers[x]
 
 
+node_pids = {}
+
+
 def apply(ph):
     k = ph["kind"]
+    if k == "freeze":
+        os.kill(node_pids[ph["node"]], signal.SIGSTOP)
     if k == "delay":
         fault_delay(ph["node"], ph["ms"], ph["jitter"])
     elif k == "loss":
@@ -315,8 +327,8 @@ def describe(ph):
         return "%s %s|%s %.1f s" % (k, ph["x"], ph["y"], ph["secs"])
     if k == "oneway":
         return "oneway %s->%s dropped %.1f s" % (ph["x"], ph["y"], ph["secs"])
-    if k == "isolate":
-        return "isolate %s %.1f s" % (ph["node"], ph["secs"])
+    if k in ("isolate", "freeze"):
+        return "%s %s %.1f s" % (k, ph["node"], ph["secs"])
     return "%s %.1f s" % (k, ph["secs"])
 
 
@@ -328,7 +340,7 @@ def cut_pairs(ph):
     if k in ("partition", "oneway"):
         x, y = ph["x"], ph["y"]
         return {(x, y), (y, x)}
-    if k == "isolate":
+    if k in ("isolate", "freeze"):
         c = ph["node"]
         return {(c, y) for y in NODES if y != c} | {(y, c) for y in NODES if y != c}
     return set()
@@ -362,11 +374,12 @@ def fixed_phases():
         {"kind": "partition", "x": "a", "y": "b", "secs": 4},
         {"kind": "oneway", "x": "a", "y": "b", "secs": 4},
         {"kind": "isolate", "node": "c", "secs": 4},
+        {"kind": "freeze", "node": "b", "secs": 4},
     ]
 
 
 def random_phase(rng):
-    k = rng.choice(["delay", "loss", "blip", "partition", "oneway", "isolate"])
+    k = rng.choice(["delay", "loss", "blip", "partition", "oneway", "isolate", "freeze"])
     x, y = rng.sample(NODES, 2)
     if k == "delay":
         return {"kind": k, "node": x, "ms": rng.randint(10, 200), "jitter": rng.randint(0, 30),
@@ -375,7 +388,7 @@ def random_phase(rng):
         return {"kind": k, "node": x, "p": rng.uniform(0.01, 0.05), "secs": rng.uniform(4, 12)}
     if k == "blip":
         return {"kind": k, "x": x, "y": y, "secs": rng.uniform(0.3, 0.9)}
-    if k == "isolate":
+    if k in ("isolate", "freeze"):
         return {"kind": k, "node": x, "secs": rng.uniform(HB_TIMEOUT + 1.5, 8)}
     return {"kind": k, "x": x, "y": y, "secs": rng.uniform(HB_TIMEOUT + 1.5, 8)}
 
@@ -473,10 +486,13 @@ def run_phase(ph, fails):
             seen, unseen = ((x, y), (y, x)) if (x, y) in per else ((y, x), (x, y))
             fails.append("%s: %s saw %s down but %s never saw %s down (sides disagree)" %
                          (desc, seen[0], seen[1], unseen[0], unseen[1]))
-    if ph["kind"] in ("partition", "isolate", "oneway") and ph["secs"] > HB_TIMEOUT + 1.0:
+    if ph["kind"] in ("partition", "isolate", "oneway", "freeze") and \
+            ph["secs"] > HB_TIMEOUT + 1.0:
         for (x, y) in cut:
             if ph["kind"] == "oneway" and (x, y) != (ph["y"], ph["x"]):
                 continue
+            if ph["kind"] == "freeze" and x == ph["node"]:
+                continue  # the frozen node must learn it; the symmetry check says if it did
             if (x, y) not in per:
                 fails.append("%s: %s never saw %s down (cut for %.1f s, heartbeat timeout "
                              "%.1f s)" % (desc, x, y, ph["secs"], HB_TIMEOUT))
@@ -579,7 +595,7 @@ def finish(nodes, results, fails, seed, t_begin, _):
     false_downs = sum(r["false_downs"] for r in results)
     detect = sorted(d for r in results for d in r["detect"])
     recov = sorted(r["recovery"] for r in results if r["recovery"] is not None and
-                   r["ph"]["kind"] in ("partition", "oneway", "isolate"))
+                   r["ph"]["kind"] in ("partition", "oneway", "isolate", "freeze"))
 
     def dist(v):
         if not v:
@@ -622,7 +638,8 @@ def finish(nodes, results, fails, seed, t_begin, _):
         ("probes", "%d (ok %d, ehostunreach %d, timed out %d, other %d)" % (
             total("probes"), total("probe_ok"), total("probe_unreach"),
             total("probe_timeout"), total("probe_other"))),
-        ("probes.hung", str(probes_hung)),
+        ("probes.hung", "%d (excused: %d, made by a node while it was frozen)" % (
+            probes_hung, sum(int(r.get("probes_excused", 0)) for r in node_rep.values()))),
         ("node_exit_codes", " ".join("%s=%s" % kv for kv in sorted(codes.items()))),
         ("logs", "%s, %s" % (os.path.abspath(os.path.join(workdir, "chaos_net.log")),
                              os.path.abspath(os.path.join(workdir, "chaos_net_events.log")))),

@@ -70,6 +70,12 @@ static double rate = 1000;
 static volatile bool streaming = true, quitting;
 static grove_ref sink_ref, target_ref, watcher_ref;
 static uint64_t fired_ids[FIRED_MAX];
+static volatile sig_atomic_t conts; /* SIGCONTs: this process was frozen */
+static uint64_t probes_excused;
+static void on_cont(int sig) {
+  (void)sig;
+  conts++;
+}
 static int nfired;
 
 static void ev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -319,12 +325,15 @@ static void *prober(void *arg) {
     if (grove_ref_is_null(p->sink) || !streaming)
       continue;
     grove_msg *r = NULL;
+    sig_atomic_t c0 = conts;
     double t0 = chaos_now();
     int rc = grove_call(p->sink, grove_msg_new("probe"), &r, PROBE_TIMEOUT);
     double dt = chaos_now() - t0;
     grove_msg_free(r);
     p->probes++;
-    if (dt > PROBE_TIMEOUT + 0.5) {
+    if (dt > PROBE_TIMEOUT + 0.5 && conts != c0) {
+      probes_excused++; /* this node was frozen (SIGSTOP) during the call */
+    } else if (dt > PROBE_TIMEOUT + 0.5) {
       p->probe_hung++;
       ev("probe_hung %s %.3f %s", p->name, dt, grove_err_name(rc));
     }
@@ -366,11 +375,11 @@ static void report(void) {
          " dropped_oversize=%" PRIu64 " dropped_unknown_peer=%" PRIu64
          " dropped_unroutable=%" PRIu64 " unknown_target=%" PRIu64 " nodes_down=%" PRIu64
          " nodes_up=%" PRIu64 " dropped_flow=%" PRIu64 " window_waits=%" PRIu64
-         " dead_letters=%" PRIu64 "\n",
+         " dead_letters=%" PRIu64 " probes_excused=%" PRIu64 "\n",
          me, st.sent, st.received, st.frames_sent, st.frames_received, st.dropped_malformed,
          st.dropped_version, st.dropped_oversize, st.dropped_unknown_peer, st.dropped_unroutable,
          st.unknown_target, st.nodes_down, st.nodes_up, st.dropped_flow, st.window_waits,
-         grove_dead_letter_count());
+         grove_dead_letter_count(), probes_excused);
   printf("REPORT end\n");
   fflush(stdout);
 }
@@ -405,6 +414,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_cont;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGCONT, &sa, NULL);
   chaos_seed();
   me = argv[1];
   for (int i = 3; i < argc && npeers < MAXPEERS; i++) {
