@@ -57,7 +57,13 @@ struct peer {
   /* watcher */
   uint64_t downs, ups, mon_set, mon_fired, mon_double, link_set, link_fired, link_double;
   uint64_t mon_id;
-  bool mon_active, link_active;
+  bool mon_active, link_active; /* link_active: the link to `target` */
+  struct {
+    grove_ref ref;
+    bool active;
+  } links[8]; /* the links made to this peer's targets (one per incarnation) */
+  int nlinks;
+  uint64_t link_unknown, link_fired_nc;
   /* target: links from this peer's watcher */
   bool tlink_active;
   uint64_t tlinked, texits, texit_double;
@@ -199,6 +205,19 @@ static void watch_peer(struct peer *p) {
   if (grove_link_actors(grove_self(), t) == 0) {
     p->link_active = true;
     p->link_set++;
+    int k = 0;
+    while (k < p->nlinks && !grove_ref_eq(p->links[k].ref, t))
+      k++;
+    if (k == p->nlinks) {
+      if (p->nlinks == 8) { /* forget the oldest */
+        memmove(p->links, p->links + 1, 7 * sizeof p->links[0]);
+        k = 7;
+      } else {
+        p->nlinks++;
+      }
+      p->links[k].ref = t;
+    }
+    p->links[k].active = true;
     grove_msg *m = grove_msg_new("linked");
     grove_msg_pack_ref(m, grove_self());
     grove_send(t, m); /* after the link on the same ordered stream */
@@ -254,6 +273,18 @@ static int watcher_receive(grove_actor *self, grove_msg *msg) {
         if ((uint64_t)id == p->mon_id)
           p->mon_active = false;
         ev("monitor_fired %s %" PRId64 " %s", p->name, id, grove_exit_reason_name((int)reason));
+        if (reason != GROVE_EXIT_NOCONNECTION && p->up && (uint64_t)id == p->mon_id) {
+          /* the peer replaced its target ("rotate"): watch the new one */
+          for (int k = 0; k < 100; k++) {
+            grove_ref t;
+            if (grove_whereis_remote(p->name, "target", &t, 1.0) == 0 && !grove_ref_eq(t, who)) {
+              watch_peer(p);
+              break;
+            }
+            if (grove_sleep(0.01) != 0)
+              break;
+          }
+        }
       }
     }
   } else if (grove_msg_is(msg, GROVE_TAG_EXIT)) {
@@ -261,12 +292,22 @@ static int watcher_receive(grove_actor *self, grove_msg *msg) {
     int64_t reason = 0;
     grove_msg_int(msg, 1, &reason);
     if (grove_msg_ref(msg, 0, &who) == 0 && (p = peer_by_node(who.node)) != NULL) {
-      if (!p->link_active) {
+      int k = 0;
+      while (k < p->nlinks && !grove_ref_eq(p->links[k].ref, who))
+        k++;
+      if (k == p->nlinks) {
+        p->link_unknown++;
+        ev("link_fired_unknown %s %s", p->name, grove_exit_reason_name((int)reason));
+      } else if (!p->links[k].active) {
         p->link_double++;
         ev("link_fired_again %s %s", p->name, grove_exit_reason_name((int)reason));
       } else {
-        p->link_active = false;
+        p->links[k].active = false;
+        if (grove_ref_eq(who, p->target))
+          p->link_active = false;
         p->link_fired++;
+        if (reason == GROVE_EXIT_NOCONNECTION)
+          p->link_fired_nc++;
         ev("link_fired %s %s", p->name, grove_exit_reason_name((int)reason));
       }
     }
@@ -354,18 +395,35 @@ static void *prober(void *arg) {
 static void report(void) {
   for (int i = 0; i < npeers; i++) {
     struct peer *p = &peers[i];
-    printf(
-        "REPORT peer=%s sent=%" PRIu64 " refused=%" PRIu64 " recv_uniq=%" PRIu64
-        " recv_dups=%" PRIu64 " recv_ooo=%" PRIu64 " recv_max=%" PRId64 " gaps=%" PRIu64
-        " max_gap=%.3f probes=%" PRIu64 " probe_ok=%" PRIu64 " probe_unreach=%" PRIu64
-        " probe_timeout=%" PRIu64 " probe_other=%" PRIu64 " probe_hung=%" PRIu64 " downs=%" PRIu64
-        " ups=%" PRIu64 " mon_set=%" PRIu64 " mon_fired=%" PRIu64 " mon_double=%" PRIu64
-        " link_set=%" PRIu64 " link_fired=%" PRIu64 " link_double=%" PRIu64 " tlinked=%" PRIu64
-        " texits=%" PRIu64 " texit_double=%" PRIu64 " up_now=%d\n",
-        p->name, p->next_seq, p->refused, p->uniq, p->dups, p->ooo, p->max_seq, p->gaps, p->max_gap,
-        p->probes, p->probe_ok, p->probe_unreach, p->probe_timeout, p->probe_other, p->probe_hung,
-        p->downs, p->ups, p->mon_set, p->mon_fired, p->mon_double, p->link_set, p->link_fired,
-        p->link_double, p->tlinked, p->texits, p->texit_double, (int)grove_node_is_up(p->name));
+    printf("REPORT peer=%s", p->name);
+#define KV(k) printf(" " #k "=%" PRIu64, (uint64_t)p->k)
+    KV(refused);
+    KV(uniq);
+    KV(dups);
+    KV(ooo);
+    KV(gaps);
+    KV(probes);
+    KV(probe_ok);
+    KV(probe_unreach);
+    KV(probe_timeout);
+    KV(probe_other);
+    KV(probe_hung);
+    KV(downs);
+    KV(ups);
+    KV(mon_set);
+    KV(mon_fired);
+    KV(mon_double);
+    KV(link_set);
+    KV(link_fired);
+    KV(link_fired_nc);
+    KV(link_double);
+    KV(link_unknown);
+    KV(tlinked);
+    KV(texits);
+    KV(texit_double);
+#undef KV
+    printf(" sent=%" PRIu64 " recv_max=%" PRId64 " max_gap=%.3f up_now=%d\n", p->next_seq,
+           p->max_seq, p->max_gap, (int)grove_node_is_up(p->name));
   }
   grove_node_stats st;
   memset(&st, 0, sizeof st);
@@ -382,6 +440,20 @@ static void report(void) {
          grove_dead_letter_count(), probes_excused);
   printf("REPORT end\n");
   fflush(stdout);
+}
+
+/* End the target (killed: its monitors and links fire at the peers) and
+ * start a new one under the same name. A peer that still holds a monitor
+ * or link from before a partition it was declared down in fires it now:
+ * the peer's watcher sees it fire twice. */
+static void rotate_target(void) {
+  grove_actor_exit(target_ref, GROVE_EXIT_KILLED);
+  grove_actor_wait(target_ref, NULL, 2);
+  for (int i = 0; i < npeers; i++)
+    peers[i].tlink_active = false;
+  grove_actor_opts to = {.name = "target", .trap_exits = true};
+  if (grove_actor_spawn_ex(&target_class, NULL, &to, &target_ref) == 0)
+    ev("rotated %s", me);
 }
 
 static bool all_ready(void) {
@@ -484,6 +556,8 @@ int main(int argc, char **argv) {
         report();
       else if (strcmp(line, "quit") == 0)
         quitting = true;
+      else if (strcmp(line, "rotate") == 0)
+        rotate_target();
       size_t used = (size_t)(nl + 1 - line);
       memmove(line, nl + 1, have - used + 1);
       have -= used;
