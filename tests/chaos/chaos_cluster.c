@@ -599,11 +599,12 @@ static void run_round(const char *self, const char *dir, double seconds) {
       /* the stopped ones: do they end once continued (their parent-death
        * signal pending), or do they stay? */
       int cont_exited = 0;
+      double cont_time = 0;
       if (nstopped) {
         for (int i = 0; i < nl; i++)
           kill(left[i], SIGCONT);
         double tc = chaos_now();
-        while (chaos_now() - tc < 3) {
+        while (chaos_now() - tc < 10) {
           reap();
           pid_t still[64];
           if (children_of(getpid(), still, 64) == 0)
@@ -615,6 +616,7 @@ static void run_round(const char *self, const char *dir, double seconds) {
         pid_t still[64];
         int ns = children_of(getpid(), still, 64);
         cont_exited = nl - ns;
+        cont_time = chaos_now() - tc;
         for (int i = 0; i < ns; i++)
           kill(still[i], SIGKILL);
       } else {
@@ -626,8 +628,8 @@ static void run_round(const char *self, const char *dir, double seconds) {
       fprintf(stderr, "chaos: round %" PRIu64 ": coordinator SIGKILLed at %.3f\n", h.rounds, tk);
       chaos_failf("round %" PRIu64 ": %d of %d workers still alive %.1f s after their "
                   "coordinator was SIGKILLed (orphans, pids%s; %d of them SIGSTOPped at the time, "
-                  "%d exited within 3 s of a SIGCONT)",
-                  h.rounds, nl, nk, ORPHAN_BOUND, pids, nstopped, cont_exited);
+                  "%d exited within %.1f s of a SIGCONT)",
+                  h.rounds, nl, nk, ORPHAN_BOUND, pids, nstopped, cont_exited, cont_time);
       struct timespec ts = {0, 100 * 1000 * 1000};
       nanosleep(&ts, NULL);
       reap();
