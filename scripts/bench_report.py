@@ -73,6 +73,13 @@ BENCHES = {
                  "req/s", "higher"),
     "tcp_connections": ("server memory per open connection (idle after one echo; RSS growth / "
                         "connections)", "B/conn", "lower"),
+    "http_hello": ("HTTP/1.1 keep-alive GET / answered with 13 bytes: wrk, 100 connections, one "
+                   "thread; server on CPU 0, wrk on CPU 1 (grove: examples' HTTP server; gevent: "
+                   "pywsgi; nginx: one worker)", "req/s", "higher"),
+    "http_long_poll_conns": ("server memory per idle long-poll client (10k clients waiting on "
+                             "/poll; RSS growth / clients)", "B/conn", "lower"),
+    "ws_echo": ("64-byte WebSocket messages echoed per second, the same grove client against "
+                "grove's server and Python's websockets", "msgs/s", "higher"),
 }
 SKIP = {"skynet_rss"}  # grove-bench's own peak RSS line: the peak RSS column shows it
 
@@ -103,6 +110,8 @@ TARGETS = {
     "remote_flood_timer_lateness_256k": [("<=", 100)],
     "tcp_echo": [(">=x", 5, "gevent"), (">=x", 1 / 1.5, "libuv")],
     "tcp_connections": [("<=", 4096)],
+    "http_hello": [(">=x", 10, "gevent"), (">=x", 0.8, "nginx")],
+    "http_long_poll_conns": [("<=", 8192)],
 }
 
 
@@ -147,7 +156,8 @@ UNITS = {
     "KiB/conn": ("bytes", 1024.0),
 }
 
-RUNTIME_ORDER = ["grove", "bare asm", "libuv", "libzmq", "Go", "Erlang", "CAF", "gevent"]
+RUNTIME_ORDER = ["grove", "bare asm", "libuv", "libzmq", "nginx", "Go", "Erlang", "CAF", "gevent",
+                 "websockets"]
 
 
 def convert(value, unit, to_unit):
@@ -425,7 +435,8 @@ def plot(name, rows, img_dir):
     med = [r.median for r in rows]
     err = [[r.median - r.lo for r in rows], [r.hi - r.median for r in rows]]
     colors = ["#2a7ab9" if r.runtime == "grove" else
-              "#999999" if r.runtime in ("bare asm", "libzmq", "libuv") else "#e08a3c" for r in rows]
+              "#999999" if r.runtime in ("bare asm", "libzmq", "libuv", "nginx") else "#e08a3c"
+              for r in rows]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
     y = list(range(len(rows)))
     ax.barh(y, med, xerr=err, color=colors, capsize=3, error_kw={"elinewidth": 1})
@@ -524,7 +535,8 @@ def main():
     L.append("")
     L.append("| runtime | version |")
     L.append("| --- | --- |")
-    for k in ("grove", "gcc", "libuv", "libzmq", "msgpack-c", "Go", "Erlang/OTP", "CAF", "gevent"):
+    for k in ("grove", "gcc", "libuv", "libzmq", "msgpack-c", "Go", "Erlang/OTP", "CAF", "gevent",
+              "nginx", "websockets", "wrk"):
         if k in meta:
             L.append("| %s | %s |" % (k, meta[k]))
     L.append("")
