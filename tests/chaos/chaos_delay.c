@@ -8,7 +8,8 @@
  *   chaos_delay QUEUE DELAY_MS [JITTER_MS]
  *
  * SIGTERM or SIGINT: every packet still held is let go at once, then it
- * exits (so that ending a delay phase loses nothing). Not a grove program:
+ * exits (so that ending a delay phase loses nothing). It gets SIGTERM too
+ * when its parent, the driver, dies. Not a grove program:
  * it links libnetfilter_queue only.
  */
 #define _GNU_SOURCE
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +83,7 @@ int main(int argc, char **argv) {
   jitter_s = argc > 3 ? atof(argv[3]) / 1000.0 : 0;
   signal(SIGTERM, on_stop);
   signal(SIGINT, on_stop);
+  prctl(PR_SET_PDEATHSIG, SIGTERM); /* the driver (our parent) gone: let go, exit */
   struct nfq_handle *h = nfq_open();
   if (!h) {
     perror("chaos_delay: nfq_open");
