@@ -19,6 +19,11 @@ each followed by healing and a wait for every node to see every peer up
 again. The nodes stream numbered messages to each other all along, probe each
 other with calls, and watch each other's actors with monitors and links.
 
+Then calls to a callee that ends without replying (they must fail at once,
+not wait for their timeout) and, at the very end, node a returning from main
+without grove_node_stop right after sending 20,000 messages to b (b must get
+them all: a node flushes at exit).
+
 The figures: messages sent, delivered, counted as dropped (the nodes' stats),
 lost without a count (must be 0), duplicates and out of order per pair (must
 be 0), false node-downs (during delay, loss and blips: must be 0), monitors
@@ -184,6 +189,9 @@ class Node:
         self.reports = []
         self.report_done = threading.Event()
         self.ready_ev = threading.Event()
+        self.diecalls = []
+        self.diecalls_done = threading.Event()
+        self.floodsent = None
 
 
 events = []  # (t, observer, kind, peer, rest)
@@ -205,6 +213,13 @@ def reader(node, evlog):
         elif line.startswith("READY") or line.startswith("NOTREADY"):
             node.ready = line.startswith("READY")
             node.ready_ev.set()
+        elif line.startswith("DIECALLS"):
+            if line == "DIECALLS end":
+                node.diecalls_done.set()
+            else:
+                node.diecalls.append(dict(kv.split("=", 1) for kv in line.split()[1:]))
+        elif line.startswith("FLOODSENT"):
+            node.floodsent = dict(kv.split("=", 1) for kv in line.split()[1:])
         elif line.startswith("REPORT"):
             if line == "REPORT end":
                 node.report_done.set()
@@ -441,6 +456,11 @@ def main():
             break
         i += 1
         results.append(run_phase(ph, fails))
+    # remote calls whose callee ends without replying (every link up again)
+    tell(nodes, "diecalls 5")
+    for n in nodes.values():
+        if not n.diecalls_done.wait(40):
+            fails.append("node %s: the calls to ending callees did not finish in 40 s" % n.name)
     return finish(nodes, results, fails, seed, t_begin, {})
 
 
@@ -518,9 +538,43 @@ def finish(nodes, results, fails, seed, t_begin, _):
     for n in nodes.values():
         if not n.report_done.wait(10):
             fails.append("node %s did not report" % n.name)
-    tell(nodes, "quit")
-    codes = {}
+    # exit linger: a floods b, then returns from main without grove_node_stop
+    FLOOD = 20000
+    b = nodes["b"]
+    b.reports = []
+    b.report_done.clear()
+    nodes["a"].proc.stdin.write("floodexit b %d\n" % FLOOD)
+    nodes["a"].proc.stdin.flush()
+    try:
+        code_a = nodes["a"].proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        code_a = "hung"
+        fails.append("node a did not exit within 20 s of returning from main")
+    time.sleep(2.0)
+    b.proc.stdin.write("report\n")
+    b.proc.stdin.flush()
+    b.report_done.wait(10)
+    flood_recv = None
+    for r in b.reports:
+        if r.get("peer") == "a":
+            flood_recv = int(r.get("flood_recv", 0))
+            flood_ooo = int(r.get("flood_ooo", 0))
+    fs = nodes["a"].floodsent or {}
+    flood_sent = int(fs.get("sent", 0))
+    if flood_recv is None:
+        fails.append("exit linger: b did not report")
+        flood_recv = flood_ooo = 0
+    elif flood_recv < flood_sent:
+        fails.append("exit linger: a sent %d to b and returned from main without "
+                     "grove_node_stop: b got %d, %d lost" % (flood_sent, flood_recv,
+                                                           flood_sent - flood_recv))
+    if flood_ooo:
+        fails.append("exit linger: %d of a's last messages out of order" % flood_ooo)
+    tell({k: v for k, v in nodes.items() if k != "a"}, "quit")
+    codes = {"a": code_a}
     for name, p in procs:
+        if name == "a":
+            continue
         try:
             codes[name] = p.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -597,6 +651,20 @@ def finish(nodes, results, fails, seed, t_begin, _):
                 one_sided += abs(a - b)
                 fails.append("link %s.watcher-%s.target broke %d time(s) at %s, %d at %s "
                              "(one side only)" % (x, y, a, x, b, y))
+    die = {"prompt": 0, "waited": 0, "answered": 0, "lookup_failed": 0, "n": 0}
+    die_max = 0.0
+    die_codes = set()
+    for n in nodes.values():
+        for d in n.diecalls:
+            for k in die:
+                die[k] += int(d.get(k, 0))
+            die_max = max(die_max, float(d.get("max", 0)))
+            die_codes.add(d.get("last", "?"))
+    if die["waited"]:
+        fails.append("%d of %d remote calls whose callee ended without replying waited for "
+                     "their timeout (a local one fails at once)" % (die["waited"], die["n"]))
+    if die["lookup_failed"]:
+        fails.append("%d lookups of a restarted callee failed" % die["lookup_failed"])
     for name, c in codes.items():
         if c != 0:
             fails.append("node %s exited with %s (grove_hub_close not clean?)" % (name, c))
@@ -650,6 +718,12 @@ def finish(nodes, results, fails, seed, t_begin, _):
             total("probe_timeout"), total("probe_other"))),
         ("probes.hung", "%d (excused: %d, made by a node while it was frozen)" % (
             probes_hung, sum(int(r.get("probes_excused", 0)) for r in node_rep.values()))),
+        ("calls_to_ending_callee", "%d (failed at once %d, waited for the 1 s timeout %d, "
+         "answered %d; slowest %.3f s; codes %s)" % (
+             die["n"], die["prompt"], die["waited"], die["answered"], die_max,
+             ",".join(sorted(die_codes)) or "-")),
+        ("exit_linger", "a sent %d to b, returned from main without grove_node_stop: b got %d "
+         "(lost %d)" % (flood_sent, flood_recv, max(0, flood_sent - flood_recv))),
         ("node_exit_codes", " ".join("%s=%s" % kv for kv in sorted(codes.items()))),
         ("logs", "%s, %s" % (os.path.abspath(os.path.join(workdir, "chaos_net.log")),
                              os.path.abspath(os.path.join(workdir, "chaos_net_events.log")))),

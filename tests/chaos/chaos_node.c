@@ -64,6 +64,8 @@ struct peer {
   } links[8]; /* the links made to this peer's targets (one per incarnation) */
   int nlinks;
   uint64_t link_unknown, link_fired_nc;
+  uint64_t flood_recv, flood_ooo; /* "fseq" messages (the exit-linger check) */
+  int64_t flood_max;
   /* target: links from this peer's watcher */
   bool tlink_active;
   uint64_t tlinked, texits, texit_double;
@@ -151,6 +153,19 @@ static int sink_receive(grove_actor *self, grove_msg *msg) {
       }
       p->last_arrival = now;
       seen_mark(p, n);
+    }
+  } else if (grove_msg_is(msg, "fseq")) {
+    const char *from;
+    size_t len;
+    int64_t n;
+    struct peer *p;
+    if (grove_msg_str(msg, 0, &from, &len) == 0 && grove_msg_int(msg, 1, &n) == 0 &&
+        (p = peer_by_name(from, len)) != NULL) {
+      p->flood_recv++;
+      if (n <= p->flood_max)
+        p->flood_ooo++;
+      else
+        p->flood_max = n;
     }
   } else if (grove_msg_is(msg, "probe") && grove_msg_is_call(msg)) {
     grove_reply(msg, grove_msg_new("probed"));
@@ -421,6 +436,8 @@ static void report(void) {
     KV(tlinked);
     KV(texits);
     KV(texit_double);
+    KV(flood_recv);
+    KV(flood_ooo);
 #undef KV
     printf(" sent=%" PRIu64 " recv_max=%" PRId64 " max_gap=%.3f up_now=%d\n", p->next_seq,
            p->max_seq, p->max_gap, (int)grove_node_is_up(p->name));
@@ -446,6 +463,90 @@ static void report(void) {
  * start a new one under the same name. A peer that still holds a monitor
  * or link from before a partition it was declared down in fires it now:
  * the peer's watcher sees it fire twice. */
+/* ---- a callee that ends without replying (issue 12, item 10) --------------------------- */
+
+static int mortal_receive(grove_actor *self, grove_msg *msg) {
+  if (grove_msg_is(msg, "die"))
+    return -5003; /* ends, the request unanswered */
+  return 0;
+}
+static const grove_actor_class mortal_class = {"mortal", sizeof(grove_actor), NULL, mortal_receive,
+                                               NULL};
+static grove_ref mortal_sup;
+
+/* "diecalls N": N calls to each peer's "mortal" (restarted by its supervisor
+ * each time); a call whose callee ended should fail at once, as a local one
+ * does, not after its timeout. One line per peer, then "DIECALLS end". */
+static void *diecalls(void *arg) {
+  int n = (int)(intptr_t)arg;
+  for (int i = 0; i < npeers; i++) {
+    struct peer *p = &peers[i];
+    int prompt = 0, waited = 0, lookup_failed = 0, answered = 0;
+    double max_dt = 0;
+    int last_code = 0;
+    for (int k = 0; k < n; k++) {
+      grove_ref r;
+      int rc = GROVE_ENOENT;
+      for (int t = 0; t < 100 && rc != 0; t++) {
+        rc = grove_whereis_remote(p->name, "mortal", &r, 1.0);
+        if (rc)
+          grove_sleep(0.01);
+      }
+      if (rc) {
+        lookup_failed++;
+        continue;
+      }
+      grove_msg *reply = NULL;
+      double t0 = chaos_now();
+      rc = grove_call(r, grove_msg_new("die"), &reply, 1.0);
+      double dt = chaos_now() - t0;
+      grove_msg_free(reply);
+      if (dt > max_dt)
+        max_dt = dt;
+      if (rc == 0)
+        answered++;
+      else if (dt < 0.5)
+        prompt++;
+      else
+        waited++;
+      last_code = rc;
+      grove_sleep(0.02); /* its supervisor restarts it */
+    }
+    printf("DIECALLS peer=%s n=%d prompt=%d waited=%d answered=%d lookup_failed=%d max=%.3f "
+           "last=%s\n",
+           p->name, n, prompt, waited, answered, lookup_failed, max_dt, grove_err_name(last_code));
+  }
+  printf("DIECALLS end\n");
+  fflush(stdout);
+  return NULL;
+}
+
+/* "floodexit PEER N": N messages to PEER's sink, then return from main
+ * without grove_node_stop (issue 12, item 9): a running node must flush what
+ * it queued at exit, or count and report what it could not deliver. */
+static int flood_exit(const char *arg) {
+  char name[64];
+  long n = 0;
+  if (sscanf(arg, "%63s %ld", name, &n) != 2)
+    return -1;
+  struct peer *p = peer_by_name(name, strlen(name));
+  if (!p || grove_ref_is_null(p->sink))
+    return -1;
+  long sent = 0, refused = 0;
+  for (long i = 0; i < n; i++) {
+    grove_msg *m = grove_msg_new("fseq");
+    grove_msg_pack_str(m, me);
+    grove_msg_pack_int(m, i);
+    if (grove_send(p->sink, m) == 0)
+      sent++;
+    else
+      refused++;
+  }
+  printf("FLOODSENT sent=%ld refused=%ld\n", sent, refused);
+  fflush(stdout);
+  return 0;
+}
+
 static void rotate_target(void) {
   grove_actor_exit(target_ref, GROVE_EXIT_KILLED);
   grove_actor_wait(target_ref, NULL, 2);
@@ -501,6 +602,7 @@ int main(int argc, char **argv) {
     snprintf(p->name, sizeof p->name, "%.*s", (int)(eq - argv[i]), argv[i]);
     snprintf(p->endpoint, sizeof p->endpoint, "%s", eq + 1);
     p->max_seq = -1;
+    p->flood_max = -1;
   }
   if (getenv("CHAOS_RATE"))
     rate = atof(getenv("CHAOS_RATE"));
@@ -512,6 +614,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "chaos_node %s: grove_node_start(%s): %s\n", me, argv[2], grove_err_name(rc));
     return 2;
   }
+  grove_child_spec ms = {.id = "mortal", .cls = &mortal_class, .shutdown = 1};
+  ms.opts.name = "mortal";
+  grove_supervisor_opts mso = {GROVE_ONE_FOR_ONE, 1000000, 1.0, NULL};
+  if (grove_supervisor_start(&mso, &ms, 1, &mortal_sup))
+    return 2;
   grove_actor_opts so = {.name = "sink"}, to = {.name = "target", .trap_exits = true},
                    wo = {.trap_exits = true};
   if (grove_actor_spawn_ex(&sink_class, NULL, &so, &sink_ref) ||
@@ -558,6 +665,10 @@ int main(int argc, char **argv) {
         quitting = true;
       else if (strcmp(line, "rotate") == 0)
         rotate_target();
+      else if (strncmp(line, "diecalls ", 9) == 0)
+        grove_greenlet_release(grove_spawn(diecalls, (void *)(intptr_t)atoi(line + 9)));
+      else if (strncmp(line, "floodexit ", 10) == 0 && flood_exit(line + 10) == 0)
+        return 0; /* from main, the node still running: what it queued must not vanish */
       size_t used = (size_t)(nl + 1 - line);
       memmove(line, nl + 1, have - used + 1);
       have -= used;
@@ -578,6 +689,7 @@ int main(int argc, char **argv) {
   grove_actor_wait(sink_ref, NULL, 2);
   grove_actor_wait(target_ref, NULL, 2);
   grove_actor_wait(watcher_ref, NULL, 2);
+  grove_supervisor_stop(mortal_sup, 2);
   grove_node_stop();
   for (int i = 0; i < npeers; i++)
     free(peers[i].seen);
