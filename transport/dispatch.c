@@ -43,10 +43,7 @@ static grove_msg *msg_from(grove__node *n, const grove__env *e) {
 }
 
 static void reply_status(grove__node *n, grove__peer *p, uint64_t id, int status) {
-  msgpack_packer *pk = grove__node_begin_env(n, p, GROVE__ENV_OVERHEAD + 16);
-  size_t mark = grove__data_mark(p);
-  grove__w_reply(pk, id, status, GROVE_REF_NULL, "grove.error", NULL, 0);
-  grove__data_count(p, mark);
+  grove__reply_error(n, p, id, status, GROVE_REF_NULL);
 }
 
 static int resolve_to(grove__node *n, const grove__env *e, grove_ref *to) {
@@ -96,6 +93,8 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
       n->stats.unknown_target++;
       if (e->kind == GROVE__W_CALL)
         reply_status(n, p, e->id, GROVE_ENOENT);
+    } else if (e->kind == GROVE__W_CALL) {
+      grove__rcall_add(n, p->id, e->id, to); /* its callee's end answers it (calls.c) */
     }
     return;
   }
@@ -164,10 +163,19 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
     }
     return;
   case GROVE__W_EXIT:
+    /* A link's signal (applied only while the link is there: a stale one
+     * is ignored), or, with kill, grove_actor_exit's untrappable kill. */
     if (e->to.node == n->id) {
       grove__rlink_remove(p, grove__node_local_ref(n, e->to), e->from);
-      grove__actor_exit_remote(grove__node_local_ref(n, e->to), e->from, (int)e->code, e->kill);
+      grove__actor_exit_remote(grove__node_local_ref(n, e->to), e->from, (int)e->code,
+                               e->kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
     }
+    return;
+  case GROVE__W_EXIT2:
+    /* grove_actor_exit's signal: applied as a local one, links untouched. */
+    if (e->to.node == n->id)
+      grove__actor_exit_remote(grove__node_local_ref(n, e->to), e->from, (int)e->code,
+                               GROVE__EXIT_SIGNAL);
     return;
   case GROVE__W_BYE:
     grove__peer_down(n, p, "it stopped");
@@ -182,11 +190,15 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
 static int handle_frame(grove__node *n, const char *ident, size_t ilen, const char *buf,
                         size_t len) {
   n->stats.frames_received++;
-  grove__peer *p = grove__peer_by_name(n, ident, ilen);
+  /* Its name, or our own connection's routing id (peer.c: dial). */
+  grove__peer *p = grove__peer_by_ident(n, ident, ilen);
+  int named = !(ilen == GROVE__OUT_ID_LEN && ident[0] == 0);
+  const char *who = p ? p->name : named ? ident : "an unknown connection";
+  int wlen = p ? (int)p->name_len : named ? (int)ilen : (int)strlen(who);
   if (len > n->opts.max_message) {
     n->stats.dropped_oversize++;
     grove__node_log(n, p, "dropped a %zu-byte frame from %.*s: larger than max_message (%zu)", len,
-                    (int)ilen, ident, n->opts.max_message);
+                    wlen, who, n->opts.max_message);
     return 0;
   }
   size_t off = 0, at = 0;
@@ -199,19 +211,22 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
     over |= grove__turn_over(hub); /* one unit of the hub's turn per envelope */
     if (r == GROVE__ENV_VERSION) {
       n->stats.dropped_version++;
-      grove__node_log(n, p, "dropped an envelope from %.*s: unknown protocol version", (int)ilen,
-                      ident);
+      grove__node_log(n, p, "dropped an envelope from %.*s: unknown protocol version", wlen, who);
       continue;
     }
     if (r != GROVE__ENV_OK) {
       n->stats.dropped_malformed++;
-      grove__node_log(n, p, "dropped a malformed envelope from %.*s", (int)ilen, ident);
+      grove__node_log(n, p, "dropped a malformed envelope from %.*s", wlen, who);
       continue;
     }
     if (e.kind == GROVE__W_HELLO || e.kind == GROVE__W_WELCOME) {
-      if (e.name_len != ilen || memcmp(e.name, ident, ilen) != 0) {
+      /* It must name the connection's node: its routing id, or the peer
+       * our own connection goes to. */
+      const char *want = named ? ident : p ? p->name : NULL;
+      size_t wantlen = named ? ilen : p ? p->name_len : 0;
+      if (!want || e.name_len != wantlen || memcmp(e.name, want, wantlen) != 0) {
         n->stats.dropped_malformed++;
-        grove__node_log(n, p, "hello from %.*s names another node: dropped", (int)ilen, ident);
+        grove__node_log(n, p, "hello from %.*s names another node: dropped", wlen, who);
         continue;
       }
       if (!p && !(p = grove__peer_add(n, ident, ilen)))
@@ -221,21 +236,22 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
         grove__node_log(n, p, "node name %s collides with another node's id: refused", p->name);
         continue;
       }
-      grove__peer_up(n, p, &e);
-      if (e.kind == GROVE__W_HELLO)
-        grove__peer_send_hello(n, p, GROVE__W_WELCOME);
+      grove__peer_up(n, p, &e, ident, ilen);
+      if (e.kind == GROVE__W_HELLO) /* answered on the pipe it came on */
+        grove__peer_send_hello(n, p, GROVE__W_WELCOME, ident, ilen);
       continue;
     }
     if (!p || p->state != GROVE__P_UP) {
       n->stats.dropped_unknown_peer++;
-      grove__node_log(n, p, "dropped an envelope from %.*s: no handshake yet", (int)ilen, ident);
+      grove__node_log(n, p, "dropped an envelope from %.*s: no handshake yet", wlen, who);
       /* A peer that thinks we know it (we restarted, or declared it down):
-       * invite it to shake hands again, once per frame. */
-      if (!p && ilen <= GROVE__NAME_MAX && n->npeers < 4096 &&
+       * invite it to shake hands again, once per frame, on the pipe it
+       * came on. */
+      if (!p && named && ilen <= GROVE__NAME_MAX && n->npeers < 4096 &&
           (p = grove__peer_add(n, ident, ilen)))
         p->state = GROVE__P_DOWN;
       if (p && p->state == GROVE__P_DOWN && !invited++)
-        grove__peer_send_hello(n, p, GROVE__W_HELLO);
+        grove__peer_send_hello(n, p, GROVE__W_HELLO, ident, ilen);
       continue;
     }
     if (!seen++)
@@ -244,7 +260,7 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
   }
   if (r == GROVE__ENV_GARBAGE) {
     n->stats.dropped_malformed++;
-    grove__node_log(n, p, "dropped the rest of a frame from %.*s: not msgpack", (int)ilen, ident);
+    grove__node_log(n, p, "dropped the rest of a frame from %.*s: not msgpack", wlen, who);
   }
   if (p && p->unreturned) {
     /* Return credit in large steps while a flood comes in, and the rest at

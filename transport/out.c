@@ -28,13 +28,30 @@
 
 /* ---- sending ----------------------------------------------------------------------------- */
 
-static int zsend(grove__node *n, grove__peer *p, const void *data, size_t size) {
-  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+int grove__peer_zsend(grove__node *n, grove__peer *p, const char *ident, size_t ilen,
+                      const void *data, size_t size) {
+  if (!ident) {
+    if (p->route_len) {
+      ident = p->route;
+      ilen = p->route_len;
+    } else if (p->we_connected) {
+      ident = p->out_id; /* not up yet: our own connection */
+      ilen = GROVE__OUT_ID_LEN;
+    } else {
+      ident = p->name;
+      ilen = p->name_len;
+    }
+  }
+  if (zmq_send(n->sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
       zmq_send(n->sock, data, size, ZMQ_DONTWAIT) < 0)
     return -errno;
   n->stats.frames_sent++;
   p->last_sent = grove__now();
   return 0;
+}
+
+static int zsend(grove__node *n, grove__peer *p, const void *data, size_t size) {
+  return grove__peer_zsend(n, p, NULL, 0, data, size);
 }
 
 /* Hand a peer's sealed frames, then its buffered envelopes, to ZeroMQ.
@@ -59,6 +76,7 @@ int grove__peer_flush(grove__node *n, grove__peer *p) {
   if (rc == 0 && p->out.size && (rc = zsend(n, p, p->out.data, p->out.size)) == 0) {
     p->out.size = 0;
     p->out_envs = 0;
+    p->out_msgs = 0;
   }
   if (rc != 0) {
     if (rc != -EAGAIN && rc != -EHOSTUNREACH)
@@ -78,10 +96,12 @@ static void seal(grove__peer *p) {
   f->next = NULL;
   f->size = p->out.size;
   f->envs = p->out_envs;
+  f->msgs = p->out_msgs;
   f->data = msgpack_sbuffer_release(&p->out);
   *p->sealed_tail = f;
   p->sealed_tail = &f->next;
   p->out_envs = 0;
+  p->out_msgs = 0;
 }
 
 void grove__peer_drop_output(grove__peer *p) {
@@ -94,6 +114,7 @@ void grove__peer_drop_output(grove__peer *p) {
   p->sealed_tail = &p->sealed;
   p->out.size = 0;
   p->out_envs = 0;
+  p->out_msgs = 0;
 }
 
 grove_greenlet *grove__node_flush_cb(grove__cb *cb) {
@@ -140,23 +161,21 @@ grove__peer *grove__peer_for_ref(grove__node *n, grove_ref r) {
   return p && p->state != GROVE__P_DOWN && p->state != GROVE__P_NEW ? p : NULL;
 }
 
-void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind) {
+void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind, const char *ident,
+                            size_t ilen) {
   /* A hello goes alone and at once, ahead of buffered traffic (which waits
    * for the handshake). The window is written only when it is not the
    * default, so that a node of an earlier release (which takes 5 or 6
-   * elements) still shakes hands. */
+   * elements) still shakes hands. Its incarnation is this pair's session
+   * (grove__peer_our_incarnation). */
   msgpack_sbuffer hello;
   msgpack_sbuffer_init(&hello);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &hello, msgpack_sbuffer_write);
-  grove__w_hello(&pk, kind, n->name, n->incarnation, n->endpoint, n->opts.max_message,
-                 n->opts.window == GROVE__WINDOW_DEFAULT ? 0 : n->opts.window);
-  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-      zmq_send(n->sock, hello.data, hello.size, ZMQ_DONTWAIT) >= 0) {
-    n->stats.frames_sent++;
+  grove__w_hello(&pk, kind, n->name, grove__peer_our_incarnation(n, p), n->endpoint,
+                 n->opts.max_message, n->opts.window == GROVE__WINDOW_DEFAULT ? 0 : n->opts.window);
+  if (grove__peer_zsend(n, p, ident, ilen, hello.data, hello.size) == 0)
     n->stats.sent++;
-    p->last_sent = grove__now();
-  }
   msgpack_sbuffer_destroy(&hello);
   grove__node_check_events(n);
 }
@@ -192,11 +211,22 @@ static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
 
 static int r_reply(grove_msg *request, grove_msg *reply) {
   grove__node *n = grove__node_current();
+  if (n)
+    grove__rcall_done(n, request->remote, request->token); /* answered */
   grove__peer *p = n ? grove__peer_by_id(n, request->remote) : NULL;
   if (!p || p->state != GROVE__P_UP || reply->blob) {
     grove__dead_letter_here(request->sender, reply,
                             reply->blob ? GROVE_EINVAL : GROVE_EHOSTUNREACH);
     return reply->blob ? GROVE_EINVAL : 0;
+  }
+  if (reply->body.size + strlen(reply->tag) + 256 > p->max_message) {
+    /* Larger than the caller's node accepts (its hello said): it would
+     * drop the frame, and the caller wait for its timeout. The caller is
+     * told at once instead, as a send is refused. */
+    grove_ref from = grove__node_wire_ref(n, reply->sender);
+    grove__dead_letter_here(request->sender, reply, GROVE_EMSGSIZE);
+    grove__reply_error(n, p, request->token, GROVE_EMSGSIZE, from);
+    return GROVE_EMSGSIZE;
   }
   /* A reply never waits for the window (grove_reply does not block), but
    * it counts. */
@@ -273,13 +303,28 @@ static void r_unlink(grove_ref local, grove_ref remote) {
                   remote);
 }
 
-static void r_exit(grove_ref to, grove_ref from, int reason, int kill) {
+static int r_exit(grove_ref to, grove_ref from, int reason, int how) {
   grove__node *n = grove__node_current();
-  grove__peer *p = n ? grove__peer_for_ref(n, to) : NULL;
+  grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  if (p && how == GROVE__EXIT_LINK)
+    grove__rlink_remove(p, from, to); /* the link is gone, whether or not the signal can go */
   if (!p || p->state != GROVE__P_UP)
-    return;
-  grove__rlink_remove(p, from, to);
-  grove__w_exit(grove__node_begin_env(n, p, 64), grove__node_wire_ref(n, from), to, reason, kill);
+    return GROVE_EHOSTUNREACH;
+  msgpack_packer *pk = grove__node_begin_env(n, p, 64);
+  if (how == GROVE__EXIT_SIGNAL)
+    grove__w_exit2(pk, grove__node_wire_ref(n, from), to, reason);
+  else
+    grove__w_exit(pk, grove__node_wire_ref(n, from), to, reason, how == GROVE__EXIT_KILL);
+  return 0;
+}
+
+/* A local actor ended: flow control forgets it, and the calls it took from
+ * other nodes without answering fail now (as a local caller's do). */
+static void r_ended(grove_ref target) {
+  grove__flow_ended(target);
+  grove__node *n = grove__node_current();
+  if (n && n->nrcalls)
+    grove__rcalls_ended(n, target);
 }
 
 const grove__remote_ops grove__node_remote_ops = {
@@ -293,5 +338,5 @@ const grove__remote_ops grove__node_remote_ops = {
     .unlink = r_unlink,
     .exit = r_exit,
     .consumed = grove__flow_consumed,
-    .ended = grove__flow_ended,
+    .ended = r_ended,
 };

@@ -33,6 +33,7 @@
 #define GROVE__DRAIN_FRAMES 16   /* frames per drain pass: then the actors take what it delivered */
 #define GROVE__TARGETS_MAX 65536 /* bounded remote actors remembered per peer */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
+#define GROVE__OUT_ID_LEN 18 /* a NUL byte, 'g', 16 random bytes: no node name has a NUL */
 
 enum { GROVE__P_NEW = 0, GROVE__P_CONNECTING, GROVE__P_UP, GROVE__P_DOWN };
 
@@ -85,7 +86,7 @@ typedef struct grove__pair {
 /* A frame sealed while ZeroMQ pushed back: sent before the buffer. */
 typedef struct grove__frame {
   struct grove__frame *next;
-  size_t size, envs;
+  size_t size, envs, msgs;
   char *data;
 } grove__frame;
 
@@ -96,12 +97,29 @@ typedef struct grove__peer {
   int state;
   uint8_t we_connected;
   char *endpoint;
-  uint64_t incarnation;
+  uint64_t incarnation; /* its incarnation for us, as its last hello said */
+  /* Sessions: our incarnation for this peer is the node's + `session`, one
+   * more each time we take it for down, so that its next hello from us
+   * tells it so (docs/protocol.md, section 5). */
+  uint64_t session;
+  /* Routing ids (docs/protocol.md, section 1): `out_id` names our own
+   * connection to it (we_connected; unguessable, never a node name), `route`
+   * the pipe its session runs on - its name (its connection to us) or
+   * out_id - fixed when it comes up: one pipe per session and direction
+   * keeps the pair's order. */
+  char out_id[GROVE__OUT_ID_LEN];
+  char route[GROVE__NAME_MAX + 1];
+  size_t route_len;
+  uint8_t seen_own, seen_out;    /* since it was last up: a hello came on its connection / ours */
+  uint64_t redial_at;            /* not up by then: connect again (a redial heals a lost pipe) */
+  char *dialled;                 /* the endpoint we connected to (zmq_disconnect needs it) */
+  char curve_key[41];            /* the server key we connected with ("": none) */
   size_t max_message, batch_max; /* what it accepts, as it said in its hello */
   uint64_t last_recv, last_sent, log_at;
   msgpack_sbuffer out; /* envelopes waiting for the next frame */
   msgpack_packer pk;
   size_t out_envs;
+  size_t out_msgs; /* of them data (SEND, CALL, REPLY): what is lost if it is dropped */
   grove__frame *sealed, **sealed_tail; /* frames ZeroMQ refused, oldest first */
   grove__list waiters;                 /* greenlets waiting for it to be up */
   /* flow control (flow.c): what we send it */
@@ -156,7 +174,15 @@ typedef struct grove__node {
   grove__call **calls;
   size_t ncalls, capcalls;
   uint64_t next_call;
+  /* calls from other nodes waiting for a local actor's answer (calls.c) */
+  struct grove__rcall **rc_byid, **rc_bycallee;
+  size_t nrcalls, caprcalls;
 } grove__node;
+
+/* Our incarnation as this peer knows it (its session with us). */
+static inline uint64_t grove__peer_our_incarnation(const grove__node *n, const grove__peer *p) {
+  return n->incarnation + p->session;
+}
 
 /* This hub's node (NULL: none started): its GROVE__LAYER_NODE slot. */
 grove__node *grove__node_current(void);
@@ -192,12 +218,23 @@ static inline int grove__zmq_set_int(void *s, int opt, int v) {
 /* peer.c */
 grove__peer *grove__peer_by_id(grove__node *n, uint32_t id);
 grove__peer *grove__peer_by_name(grove__node *n, const char *name, size_t len);
+/* The peer a ZeroMQ routing id names: its name, or our connection's id. */
+grove__peer *grove__peer_by_ident(grove__node *n, const char *ident, size_t len);
+/* Send one frame to the peer on `ident` (NULL: its route, or our own
+ * connection before it is up). Returns 0 or a negative errno. */
+int grove__peer_zsend(grove__node *n, grove__peer *p, const char *ident, size_t ilen,
+                      const void *data, size_t size);
 grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len);
 void grove__peer_free(grove__peer *p);
 /* A peer that control envelopes can go to (connecting or up), or NULL. */
 grove__peer *grove__peer_for_ref(grove__node *n, grove_ref r);
-void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind);
-void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e);
+/* A HELLO or WELCOME, alone and at once, on `ident` (NULL: as
+ * grove__peer_zsend). */
+void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind, const char *ident,
+                            size_t ilen);
+/* A HELLO/WELCOME from p arrived on the pipe `ident`. */
+void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e, const char *ident,
+                    size_t ilen);
 void grove__peer_down(grove__node *n, grove__peer *p, const char *why);
 void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
 /* cluster: a peer went down; a worker whose coordinator it was exits */
@@ -215,6 +252,7 @@ msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p, size_t siz
 static inline size_t grove__data_mark(const grove__peer *p) { return p->out.size; }
 static inline void grove__data_count(grove__peer *p, size_t mark) {
   p->sent_bytes += p->out.size - mark;
+  p->out_msgs += p->out.size > mark; /* an envelope was written */
 }
 /* The most a SEND/CALL envelope adds to a body and tag. */
 #define GROVE__ENV_OVERHEAD 64
@@ -295,6 +333,17 @@ void grove__calls_free(grove__node *n);
 int grove__rmon_add(grove__peer *p, uint64_t id, grove_ref watcher, grove_ref target);
 int grove__rmon_take(grove__peer *p, uint64_t id, grove_ref *target);
 void grove__rmon_remove(grove__peer *p, uint64_t id);
+/* An error REPLY (docs/protocol.md, section 7: tag grove.error, body
+ * [status]; `from` the actor that answered, or nil when the node did). */
+void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, grove_ref from);
+/* Calls from other nodes that a local actor took and has not answered: its
+ * end answers them (GROVE_ENOENT, as a local caller gets), a reply takes
+ * one out, a peer's down forgets its own. */
+void grove__rcall_add(grove__node *n, uint32_t peer, uint64_t id, grove_ref callee);
+void grove__rcall_done(grove__node *n, uint32_t peer, uint64_t id);
+void grove__rcalls_ended(grove__node *n, grove_ref callee);
+void grove__rcalls_forget_peer(grove__node *n, uint32_t peer);
+void grove__rcalls_free(grove__node *n);
 int grove__rlink_add(grove__peer *p, grove_ref local, grove_ref remote);
 void grove__rlink_remove(grove__peer *p, grove_ref local, grove_ref remote);
 

@@ -207,6 +207,13 @@ void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t rea
     msgpack_pack_false(pk);
 }
 
+void grove__w_exit2(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason) {
+  head(pk, 5, GROVE__W_EXIT2);
+  pack_ref_or_nil(pk, from);
+  grove__pack_ref(pk, to);
+  msgpack_pack_int64(pk, reason);
+}
+
 void grove__w_credit(msgpack_packer *pk, uint64_t bytes, const grove__grant *grants, size_t n) {
   head(pk, 4, GROVE__W_CREDIT);
   msgpack_pack_uint64(pk, bytes);
@@ -282,6 +289,7 @@ static const uint8_t nfields[GROVE__W_NKINDS] = {
     [GROVE__W_WHEREIS] = 4, [GROVE__W_MONITOR] = 5, [GROVE__W_DEMONITOR] = 4,
     [GROVE__W_DOWN] = 6,    [GROVE__W_LINK] = 4,    [GROVE__W_UNLINK] = 4,
     [GROVE__W_EXIT] = 6,    [GROVE__W_BYE] = 2,     [GROVE__W_CREDIT] = 4,
+    [GROVE__W_EXIT2] = 5,
 };
 
 /* A grant's credit: -1 (gone) to GROVE__GRANT_MAX. */
@@ -302,15 +310,19 @@ static int get_grant(const msgpack_object *o, grove__grant *g) {
 
 int grove__env_decode(const msgpack_object *o, grove__env *e) {
   memset(e, 0, sizeof *e);
-  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2)
+  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0)
     return GROVE_EPROTO;
   const msgpack_object *f = o->via.array.ptr;
   uint32_t n = o->via.array.size;
   uint64_t version, kind;
   if (get_u64(&f[0], &version))
     return GROVE_EPROTO;
+  /* The version decides first: another version's envelope is dropped as
+   * such whatever its shape (docs/protocol.md, section 12). */
   if (version != GROVE__WIRE_VERSION)
     return GROVE_ENOSYS;
+  if (n < 2)
+    return GROVE_EPROTO;
   if (get_u64(&f[1], &kind) || kind >= GROVE__W_NKINDS)
     return GROVE_EPROTO;
   /* HELLO and WELCOME: 5 elements, 6 with max_message, 7 with the window. */
@@ -419,6 +431,13 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
       else
         e->kill = f[5].via.boolean;
     }
+    break;
+  case GROVE__W_EXIT2:
+    rc = get_ref_or_nil(&f[2], &e->from);
+    if (!rc)
+      rc = get_ref(&f[3], &e->to);
+    if (!rc)
+      rc = get_i64(&f[4], &e->code);
     break;
   default:
     rc = GROVE_EPROTO;
@@ -644,10 +663,12 @@ grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, gro
   } else {
     return GROVE__ENV_MALFORMED; /* one bad envelope: the caller goes on */
   }
-  if (n < 2)
+  if (n == 0)
     return GROVE__ENV_MALFORMED;
-  if (n > 8) {
-    /* Too long for version 1; a longer one may be another version. */
+  if (n < 2 || n > 8) {
+    /* The version decides first (docs/protocol.md, section 12): an array
+     * whose first element is an integer other than 1 is another version's,
+     * whatever its length; otherwise too short or too long for version 1. */
     msgpack_object v;
     read_field(p, end, &o, &v);
     return v.type == MSGPACK_OBJECT_POSITIVE_INTEGER && v.via.u64 != GROVE__WIRE_VERSION

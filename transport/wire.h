@@ -28,6 +28,7 @@ enum {
   GROVE__W_EXIT = 12,
   GROVE__W_BYE = 13,
   GROVE__W_CREDIT = 14,
+  GROVE__W_EXIT2 = 15, /* an exit signal of grove_actor_exit (Erlang's exit/2), not a link's */
   GROVE__W_NKINDS
 };
 
@@ -42,7 +43,7 @@ typedef struct grove__env {
   const char *body;
   size_t body_len;
   uint64_t id;      /* call id, request id, monitor id, incarnation */
-  int64_t code;     /* REPLY status, DOWN/EXIT reason */
+  int64_t code;     /* REPLY status, DOWN/EXIT/EXIT2 reason */
   int kill;         /* EXIT */
   const char *name; /* HELLO/WELCOME node name, WHEREIS name */
   size_t name_len;
@@ -125,6 +126,8 @@ void grove__w_down(msgpack_packer *pk, grove_ref watcher, uint64_t id, grove_ref
                    int64_t reason);
 void grove__w_link(msgpack_packer *pk, int kind, grove_ref from, grove_ref to);
 void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason, int kill);
+/* EXIT2 [1, 15, from, to, reason] */
+void grove__w_exit2(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason);
 /* CREDIT [1, 14, bytes, [[target, credit], ...]] */
 void grove__w_credit(msgpack_packer *pk, uint64_t bytes, const grove__grant *grants, size_t n);
 

@@ -76,7 +76,12 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
  * GROVE_EXIT_NOCONNECTION for its actors), close the socket, uninstall the
  * transport. Remote calls in progress fail with GROVE_EHOSTUNREACH. Returns 0
  * or GROVE_ENOENT (no node). A running node keeps grove_hub_close from
- * succeeding (GROVE_EBUSY) until it is stopped. */
+ * succeeding (GROVE_EBUSY) until it is stopped. A process that returns from
+ * main or calls exit() with the calling thread's node running gets it
+ * stopped at exit, after a linger of at most heartbeat_timeout in which the
+ * node flushes its buffers and waits for its peers to confirm what it sent;
+ * what it could not deliver or get confirmed is counted and reported on
+ * stderr (docs/transport.md, "What happens at exit"). */
 int grove_node_stop(void);
 
 const char *grove_node_name(void);     /* NULL when no node runs */

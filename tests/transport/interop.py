@@ -36,7 +36,14 @@ the answer came from that ref]. This script is node "py":
      message) is announced with a grant of 8 ahead of the WHEREIS answer
      that names it; 100 sends honour the grants that follow, and the actor
      reports that its inbox never held more than 8;
-  8. it says BYE.
+  8. the rules where docs/protocol.md and grove once disagreed: an EXIT
+     for a link that does not exist is stale and ignored, an EXIT2 (the
+     signal of grove_actor_exit) applies ("trapper" counts what it got);
+     arrays of 9, 12 and 200 elements of version 2 are dropped as another
+     version (the grove side checks dropped_version == 3); a REPLY larger
+     than the 64 KiB our HELLO accepts is refused and we get status -90 at
+     once ("big"); every error REPLY is tag grove.error, body [status];
+  9. it says BYE.
 
 While it waits it sends a HEARTBEAT every 0.3 s, so the grove node does not
 declare it down. Exit status 0 when everything matched, 1 otherwise.
@@ -52,12 +59,14 @@ import zmq
 
 VERSION = 1
 (HELLO, WELCOME, SEND, CALL, REPLY, HEARTBEAT, WHEREIS, MONITOR, DEMONITOR, DOWN, LINK,
- UNLINK, EXIT, BYE, CREDIT) = range(15)
+ UNLINK, EXIT, BYE, CREDIT, EXIT2) = range(16)
 DATA = (SEND, CALL, REPLY)  # the envelopes that count against the link window
 DEFAULT_WINDOW = 4 << 20  # what a node grants when its hello does not say
 GONE = -1  # a grant of -1: the bounded actor has ended
 REF_EXT = 1  # msgpack ext type of a ref: node (u32) gen (u32) id (u64), big-endian
 ENOENT = -errno.ENOENT
+EMSGSIZE = -errno.EMSGSIZE
+MAX_MESSAGE = 64 * 1024  # what our HELLO says we accept
 
 
 def fnv1a32(name):
@@ -256,9 +265,9 @@ def main():
     grove_id = fnv1a32(grove_name)
     py_id = fnv1a32("py")
 
-    # 1. handshake: our window is the 7th element (max_message, the 6th, is
-    # 0: "the receiver's own limit")
-    node.send(HELLO, "py", int.from_bytes(os.urandom(8), "big"), None, 0, node.my_window)
+    # 1. handshake: our max_message is the 6th element, our window the 7th
+    node.send(HELLO, "py", int.from_bytes(os.urandom(8), "big"), None, MAX_MESSAGE,
+              node.my_window)
     env = node.expect(lambda e: e[1] == WELCOME, 5.0, "WELCOME")
     check(env[2] == grove_name, "welcome from %r" % env[2])
     check(isinstance(env[3], int), "incarnation")
@@ -297,9 +306,11 @@ def main():
     check(unref(seen[0][2])[0] == grove_id, "the callback's sender is on the grove node")
     check(out == [42, 1], "callback answered %r" % out)
 
-    # 5. an unknown ref
-    status, _, _, _ = node.call(ref(grove_id, 1, 999999), "x", b"")
+    # 5. an unknown ref: an error REPLY, tag grove.error, body [status], from nil
+    status, frm, tag, out = node.call(ref(grove_id, 1, 999999), "x", b"")
     check(status == ENOENT, "unknown ref: %r" % status)
+    check(tag == "grove.error" and out == [ENOENT] and frm is None,
+          "unknown ref's reply: %r %r %r" % (tag, out, frm))
 
     # 6. the link window: 3 MB through the 256 KiB we grant
     sink = ref(py_id, 1, 2)
@@ -324,7 +335,29 @@ def main():
     check(out[1] <= 8, "the bounded inbox held %d (bound 8)" % out[1])
     check(node.waited > 0, "the sends never waited for credit")
 
-    # 8. goodbye
+    # 8a. exit signals: a stale EXIT (no link) is ignored, EXIT2 applies
+    status, trapper = node.whereis("trapper")
+    check(status == 0, "whereis trapper: %r" % status)
+    me = ref(py_id, 1, 9)
+    node.send(EXIT, me, trapper, -5, False)
+    node.send(EXIT2, me, trapper, -7)
+    status, _, _, out = node.call(trapper, "report", b"")
+    check(status == 0 and out == [1, -7], "trapper got %r (one exit, -7)" % (out,))
+    # 8b. the version decides first: 9, 12 and 200 elements of version 2
+    for k in (9, 12, 200):
+        node.sock.send(msgpack.packb([2, HEARTBEAT] + [None] * (k - 2)))
+    # 8c. a REPLY larger than our max_message: refused, we are told at once
+    status, frm, tag, out = node.call("big", "x", body(MAX_MESSAGE + 1000))
+    check(status == EMSGSIZE and tag == "grove.error" and out == [EMSGSIZE],
+          "a reply too large for us: %r %r %r" % (status, tag, out))
+    status, _, tag, out = node.call("big", "x", body(1000))
+    check(status == 0 and tag == "big" and len(out[0]) == 1000, "a reply that fits: %r" % status)
+    # 8d. an actor's error reply has the same shape, from the actor
+    status, frm, tag, out = node.call("trapper", "fail", b"")
+    check(status == -5001 and tag == "grove.error" and out == [-5001] and frm == trapper,
+          "an actor's error reply: %r %r %r %r" % (status, tag, out, frm))
+
+    # 9. goodbye
     node.return_credit()
     node.send(BYE)
     node.sock.close()
