@@ -84,8 +84,9 @@ static void greenlet_unref(grove_greenlet *g) {
     grove__greenlet_free(g->hub, g);
 }
 
-static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, double delay,
-                             int schedule) {
+/* later: spawn_later(delay), a start timer even for 0 s. */
+static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, int later,
+                             double delay, int schedule) {
   if (!fn)
     return NULL;
   grove_hub *hub = grove__hub();
@@ -117,15 +118,23 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
     }
   }
   /* spawn_later: its start deadline is armed first, so that a heap that
-   * cannot grow fails the spawn before anything else changed. */
-  if (delay > 0 && grove__timer_arm(hub, &g->timer, grove__deadline(hub, delay)) != 0) {
-    grove__greenlet_free(hub, g);
-    return NULL;
+   * cannot grow fails the spawn before anything else changed. gevent's
+   * start_later is loop.timer(seconds).start(): a watcher, counted from the
+   * loop's cached time (the last poll, or the last Timeout or sleep that
+   * refreshed it), and a 0-second timer fires only when the hub polls,
+   * after every greenlet already runnable, sleep(0) chains included. */
+  if (later) {
+    uint64_t d = delay > 0 ? (uint64_t)(delay * 1e9) : 0;
+    uint64_t deadline = d >= UINT64_MAX - hub->loop_now - 1 ? UINT64_MAX - 1 : hub->loop_now + d;
+    if (grove__timer_arm(hub, &g->timer, deadline, GROVE__TIMER_WATCHER) != 0) {
+      grove__greenlet_free(hub, g);
+      return NULL;
+    }
   }
   grove__list_push(&hub->greenlets, &g->all);
   hub->nalive++;
   g->cb.fn = grove__greenlet_cb;
-  if (delay > 0)
+  if (later)
     ; /* started by its timer */
   else if (schedule)
     grove__schedule(hub, &g->cb);
@@ -134,18 +143,18 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
   return g;
 }
 
-grove_greenlet *grove__spawn_now(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0); }
+grove_greenlet *grove__spawn_now(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0, 0); }
 
-grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 1); }
+grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0, 1); }
 
 grove_greenlet *grove_spawn_ex(grove_fn fn, void *arg, const grove_spawn_opts *opts) {
-  return spawn(fn, arg, opts, 0, 1);
+  return spawn(fn, arg, opts, 0, 0, 1);
 }
 
 grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg) {
   if (isnan(seconds))
     return NULL;
-  return spawn(fn, arg, NULL, seconds, 1);
+  return spawn(fn, arg, NULL, 1, seconds, 1);
 }
 
 /* ---- ending ----------------------------------------------------------------- */
@@ -284,22 +293,8 @@ void grove__unlink(grove_greenlet *g, grove__waiter *w) {
     grove__list_remove(&w->link);
 }
 
-static int join_until(grove_hub *hub, grove_greenlet *g, uint64_t deadline) {
-  if (g->state == GROVE__DEAD)
-    return 0;
-  if (g == hub->head.current)
-    return GROVE_EDEADLK;
-  if (g->head.flags & GROVE__F_MAIN && hub->head.current->head.flags & GROVE__F_HUB)
-    return GROVE_EPERM;
-  if (deadline != UINT64_MAX && deadline <= uv_hrtime()) {
-    grove_greenlet *cur = hub->head.current;
-    if (cur->head.flags & GROVE__F_HUB)
-      return GROVE_EPERM;
-    return (cur->head.flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
-  }
-  return grove__wait_until(hub, &g->links, deadline, "join", g);
-}
-
+/* gevent's Greenlet.join: at once if g has finished; otherwise rawlink the
+ * caller and switch to the hub under a Timeout (timeout 0 yields once). */
 int grove_join(grove_greenlet *g, double timeout) {
   grove_hub *hub;
   int rc = check(g, &hub);
@@ -307,14 +302,15 @@ int grove_join(grove_greenlet *g, double timeout) {
     return rc;
   if (isnan(timeout))
     return GROVE_EINVAL;
-  if (timeout == 0) {
-    if (g->state == GROVE__DEAD)
-      return 0;
-    if (g == hub->head.current)
-      return GROVE_EDEADLK;
-    return grove__wait(hub, NULL, 0, NULL, NULL);
-  }
-  return join_until(hub, g, grove__deadline(hub, timeout));
+  if (g->state == GROVE__DEAD)
+    return 0;
+  if (g == hub->head.current)
+    return GROVE_EDEADLK;
+  if (grove__poll_only(hub, timeout))
+    return GROVE_ETIMEDOUT;
+  if (g->head.flags & GROVE__F_MAIN && grove__cannot_block(hub, hub->head.current))
+    return GROVE_EPERM;
+  return grove__wait_until(hub, &g->links, grove__timeout_deadline(hub, timeout), "join", g);
 }
 
 int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
@@ -330,21 +326,26 @@ int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
     if (gs[i] && check(gs[i], &h) != 0)
       return check(gs[i], &h);
   }
-  uint64_t deadline = grove__deadline(hub, timeout);
+  uint64_t deadline = grove__timeout_deadline(hub, timeout);
   for (size_t i = 0; i < n; i++) {
-    if (!gs[i])
+    if (!gs[i] || gs[i]->state == GROVE__DEAD)
       continue;
-    int rc;
-    if (timeout == 0) {
-      if (gs[i]->state == GROVE__DEAD)
-        continue;
-      rc = gs[i] == hub->head.current ? GROVE_EDEADLK : grove__wait(hub, NULL, 0, NULL, NULL);
-    } else {
-      rc = join_until(hub, gs[i], deadline);
-    }
+    if (gs[i] == hub->head.current)
+      return GROVE_EDEADLK;
+    if (grove__poll_only(hub, timeout))
+      return GROVE_ETIMEDOUT;
+    int rc = grove__wait_until(hub, &gs[i]->links, deadline, "joinall", gs[i]);
     if (rc)
       return rc;
   }
+  return 0;
+}
+
+static int result_of(grove_greenlet *g, void **value) {
+  if (g->head.flags & GROVE__F_FAILED)
+    return g->error;
+  if (value)
+    *value = g->value;
   return 0;
 }
 
@@ -352,13 +353,18 @@ int grove_get(grove_greenlet *g, void **value, double timeout) {
   int rc = grove_join(g, timeout);
   if (value)
     *value = NULL;
+  return rc ? rc : result_of(g, value);
+}
+
+/* Greenlet.get(block=False): never switches. */
+int grove_get_nowait(grove_greenlet *g, void **value) {
+  if (value)
+    *value = NULL;
+  grove_hub *hub;
+  int rc = check(g, &hub);
   if (rc)
     return rc;
-  if (g->head.flags & GROVE__F_FAILED)
-    return g->error;
-  if (value)
-    *value = g->value;
-  return 0;
+  return g->state == GROVE__DEAD ? result_of(g, value) : GROVE_ETIMEDOUT;
 }
 
 /* ---- killing --------------------------------------------------------------------- */
@@ -424,7 +430,13 @@ int grove_kill(grove_greenlet *g, double timeout) {
   return grove_join(g, timeout);
 }
 
-int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
+int grove_kill_nowait(grove_greenlet *g) {
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  return rc ? rc : kill_nowait(hub, g);
+}
+
+static int killall(grove_greenlet **gs, size_t n, double timeout, int nowait) {
   if (!gs && n)
     return GROVE_EINVAL;
   if (isnan(timeout))
@@ -446,8 +458,14 @@ int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
       self = 1;
   if (self)
     return GROVE_ECANCELED;
-  return grove_joinall(gs, n, timeout);
+  return nowait ? 0 : grove_joinall(gs, n, timeout);
 }
+
+int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
+  return killall(gs, n, timeout, 0);
+}
+
+int grove_killall_nowait(grove_greenlet **gs, size_t n) { return killall(gs, n, 0, 1); }
 
 /* ---- state -------------------------------------------------------------------------- */
 

@@ -91,7 +91,9 @@ int grove__linkable_wait(grove__linkable *l, double timeout, const char *what) {
     }
     return 0;
   }
-  return grove__wait(hub, &l->links, timeout, what, l);
+  if (grove__poll_only(hub, timeout))
+    return GROVE_ETIMEDOUT;
+  return grove__wait_until(hub, &l->links, grove__timeout_deadline(hub, timeout), what, l);
 }
 
 int grove__linkable_has_waiters(const grove__linkable *l) {
@@ -256,6 +258,21 @@ int grove_async_result_get(grove_async_result *r, void **value, double timeout) 
   int rc = grove_async_result_wait(r, timeout);
   if (rc)
     return rc;
+  if (r->state == RESULT_ERROR)
+    return r->error;
+  if (value)
+    *value = r->value;
+  return 0;
+}
+
+int grove_async_result_get_nowait(grove_async_result *r, void **value) {
+  if (value)
+    *value = NULL;
+  int rc = result_check(r);
+  if (rc)
+    return rc;
+  if (r->state == RESULT_UNSET)
+    return GROVE_ETIMEDOUT;
   if (r->state == RESULT_ERROR)
     return r->error;
   if (value)

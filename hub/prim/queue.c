@@ -302,17 +302,22 @@ done:
 
 /* ---- put / get ------------------------------------------------------------------------ */
 
-static int in_hub(const grove_queue *q) { return q->hub->head.current == &q->hub->hub_g; }
+/* The hub's own context (gevent: `self.hub is getcurrent()`): its loop, a
+ * run-queue callback or a grove_hub_post callback, which cannot wait. */
+static int in_hub(const grove_queue *q) {
+  return grove__cannot_block(q->hub, q->hub->head.current);
+}
 
-static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
+/* gevent's Channel.put: from the hub, only a waiting getter will do;
+ * otherwise the putter queues and switches to the hub, under a Timeout of
+ * `deadline` - put_nowait is put with a timeout of 0, so it yields: the
+ * getter it hands its item to runs first. */
+static int channel_put(grove_queue *q, void *item, uint64_t deadline) {
   grove_hub *hub = q->hub;
-  if (nowait || timeout == 0 || in_hub(q)) {
-    /* Polling (or the hub, which cannot wait): only a waiting getter will do. */
+  if (in_hub(q)) {
     grove_greenlet *getter = pop_waiter(&q->getters);
     if (!getter)
-      return nowait         ? GROVE_EFULL
-             : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL)
-                            : GROVE_EPERM;
+      return GROVE_EPERM;
     getter->slot = item;
     grove__wake(getter, 0);
     return 0;
@@ -320,27 +325,31 @@ static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
   hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
-  return grove__wait(hub, &q->putters, timeout, "channel put", q);
+  return grove__wait_until(hub, &q->putters, deadline, "channel put", q);
 }
 
-static int channel_get(grove_queue *q, void **item, double timeout, int nowait) {
+static int channel_get(grove_queue *q, void **item, uint64_t deadline) {
   grove_hub *hub = q->hub;
-  if (nowait || timeout == 0 || in_hub(q)) {
+  if (in_hub(q)) {
     grove_greenlet *putter = pop_waiter(&q->putters);
     if (!putter)
-      return nowait         ? GROVE_EEMPTY
-             : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL)
-                            : GROVE_EPERM;
+      return GROVE_EPERM;
     *item = putter->slot;
     grove__wake(putter, 0);
     return 0;
   }
   if (!grove__list_empty(&q->putters))
     schedule_unlock(q);
-  int rc = grove__wait(hub, &q->getters, timeout, "channel get", q);
+  int rc = grove__wait_until(hub, &q->getters, deadline, "channel get", q);
   if (rc == 0)
     *item = hub->head.current->slot;
   return rc;
+}
+
+/* The timeout of a put or get: `nowait` is the non-blocking form (a
+ * channel's is a timeout of 0, as gevent's). */
+static uint64_t q_deadline(grove_queue *q, double timeout, int nowait) {
+  return grove__timeout_deadline(q->hub, nowait ? 0 : timeout);
 }
 
 static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
@@ -349,8 +358,12 @@ static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
     return rc;
   if (isnan(timeout))
     return GROVE_EINVAL;
-  if (q->kind == Q_CHANNEL)
-    return channel_put(q, item, timeout, nowait);
+  if (q->kind == Q_CHANNEL) {
+    if (!nowait && grove__poll_only(q->hub, timeout))
+      nowait = 1; /* the hub polls: only a waiting getter will do */
+    rc = channel_put(q, item, q_deadline(q, timeout, nowait));
+    return nowait && rc == GROVE_ETIMEDOUT ? GROVE_EFULL : rc;
+  }
   if (has_room(q)) {
     rc = store(q, item);
     if (rc == 0 && !grove__list_empty(&q->getters))
@@ -365,27 +378,16 @@ static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
   }
   if (nowait)
     return GROVE_EFULL;
-  if (timeout == 0)
-    return grove__wait(q->hub, NULL, 0, NULL, NULL);
+  /* gevent: the putter queues with its item, then switches to the hub under
+   * a Timeout (0 included: a getter that runs meanwhile makes room). */
+  uint64_t deadline = q_deadline(q, timeout, 0);
   q->hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
-  return grove__wait(q->hub, &q->putters, timeout, "queue put", q);
+  return grove__wait_until(q->hub, &q->putters, deadline, "queue put", q);
 }
 
-static int q_get(grove_queue *q, void **item, double timeout, int nowait, int peek) {
-  if (item)
-    *item = NULL;
-  int rc = q_check(q);
-  if (rc)
-    return rc;
-  if (!item || isnan(timeout))
-    return GROVE_EINVAL;
-  if (q->kind == Q_CHANNEL) {
-    if (peek)
-      return GROVE_EINVAL;
-    return channel_get(q, item, timeout, nowait);
-  }
+static int q_get_until(grove_queue *q, void **item, uint64_t deadline, int peek) {
   if (q->count) {
     if (!peek && !grove__list_empty(&q->putters))
       schedule_unlock(q);
@@ -403,15 +405,10 @@ static int q_get(grove_queue *q, void **item, double timeout, int nowait, int pe
     }
     return GROVE_EEMPTY;
   }
-  if (nowait)
-    return GROVE_EEMPTY;
-  if (timeout == 0)
-    return grove__wait(q->hub, NULL, 0, NULL, NULL);
-  uint64_t deadline = timeout < 0 ? UINT64_MAX : grove__deadline(q->hub, timeout);
   for (;;) {
     if (!grove__list_empty(&q->putters))
       schedule_unlock(q);
-    rc = grove__wait_until(q->hub, &q->getters, deadline, peek ? "queue peek" : "queue get", q);
+    int rc = grove__wait_until(q->hub, &q->getters, deadline, peek ? "queue peek" : "queue get", q);
     if (rc)
       return rc;
     if (q->count) {
@@ -419,6 +416,35 @@ static int q_get(grove_queue *q, void **item, double timeout, int nowait, int pe
       return 0;
     }
   }
+}
+
+static int q_get(grove_queue *q, void **item, double timeout, int nowait, int peek) {
+  if (item)
+    *item = NULL;
+  int rc = q_check(q);
+  if (rc)
+    return rc;
+  if (!item || isnan(timeout))
+    return GROVE_EINVAL;
+  if (q->kind == Q_CHANNEL) {
+    if (peek)
+      return GROVE_EINVAL;
+    if (!nowait && grove__poll_only(q->hub, timeout))
+      nowait = 1;
+    rc = channel_get(q, item, q_deadline(q, timeout, nowait));
+    return nowait && rc == GROVE_ETIMEDOUT ? GROVE_EEMPTY : rc;
+  }
+  if (nowait && !q->count && !in_hub(q))
+    return GROVE_EEMPTY;
+  /* From the hub, get and peek are their _nowait forms (q_get_until). */
+  uint64_t deadline = nowait || q->count || in_hub(q) ? UINT64_MAX : q_deadline(q, timeout, 0);
+  return q_get_until(q, item, deadline, peek);
+}
+
+int grove__queue_get_until(grove_queue *q, void **item, uint64_t deadline) {
+  *item = NULL;
+  int rc = q_check(q);
+  return rc ? rc : q_get_until(q, item, deadline, 0);
 }
 
 int grove_queue_put(grove_queue *q, void *item, double timeout) {

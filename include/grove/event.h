@@ -59,6 +59,10 @@ void grove_async_result_set_error(grove_async_result *r, int error);
  * GROVE_ECANCELED, GROVE_ELOOPEXIT, GROVE_EINVAL, GROVE_EPERM. */
 int grove_async_result_get(grove_async_result *r, void **value, double timeout);
 
+/* gevent's get_nowait / get(block=False): what grove_async_result_get
+ * returns if the result is ready, GROVE_ETIMEDOUT if not. Never switches. */
+int grove_async_result_get_nowait(grove_async_result *r, void **value);
+
 /* Block until ready without fetching: 0 once ready (value or error). */
 int grove_async_result_wait(grove_async_result *r, double timeout);
 

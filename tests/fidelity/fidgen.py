@@ -54,6 +54,10 @@ FEATURES = {
     'local': 'gevent.local',
 }
 OFF_BY_DEFAULT = {'group_kill'}
+# The constructs above that still trigger an open divergence (DIVERGENCES.md
+# says which): `run.py --without-known` leaves them out, so that a sweep
+# shows what else there is. A fix takes its trigger off this list.
+KNOWN_TRIGGERS = {'self_kill', 'blocking_kill', 'ar_get_ready', 'joinall', 'map_fail'}
 GROVE_LACKS = {
     'link_value': 'Greenlet.link_value (grove lacks it)',
     'link_exception': 'Greenlet.link_exception (grove lacks it)',
@@ -938,10 +942,11 @@ def py_stmt(o, p, s, ind, f):
 
 
 def c_to(to):
+    # 'nowait' (gevent's block=False) has its own call in C (_nowait,
+    # try_acquire): timeout 0 is gevent's timeout=0, which yields once.
     if to is None:
         return 'GROVE_FOREVER'
-    if to == 'nowait':
-        return '0'
+    assert to != 'nowait'
     return secs(to[1])
 
 
@@ -1154,14 +1159,17 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
         W('}')
     elif k == 'get':
         slotcheck(s['slot'])
-        blocking('grove_get(%s, &v, %s)' % (G(s['slot']), c_to(to)), 0, 'fv(v)', ind + 1)
+        if to == 'nowait':
+            blocking('grove_get_nowait(%s, &v)' % G(s['slot']), 0, 'fv(v)', ind + 1)
+        else:
+            blocking('grove_get(%s, &v, %s)' % (G(s['slot']), c_to(to)), 0, 'fv(v)', ind + 1)
         W('}')
     elif k in ('joinall', 'killall'):
         W('{')
         W('grove_greenlet *gs[] = {%s};' % ', '.join(G(x) for x in s['slots']), ind + 1)
         n = len(s['slots'])
         if k == 'killall' and to == 'nowait':
-            W('grove_killall(gs, %d, 0);' % n, ind + 1)
+            W('grove_killall_nowait(gs, %d);' % n, ind + 1)
             W('tr("%%s: %s -> %%s", who, fid_dead(gs, %d));' % (d, n), ind + 1)
         else:
             fn = 'grove_joinall' if k == 'joinall' else 'grove_killall'
@@ -1172,7 +1180,7 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
     elif k == 'kill':
         slotcheck(s['slot'])
         if to == 'nowait':
-            W('grove_kill(%s, 0);' % G(s['slot']), ind + 1)
+            W('grove_kill_nowait(%s);' % G(s['slot']), ind + 1)
             W('tr("%%s: %s -> %%s", who, grove_ready(%s) ? "dead=True" : "dead=False");' % (
                 d, G(s['slot'])), ind + 1)
         else:
@@ -1211,7 +1219,10 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
         W('grove_async_result_set_error(%s, %d);' % (ob, s['code']))
         W('tr("%%s: %s -> ok", who);' % d)
     elif k == 'ar_get':
-        blocking('grove_async_result_get(%s, &v, %s)' % (ob, c_to(to)), 0, 'fv(v)')
+        if to == 'nowait':
+            blocking('grove_async_result_get_nowait(%s, &v)' % ob, 0, 'fv(v)')
+        else:
+            blocking('grove_async_result_get(%s, &v, %s)' % (ob, c_to(to)), 0, 'fv(v)')
     elif k == 'ar_wait':
         blocking('grove_async_result_wait(%s, %s)' % (ob, c_to(to)), 1,
                  'grove_async_result_ready(%s) ? "ready=True" : "ready=False"' % ob)
@@ -1240,7 +1251,11 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
     elif k == 'sem_acq':
         kind = objkind(p, s['obj'])['kind']
         fn = {'rlock': 'grove_rlock_acquire', 'lock': 'grove_lock_acquire'}.get(kind, 'grove_semaphore_acquire')
-        blocking('%s(%s, %s)' % (fn, ob, c_to(to)), 1, 'fid_b(rc == 0)')
+        if to == 'nowait':
+            fn = fn.replace('_acquire', '_try_acquire')
+            blocking('%s(%s)' % (fn, ob), 1, 'fid_b(rc == 0)')
+        else:
+            blocking('%s(%s, %s)' % (fn, ob, c_to(to)), 1, 'fid_b(rc == 0)')
     elif k == 'sem_rel':
         kind = objkind(p, s['obj'])['kind']
         fn = {'rlock': 'grove_rlock_release', 'lock': 'grove_lock_release'}.get(kind, 'grove_semaphore_release')

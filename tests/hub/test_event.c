@@ -303,6 +303,60 @@ static void test_async_result_from_greenlet(void) {
   CHECK_EQ(grove_async_result_free(res), 0);
 }
 
+/* ---- timeout 0, checked against gevent 22.10 ------------------------------ */
+
+static grove_event *z_ev;
+static grove_async_result *z_ar;
+static void *z_set(void *arg) {
+  test_log("set");
+  if (z_ev)
+    grove_event_set(z_ev);
+  if (z_ar)
+    grove_async_result_set(z_ar, IARG(3));
+  return arg;
+}
+static void *z_other(void *arg) {
+  test_log("other");
+  return arg;
+}
+
+/* gevent: spawn(setter); e.wait(timeout=0) -> True: the setter runs during
+ * the wait's one turn. Unset: the others run, then False. */
+static void test_event_wait_timeout_zero_yields(void) {
+  z_ev = grove_event_new();
+  grove_greenlet *g = grove_spawn(z_set, NULL);
+  test_log("wait=%s", grove_err_name(grove_event_wait(z_ev, 0)));
+  CHECK_LOG("set wait=GROVE_OK");
+  grove_greenlet_release(g);
+  test_log_reset();
+  grove_event_clear(z_ev);
+  g = grove_spawn(z_other, NULL);
+  test_log("wait=%s", grove_err_name(grove_event_wait(z_ev, 0)));
+  CHECK_LOG("other wait=GROVE_ETIMEDOUT");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(z_ev), 0);
+  z_ev = NULL;
+}
+
+/* gevent: spawn(setter); a.get(timeout=0) -> 3; get(block=False) never
+ * switches. */
+static void test_async_result_get_timeout_zero(void) {
+  z_ar = grove_async_result_new();
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get_nowait(z_ar, &v), GROVE_ETIMEDOUT);
+  grove_greenlet *g = grove_spawn(z_set, NULL);
+  CHECK_EQ(grove_async_result_get_nowait(z_ar, &v), GROVE_ETIMEDOUT);
+  CHECK_LOG("");
+  CHECK_EQ(grove_async_result_get(z_ar, &v, 0), 0);
+  test_log("get=%d", IVAL(v));
+  CHECK_LOG("set get=3");
+  CHECK_EQ(grove_async_result_get_nowait(z_ar, &v), 0);
+  CHECK_EQ(IVAL(v), 3);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_async_result_free(z_ar), 0);
+  z_ar = NULL;
+}
+
 TEST_MAIN(TEST(test_event_wake_order), TEST(test_event_set_before_wait),
           TEST(test_event_wait_timeout), TEST(test_event_set_wakes_timed_waiter_early),
           TEST(test_event_clear), TEST(test_event_set_then_clear_still_wakes),
@@ -311,4 +365,5 @@ TEST_MAIN(TEST(test_event_wake_order), TEST(test_event_set_before_wait),
           TEST(test_async_result_wake_order), TEST(test_async_result_set_before_get),
           TEST(test_async_result_timeout), TEST(test_async_result_set_error),
           TEST(test_async_result_wait), TEST(test_async_result_free_with_waiters_busy),
-          TEST(test_async_result_from_greenlet))
+          TEST(test_async_result_from_greenlet), TEST(test_event_wait_timeout_zero_yields),
+          TEST(test_async_result_get_timeout_zero))
