@@ -313,6 +313,33 @@ int grove_join(grove_greenlet *g, double timeout) {
   return grove__wait_until(hub, &g->links, grove__timeout_deadline(hub, timeout), "join", g);
 }
 
+static int check_all(grove_greenlet **gs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    grove_hub *h;
+    if (gs[i]) {
+      int rc = check(gs[i], &h);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+/* Join every greenlet of gs under one deadline (the killers' join of what
+ * is still alive). */
+static int joinall_until(grove_hub *hub, grove_greenlet **gs, size_t n, uint64_t deadline) {
+  for (size_t i = 0; i < n; i++) {
+    if (!gs[i] || gs[i]->state == GROVE__DEAD)
+      continue;
+    if (gs[i] == hub->head.current)
+      return GROVE_EDEADLK;
+    int rc = grove__wait_until(hub, &gs[i]->links, deadline, "joinall", gs[i]);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
   if (!gs && n)
     return GROVE_EINVAL;
@@ -321,24 +348,16 @@ int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
   grove_hub *hub = grove__hub();
   if (!hub)
     return GROVE_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    grove_hub *h;
-    if (gs[i] && check(gs[i], &h) != 0)
-      return check(gs[i], &h);
+  int rc = check_all(gs, n);
+  if (rc)
+    return rc;
+  if (grove__poll_only(hub, timeout)) {
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD)
+        return GROVE_ETIMEDOUT;
+    return 0;
   }
-  uint64_t deadline = grove__timeout_deadline(hub, timeout);
-  for (size_t i = 0; i < n; i++) {
-    if (!gs[i] || gs[i]->state == GROVE__DEAD)
-      continue;
-    if (gs[i] == hub->head.current)
-      return GROVE_EDEADLK;
-    if (grove__poll_only(hub, timeout))
-      return GROVE_ETIMEDOUT;
-    int rc = grove__wait_until(hub, &gs[i]->links, deadline, "joinall", gs[i]);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return joinall_until(hub, gs, n, grove__timeout_deadline(hub, timeout));
 }
 
 static int result_of(grove_greenlet *g, void **value) {
@@ -369,74 +388,115 @@ int grove_get_nowait(grove_greenlet *g, void **value) {
 
 /* ---- killing --------------------------------------------------------------------- */
 
+/* gevent's kill and killall, step by step.
+ *
+ * A greenlet that has not started dies at once (_maybe_kill_before_start:
+ * it never runs, its links fire), and a finished one is left alone; neither
+ * makes the caller switch. The started ones are killed by one run-queue
+ * callback (gevent's _kill, or _killall3 for several): it throws
+ * GreenletExit - here: marks the victim cancelled and wakes it with
+ * GROVE_ECANCELED - into each victim in turn, each running until it
+ * switches out, and then, for a blocking kill, switches straight back to the
+ * killer (waiter.switch()): the killer resumes right after its victims died,
+ * before their links and joiners, which were only scheduled. Only then does
+ * a blocking kill join what is still alive, under its timeout. A greenlet
+ * that kills itself is killed the same way, through the hub: the greenlets
+ * already queued run before its GROVE_ECANCELED. */
 typedef struct kill_req {
   grove__cb cb;
-  grove_greenlet *g;
+  grove_hub *hub;
+  grove_greenlet *waiter; /* the killer blocked until the throws are done, or NULL */
+  size_t n, next;
+  grove_greenlet *gs[]; /* the victims, each with a reference */
 } kill_req;
 
-/* gevent's _kill callback: throw into the greenlet where it waits. */
 static grove_greenlet *kill_cb(grove__cb *cb) {
   kill_req *k = grove__container_of(cb, kill_req, cb);
-  grove_greenlet *g = k->g, *t = NULL;
-  free(k);
-  if (g->state != GROVE__DEAD) {
-    g->head.flags |= GROVE__F_CANCELLED;
-    t = grove__wake_prepare(g, GROVE_ECANCELED);
+  while (k->next < k->n) {
+    grove_greenlet *g = k->gs[k->next++], *t = NULL;
+    if (g->state != GROVE__DEAD) {
+      g->head.flags |= GROVE__F_CANCELLED;
+      t = grove__wake_prepare(g, GROVE_ECANCELED);
+    }
+    /* g holds its own reference while alive: ours can go now. */
+    greenlet_unref(g);
+    if (t) {
+      grove__schedule_next(k->hub, &k->cb); /* the next throw, once t switches out */
+      return t;
+    }
   }
-  /* The reference taken for this callback: g is alive while it is runnable
-   * (it holds its own), so dropping ours now is safe. */
-  greenlet_unref(g);
+  grove_greenlet *w = k->waiter, *t = NULL;
+  if (w) {
+    /* Only if it still waits for this kill (its wait may have ended: it was
+     * killed, its scope expired, or it was one of the victims). */
+    if (w->state == GROVE__BLOCKED && w->wait_obj == k)
+      t = grove__wake_prepare(w, 0);
+    greenlet_unref(w);
+  }
+  free(k);
   return t;
 }
 
-/* Request the kill without waiting. Returns 0 or GROVE_ECANCELED (self). */
-static int kill_nowait(grove_hub *hub, grove_greenlet *g) {
-  if (g->state == GROVE__DEAD)
-    return 0;
-  if (g == hub->head.current) {
-    g->head.flags |= GROVE__F_CANCELLED;
-    return GROVE_ECANCELED;
+/* Kill the unstarted victims now and request the kill of the started ones
+ * (one callback for them all); *out gets the request (NULL if there is no
+ * started victim). waiter: the killer that will wait for it, or NULL. */
+static int kill_start(grove_hub *hub, grove_greenlet **gs, size_t n, grove_greenlet *waiter,
+                      kill_req **out) {
+  size_t started = 0;
+  *out = NULL;
+  for (size_t i = 0; i < n; i++) {
+    grove_greenlet *g = gs[i];
+    if (!g || g->state == GROVE__DEAD)
+      continue;
+    g->head.flags |= GROVE__F_KILLREQ;
+    if (g->state == GROVE__NEW) {
+      g->head.flags |= GROVE__F_CANCELLED;
+      grove__finish_unstarted(g, 0);
+    } else {
+      started++;
+    }
   }
-  g->head.flags |= GROVE__F_KILLREQ;
-  if (g->state == GROVE__NEW) {
-    g->head.flags |= GROVE__F_CANCELLED;
-    grove__finish_unstarted(g, 0);
+  if (started == 0)
     return 0;
-  }
-  kill_req *k = malloc(sizeof *k);
+  kill_req *k = malloc(sizeof *k + started * sizeof k->gs[0]);
   if (!k) {
-    /* No memory for the callback: cancel right now instead. */
-    g->head.flags |= GROVE__F_CANCELLED;
-    grove__wake(g, GROVE_ECANCELED);
-    return 0;
+    /* No memory for the callback: cancel them right now instead. */
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD) {
+        gs[i]->head.flags |= GROVE__F_CANCELLED;
+        grove__wake(gs[i], GROVE_ECANCELED);
+      }
+    return GROVE_ENOMEM;
   }
-  k->g = g;
-  g->refs++;
+  k->hub = hub;
+  k->n = k->next = 0;
+  for (size_t i = 0; i < n; i++) {
+    grove_greenlet *g = gs[i];
+    if (g && g->state != GROVE__DEAD) {
+      /* a greenlet listed twice is thrown into once, at its first place */
+      size_t j = 0;
+      while (j < k->n && k->gs[j] != g)
+        j++;
+      if (j == k->n) {
+        g->refs++;
+        k->gs[k->n++] = g;
+      }
+    }
+  }
+  k->waiter = waiter;
+  if (waiter)
+    waiter->refs++;
   k->cb.fn = kill_cb;
+  grove__list_init(&k->cb.link);
   grove__schedule(hub, &k->cb);
+  *out = k;
   return 0;
 }
 
-int grove_kill(grove_greenlet *g, double timeout) {
-  grove_hub *hub;
-  int rc = check(g, &hub);
-  if (rc)
-    return rc;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  rc = kill_nowait(hub, g);
-  if (rc || g->state == GROVE__DEAD)
-    return rc;
-  return grove_join(g, timeout);
-}
-
-int grove_kill_nowait(grove_greenlet *g) {
-  grove_hub *hub;
-  int rc = check(g, &hub);
-  return rc ? rc : kill_nowait(hub, g);
-}
-
-static int killall(grove_greenlet **gs, size_t n, double timeout, int nowait) {
+/* kill and killall: nowait is block=False; the timeout covers the join of
+ * what is still alive (kill), or the whole call (killall, whose Timeout
+ * also bounds the wait for the throws). */
+static int kill_many(grove_greenlet **gs, size_t n, double timeout, int nowait, int all) {
   if (!gs && n)
     return GROVE_EINVAL;
   if (isnan(timeout))
@@ -444,28 +504,45 @@ static int killall(grove_greenlet **gs, size_t n, double timeout, int nowait) {
   grove_hub *hub = grove__hub();
   if (!hub)
     return GROVE_ENOMEM;
-  int self = 0;
-  for (size_t i = 0; i < n; i++) {
-    grove_hub *h;
-    if (gs[i]) {
-      int rc = check(gs[i], &h);
-      if (rc)
-        return rc;
-    }
-  }
-  for (size_t i = 0; i < n; i++)
-    if (gs[i] && kill_nowait(hub, gs[i]) == GROVE_ECANCELED)
-      self = 1;
-  if (self)
-    return GROVE_ECANCELED;
-  return nowait ? 0 : grove_joinall(gs, n, timeout);
+  int rc = check_all(gs, n);
+  if (rc)
+    return rc;
+  grove_greenlet *self = hub->head.current;
+  int from_hub = grove__cannot_block(hub, self);
+  kill_req *k;
+  rc = kill_start(hub, gs, n, nowait || from_hub ? NULL : self, &k);
+  if (!k && rc == GROVE_ENOMEM && !nowait && !from_hub) /* cancelled without the callback */
+    return joinall_until(hub, gs, n, grove__timeout_deadline(hub, timeout));
+  if (!k || nowait)
+    return 0; /* nothing started to wait for, or block=False */
+  if (from_hub)
+    return GROVE_EPERM; /* requested; the hub cannot wait */
+  uint64_t deadline = all ? grove__timeout_deadline(hub, timeout) : UINT64_MAX;
+  rc = grove__wait_until(hub, NULL, deadline, all ? "killall" : "kill", k);
+  if (rc)
+    return rc;
+  if (!all)
+    deadline = grove__timeout_deadline(hub, timeout);
+  return joinall_until(hub, gs, n, deadline);
+}
+
+int grove_kill(grove_greenlet *g, double timeout) {
+  if (!g)
+    return GROVE_EINVAL;
+  return kill_many(&g, 1, timeout, 0, 0);
+}
+
+int grove_kill_nowait(grove_greenlet *g) {
+  if (!g)
+    return GROVE_EINVAL;
+  return kill_many(&g, 1, 0, 1, 0);
 }
 
 int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
-  return killall(gs, n, timeout, 0);
+  return kill_many(gs, n, timeout, 0, 1);
 }
 
-int grove_killall_nowait(grove_greenlet **gs, size_t n) { return killall(gs, n, 0, 1); }
+int grove_killall_nowait(grove_greenlet **gs, size_t n) { return kill_many(gs, n, 0, 1, 1); }
 
 /* ---- state -------------------------------------------------------------------------- */
 
@@ -691,7 +768,16 @@ int grove_shutdown(double timeout) {
       return 0;
     }
     double left = from_hub ? 0 : grove__seconds_left(deadline);
-    rc = grove_killall(gs, n, left);
+    if (from_hub) {
+      /* The hub requests the kills but cannot wait for them. */
+      grove_killall_nowait(gs, n);
+      rc = 0;
+      for (size_t i = 0; i < n; i++)
+        if (!grove_ready(gs[i]))
+          rc = GROVE_ETIMEDOUT;
+    } else {
+      rc = grove_killall(gs, n, left);
+    }
     for (size_t i = 0; i < n; i++)
       grove_greenlet_release(gs[i]);
     free(gs);

@@ -57,7 +57,7 @@ OFF_BY_DEFAULT = {'group_kill'}
 # The constructs above that still trigger an open divergence (DIVERGENCES.md
 # says which): `run.py --without-known` leaves them out, so that a sweep
 # shows what else there is. A fix takes its trigger off this list.
-KNOWN_TRIGGERS = {'self_kill', 'blocking_kill', 'ar_get_ready', 'joinall', 'map_fail'}
+KNOWN_TRIGGERS = {'ar_get_ready', 'joinall', 'map_fail'}
 GROVE_LACKS = {
     'link_value': 'Greenlet.link_value (grove lacks it)',
     'link_exception': 'Greenlet.link_exception (grove lacks it)',

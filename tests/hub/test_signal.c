@@ -178,12 +178,16 @@ static void *respawner(void *arg) {
   return NULL;
 }
 
+/* The successor is killed by the next round. A blocking kill resumes the
+ * killer right after its victim died (gevent's _killall3), before the
+ * successor has started: the next round kills it before it starts, so it
+ * never runs. */
 static void test_shutdown_rounds(void) {
   grove_greenlet *g = grove_spawn(respawner, IARG(1));
   CHECK_EQ(grove_sleep(0.01), 0);
   CHECK_EQ(grove_shutdown(2.0), 0);
   CHECK_EQ(grove_hub_greenlet_count(), 0);
-  CHECK_LOG("r1=GROVE_ECANCELED r2=GROVE_ECANCELED r3=GROVE_ECANCELED");
+  CHECK_LOG("r1=GROVE_ECANCELED");
   grove_greenlet_release(g);
 }
 
