@@ -380,6 +380,7 @@ typedef struct grove__linkable {
   uint8_t notify_all;
   uint8_t notify_pending;
   uint8_t notifying;
+  uint8_t phase; /* of the running pass: 1 the links it started with, 2 the arrived */
   uint8_t free_pending;
   grove__list links;
   grove__list arrived;
