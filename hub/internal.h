@@ -382,6 +382,7 @@ typedef struct grove__linkable {
   uint8_t notifying;
   uint8_t phase; /* of the running pass: 1 the links it started with, 2 the arrived */
   uint8_t free_pending;
+  uint8_t uncounted; /* part of another object, which counts in hub->nobjects */
   grove__list links;
   grove__list arrived;
   grove__list batch; /* the links being notified by the running pass */
@@ -400,6 +401,18 @@ int grove__linkable_wait(grove__linkable *l, double timeout, const char *what);
  * (returns 0) when called from inside its own notify pass. */
 int grove__linkable_release(grove__linkable *l);
 int grove__linkable_has_waiters(const grove__linkable *l);
+/* rawlink / unlink of a callback waiter (wait/iwait, core of prim/wait.c) */
+void grove__linkable_link(grove__linkable *l, grove__waiter *w);
+void grove__linkable_unlink(grove__linkable *l, grove__waiter *w);
+/* The linkable of an Event, an AsyncResult, or a queue's "readable" (it
+ * has had an item, or a channel a putter), or NULL for an invalid or
+ * foreign object. */
+struct grove_event;
+struct grove_async_result;
+struct grove_queue;
+grove__linkable *grove__event_linkable(struct grove_event *e);
+grove__linkable *grove__async_result_linkable(struct grove_async_result *r);
+grove__linkable *grove__queue_readable(struct grove_queue *q);
 
 /* Magic numbers: a freed object's magic is cleared, so most uses after free
  * (and passing the wrong kind of object) are caught as GROVE_EINVAL. */
@@ -411,6 +424,11 @@ int grove__linkable_has_waiters(const grove__linkable *l);
 #define GROVE__MAGIC_RLOCK 0x524c434bu
 #define GROVE__MAGIC_LOCAL 0x4c4f434cu
 #define GROVE__MAGIC_IMAP 0x494d4150u
+#define GROVE__MAGIC_IWAIT 0x49574149u
+
+/* wait.c: joinall of gs under an absolute deadline whose expiry is an
+ * error (killall's Timeout): 0, GROVE_ETIMEDOUT, the wait's codes. */
+int grove__joinall_until(grove_greenlet **gs, size_t n, uint64_t deadline);
 
 /* queue.c: a get with a deadline from grove__timeout_deadline (imap). */
 struct grove_queue;

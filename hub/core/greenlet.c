@@ -325,8 +325,8 @@ static int check_all(grove_greenlet **gs, size_t n) {
   return 0;
 }
 
-/* Join every greenlet of gs under one deadline (the killers' join of what
- * is still alive). */
+/* Join every greenlet of gs in turn under one deadline: kill's
+ * Greenlet.join of its victim. (joinall is gevent.wait: prim/wait.c.) */
 static int joinall_until(grove_hub *hub, grove_greenlet **gs, size_t n, uint64_t deadline) {
   for (size_t i = 0; i < n; i++) {
     if (!gs[i] || gs[i]->state == GROVE__DEAD)
@@ -338,26 +338,6 @@ static int joinall_until(grove_hub *hub, grove_greenlet **gs, size_t n, uint64_t
       return rc;
   }
   return 0;
-}
-
-int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
-  if (!gs && n)
-    return GROVE_EINVAL;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  int rc = check_all(gs, n);
-  if (rc)
-    return rc;
-  if (grove__poll_only(hub, timeout)) {
-    for (size_t i = 0; i < n; i++)
-      if (gs[i] && gs[i]->state != GROVE__DEAD)
-        return GROVE_ETIMEDOUT;
-    return 0;
-  }
-  return joinall_until(hub, gs, n, grove__timeout_deadline(hub, timeout));
 }
 
 static int result_of(grove_greenlet *g, void **value) {
@@ -521,9 +501,27 @@ static int kill_many(grove_greenlet **gs, size_t n, double timeout, int nowait, 
   rc = grove__wait_until(hub, NULL, deadline, all ? "killall" : "kill", k);
   if (rc)
     return rc;
-  if (!all)
-    deadline = grove__timeout_deadline(hub, timeout);
-  return joinall_until(hub, gs, n, deadline);
+  if (all) {
+    /* `if alive: joinall(alive)`, under the killall's Timeout */
+    size_t nalive = 0;
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD)
+        nalive++;
+    if (nalive == 0)
+      return 0;
+    grove_greenlet *one[1], **alive = nalive == 1 ? one : malloc(nalive * sizeof *alive);
+    if (!alive)
+      return GROVE_ENOMEM;
+    nalive = 0;
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD)
+        alive[nalive++] = gs[i];
+    rc = grove__joinall_until(alive, nalive, deadline);
+    if (alive != one)
+      free(alive);
+    return rc;
+  }
+  return joinall_until(hub, gs, n, grove__timeout_deadline(hub, timeout));
 }
 
 int grove_kill(grove_greenlet *g, double timeout) {

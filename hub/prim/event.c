@@ -47,6 +47,7 @@ void grove__linkable_init(grove__linkable *l, grove_hub *hub, uint32_t magic, in
   l->notify.fn = notify_cb;
   l->ready = ready;
   l->destroy = destroy;
+  l->uncounted = 0;
   hub->nobjects++;
 }
 
@@ -122,6 +123,25 @@ int grove__linkable_wait(grove__linkable *l, double timeout, const char *what) {
   return grove__wait_until(hub, &l->links, grove__timeout_deadline(hub, timeout), what, l);
 }
 
+/* gevent's rawlink: a callback waiter, notified by the next pass (one is
+ * scheduled if the object is ready). */
+void grove__linkable_link(grove__linkable *l, grove__waiter *w) {
+  grove__list_push(&l->links, &w->link);
+  grove__linkable_check_notify(l);
+}
+
+/* gevent's unlink: and a pending pass left with nobody to notify is
+ * cancelled (AbstractLinkable.unlink stops its notifier), so that a later
+ * wait on the ready object does not queue behind it. */
+void grove__linkable_unlink(grove__linkable *l, grove__waiter *w) {
+  if (grove__list_linked(&w->link))
+    grove__list_remove(&w->link);
+  if (l->notify_pending && !l->notifying && !grove__linkable_has_waiters(l)) {
+    grove__unschedule(&l->notify);
+    l->notify_pending = 0;
+  }
+}
+
 int grove__linkable_has_waiters(const grove__linkable *l) {
   return !grove__list_empty(&l->links) || !grove__list_empty(&l->arrived) ||
          !grove__list_empty(&l->batch);
@@ -131,7 +151,8 @@ int grove__linkable_release(grove__linkable *l) {
   if (grove__linkable_has_waiters(l))
     return GROVE_EBUSY;
   l->magic = 0;
-  l->hub->nobjects--;
+  if (!l->uncounted)
+    l->hub->nobjects--;
   if (l->notifying) {
     l->free_pending = 1; /* freed when its own pass ends */
     return 0;
@@ -201,6 +222,10 @@ int grove_event_wait(grove_event *e, double timeout) {
   if (isnan(timeout))
     return GROVE_EINVAL;
   return grove__linkable_wait(&e->l, timeout, "event");
+}
+
+grove__linkable *grove__event_linkable(grove_event *e) {
+  return event_check(e) == 0 ? &e->l : NULL;
 }
 
 int grove_event_free(grove_event *e) {
@@ -323,6 +348,10 @@ bool grove_async_result_ready(const grove_async_result *r) {
 
 bool grove_async_result_successful(const grove_async_result *r) {
   return result_check(r) == 0 && r->has_value;
+}
+
+grove__linkable *grove__async_result_linkable(grove_async_result *r) {
+  return result_check(r) == 0 ? &r->l : NULL;
 }
 
 int grove_async_result_free(grove_async_result *r) {

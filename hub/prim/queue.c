@@ -43,7 +43,9 @@ struct grove_queue {
   /* joinable */
   size_t unfinished;
   int all_done;
-  grove__linkable done; /* ready while all_done */
+  grove__linkable done;     /* ready while all_done */
+  grove__linkable readable; /* wait/iwait: ready while a get would not wait */
+  uint8_t readable_destroyed;
 };
 
 static grove_greenlet *unlock_cb(grove__cb *cb);
@@ -61,18 +63,40 @@ static int done_ready(const grove__linkable *l) {
   return q->all_done;
 }
 
-/* A freed queue goes away once neither of its passes (unlock, join notify)
- * is in progress: grove_queue_free may be called by a greenlet that one of
- * them just resumed. */
+/* A freed queue goes away once none of its passes (unlock, join notify,
+ * readable notify) is in progress: grove_queue_free may be called by a
+ * greenlet that one of them just resumed. */
 static void q_destroy(grove_queue *q) {
   free(q->buf);
   free(q);
 }
+static void q_maybe_destroy(grove_queue *q) {
+  if (q->free_pending && q->done_destroyed && q->readable_destroyed && !q->unlocking)
+    q_destroy(q);
+}
 static void done_destroy(grove__linkable *l) {
   grove_queue *q = grove__container_of(l, grove_queue, done);
   q->done_destroyed = 1;
-  if (!q->unlocking)
-    q_destroy(q);
+  q_maybe_destroy(q);
+}
+static int readable_ready(const grove__linkable *l) {
+  const grove_queue *q = grove__container_of(l, grove_queue, readable);
+  return q->count > 0 || (q->kind == Q_CHANNEL && !grove__list_empty(&q->putters));
+}
+static void readable_destroy(grove__linkable *l) {
+  grove_queue *q = grove__container_of(l, grove_queue, readable);
+  q->readable_destroyed = 1;
+  q_maybe_destroy(q);
+}
+
+grove__linkable *grove__queue_readable(grove_queue *q) {
+  return q_check(q) == 0 ? &q->readable : NULL;
+}
+
+/* Tell wait/iwait the queue may be read (only if someone waits that way). */
+static inline void readable_check(grove_queue *q) {
+  if (GROVE__UNLIKELY(!grove__list_empty(&q->readable.links)))
+    grove__linkable_check_notify(&q->readable);
 }
 
 static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int joinable) {
@@ -95,6 +119,9 @@ static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int jo
   q->all_done = 1;
   /* The join linkable's init counts the queue in hub->nobjects. */
   grove__linkable_init(&q->done, hub, GROVE__MAGIC_QUEUE, 1, done_ready, done_destroy);
+  grove__linkable_init(&q->readable, hub, GROVE__MAGIC_QUEUE, 1, readable_ready, readable_destroy);
+  q->readable.uncounted = 1;
+  hub->nobjects--;
   return q;
 }
 
@@ -266,7 +293,9 @@ static grove_greenlet *unlock_cb(grove__cb *cb) {
           grove_greenlet *putter = pop_waiter(&q->putters);
           q->unlock_repeat = 1;
           q->unlock_phase = 1;
-          if ((t = grove__wake_prepare(putter, store(q, putter->slot))) != NULL)
+          int src = store(q, putter->slot);
+          readable_check(q);
+          if ((t = grove__wake_prepare(putter, src)) != NULL)
             goto resume;
         }
         /* fallthrough */
@@ -295,8 +324,7 @@ done:
   q->unlock_pending = 0;
   q->unlock_phase = 0;
   q->unlock_repeat = 0;
-  if (q->free_pending && q->done_destroyed)
-    q_destroy(q);
+  q_maybe_destroy(q);
   return NULL;
 }
 
@@ -325,6 +353,11 @@ static int channel_put(grove_queue *q, void *item, uint64_t deadline) {
   hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
+  if (GROVE__UNLIKELY(!grove__list_empty(&q->readable.links)) && !q->readable.notify_pending) {
+    /* The putter is about to wait: a channel is readable from then on. */
+    q->readable.notify_pending = 1;
+    grove__schedule(hub, &q->readable.notify);
+  }
   return grove__wait_until(hub, &q->putters, deadline, "channel put", q);
 }
 
@@ -368,13 +401,18 @@ static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
     rc = store(q, item);
     if (rc == 0 && !grove__list_empty(&q->getters))
       schedule_unlock(q);
+    readable_check(q);
     return rc;
   }
   if (in_hub(q)) {
     /* The hub cannot wait, but it may let getters drain the queue first. */
     while (!grove__list_empty(&q->getters) && q->count && !has_room(q))
       grove__wake(pop_waiter(&q->getters), 0);
-    return has_room(q) ? store(q, item) : GROVE_EFULL;
+    if (!has_room(q))
+      return GROVE_EFULL;
+    rc = store(q, item);
+    readable_check(q);
+    return rc;
   }
   if (nowait)
     return GROVE_EFULL;
@@ -398,6 +436,7 @@ static int q_get_until(grove_queue *q, void **item, uint64_t deadline, int peek)
     grove_greenlet *putter;
     while ((putter = pop_waiter(&q->putters)) != NULL) {
       grove__wake(putter, store(q, putter->slot));
+      readable_check(q);
       if (q->count) {
         *item = peek ? front(q) : take(q);
         return 0;
@@ -506,7 +545,7 @@ int grove_queue_free(grove_queue *q) {
   if (rc)
     return rc;
   if (!grove__list_empty(&q->getters) || !grove__list_empty(&q->putters) ||
-      grove__linkable_has_waiters(&q->done))
+      grove__linkable_has_waiters(&q->done) || grove__linkable_has_waiters(&q->readable))
     return GROVE_EBUSY;
   q->magic = 0;
   q->free_pending = 1;
@@ -516,5 +555,6 @@ int grove_queue_free(grove_queue *q) {
   }
   /* Counts the queue out of hub->nobjects; destroys it now or when the
    * passes in progress end. */
+  grove__linkable_release(&q->readable);
   return grove__linkable_release(&q->done);
 }
