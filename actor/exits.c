@@ -47,7 +47,7 @@ static void cancel_receive(grove__actor_sys *sys, grove_actor *a) {
   grove_greenlet *r = a->_runner;
   if (grove__actor_state(a) == A_RUNNING && r && r != grove__current(sys->hub) &&
       (a->_flags & A_IN_RECEIVE))
-    grove_kill(r, 0); /* its blocking calls now return GROVE_ECANCELED */
+    grove_kill_nowait(r); /* its blocking calls now return GROVE_ECANCELED */
 }
 
 /* An exit signal from `from`. kill: the untrappable kill of grove_actor_exit

@@ -123,7 +123,7 @@ static void handle(grove_socket *source, void *arg) {
   if (error == GROVE_ECANCELED) {
     /* Killed (the server is stopping): we cannot wait; the pump cleans up. */
     p->abandoned = 1;
-    grove_kill(g, 0);
+    grove_kill_nowait(g);
     grove_greenlet_release(g);
     return;
   }

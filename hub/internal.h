@@ -79,8 +79,19 @@ typedef struct grove__timer {
   uint64_t deadline; /* hub clock, ns */
   uint64_t seq;
   uint32_t slot;                                        /* 1-based heap position, 0 = not armed */
+  uint8_t prio;                                         /* GROVE__TIMER_WATCHER or _TIMEOUT */
   struct grove_greenlet *(*fn)(struct grove__timer *t); /* greenlet to resume, or NULL */
 } grove__timer;
+
+/* The two priorities of gevent's timers (core/timer.c): what a greenlet
+ * waits on (sleep, spawn_later), and the timeouts (gevent.Timeout, libev
+ * priority -1), which fire after the watchers that expired with them. */
+enum { GROVE__TIMER_WATCHER = 0, GROVE__TIMER_TIMEOUT = 1 };
+
+typedef struct grove__heap {
+  struct grove__timer **a;
+  uint32_t n, cap;
+} grove__heap;
 
 /* ---- contexts and stacks --------------------------------------------------- */
 
@@ -120,7 +131,8 @@ enum {
   GROVE__F_FAILED = 1 << 4,
   GROVE__F_NOTIFYING = 1 << 5, /* links notify callback scheduled */
   GROVE__F_KILLREQ = 1 << 7,   /* grove_kill was called */
-  GROVE__F_DAEMON = 1 << 8     /* runtime worker: not counted as alive, cancelled at close */
+  GROVE__F_DAEMON = 1 << 8,    /* runtime worker: not counted as alive, cancelled at close */
+  GROVE__F_RAW = 1 << 9        /* runs a link callback: gevent's raw greenlet, which has no links */
 };
 
 typedef struct grove__local_entry grove__local_entry;
@@ -141,6 +153,7 @@ struct grove_greenlet {
   int error;
   int wake; /* result of the current wait */
   uint32_t refs;
+  uint16_t nfired; /* open scoped timeouts that have fired (core/timeout.c) */
   uint8_t state;
   uint8_t shared;      /* shared stack index */
   grove__stack *stack; /* dedicated stack */
@@ -153,6 +166,7 @@ struct grove_greenlet {
   uint64_t id;
   char *name;
   grove__local_entry *locals;
+  grove__waiter local_link; /* gevent.local's rawlink, added at the first local touched */
   const char *wait_what;
   const void *wait_obj;
   uint64_t token; /* for the layers above: identifies the current wait */
@@ -179,12 +193,13 @@ struct grove_hub {
   grove__list greenlets; /* alive, not counting main */
   size_t nalive;
   uint64_t next_id;
-  uint64_t now; /* cached clock, ns (uv_hrtime) */
+  uint64_t now;      /* the clock at the last poll, ns (uv_hrtime): what is due */
+  uint64_t loop_now; /* libev's cached ev_now: the last poll, or a later update_now */
 
-  /* timer heap */
-  grove__timer **heap;
-  uint32_t nheap, capheap;
+  /* timer heaps, one per priority (core/timer.c) */
+  grove__heap timers[2];
   uint64_t timer_seq;
+  uint64_t reify_seq; /* timers armed before the last poll have seq below this */
 
   uv_loop_t loop;
   uv_timer_t uvtimer;
@@ -244,8 +259,6 @@ struct grove_hub {
 /* The hub an object was created on must be the calling thread's. */
 static inline int grove__owned(const grove_hub *owner) { return owner == grove__tls_hub; }
 
-uint64_t grove__scoped_deadline(grove_greenlet *g); /* core/timeout.c */
-
 static inline int grove__cannot_block(grove_hub *hub, grove_greenlet *g) {
   return (g->head.flags & GROVE__F_HUB) || hub->head.stepping;
 }
@@ -253,21 +266,48 @@ static inline int grove__cannot_block(grove_hub *hub, grove_greenlet *g) {
 /* The one "may I block here?" check (hub_api.h says what each code means
  * and why they come in this order): everything that waits goes through it,
  * either from grove__begin_wait at the start of a blocking call or from
- * grove__wait_until when the greenlet is about to switch out. */
+ * grove__wait_until when the greenlet is about to switch out. A scoped
+ * timeout counts once it has fired (its timer, core/timeout.c): from then
+ * on every blocking call of its greenlet fails until it is cancelled. */
 __attribute__((always_inline)) static inline int grove__gate(grove_hub *hub, grove_greenlet *g,
                                                              uint64_t *deadline) {
+  (void)deadline;
   if (GROVE__UNLIKELY(grove__cannot_block(hub, g)))
     return GROVE_EPERM;
   if (GROVE__UNLIKELY(g->head.flags & GROVE__F_CANCELLED))
     return GROVE_ECANCELED;
-  if (GROVE__UNLIKELY(g->head.timeouts != NULL)) {
-    uint64_t sd = grove__scoped_deadline(g);
-    if (sd <= grove__now())
-      return GROVE_ETIMEDOUT;
-    if (sd < *deadline)
-      *deadline = sd;
-  }
+  if (GROVE__UNLIKELY(g->head.timeouts != NULL) && g->nfired)
+    return GROVE_ETIMEDOUT;
   return 0;
+}
+
+/* ---- the waits of the hub's primitives (gevent's timeouts) -------------- */
+
+/* A blocking call of a primitive (join, Event.wait, Queue.get, acquire...)
+ * with a timeout is gevent's `Timeout._start_new_or_dummy(timeout)` around a
+ * switch to the hub: a negative timeout waits forever; any other arms a
+ * timer of that many seconds, from the current time (gevent's Timeout.start
+ * refreshes the loop's time). A timer of 0 s expires at once but fires only
+ * when the hub next polls, so a wait with timeout 0 yields once: every
+ * greenlet already runnable runs first and may still make the object ready.
+ * Returns the deadline for grove__wait_until (UINT64_MAX: none). */
+static inline uint64_t grove__timeout_deadline(grove_hub *hub, double timeout) {
+  if (timeout < 0)
+    return UINT64_MAX;
+  uint64_t now = uv_hrtime();
+  hub->loop_now = now; /* Timeout.start(update=True): libev's ev_now_update */
+  double ns = timeout * 1e9;
+  if (ns >= (double)(UINT64_MAX - now - 1))
+    return UINT64_MAX - 1;
+  return now + (uint64_t)ns;
+}
+
+/* Whether a primitive's blocking call with this timeout must be a poll
+ * instead: from the hub's own context (a grove_hub_post callback), which
+ * cannot wait, timeout 0 fails at once with GROVE_ETIMEDOUT (and any other
+ * timeout gives GROVE_EPERM, through the gate). */
+static inline bool grove__poll_only(grove_hub *hub, double timeout) {
+  return timeout == 0 && grove__cannot_block(hub, hub->head.current);
 }
 
 /* Notify one waiter of a pass: runs a callback waiter and returns NULL, or
@@ -283,11 +323,13 @@ static inline grove_greenlet *grove__waiter_fire(grove__waiter *w, void *source)
 void grove__reap_zombie(grove_hub *hub);
 
 /* timer.c */
-/* Returns 0 or GROVE_ENOMEM (the heap cannot grow: nothing armed). */
-int grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline);
+/* Arm t for `deadline` with priority GROVE__TIMER_WATCHER or _TIMEOUT.
+ * Returns 0 or GROVE_ENOMEM (the heap cannot grow: nothing armed). */
+int grove__timer_arm(grove_hub *hub, grove__timer *t, uint64_t deadline, int prio);
 void grove__timer_cancel(grove_hub *hub, grove__timer *t);
-grove__timer *grove__timer_peek(grove_hub *hub);
-void grove__timer_pop(grove_hub *hub);
+grove__timer *grove__timer_peek(grove_hub *hub); /* the earliest, either priority */
+grove__timer *grove__timer_due(grove_hub *hub);  /* the next to fire in this iteration */
+uint32_t grove__timer_count(const grove_hub *hub);
 void grove__timer_free_heap(grove_hub *hub);
 
 /* stack.c */
@@ -323,7 +365,8 @@ grove_greenlet *grove__greenlet_timer_fired(grove__timer *t);
 /* local.c */
 void grove__locals_destroy(grove_greenlet *g);
 
-/* timeout.c */
+/* timeout.c: free the greenlet's open scopes (it ended, or the hub closes) */
+void grove__timeouts_free(grove_greenlet *g);
 
 /* ---- linkable: the shared core of Event, AsyncResult, Semaphore ---------- */
 
@@ -338,7 +381,9 @@ typedef struct grove__linkable {
   uint8_t notify_all;
   uint8_t notify_pending;
   uint8_t notifying;
+  uint8_t phase; /* of the running pass: 1 the links it started with, 2 the arrived */
   uint8_t free_pending;
+  uint8_t uncounted; /* part of another object, which counts in hub->nobjects */
   grove__list links;
   grove__list arrived;
   grove__list batch; /* the links being notified by the running pass */
@@ -357,6 +402,18 @@ int grove__linkable_wait(grove__linkable *l, double timeout, const char *what);
  * (returns 0) when called from inside its own notify pass. */
 int grove__linkable_release(grove__linkable *l);
 int grove__linkable_has_waiters(const grove__linkable *l);
+/* rawlink / unlink of a callback waiter (wait/iwait, core of prim/wait.c) */
+void grove__linkable_link(grove__linkable *l, grove__waiter *w);
+void grove__linkable_unlink(grove__linkable *l, grove__waiter *w);
+/* The linkable of an Event, an AsyncResult, or a queue's "readable" (it
+ * has had an item, or a channel a putter), or NULL for an invalid or
+ * foreign object. */
+struct grove_event;
+struct grove_async_result;
+struct grove_queue;
+grove__linkable *grove__event_linkable(struct grove_event *e);
+grove__linkable *grove__async_result_linkable(struct grove_async_result *r);
+grove__linkable *grove__queue_readable(struct grove_queue *q);
 
 /* Magic numbers: a freed object's magic is cleared, so most uses after free
  * (and passing the wrong kind of object) are caught as GROVE_EINVAL. */
@@ -368,6 +425,15 @@ int grove__linkable_has_waiters(const grove__linkable *l);
 #define GROVE__MAGIC_RLOCK 0x524c434bu
 #define GROVE__MAGIC_LOCAL 0x4c4f434cu
 #define GROVE__MAGIC_IMAP 0x494d4150u
+#define GROVE__MAGIC_IWAIT 0x49574149u
+
+/* wait.c: joinall of gs under an absolute deadline whose expiry is an
+ * error (killall's Timeout): 0, GROVE_ETIMEDOUT, the wait's codes. */
+int grove__joinall_until(grove_greenlet **gs, size_t n, uint64_t deadline);
+
+/* queue.c: a get with a deadline from grove__timeout_deadline (imap). */
+struct grove_queue;
+int grove__queue_get_until(struct grove_queue *q, void **item, uint64_t deadline);
 
 /* ---- fd watchers (io/io.c) ------------------------------------------------------ */
 

@@ -18,6 +18,7 @@
 #include "grove/queue.h"
 #include "grove/lock.h"
 #include "grove/timeout.h"
+#include "grove/wait.h"
 #include "grove/local.h"
 #include "grove/group.h"
 #include "grove/io.h"

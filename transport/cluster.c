@@ -246,7 +246,7 @@ static void worker_terminate(grove_actor *self, int reason) {
     a->watch = NULL;
   }
   if (a->watcher) {
-    grove_kill(a->watcher, 0);
+    grove_kill_nowait(a->watcher);
     grove_greenlet_release(a->watcher);
   }
   if (w->proc) {

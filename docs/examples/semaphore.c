@@ -29,13 +29,13 @@ int main(void) {
 
   grove_lock *lock = grove_lock_new();
   grove_lock_acquire(lock, GROVE_FOREVER);
-  int busy = grove_lock_acquire(lock, 0); /* timeout 0 polls: "would block" */
+  int busy = grove_lock_try_acquire(lock); /* acquire(blocking=False): "would block" */
   grove_lock_release(lock);
   printf("second acquire of a Lock: %s\n", grove_err_name(busy));
 
   grove_rlock *rlock = grove_rlock_new();
   grove_rlock_acquire(rlock, GROVE_FOREVER);
-  int again = grove_rlock_acquire(rlock, 0); /* the owner may re-enter */
+  int again = grove_rlock_try_acquire(rlock); /* the owner may re-enter */
   grove_rlock_release(rlock);
   printf("RLock re-entered: %s, still locked: %d\n", grove_err_name(again),
          grove_rlock_locked(rlock));

@@ -34,7 +34,7 @@ int main(void) {
   int rc = grove_join(shrt, GROVE_FOREVER);
   printf("%s ready: %s successful: %s\n", grove_greenlet_name(shrt), py_bool(grove_ready(shrt)),
          py_bool(grove_successful(shrt)));
-  grove_kill(lng, 0); /* block=False */
+  grove_kill_nowait(lng); /* block=False */
   printf("%s ready right after kill(block=False): %s\n", grove_greenlet_name(lng),
          py_bool(grove_ready(lng)));
   rc |= grove_join(lng, GROVE_FOREVER);

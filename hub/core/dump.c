@@ -49,7 +49,7 @@ void grove_dump(FILE *out) {
   fprintf(out,
           "grove hub %p: %zu greenlet(s) alive, %zu unreleased greenlet reference(s), "
           "%zu object(s), %u timer(s), run queue %s\n",
-          (void *)hub, hub->nalive, hub->nstructs, hub->nobjects, hub->nheap,
+          (void *)hub, hub->nalive, hub->nstructs, hub->nobjects, grove__timer_count(hub),
           grove__list_empty(&hub->runq) ? "empty" : "non-empty");
   dump_one(out, &hub->main);
   for (grove__list *n = hub->greenlets.next; n != &hub->greenlets; n = n->next)

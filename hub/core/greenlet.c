@@ -84,8 +84,9 @@ static void greenlet_unref(grove_greenlet *g) {
     grove__greenlet_free(g->hub, g);
 }
 
-static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, double delay,
-                             int schedule) {
+/* later: spawn_later(delay), a start timer even for 0 s. */
+static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opts, int later,
+                             double delay, int schedule) {
   if (!fn)
     return NULL;
   grove_hub *hub = grove__hub();
@@ -117,15 +118,23 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
     }
   }
   /* spawn_later: its start deadline is armed first, so that a heap that
-   * cannot grow fails the spawn before anything else changed. */
-  if (delay > 0 && grove__timer_arm(hub, &g->timer, grove__deadline(hub, delay)) != 0) {
-    grove__greenlet_free(hub, g);
-    return NULL;
+   * cannot grow fails the spawn before anything else changed. gevent's
+   * start_later is loop.timer(seconds).start(): a watcher, counted from the
+   * loop's cached time (the last poll, or the last Timeout or sleep that
+   * refreshed it), and a 0-second timer fires only when the hub polls,
+   * after every greenlet already runnable, sleep(0) chains included. */
+  if (later) {
+    uint64_t d = delay > 0 ? (uint64_t)(delay * 1e9) : 0;
+    uint64_t deadline = d >= UINT64_MAX - hub->loop_now - 1 ? UINT64_MAX - 1 : hub->loop_now + d;
+    if (grove__timer_arm(hub, &g->timer, deadline, GROVE__TIMER_WATCHER) != 0) {
+      grove__greenlet_free(hub, g);
+      return NULL;
+    }
   }
   grove__list_push(&hub->greenlets, &g->all);
   hub->nalive++;
   g->cb.fn = grove__greenlet_cb;
-  if (delay > 0)
+  if (later)
     ; /* started by its timer */
   else if (schedule)
     grove__schedule(hub, &g->cb);
@@ -134,18 +143,18 @@ static grove_greenlet *spawn(grove_fn fn, void *arg, const grove_spawn_opts *opt
   return g;
 }
 
-grove_greenlet *grove__spawn_now(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0); }
+grove_greenlet *grove__spawn_now(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0, 0); }
 
-grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 1); }
+grove_greenlet *grove_spawn(grove_fn fn, void *arg) { return spawn(fn, arg, NULL, 0, 0, 1); }
 
 grove_greenlet *grove_spawn_ex(grove_fn fn, void *arg, const grove_spawn_opts *opts) {
-  return spawn(fn, arg, opts, 0, 1);
+  return spawn(fn, arg, opts, 0, 0, 1);
 }
 
 grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg) {
   if (isnan(seconds))
     return NULL;
-  return spawn(fn, arg, NULL, seconds, 1);
+  return spawn(fn, arg, NULL, 1, seconds, 1);
 }
 
 /* ---- ending ----------------------------------------------------------------- */
@@ -284,22 +293,8 @@ void grove__unlink(grove_greenlet *g, grove__waiter *w) {
     grove__list_remove(&w->link);
 }
 
-static int join_until(grove_hub *hub, grove_greenlet *g, uint64_t deadline) {
-  if (g->state == GROVE__DEAD)
-    return 0;
-  if (g == hub->head.current)
-    return GROVE_EDEADLK;
-  if (g->head.flags & GROVE__F_MAIN && hub->head.current->head.flags & GROVE__F_HUB)
-    return GROVE_EPERM;
-  if (deadline != UINT64_MAX && deadline <= uv_hrtime()) {
-    grove_greenlet *cur = hub->head.current;
-    if (cur->head.flags & GROVE__F_HUB)
-      return GROVE_EPERM;
-    return (cur->head.flags & GROVE__F_CANCELLED) ? GROVE_ECANCELED : GROVE_ETIMEDOUT;
-  }
-  return grove__wait_until(hub, &g->links, deadline, "join", g);
-}
-
+/* gevent's Greenlet.join: at once if g has finished; otherwise rawlink the
+ * caller and switch to the hub under a Timeout (timeout 0 yields once). */
 int grove_join(grove_greenlet *g, double timeout) {
   grove_hub *hub;
   int rc = check(g, &hub);
@@ -307,132 +302,18 @@ int grove_join(grove_greenlet *g, double timeout) {
     return rc;
   if (isnan(timeout))
     return GROVE_EINVAL;
-  if (timeout == 0) {
-    if (g->state == GROVE__DEAD)
-      return 0;
-    if (g == hub->head.current)
-      return GROVE_EDEADLK;
-    return grove__wait(hub, NULL, 0, NULL, NULL);
-  }
-  return join_until(hub, g, grove__deadline(hub, timeout));
-}
-
-int grove_joinall(grove_greenlet **gs, size_t n, double timeout) {
-  if (!gs && n)
-    return GROVE_EINVAL;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    grove_hub *h;
-    if (gs[i] && check(gs[i], &h) != 0)
-      return check(gs[i], &h);
-  }
-  uint64_t deadline = grove__deadline(hub, timeout);
-  for (size_t i = 0; i < n; i++) {
-    if (!gs[i])
-      continue;
-    int rc;
-    if (timeout == 0) {
-      if (gs[i]->state == GROVE__DEAD)
-        continue;
-      rc = gs[i] == hub->head.current ? GROVE_EDEADLK : grove__wait(hub, NULL, 0, NULL, NULL);
-    } else {
-      rc = join_until(hub, gs[i], deadline);
-    }
-    if (rc)
-      return rc;
-  }
-  return 0;
-}
-
-int grove_get(grove_greenlet *g, void **value, double timeout) {
-  int rc = grove_join(g, timeout);
-  if (value)
-    *value = NULL;
-  if (rc)
-    return rc;
-  if (g->head.flags & GROVE__F_FAILED)
-    return g->error;
-  if (value)
-    *value = g->value;
-  return 0;
-}
-
-/* ---- killing --------------------------------------------------------------------- */
-
-typedef struct kill_req {
-  grove__cb cb;
-  grove_greenlet *g;
-} kill_req;
-
-/* gevent's _kill callback: throw into the greenlet where it waits. */
-static grove_greenlet *kill_cb(grove__cb *cb) {
-  kill_req *k = grove__container_of(cb, kill_req, cb);
-  grove_greenlet *g = k->g, *t = NULL;
-  free(k);
-  if (g->state != GROVE__DEAD) {
-    g->head.flags |= GROVE__F_CANCELLED;
-    t = grove__wake_prepare(g, GROVE_ECANCELED);
-  }
-  /* The reference taken for this callback: g is alive while it is runnable
-   * (it holds its own), so dropping ours now is safe. */
-  greenlet_unref(g);
-  return t;
-}
-
-/* Request the kill without waiting. Returns 0 or GROVE_ECANCELED (self). */
-static int kill_nowait(grove_hub *hub, grove_greenlet *g) {
   if (g->state == GROVE__DEAD)
     return 0;
-  if (g == hub->head.current) {
-    g->head.flags |= GROVE__F_CANCELLED;
-    return GROVE_ECANCELED;
-  }
-  g->head.flags |= GROVE__F_KILLREQ;
-  if (g->state == GROVE__NEW) {
-    g->head.flags |= GROVE__F_CANCELLED;
-    grove__finish_unstarted(g, 0);
-    return 0;
-  }
-  kill_req *k = malloc(sizeof *k);
-  if (!k) {
-    /* No memory for the callback: cancel right now instead. */
-    g->head.flags |= GROVE__F_CANCELLED;
-    grove__wake(g, GROVE_ECANCELED);
-    return 0;
-  }
-  k->g = g;
-  g->refs++;
-  k->cb.fn = kill_cb;
-  grove__schedule(hub, &k->cb);
-  return 0;
+  if (g == hub->head.current)
+    return GROVE_EDEADLK;
+  if (grove__poll_only(hub, timeout))
+    return GROVE_ETIMEDOUT;
+  if (g->head.flags & GROVE__F_MAIN && grove__cannot_block(hub, hub->head.current))
+    return GROVE_EPERM;
+  return grove__wait_until(hub, &g->links, grove__timeout_deadline(hub, timeout), "join", g);
 }
 
-int grove_kill(grove_greenlet *g, double timeout) {
-  grove_hub *hub;
-  int rc = check(g, &hub);
-  if (rc)
-    return rc;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  rc = kill_nowait(hub, g);
-  if (rc || g->state == GROVE__DEAD)
-    return rc;
-  return grove_join(g, timeout);
-}
-
-int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
-  if (!gs && n)
-    return GROVE_EINVAL;
-  if (isnan(timeout))
-    return GROVE_EINVAL;
-  grove_hub *hub = grove__hub();
-  if (!hub)
-    return GROVE_ENOMEM;
-  int self = 0;
+static int check_all(grove_greenlet **gs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     grove_hub *h;
     if (gs[i]) {
@@ -441,13 +322,225 @@ int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
         return rc;
     }
   }
-  for (size_t i = 0; i < n; i++)
-    if (gs[i] && kill_nowait(hub, gs[i]) == GROVE_ECANCELED)
-      self = 1;
-  if (self)
-    return GROVE_ECANCELED;
-  return grove_joinall(gs, n, timeout);
+  return 0;
 }
+
+/* Join every greenlet of gs in turn under one deadline: kill's
+ * Greenlet.join of its victim. (joinall is gevent.wait: prim/wait.c.) */
+static int joinall_until(grove_hub *hub, grove_greenlet **gs, size_t n, uint64_t deadline) {
+  for (size_t i = 0; i < n; i++) {
+    if (!gs[i] || gs[i]->state == GROVE__DEAD)
+      continue;
+    if (gs[i] == hub->head.current)
+      return GROVE_EDEADLK;
+    int rc = grove__wait_until(hub, &gs[i]->links, deadline, "joinall", gs[i]);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int result_of(grove_greenlet *g, void **value) {
+  if (g->head.flags & GROVE__F_FAILED)
+    return g->error;
+  if (value)
+    *value = g->value;
+  return 0;
+}
+
+int grove_get(grove_greenlet *g, void **value, double timeout) {
+  int rc = grove_join(g, timeout);
+  if (value)
+    *value = NULL;
+  return rc ? rc : result_of(g, value);
+}
+
+/* Greenlet.get(block=False): never switches. */
+int grove_get_nowait(grove_greenlet *g, void **value) {
+  if (value)
+    *value = NULL;
+  grove_hub *hub;
+  int rc = check(g, &hub);
+  if (rc)
+    return rc;
+  return g->state == GROVE__DEAD ? result_of(g, value) : GROVE_ETIMEDOUT;
+}
+
+/* ---- killing --------------------------------------------------------------------- */
+
+/* gevent's kill and killall, step by step.
+ *
+ * A greenlet that has not started dies at once (_maybe_kill_before_start:
+ * it never runs, its links fire), and a finished one is left alone; neither
+ * makes the caller switch. The started ones are killed by one run-queue
+ * callback (gevent's _kill, or _killall3 for several): it throws
+ * GreenletExit - here: marks the victim cancelled and wakes it with
+ * GROVE_ECANCELED - into each victim in turn, each running until it
+ * switches out, and then, for a blocking kill, switches straight back to the
+ * killer (waiter.switch()): the killer resumes right after its victims died,
+ * before their links and joiners, which were only scheduled. Only then does
+ * a blocking kill join what is still alive, under its timeout. A greenlet
+ * that kills itself is killed the same way, through the hub: the greenlets
+ * already queued run before its GROVE_ECANCELED. */
+typedef struct kill_req {
+  grove__cb cb;
+  grove_hub *hub;
+  grove_greenlet *waiter; /* the killer blocked until the throws are done, or NULL */
+  size_t n, next;
+  grove_greenlet *gs[]; /* the victims, each with a reference */
+} kill_req;
+
+static grove_greenlet *kill_cb(grove__cb *cb) {
+  kill_req *k = grove__container_of(cb, kill_req, cb);
+  while (k->next < k->n) {
+    grove_greenlet *g = k->gs[k->next++], *t = NULL;
+    if (g->state != GROVE__DEAD) {
+      g->head.flags |= GROVE__F_CANCELLED;
+      t = grove__wake_prepare(g, GROVE_ECANCELED);
+    }
+    /* g holds its own reference while alive: ours can go now. */
+    greenlet_unref(g);
+    if (t) {
+      grove__schedule_next(k->hub, &k->cb); /* the next throw, once t switches out */
+      return t;
+    }
+  }
+  grove_greenlet *w = k->waiter, *t = NULL;
+  if (w) {
+    /* Only if it still waits for this kill (its wait may have ended: it was
+     * killed, its scope expired, or it was one of the victims). */
+    if (w->state == GROVE__BLOCKED && w->wait_obj == k)
+      t = grove__wake_prepare(w, 0);
+    greenlet_unref(w);
+  }
+  free(k);
+  return t;
+}
+
+/* Kill the unstarted victims now and request the kill of the started ones
+ * (one callback for them all); *out gets the request (NULL if there is no
+ * started victim). waiter: the killer that will wait for it, or NULL. */
+static int kill_start(grove_hub *hub, grove_greenlet **gs, size_t n, grove_greenlet *waiter,
+                      kill_req **out) {
+  size_t started = 0;
+  *out = NULL;
+  for (size_t i = 0; i < n; i++) {
+    grove_greenlet *g = gs[i];
+    if (!g || g->state == GROVE__DEAD)
+      continue;
+    g->head.flags |= GROVE__F_KILLREQ;
+    if (g->state == GROVE__NEW) {
+      g->head.flags |= GROVE__F_CANCELLED;
+      grove__finish_unstarted(g, 0);
+    } else {
+      started++;
+    }
+  }
+  if (started == 0)
+    return 0;
+  kill_req *k = malloc(sizeof *k + started * sizeof k->gs[0]);
+  if (!k) {
+    /* No memory for the callback: cancel them right now instead. */
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD) {
+        gs[i]->head.flags |= GROVE__F_CANCELLED;
+        grove__wake(gs[i], GROVE_ECANCELED);
+      }
+    return GROVE_ENOMEM;
+  }
+  k->hub = hub;
+  k->n = k->next = 0;
+  for (size_t i = 0; i < n; i++) {
+    grove_greenlet *g = gs[i];
+    if (g && g->state != GROVE__DEAD) {
+      /* a greenlet listed twice is thrown into once, at its first place */
+      size_t j = 0;
+      while (j < k->n && k->gs[j] != g)
+        j++;
+      if (j == k->n) {
+        g->refs++;
+        k->gs[k->n++] = g;
+      }
+    }
+  }
+  k->waiter = waiter;
+  if (waiter)
+    waiter->refs++;
+  k->cb.fn = kill_cb;
+  grove__list_init(&k->cb.link);
+  grove__schedule(hub, &k->cb);
+  *out = k;
+  return 0;
+}
+
+/* kill and killall: nowait is block=False; the timeout covers the join of
+ * what is still alive (kill), or the whole call (killall, whose Timeout
+ * also bounds the wait for the throws). */
+static int kill_many(grove_greenlet **gs, size_t n, double timeout, int nowait, int all) {
+  if (!gs && n)
+    return GROVE_EINVAL;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  int rc = check_all(gs, n);
+  if (rc)
+    return rc;
+  grove_greenlet *self = hub->head.current;
+  int from_hub = grove__cannot_block(hub, self);
+  kill_req *k;
+  rc = kill_start(hub, gs, n, nowait || from_hub ? NULL : self, &k);
+  if (!k && rc == GROVE_ENOMEM && !nowait && !from_hub) /* cancelled without the callback */
+    return joinall_until(hub, gs, n, grove__timeout_deadline(hub, timeout));
+  if (!k || nowait)
+    return 0; /* nothing started to wait for, or block=False */
+  if (from_hub)
+    return GROVE_EPERM; /* requested; the hub cannot wait */
+  uint64_t deadline = all ? grove__timeout_deadline(hub, timeout) : UINT64_MAX;
+  rc = grove__wait_until(hub, NULL, deadline, all ? "killall" : "kill", k);
+  if (rc)
+    return rc;
+  if (all) {
+    /* `if alive: joinall(alive)`, under the killall's Timeout */
+    size_t nalive = 0;
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD)
+        nalive++;
+    if (nalive == 0)
+      return 0;
+    grove_greenlet *one[1], **alive = nalive == 1 ? one : malloc(nalive * sizeof *alive);
+    if (!alive)
+      return GROVE_ENOMEM;
+    nalive = 0;
+    for (size_t i = 0; i < n; i++)
+      if (gs[i] && gs[i]->state != GROVE__DEAD)
+        alive[nalive++] = gs[i];
+    rc = grove__joinall_until(alive, nalive, deadline);
+    if (alive != one)
+      free(alive);
+    return rc;
+  }
+  return joinall_until(hub, gs, n, grove__timeout_deadline(hub, timeout));
+}
+
+int grove_kill(grove_greenlet *g, double timeout) {
+  if (!g)
+    return GROVE_EINVAL;
+  return kill_many(&g, 1, timeout, 0, 0);
+}
+
+int grove_kill_nowait(grove_greenlet *g) {
+  if (!g)
+    return GROVE_EINVAL;
+  return kill_many(&g, 1, 0, 1, 0);
+}
+
+int grove_killall(grove_greenlet **gs, size_t n, double timeout) {
+  return kill_many(gs, n, timeout, 0, 1);
+}
+
+int grove_killall_nowait(grove_greenlet **gs, size_t n) { return kill_many(gs, n, 0, 1, 1); }
 
 /* ---- state -------------------------------------------------------------------------- */
 
@@ -673,7 +766,16 @@ int grove_shutdown(double timeout) {
       return 0;
     }
     double left = from_hub ? 0 : grove__seconds_left(deadline);
-    rc = grove_killall(gs, n, left);
+    if (from_hub) {
+      /* The hub requests the kills but cannot wait for them. */
+      grove_killall_nowait(gs, n);
+      rc = 0;
+      for (size_t i = 0; i < n; i++)
+        if (!grove_ready(gs[i]))
+          rc = GROVE_ETIMEDOUT;
+    } else {
+      rc = grove_killall(gs, n, left);
+    }
     for (size_t i = 0; i < n; i++)
       grove_greenlet_release(gs[i]);
     free(gs);

@@ -109,7 +109,7 @@ grove_hub *grove__hub_get(void) {
   hub->hub_g.id = UINT64_MAX;
   hub->next_id = 1;
   hub->head.current = &hub->main;
-  hub->now = uv_hrtime();
+  hub->now = hub->loop_now = uv_hrtime();
   hub->slice_ns = SWITCH_INTERVAL_NS;
   hub->meter_k = 16;
   turn_start(hub, hub->now);
@@ -392,7 +392,7 @@ int grove__begin_wait_slow(grove_hub *hub, double timeout, uint64_t *deadline) {
     if (g->head.flags & GROVE__F_CANCELLED)
       return GROVE_ECANCELED;
     *deadline = uv_hrtime();
-    if (GROVE__UNLIKELY(g->head.timeouts != NULL) && grove__scoped_deadline(g) <= *deadline)
+    if (GROVE__UNLIKELY(g->head.timeouts != NULL) && g->nfired)
       return GROVE_ETIMEDOUT;
     return 0;
   }
@@ -400,14 +400,14 @@ int grove__begin_wait_slow(grove_hub *hub, double timeout, uint64_t *deadline) {
   return grove__gate(hub, g, deadline);
 }
 
-int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
-                      const void *obj) {
+static inline int wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, int prio,
+                             const char *what, const void *obj) {
   grove_greenlet *g = hub->head.current;
   int rc = grove__gate(hub, g, &deadline);
   if (GROVE__UNLIKELY(rc != 0))
     return rc;
   if (GROVE__UNLIKELY(deadline != UINT64_MAX) &&
-      GROVE__UNLIKELY(grove__timer_arm(hub, &g->timer, deadline) != 0))
+      GROVE__UNLIKELY(grove__timer_arm(hub, &g->timer, deadline, prio) != 0))
     return GROVE_ENOMEM;
   if (GROVE__LIKELY(list != NULL))
     grove__list_push(list, &g->waiter.link);
@@ -421,6 +421,11 @@ int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, cons
   return g->wake;
 }
 
+int grove__wait_until(grove_hub *hub, grove__list *list, uint64_t deadline, const char *what,
+                      const void *obj) {
+  return wait_until(hub, list, deadline, GROVE__TIMER_TIMEOUT, what, obj);
+}
+
 int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *what,
                 const void *obj) {
   if (timeout == 0) {
@@ -432,11 +437,21 @@ int grove__wait(grove_hub *hub, grove__list *list, double timeout, const char *w
                            what, obj);
 }
 
+/* What a greenlet in sleep(0) waits on (wait_what). A wake finds a READY
+ * greenlet in the run queue, to run later: in sleep(0), or woken through the
+ * run queue (grove__wake). It runs now instead, with the new code - as in
+ * gevent, where a throw that comes first wins - unless it was woken with
+ * success (0): that may have handed it an item, which must not be lost. */
+static const char SLEEP0[] = "sleep(0)";
+
 grove_greenlet *grove__wake_prepare(grove_greenlet *g, int code) {
-  if (g->state == GROVE__READY)
-    grove__unschedule(&g->cb); /* queued by sleep(0): it runs now instead */
-  else if (g->state != GROVE__BLOCKED)
+  if (g->state == GROVE__READY) {
+    if (g->wait_what != SLEEP0 && g->wake == 0)
+      return NULL;
+    grove__unschedule(&g->cb);
+  } else if (g->state != GROVE__BLOCKED) {
     return NULL;
+  }
   if (grove__list_linked(&g->waiter.link))
     grove__list_remove(&g->waiter.link);
   if (g->timer.slot)
@@ -500,29 +515,32 @@ int grove_sleep(double seconds) {
     g->cb.fn = grove__greenlet_cb;
     g->state = GROVE__READY;
     g->wake = 0;
-    g->wait_what = "sleep(0)";
+    g->wait_what = SLEEP0;
     grove__schedule(hub, &g->cb);
     block(hub, g);
     g->wait_what = NULL;
     return g->wake;
   }
-  uint64_t deadline = grove__deadline(hub, seconds);
-  uint64_t scoped = g->head.timeouts ? grove__scoped_deadline(g) : UINT64_MAX;
-  int rc = grove__wait_until(hub, NULL, deadline, "sleep", NULL);
-  if (rc == GROVE_ETIMEDOUT && scoped > deadline)
-    rc = 0; /* our own deadline: the sleep is over */
+  /* gevent: loop.update_now(); hub.wait(loop.timer(seconds)): a watcher
+   * of the default priority, from the current time. */
+  uint64_t deadline = grove__timeout_deadline(hub, seconds);
+  int rc = wait_until(hub, NULL, deadline, GROVE__TIMER_WATCHER, "sleep", NULL);
+  if (rc == GROVE_ETIMEDOUT && !g->nfired)
+    rc = 0; /* our own timer, not a scope's: the sleep is over */
   return rc;
 }
 
 /* ---- the loop --------------------------------------------------------------- */
 
-/* The expired deadlines, one per step, before any other callback (libuv runs
- * timers at the start of an iteration). */
+/* The expired deadlines, one per step, before any other callback (libev
+ * runs the timers pending after its poll before the callbacks they queue):
+ * those that had expired at the last poll and were armed before it, the
+ * watchers (sleep, spawn_later) first, then the timeouts (timer.c). */
 static grove_greenlet *timer_pass(grove__cb *cb) {
   grove_hub *hub = grove__container_of(cb, grove_hub, timer_pass);
   grove__timer *t;
-  while ((t = grove__timer_peek(hub)) != NULL && t->deadline <= hub->now) {
-    grove__timer_pop(hub);
+  while ((t = grove__timer_due(hub)) != NULL) {
+    grove__timer_cancel(hub, t);
     grove_greenlet *g = t->fn(t);
     if (g) {
       grove__schedule_next(hub, &hub->timer_pass);
@@ -572,10 +590,10 @@ static void poll_once(grove_hub *hub) {
     uv_run(&hub->loop, UV_RUN_ONCE);
   }
 polled:
-  hub->now = uv_hrtime();
+  hub->now = hub->loop_now = uv_hrtime();
+  hub->reify_seq = hub->timer_seq;
   turn_start(hub, hub->now);
-  grove__timer *t = grove__timer_peek(hub);
-  if (t && t->deadline <= hub->now && !grove__list_linked(&hub->timer_pass.link))
+  if (grove__timer_due(hub) && !grove__list_linked(&hub->timer_pass.link))
     grove__schedule_next(hub, &hub->timer_pass);
 }
 
@@ -766,6 +784,7 @@ int grove_hub_close(void) {
     hub->free_greenlets = g->arg;
     free(g);
   }
+  grove__timeouts_free(&hub->main); /* scopes main left open */
   grove__timer_free_heap(hub);
   free(hub->io);
   free(hub->main.name);

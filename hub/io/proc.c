@@ -339,7 +339,7 @@ static void give_up_reader(grove_greenlet *g, reader *r) {
     free(r);
   } else {
     r->abandoned = 1;
-    grove_kill(g, 0);
+    grove_kill_nowait(g);
     if (grove_ready(g)) {
       /* It had not started: killed, it never runs, so it cannot free r. */
       free(r->buf);

@@ -306,7 +306,7 @@ void grove_server_free(grove_server *srv) {
      * handler has ended. */
     srv->stopping = 1;
     if (srv->acceptor) {
-      grove_kill(srv->acceptor, 0);
+      grove_kill_nowait(srv->acceptor);
       grove_greenlet_release(srv->acceptor);
       srv->acceptor = NULL;
     }

@@ -14,7 +14,18 @@
  *     pending does not return at once: it queues in `arrived` and is woken by
  *     that pass after the earlier waiters (gevent 20.5.1, issue 1520), so a
  *     late-comer cannot overtake the greenlets that had to block;
+ *   - the pass has two phases, as gevent's _notify_links: the waiters that
+ *     were registered when it started, then those that had arrived by the
+ *     time the first phase ended; a greenlet that arrives during the second
+ *     phase (woken, it waits again at once) waits for the next pass, which
+ *     is scheduled at the back of the run queue;
  *   - waiters the pass did not reach keep their place for the next pass.
+ *
+ * AsyncResult keeps a value and an error apart, as gevent's _value and
+ * _exc_info: set_error does not clear a value (a value, once set, wins:
+ * get returns it and successful() stays true), set does not clear an error
+ * (which grove_async_result_error still reports). get on a ready result
+ * returns at once; only wait queues behind a pending pass.
  */
 #include "internal.h"
 
@@ -28,7 +39,7 @@ void grove__linkable_init(grove__linkable *l, grove_hub *hub, uint32_t magic, in
   l->hub = hub;
   l->magic = magic;
   l->notify_all = (uint8_t)notify_all;
-  l->notify_pending = l->notifying = l->free_pending = 0;
+  l->notify_pending = l->notifying = l->free_pending = l->phase = 0;
   grove__list_init(&l->links);
   grove__list_init(&l->arrived);
   grove__list_init(&l->batch);
@@ -36,6 +47,7 @@ void grove__linkable_init(grove__linkable *l, grove_hub *hub, uint32_t magic, in
   l->notify.fn = notify_cb;
   l->ready = ready;
   l->destroy = destroy;
+  l->uncounted = 0;
   hub->nobjects++;
 }
 
@@ -55,19 +67,34 @@ static grove_greenlet *notify_cb(grove__cb *cb) {
   grove__list *n;
   if (!l->notifying) {
     l->notifying = 1;
+    l->phase = 1;
     grove__list_splice_tail(&l->batch, &l->links);
   }
-  while (keep_going(l) &&
-         ((n = grove__list_pop(&l->batch)) != NULL || (n = grove__list_pop(&l->arrived)) != NULL)) {
+  for (;;) {
+    if (!keep_going(l))
+      break;
+    if ((n = grove__list_pop(&l->batch)) == NULL) {
+      if (l->phase == 2)
+        break;
+      /* phase 2: the greenlets that arrived so far */
+      l->phase = 2;
+      grove__list_splice_tail(&l->batch, &l->arrived);
+      continue;
+    }
     grove_greenlet *t = grove__waiter_fire(grove__container_of(n, grove__waiter, link), l);
     if (t) {
       grove__schedule_next(l->hub, &l->notify);
       return t;
     }
   }
-  /* Those not reached keep their turn: earlier ones first. */
-  grove__list_splice_front(&l->links, &l->batch);
+  /* Those not reached keep their turn: the links first (those of the pass
+   * before those registered during it), then the arrived ones. */
+  if (l->phase == 2)
+    grove__list_splice_front(&l->arrived, &l->batch);
+  else
+    grove__list_splice_front(&l->links, &l->batch);
   grove__list_splice_tail(&l->links, &l->arrived);
+  l->phase = 0;
   l->notifying = 0;
   l->notify_pending = 0;
   if (l->free_pending) {
@@ -91,7 +118,28 @@ int grove__linkable_wait(grove__linkable *l, double timeout, const char *what) {
     }
     return 0;
   }
-  return grove__wait(hub, &l->links, timeout, what, l);
+  if (grove__poll_only(hub, timeout))
+    return GROVE_ETIMEDOUT;
+  return grove__wait_until(hub, &l->links, grove__timeout_deadline(hub, timeout), what, l);
+}
+
+/* gevent's rawlink: a callback waiter, notified by the next pass (one is
+ * scheduled if the object is ready). */
+void grove__linkable_link(grove__linkable *l, grove__waiter *w) {
+  grove__list_push(&l->links, &w->link);
+  grove__linkable_check_notify(l);
+}
+
+/* gevent's unlink: and a pending pass left with nobody to notify is
+ * cancelled (AbstractLinkable.unlink stops its notifier), so that a later
+ * wait on the ready object does not queue behind it. */
+void grove__linkable_unlink(grove__linkable *l, grove__waiter *w) {
+  if (grove__list_linked(&w->link))
+    grove__list_remove(&w->link);
+  if (l->notify_pending && !l->notifying && !grove__linkable_has_waiters(l)) {
+    grove__unschedule(&l->notify);
+    l->notify_pending = 0;
+  }
 }
 
 int grove__linkable_has_waiters(const grove__linkable *l) {
@@ -103,7 +151,8 @@ int grove__linkable_release(grove__linkable *l) {
   if (grove__linkable_has_waiters(l))
     return GROVE_EBUSY;
   l->magic = 0;
-  l->hub->nobjects--;
+  if (!l->uncounted)
+    l->hub->nobjects--;
   if (l->notifying) {
     l->free_pending = 1; /* freed when its own pass ends */
     return 0;
@@ -175,6 +224,10 @@ int grove_event_wait(grove_event *e, double timeout) {
   return grove__linkable_wait(&e->l, timeout, "event");
 }
 
+grove__linkable *grove__event_linkable(grove_event *e) {
+  return event_check(e) == 0 ? &e->l : NULL;
+}
+
 int grove_event_free(grove_event *e) {
   int rc = event_check(e);
   return rc ? rc : grove__linkable_release(&e->l);
@@ -182,17 +235,16 @@ int grove_event_free(grove_event *e) {
 
 /* ---- AsyncResult ----------------------------------------------------------------- */
 
-enum { RESULT_UNSET, RESULT_VALUE, RESULT_ERROR };
-
 struct grove_async_result {
   grove__linkable l;
   void *value;
-  int error;
-  int state;
+  int has_value; /* gevent's _value is not _NONE */
+  int error;     /* gevent's _exc_info: 0 = none */
 };
 
 static int result_ready(const grove__linkable *l) {
-  return ((const grove_async_result *)l)->state != RESULT_UNSET;
+  const grove_async_result *r = (const grove_async_result *)l;
+  return r->has_value || r->error != 0;
 }
 
 static int result_check(const grove_async_result *r) {
@@ -212,8 +264,8 @@ grove_async_result *grove_async_result_new(void) {
     return NULL;
   grove__linkable_init(&r->l, hub, GROVE__MAGIC_RESULT, 1, result_ready, destroy_free);
   r->value = NULL;
+  r->has_value = 0;
   r->error = 0;
-  r->state = RESULT_UNSET;
   return r;
 }
 
@@ -224,8 +276,7 @@ void grove_async_result_set(grove_async_result *r, void *value) {
     return;
   }
   r->value = value;
-  r->error = 0;
-  r->state = RESULT_VALUE;
+  r->has_value = 1;
   grove__linkable_check_notify(&r->l);
 }
 
@@ -235,9 +286,7 @@ void grove_async_result_set_error(grove_async_result *r, int error) {
     grove__misuse("grove_async_result_set_error", rc);
     return;
   }
-  r->value = NULL;
   r->error = error ? error : GROVE_EFAILED;
-  r->state = RESULT_ERROR;
   grove__linkable_check_notify(&r->l);
 }
 
@@ -250,25 +299,59 @@ int grove_async_result_wait(grove_async_result *r, double timeout) {
   return grove__linkable_wait(&r->l, timeout, "async_result");
 }
 
+/* gevent's get(block=False): the value, else the error. */
+static int result_take(const grove_async_result *r, void **value) {
+  if (r->has_value) {
+    if (value)
+      *value = r->value;
+    return 0;
+  }
+  return r->error ? r->error : GROVE_ETIMEDOUT;
+}
+
 int grove_async_result_get(grove_async_result *r, void **value, double timeout) {
   if (value)
     *value = NULL;
-  int rc = grove_async_result_wait(r, timeout);
+  int rc = result_check(r);
   if (rc)
     return rc;
-  if (r->state == RESULT_ERROR)
-    return r->error;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  /* A ready result returns (or fails) at once, even while its wake-ups are
+   * pending; otherwise wait to be notified, as any waiter. */
+  if (!result_ready(&r->l)) {
+    if (grove__poll_only(r->l.hub, timeout))
+      return GROVE_ETIMEDOUT;
+    rc = grove__wait_until(r->l.hub, &r->l.links, grove__timeout_deadline(r->l.hub, timeout),
+                           "async_result", &r->l);
+    if (rc)
+      return rc;
+  }
+  return result_take(r, value);
+}
+
+int grove_async_result_get_nowait(grove_async_result *r, void **value) {
   if (value)
-    *value = r->value;
-  return 0;
+    *value = NULL;
+  int rc = result_check(r);
+  return rc ? rc : result_take(r, value);
+}
+
+int grove_async_result_error(const grove_async_result *r) {
+  int rc = result_check(r);
+  return rc ? rc : r->error;
 }
 
 bool grove_async_result_ready(const grove_async_result *r) {
-  return result_check(r) == 0 && r->state != RESULT_UNSET;
+  return result_check(r) == 0 && result_ready(&r->l);
 }
 
 bool grove_async_result_successful(const grove_async_result *r) {
-  return result_check(r) == 0 && r->state == RESULT_VALUE;
+  return result_check(r) == 0 && r->has_value;
+}
+
+grove__linkable *grove__async_result_linkable(grove_async_result *r) {
+  return result_check(r) == 0 ? &r->l : NULL;
 }
 
 int grove_async_result_free(grove_async_result *r) {

@@ -411,7 +411,8 @@ int grove_imap_next(grove_imap *it, void **result, size_t *index, double timeout
     return GROVE_EINVAL;
   if (it->eof)
     return GROVE_EOF;
-  uint64_t deadline = grove__deadline(it->hub, timeout);
+  uint64_t deadline = 0; /* set when the first get has to wait */
+  int timed = 0;
   for (;;) {
     if (it->ordered && it->next_index < it->n && it->recs[it->next_index].arrived) {
       imap_rec *r = &it->recs[it->next_index++];
@@ -420,9 +421,12 @@ int grove_imap_next(grove_imap *it, void **result, size_t *index, double timeout
     if (it->ordered && it->finished && it->next_index == it->finish.index && it->finish.arrived)
       return imap_yield(it, &it->finish, result, index);
     void *item;
-    double left = grove__seconds_left(deadline);
+    if (!timed && grove_queue_qsize(it->q) == 0) {
+      deadline = grove__timeout_deadline(it->hub, timeout);
+      timed = 1;
+    }
     it->readers++;
-    int rc = left == 0 ? grove_queue_get_nowait(it->q, &item) : grove_queue_get(it->q, &item, left);
+    int rc = grove__queue_get_until(it->q, &item, timed ? deadline : UINT64_MAX);
     it->readers--;
     if (rc == GROVE_EEMPTY)
       rc = GROVE_ETIMEDOUT;

@@ -43,7 +43,9 @@ struct grove_queue {
   /* joinable */
   size_t unfinished;
   int all_done;
-  grove__linkable done; /* ready while all_done */
+  grove__linkable done;     /* ready while all_done */
+  grove__linkable readable; /* wait/iwait: ready while a get would not wait */
+  uint8_t readable_destroyed;
 };
 
 static grove_greenlet *unlock_cb(grove__cb *cb);
@@ -61,18 +63,40 @@ static int done_ready(const grove__linkable *l) {
   return q->all_done;
 }
 
-/* A freed queue goes away once neither of its passes (unlock, join notify)
- * is in progress: grove_queue_free may be called by a greenlet that one of
- * them just resumed. */
+/* A freed queue goes away once none of its passes (unlock, join notify,
+ * readable notify) is in progress: grove_queue_free may be called by a
+ * greenlet that one of them just resumed. */
 static void q_destroy(grove_queue *q) {
   free(q->buf);
   free(q);
 }
+static void q_maybe_destroy(grove_queue *q) {
+  if (q->free_pending && q->done_destroyed && q->readable_destroyed && !q->unlocking)
+    q_destroy(q);
+}
 static void done_destroy(grove__linkable *l) {
   grove_queue *q = grove__container_of(l, grove_queue, done);
   q->done_destroyed = 1;
-  if (!q->unlocking)
-    q_destroy(q);
+  q_maybe_destroy(q);
+}
+static int readable_ready(const grove__linkable *l) {
+  const grove_queue *q = grove__container_of(l, grove_queue, readable);
+  return q->count > 0 || (q->kind == Q_CHANNEL && !grove__list_empty(&q->putters));
+}
+static void readable_destroy(grove__linkable *l) {
+  grove_queue *q = grove__container_of(l, grove_queue, readable);
+  q->readable_destroyed = 1;
+  q_maybe_destroy(q);
+}
+
+grove__linkable *grove__queue_readable(grove_queue *q) {
+  return q_check(q) == 0 ? &q->readable : NULL;
+}
+
+/* Tell wait/iwait the queue may be read (only if someone waits that way). */
+static inline void readable_check(grove_queue *q) {
+  if (GROVE__UNLIKELY(!grove__list_empty(&q->readable.links)))
+    grove__linkable_check_notify(&q->readable);
 }
 
 static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int joinable) {
@@ -95,6 +119,9 @@ static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int jo
   q->all_done = 1;
   /* The join linkable's init counts the queue in hub->nobjects. */
   grove__linkable_init(&q->done, hub, GROVE__MAGIC_QUEUE, 1, done_ready, done_destroy);
+  grove__linkable_init(&q->readable, hub, GROVE__MAGIC_QUEUE, 1, readable_ready, readable_destroy);
+  q->readable.uncounted = 1;
+  hub->nobjects--;
   return q;
 }
 
@@ -266,7 +293,9 @@ static grove_greenlet *unlock_cb(grove__cb *cb) {
           grove_greenlet *putter = pop_waiter(&q->putters);
           q->unlock_repeat = 1;
           q->unlock_phase = 1;
-          if ((t = grove__wake_prepare(putter, store(q, putter->slot))) != NULL)
+          int src = store(q, putter->slot);
+          readable_check(q);
+          if ((t = grove__wake_prepare(putter, src)) != NULL)
             goto resume;
         }
         /* fallthrough */
@@ -295,24 +324,28 @@ done:
   q->unlock_pending = 0;
   q->unlock_phase = 0;
   q->unlock_repeat = 0;
-  if (q->free_pending && q->done_destroyed)
-    q_destroy(q);
+  q_maybe_destroy(q);
   return NULL;
 }
 
 /* ---- put / get ------------------------------------------------------------------------ */
 
-static int in_hub(const grove_queue *q) { return q->hub->head.current == &q->hub->hub_g; }
+/* The hub's own context (gevent: `self.hub is getcurrent()`): its loop, a
+ * run-queue callback or a grove_hub_post callback, which cannot wait. */
+static int in_hub(const grove_queue *q) {
+  return grove__cannot_block(q->hub, q->hub->head.current);
+}
 
-static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
+/* gevent's Channel.put: from the hub, only a waiting getter will do;
+ * otherwise the putter queues and switches to the hub, under a Timeout of
+ * `deadline` - put_nowait is put with a timeout of 0, so it yields: the
+ * getter it hands its item to runs first. */
+static int channel_put(grove_queue *q, void *item, uint64_t deadline) {
   grove_hub *hub = q->hub;
-  if (nowait || timeout == 0 || in_hub(q)) {
-    /* Polling (or the hub, which cannot wait): only a waiting getter will do. */
+  if (in_hub(q)) {
     grove_greenlet *getter = pop_waiter(&q->getters);
     if (!getter)
-      return nowait         ? GROVE_EFULL
-             : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL)
-                            : GROVE_EPERM;
+      return GROVE_EPERM;
     getter->slot = item;
     grove__wake(getter, 0);
     return 0;
@@ -320,27 +353,36 @@ static int channel_put(grove_queue *q, void *item, double timeout, int nowait) {
   hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
-  return grove__wait(hub, &q->putters, timeout, "channel put", q);
+  if (GROVE__UNLIKELY(!grove__list_empty(&q->readable.links)) && !q->readable.notify_pending) {
+    /* The putter is about to wait: a channel is readable from then on. */
+    q->readable.notify_pending = 1;
+    grove__schedule(hub, &q->readable.notify);
+  }
+  return grove__wait_until(hub, &q->putters, deadline, "channel put", q);
 }
 
-static int channel_get(grove_queue *q, void **item, double timeout, int nowait) {
+static int channel_get(grove_queue *q, void **item, uint64_t deadline) {
   grove_hub *hub = q->hub;
-  if (nowait || timeout == 0 || in_hub(q)) {
+  if (in_hub(q)) {
     grove_greenlet *putter = pop_waiter(&q->putters);
     if (!putter)
-      return nowait         ? GROVE_EEMPTY
-             : timeout == 0 ? grove__wait(hub, NULL, 0, NULL, NULL)
-                            : GROVE_EPERM;
+      return GROVE_EPERM;
     *item = putter->slot;
     grove__wake(putter, 0);
     return 0;
   }
   if (!grove__list_empty(&q->putters))
     schedule_unlock(q);
-  int rc = grove__wait(hub, &q->getters, timeout, "channel get", q);
+  int rc = grove__wait_until(hub, &q->getters, deadline, "channel get", q);
   if (rc == 0)
     *item = hub->head.current->slot;
   return rc;
+}
+
+/* The timeout of a put or get: `nowait` is the non-blocking form (a
+ * channel's is a timeout of 0, as gevent's). */
+static uint64_t q_deadline(grove_queue *q, double timeout, int nowait) {
+  return grove__timeout_deadline(q->hub, nowait ? 0 : timeout);
 }
 
 static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
@@ -349,28 +391,70 @@ static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
     return rc;
   if (isnan(timeout))
     return GROVE_EINVAL;
-  if (q->kind == Q_CHANNEL)
-    return channel_put(q, item, timeout, nowait);
+  if (q->kind == Q_CHANNEL) {
+    if (!nowait && grove__poll_only(q->hub, timeout))
+      nowait = 1; /* the hub polls: only a waiting getter will do */
+    rc = channel_put(q, item, q_deadline(q, timeout, nowait));
+    return nowait && rc == GROVE_ETIMEDOUT ? GROVE_EFULL : rc;
+  }
   if (has_room(q)) {
     rc = store(q, item);
     if (rc == 0 && !grove__list_empty(&q->getters))
       schedule_unlock(q);
+    readable_check(q);
     return rc;
   }
   if (in_hub(q)) {
     /* The hub cannot wait, but it may let getters drain the queue first. */
     while (!grove__list_empty(&q->getters) && q->count && !has_room(q))
       grove__wake(pop_waiter(&q->getters), 0);
-    return has_room(q) ? store(q, item) : GROVE_EFULL;
+    if (!has_room(q))
+      return GROVE_EFULL;
+    rc = store(q, item);
+    readable_check(q);
+    return rc;
   }
   if (nowait)
     return GROVE_EFULL;
-  if (timeout == 0)
-    return grove__wait(q->hub, NULL, 0, NULL, NULL);
+  /* gevent: the putter queues with its item, then switches to the hub under
+   * a Timeout (0 included: a getter that runs meanwhile makes room). */
+  uint64_t deadline = q_deadline(q, timeout, 0);
   q->hub->head.current->slot = item;
   if (!grove__list_empty(&q->getters))
     schedule_unlock(q);
-  return grove__wait(q->hub, &q->putters, timeout, "queue put", q);
+  return grove__wait_until(q->hub, &q->putters, deadline, "queue put", q);
+}
+
+static int q_get_until(grove_queue *q, void **item, uint64_t deadline, int peek) {
+  if (q->count) {
+    if (!peek && !grove__list_empty(&q->putters))
+      schedule_unlock(q);
+    *item = peek ? front(q) : take(q);
+    return 0;
+  }
+  if (in_hub(q)) {
+    grove_greenlet *putter;
+    while ((putter = pop_waiter(&q->putters)) != NULL) {
+      grove__wake(putter, store(q, putter->slot));
+      readable_check(q);
+      if (q->count) {
+        *item = peek ? front(q) : take(q);
+        return 0;
+      }
+    }
+    return GROVE_EEMPTY;
+  }
+  for (;;) {
+    if (!grove__list_empty(&q->putters))
+      schedule_unlock(q);
+    int rc = grove__wait_until(q->hub, &q->getters, deadline, peek ? "queue peek" : "queue get", q);
+    if (rc)
+      return rc;
+    if (q->count) {
+      *item = peek ? front(q) : take(q);
+      return 0;
+    }
+  }
 }
 
 static int q_get(grove_queue *q, void **item, double timeout, int nowait, int peek) {
@@ -384,41 +468,22 @@ static int q_get(grove_queue *q, void **item, double timeout, int nowait, int pe
   if (q->kind == Q_CHANNEL) {
     if (peek)
       return GROVE_EINVAL;
-    return channel_get(q, item, timeout, nowait);
+    if (!nowait && grove__poll_only(q->hub, timeout))
+      nowait = 1;
+    rc = channel_get(q, item, q_deadline(q, timeout, nowait));
+    return nowait && rc == GROVE_ETIMEDOUT ? GROVE_EEMPTY : rc;
   }
-  if (q->count) {
-    if (!peek && !grove__list_empty(&q->putters))
-      schedule_unlock(q);
-    *item = peek ? front(q) : take(q);
-    return 0;
-  }
-  if (in_hub(q)) {
-    grove_greenlet *putter;
-    while ((putter = pop_waiter(&q->putters)) != NULL) {
-      grove__wake(putter, store(q, putter->slot));
-      if (q->count) {
-        *item = peek ? front(q) : take(q);
-        return 0;
-      }
-    }
+  if (nowait && !q->count && !in_hub(q))
     return GROVE_EEMPTY;
-  }
-  if (nowait)
-    return GROVE_EEMPTY;
-  if (timeout == 0)
-    return grove__wait(q->hub, NULL, 0, NULL, NULL);
-  uint64_t deadline = timeout < 0 ? UINT64_MAX : grove__deadline(q->hub, timeout);
-  for (;;) {
-    if (!grove__list_empty(&q->putters))
-      schedule_unlock(q);
-    rc = grove__wait_until(q->hub, &q->getters, deadline, peek ? "queue peek" : "queue get", q);
-    if (rc)
-      return rc;
-    if (q->count) {
-      *item = peek ? front(q) : take(q);
-      return 0;
-    }
-  }
+  /* From the hub, get and peek are their _nowait forms (q_get_until). */
+  uint64_t deadline = nowait || q->count || in_hub(q) ? UINT64_MAX : q_deadline(q, timeout, 0);
+  return q_get_until(q, item, deadline, peek);
+}
+
+int grove__queue_get_until(grove_queue *q, void **item, uint64_t deadline) {
+  *item = NULL;
+  int rc = q_check(q);
+  return rc ? rc : q_get_until(q, item, deadline, 0);
 }
 
 int grove_queue_put(grove_queue *q, void *item, double timeout) {
@@ -480,7 +545,7 @@ int grove_queue_free(grove_queue *q) {
   if (rc)
     return rc;
   if (!grove__list_empty(&q->getters) || !grove__list_empty(&q->putters) ||
-      grove__linkable_has_waiters(&q->done))
+      grove__linkable_has_waiters(&q->done) || grove__linkable_has_waiters(&q->readable))
     return GROVE_EBUSY;
   q->magic = 0;
   q->free_pending = 1;
@@ -490,5 +555,6 @@ int grove_queue_free(grove_queue *q) {
   }
   /* Counts the queue out of hub->nobjects; destroys it now or when the
    * passes in progress end. */
+  grove__linkable_release(&q->readable);
   return grove__linkable_release(&q->done);
 }

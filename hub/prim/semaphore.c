@@ -68,9 +68,9 @@ static int sem_acquire(grove_semaphore *s, double timeout) {
     s->counter--;
     return 0;
   }
-  if (timeout == 0)
-    return grove__wait(s->l.hub, NULL, 0, NULL, NULL);
-  uint64_t deadline = timeout < 0 ? UINT64_MAX : grove__deadline(s->l.hub, timeout);
+  if (grove__poll_only(s->l.hub, timeout))
+    return GROVE_ETIMEDOUT;
+  uint64_t deadline = grove__timeout_deadline(s->l.hub, timeout);
   while (s->counter <= 0) {
     int rc = grove__wait_until(s->l.hub, &s->l.links, deadline, "semaphore", s);
     if (rc)
@@ -78,6 +78,15 @@ static int sem_acquire(grove_semaphore *s, double timeout) {
   }
   s->counter--;
   return 0;
+}
+
+/* acquire(blocking=False): never switches. */
+static int sem_try(grove_semaphore *s) {
+  if (s->counter > 0) {
+    s->counter--;
+    return 0;
+  }
+  return GROVE_ETIMEDOUT;
 }
 
 static int sem_release(grove_semaphore *s) {
@@ -91,6 +100,11 @@ static int sem_release(grove_semaphore *s) {
 int grove_semaphore_acquire(grove_semaphore *s, double timeout) {
   int rc = sem_check(s);
   return rc ? rc : sem_acquire(s, timeout);
+}
+
+int grove_semaphore_try_acquire(grove_semaphore *s) {
+  int rc = sem_check(s);
+  return rc ? rc : sem_try(s);
 }
 
 int grove_semaphore_release(grove_semaphore *s) {
@@ -129,6 +143,7 @@ grove_lock *grove_lock_new(void) { return sem_new(1, 1); }
 int grove_lock_acquire(grove_lock *l, double timeout) {
   return grove_semaphore_acquire(l, timeout);
 }
+int grove_lock_try_acquire(grove_lock *l) { return grove_semaphore_try_acquire(l); }
 int grove_lock_release(grove_lock *l) { return grove_semaphore_release(l); }
 bool grove_lock_locked(const grove_lock *l) { return grove_semaphore_locked(l); }
 int grove_lock_free(grove_lock *l) { return grove_semaphore_free(l); }
@@ -156,7 +171,7 @@ grove_rlock *grove_rlock_new(void) {
   return r;
 }
 
-int grove_rlock_acquire(grove_rlock *r, double timeout) {
+static int rlock_acquire(grove_rlock *r, double timeout, int nowait) {
   int rc = rlock_check(r);
   if (rc)
     return rc;
@@ -165,13 +180,16 @@ int grove_rlock_acquire(grove_rlock *r, double timeout) {
     r->count++;
     return 0;
   }
-  rc = sem_acquire(&r->block, timeout);
+  rc = nowait ? sem_try(&r->block) : sem_acquire(&r->block, timeout);
   if (rc == 0) {
     r->owner = me;
     r->count = 1;
   }
   return rc;
 }
+
+int grove_rlock_acquire(grove_rlock *r, double timeout) { return rlock_acquire(r, timeout, 0); }
+int grove_rlock_try_acquire(grove_rlock *r) { return rlock_acquire(r, 0, 1); }
 
 int grove_rlock_release(grove_rlock *r) {
   int rc = rlock_check(r);

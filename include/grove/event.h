@@ -46,21 +46,37 @@ int grove_event_free(grove_event *e);
 /* New, unset AsyncResult (NULL if out of memory). */
 grove_async_result *grove_async_result_new(void);
 
-/* Store value (the result does not own it) and wake every waiter. Setting a
- * ready result again replaces the value, as in gevent. */
+/* Store value (the result does not own it) and wake every waiter. As in
+ * gevent, a value and an error are kept apart: setting a value again
+ * replaces it, and once a value is set the result is successful and get
+ * returns it, even if an error is (or was) set too. */
 void grove_async_result_set(grove_async_result *r, void *value);
 
 /* Store a failure: `error` (a negative GROVE_E* or your own nonzero code;
- * 0 is recorded as GROVE_EFAILED) and wake every waiter. */
+ * 0 is recorded as GROVE_EFAILED) and wake every waiter. A value already
+ * set stays (and wins). */
 void grove_async_result_set_error(grove_async_result *r, int error);
 
 /* Block until the result is ready. Returns 0 and *value (value may be NULL)
- * if it holds a value, the stored error if it holds one, or GROVE_ETIMEDOUT,
- * GROVE_ECANCELED, GROVE_ELOOPEXIT, GROVE_EINVAL, GROVE_EPERM. */
+ * if it holds a value, the stored error if it holds only that, or
+ * GROVE_ETIMEDOUT, GROVE_ECANCELED, GROVE_ELOOPEXIT, GROVE_EINVAL,
+ * GROVE_EPERM. A ready result returns at once, without switching, even
+ * while the greenlets woken by its set have not run yet. */
 int grove_async_result_get(grove_async_result *r, void **value, double timeout);
 
-/* Block until ready without fetching: 0 once ready (value or error). */
+/* gevent's get_nowait / get(block=False): what grove_async_result_get
+ * returns if the result is ready, GROVE_ETIMEDOUT if not. Never switches. */
+int grove_async_result_get_nowait(grove_async_result *r, void **value);
+
+/* Block until ready without fetching: 0 once ready (value or error). On a
+ * ready result whose wake-ups are still pending it queues behind them
+ * (gevent's wait), so it does switch. */
 int grove_async_result_wait(grove_async_result *r, double timeout);
+
+/* The error stored by grove_async_result_set_error, or 0 if none was
+ * (gevent's `exception`); GROVE_EINVAL / GROVE_EPERM for a bad r. A value
+ * set before or after does not clear it (and wins: see set). Never blocks. */
+int grove_async_result_error(const grove_async_result *r);
 
 bool grove_async_result_ready(const grove_async_result *r);
 bool grove_async_result_successful(const grove_async_result *r);

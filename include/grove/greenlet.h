@@ -10,8 +10,19 @@
  * greenlet): a blocking call made from main() runs the hub implicitly, there
  * is no run() to call. Each thread that uses grove gets its own hub.
  *
- * Timeouts are in seconds (double). GROVE_FOREVER (any negative value) waits
- * forever, 0 polls without blocking.
+ * Timeouts are in seconds (double), as gevent's `timeout=` arguments:
+ * GROVE_FOREVER (any negative value) waits forever, a positive timeout at
+ * most that long. A timeout of 0 is gevent's timeout=0, a timer of zero
+ * seconds: a call that cannot complete at once switches to the hub once -
+ * every greenlet already runnable runs first, and may still let the call
+ * complete - and then fails with GROVE_ETIMEDOUT. A call that can complete
+ * at once (a finished greenlet, a set event, a queue holding an item) never
+ * switches, whatever its timeout. To poll without switching, use the
+ * non-blocking forms, gevent's block=False: grove_get_nowait,
+ * grove_kill_nowait, grove_killall_nowait, grove_async_result_get_nowait,
+ * grove_*_try_acquire, grove_queue_*_nowait. From the hub's own context (a
+ * grove_hub_post callback), which cannot switch, a timeout of 0 is such a
+ * poll and any other timeout gives GROVE_EPERM.
  *
  * Ownership: grove_spawn() and friends return a reference the caller owns and
  * must drop with grove_greenlet_release() once it no longer needs the
@@ -76,7 +87,13 @@ grove_greenlet *grove_spawn(grove_fn fn, void *arg);
 /* grove_spawn with options (name, stack kind and size); opts may be NULL. */
 grove_greenlet *grove_spawn_ex(grove_fn fn, void *arg, const grove_spawn_opts *opts);
 
-/* Like grove_spawn, but the greenlet starts `seconds` from now. */
+/* Like grove_spawn, but the greenlet starts `seconds` from now: gevent's
+ * spawn_later, a timer counted from the hub's cached time (the last poll,
+ * or the last sleep or timed wait that read the clock). Even
+ * grove_spawn_later(0, ...) waits for its timer, which fires when the hub
+ * next polls: after every greenlet already runnable, and the ones they make
+ * runnable (sleep(0) chains, spawns, link callbacks), have run. A negative
+ * delay counts as 0. NULL for NaN, NULL fn, or out of memory. */
 grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg);
 
 /* ---- waiting for greenlets ---------------------------------------------- */
@@ -84,7 +101,9 @@ grove_greenlet *grove_spawn_later(double seconds, grove_fn fn, void *arg);
 /* Block until g has finished. Returns 0 when it has (whether it succeeded or
  * failed), GROVE_ETIMEDOUT, GROVE_ECANCELED if the caller was killed,
  * GROVE_EDEADLK if g is the caller, GROVE_ELOOPEXIT if nothing can ever
- * finish g, GROVE_EINVAL for NULL, GROVE_EPERM from another thread. */
+ * finish g, GROVE_EINVAL for NULL, GROVE_EPERM from another thread. A
+ * finished g returns 0 at once; timeout 0 otherwise yields once (g may
+ * finish meanwhile). gevent has no non-blocking join: grove_ready(g). */
 int grove_join(grove_greenlet *g, double timeout);
 
 /* Block until every greenlet in gs[0..n) has finished (NULL entries are
@@ -96,6 +115,10 @@ int grove_joinall(grove_greenlet **gs, size_t n, double timeout);
  * value if g succeeded; g's error code if it failed (grove_exit); or the
  * codes of grove_join if the wait itself failed. value may be NULL. */
 int grove_get(grove_greenlet *g, void **value, double timeout);
+
+/* gevent's get(block=False): g's result as grove_get gives it if g has
+ * finished, GROVE_ETIMEDOUT (gevent's Timeout) if not. Never switches. */
+int grove_get_nowait(grove_greenlet *g, void **value);
 
 /* ---- cancellation -------------------------------------------------------- */
 
@@ -112,9 +135,16 @@ int grove_get(grove_greenlet *g, void **value, double timeout);
  * as successful; grove_cancelled() tells that it was killed. */
 int grove_kill(grove_greenlet *g, double timeout);
 
+/* gevent's kill(block=False): request the kill and return 0 at once
+ * (GROVE_EINVAL, GROVE_EPERM). The kill happens as grove_kill's does. */
+int grove_kill_nowait(grove_greenlet *g);
+
 /* Kill every greenlet in gs[0..n) (NULL entries skipped), then wait for all of
  * them up to `timeout`. Return codes as grove_kill. */
 int grove_killall(grove_greenlet **gs, size_t n, double timeout);
+
+/* gevent's killall(block=False): request the kills, return 0 at once. */
+int grove_killall_nowait(grove_greenlet **gs, size_t n);
 
 /* End the calling greenlet now, unsuccessfully, with error `code` (0 is
  * recorded as GROVE_EFAILED). Its frames are abandoned: release what they

@@ -12,7 +12,9 @@
  * A queue belongs to the hub of the thread that created it.
  *
  * Every blocking call returns 0, GROVE_ETIMEDOUT (a get that timed out is the
- * "Empty" of gevent, a put that timed out its "Full"; a timeout of 0 polls),
+ * "Empty" of gevent, a put that timed out its "Full"; a timeout of 0 yields
+ * to the hub once before it fails, as gevent's timeout=0: a putter or getter
+ * that runs meanwhile may still complete it),
  * GROVE_ECANCELED if the caller was killed, GROVE_ELOOPEXIT if nothing can
  * ever complete it, GROVE_EINVAL for NULL arguments, GROVE_EPERM from another
  * thread. From the hub's own context (a grove_hub_post callback), where
@@ -54,9 +56,13 @@ int grove_queue_get(grove_queue *q, void **item, double timeout);
 /* Return the next item without taking it, blocking while empty. */
 int grove_queue_peek(grove_queue *q, void **item, double timeout);
 
-/* Non-blocking forms: GROVE_EFULL / GROVE_EEMPTY instead of waiting. A
- * channel's put_nowait succeeds only if a getter is already waiting, its
- * get_nowait only if a putter is. */
+/* Non-blocking forms (gevent's put_nowait, get_nowait, peek_nowait and
+ * block=False): GROVE_EFULL / GROVE_EEMPTY instead of waiting, and they
+ * never switch - except on a channel, which holds nothing: as in gevent, a
+ * channel's put_nowait and get_nowait are put and get with a timeout of 0.
+ * A put_nowait with a getter waiting hands it the item and yields (the
+ * getter runs first, then the putter resumes: 0); with none it yields once
+ * and fails with GROVE_EFULL (get_nowait: GROVE_EEMPTY). */
 int grove_queue_put_nowait(grove_queue *q, void *item);
 int grove_queue_get_nowait(grove_queue *q, void **item);
 int grove_queue_peek_nowait(grove_queue *q, void **item);

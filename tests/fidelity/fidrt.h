@@ -117,6 +117,16 @@ static void res(const char *who, const char *desc, int rc, int sx, int tmo_ok, c
     tr("%s: %s -> %s", who, desc, fid_rc(rc));
 }
 
+/* The names of the objects a wait found ready, in that order. */
+static const char *fid_names(const char **names, const size_t *ready, size_t n) {
+  char *s = fid_scratch();
+  size_t off = (size_t)snprintf(s, 256, "[");
+  for (size_t i = 0; i < n && off < 240; i++)
+    off += (size_t)snprintf(s + off, 256 - off, "%s%s", i ? ", " : "", names[ready[i]]);
+  snprintf(s + off, 256 - off, "]");
+  return s;
+}
+
 static const char *gstate(grove_greenlet *g) {
   char *s = fid_scratch();
   if (g == NULL)
@@ -173,7 +183,9 @@ static int fid_cmp_int(const void *a, const void *b) {
 static void fid_cleanup(grove_greenlet **gs, size_t ngs, grove_group **grps, size_t ngrps,
                         int (*free_objs)(void)) {
   fid_on = 0;
-  for (int round = 0; round < 5; round++) {
+  /* Rounds: a map or imap helper spawns the next task into a pool as soon
+   * as a killed member leaves it (gevent's helper outlives its caller). */
+  for (int round = 0; round < 50; round++) {
     for (size_t i = 0; i < ngrps; i++)
       if (grps[i])
         grove_group_kill(grps[i], 1.0);

@@ -43,7 +43,7 @@ from gevent.exceptions import LoopExit
 from gevent.queue import Empty, Full
 
 __all__ = ['gevent', 'Timeout', 'GreenletExit', 'LoopExit', 'AppError', 'tr', 'op', 'fv', 'FAILED',
-           'scope', 'unscope', 'gstate', 'drain', 'run', 'Event', 'AsyncResult', 'Queue',
+           'scope', 'unscope', 'gstate', 'drain', 'drainw', 'run', 'Event', 'AsyncResult', 'Queue',
            'LifoQueue', 'PriorityQueue', 'JoinableQueue', 'Channel', 'Semaphore',
            'BoundedSemaphore', 'RLock', 'local', 'Group', 'Pool', 'SCOPES']
 
@@ -166,6 +166,15 @@ def drain(who, it):
     at the first error as its C twin does."""
     while True:
         r = op(who, 'next', lambda: next(it), errs=((StopIteration, 'EOF'),))
+        if r is FAILED:
+            return
+
+
+def drainw(who, it, wo):
+    """Iterate gevent.iwait, one line per object, by its name."""
+    while True:
+        r = op(who, 'next', lambda: next(it), fmt=lambda x: [n for n, o in wo if o is x][0],
+               errs=((StopIteration, 'EOF'),))
         if r is FAILED:
             return
 

@@ -173,7 +173,13 @@ def canonical(p):
     omap = {}
     ocount = {}
     for s in order:
-        for key in ('obj', 'grp'):
+        for key in ('obj', 'grp', 'wobjs'):
+            for oid in (s.get(key) or []) if key == 'wobjs' else [s.get(key)]:
+                if oid and oid not in omap:
+                    pre = oid[0]
+                    omap[oid] = '%s%d' % (pre, ocount.get(pre, 0))
+                    ocount[pre] = ocount.get(pre, 0) + 1
+        for key in ():
             oid = s.get(key)
             if oid and oid not in omap:
                 pre = oid[0]
@@ -188,6 +194,8 @@ def canonical(p):
         for key in ('obj', 'grp'):
             if s.get(key):
                 s[key] = omap[s[key]]
+        if s.get('wobjs'):
+            s['wobjs'] = [omap[o] for o in s['wobjs']]
         for key in ('w', 'cb'):
             if s.get(key):
                 s[key] = fmap[s[key]]

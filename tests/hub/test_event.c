@@ -303,6 +303,182 @@ static void test_async_result_from_greenlet(void) {
   CHECK_EQ(grove_async_result_free(res), 0);
 }
 
+/* ---- timeout 0, checked against gevent 22.10 ------------------------------ */
+
+static grove_event *z_ev;
+static grove_async_result *z_ar;
+static void *z_set(void *arg) {
+  test_log("set");
+  if (z_ev)
+    grove_event_set(z_ev);
+  if (z_ar)
+    grove_async_result_set(z_ar, IARG(3));
+  return arg;
+}
+static void *z_other(void *arg) {
+  test_log("other");
+  return arg;
+}
+
+/* gevent: spawn(setter); e.wait(timeout=0) -> True: the setter runs during
+ * the wait's one turn. Unset: the others run, then False. */
+static void test_event_wait_timeout_zero_yields(void) {
+  z_ev = grove_event_new();
+  grove_greenlet *g = grove_spawn(z_set, NULL);
+  test_log("wait=%s", grove_err_name(grove_event_wait(z_ev, 0)));
+  CHECK_LOG("set wait=GROVE_OK");
+  grove_greenlet_release(g);
+  test_log_reset();
+  grove_event_clear(z_ev);
+  g = grove_spawn(z_other, NULL);
+  test_log("wait=%s", grove_err_name(grove_event_wait(z_ev, 0)));
+  CHECK_LOG("other wait=GROVE_ETIMEDOUT");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(z_ev), 0);
+  z_ev = NULL;
+}
+
+/* gevent: spawn(setter); a.get(timeout=0) -> 3; get(block=False) never
+ * switches. */
+static void test_async_result_get_timeout_zero(void) {
+  z_ar = grove_async_result_new();
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get_nowait(z_ar, &v), GROVE_ETIMEDOUT);
+  grove_greenlet *g = grove_spawn(z_set, NULL);
+  CHECK_EQ(grove_async_result_get_nowait(z_ar, &v), GROVE_ETIMEDOUT);
+  CHECK_LOG("");
+  CHECK_EQ(grove_async_result_get(z_ar, &v, 0), 0);
+  test_log("get=%d", IVAL(v));
+  CHECK_LOG("set get=3");
+  CHECK_EQ(grove_async_result_get_nowait(z_ar, &v), 0);
+  CHECK_EQ(IVAL(v), 3);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_async_result_free(z_ar), 0);
+  z_ar = NULL;
+}
+
+/* ---- AsyncResult and re-waits, checked against gevent 22.10 ---------------- */
+
+static grove_async_result *r_ar;
+static grove_event *r_ev;
+static void *r_w1(void *arg) {
+  void *v = NULL;
+  grove_async_result_get(r_ar, &v, GROVE_FOREVER);
+  test_log("w1 got=%d", IVAL(v));
+  return arg;
+}
+static void *r_other(void *arg) {
+  test_log("%s", (const char *)arg);
+  return arg;
+}
+
+/* gevent: w1 waits in get(); a.set(1); spawn(other); a.get() -> 1 at once,
+ * though w1 has not been woken yet; a.wait() queues behind w1:
+ * get=1 w1 got=1 wait=1, and other after that. */
+static void test_async_result_get_ready_returns_at_once(void) {
+  r_ar = grove_async_result_new();
+  grove_greenlet *w = grove_spawn(r_w1, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_async_result_set(r_ar, IARG(1));
+  grove_greenlet *o = grove_spawn(r_other, "other");
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get(r_ar, &v, GROVE_FOREVER), 0);
+  test_log("get=%d", IVAL(v));
+  CHECK_EQ(grove_async_result_wait(r_ar, GROVE_FOREVER), 0);
+  test_log("wait=1");
+  CHECK_EQ(grove_join(o, 1.0), 0);
+  CHECK_LOG("get=1 w1 got=1 wait=1 other");
+  grove_greenlet_release(w);
+  grove_greenlet_release(o);
+  CHECK_EQ(grove_async_result_free(r_ar), 0);
+}
+
+/* gevent: set(1) then set_exception(e): ready, successful, get() -> 1,
+ * exception -> e. set_exception(e) then set(2): successful, get() -> 2,
+ * exception still e. */
+static void test_async_result_value_wins(void) {
+  grove_async_result *a = grove_async_result_new();
+  CHECK_EQ(grove_async_result_error(a), 0);
+  grove_async_result_set(a, IARG(1));
+  grove_async_result_set_error(a, -5);
+  CHECK(grove_async_result_ready(a));
+  CHECK(grove_async_result_successful(a));
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get(a, &v, 0), 0);
+  CHECK_EQ(IVAL(v), 1);
+  CHECK_EQ(grove_async_result_error(a), -5);
+  CHECK_EQ(grove_async_result_free(a), 0);
+  a = grove_async_result_new();
+  grove_async_result_set_error(a, -6);
+  CHECK_EQ(grove_async_result_error(a), -6);
+  CHECK(!grove_async_result_successful(a));
+  CHECK_EQ(grove_async_result_get(a, &v, GROVE_FOREVER), -6);
+  CHECK_EQ(grove_async_result_get_nowait(a, &v), -6);
+  grove_async_result_set(a, IARG(2));
+  CHECK(grove_async_result_successful(a));
+  CHECK_EQ(grove_async_result_get(a, &v, GROVE_FOREVER), 0);
+  CHECK_EQ(IVAL(v), 2);
+  CHECK_EQ(grove_async_result_error(a), -6);
+  CHECK_EQ(grove_async_result_free(a), 0);
+  CHECK_EQ(grove_async_result_error(NULL), GROVE_EINVAL);
+}
+
+static void *r_setter(void *arg) {
+  if (r_ev)
+    grove_event_set(r_ev);
+  else
+    grove_async_result_set(r_ar, IARG(1));
+  grove_greenlet_release(grove_spawn(r_other, "g2"));
+  return arg;
+}
+static void *r_rewaiter(void *arg) {
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(grove_event_wait(r_ev, GROVE_FOREVER), 0);
+    test_log("%s%c", (const char *)arg, 'a' + i);
+  }
+  return arg;
+}
+
+/* gevent: a woken waiter that waits again on the set event is resumed in
+ * the same pass once (the pass's second phase), a second time only in a new
+ * pass at the back of the run queue: w1 w2 g2 w3, for an Event and for an
+ * AsyncResult. Two such waiters: xa ya xb yb g2 xc yc. */
+static void test_rewait_during_notify(void) {
+  for (int kind = 0; kind < 2; kind++) {
+    test_log_reset();
+    r_ev = kind == 0 ? grove_event_new() : NULL;
+    r_ar = kind == 1 ? grove_async_result_new() : NULL;
+    grove_greenlet *g = grove_spawn(r_setter, NULL);
+    for (int i = 0; i < 3; i++) {
+      CHECK_EQ(r_ev ? grove_event_wait(r_ev, GROVE_FOREVER)
+                    : grove_async_result_wait(r_ar, GROVE_FOREVER),
+               0);
+      test_log("w%d", i + 1);
+    }
+    CHECK_EQ(grove_sleep(0), 0);
+    CHECK_LOG("w1 w2 g2 w3");
+    grove_greenlet_release(g);
+    if (r_ev)
+      CHECK_EQ(grove_event_free(r_ev), 0);
+    else
+      CHECK_EQ(grove_async_result_free(r_ar), 0);
+  }
+  test_log_reset();
+  r_ev = grove_event_new();
+  r_ar = NULL;
+  grove_greenlet *x = grove_spawn(r_rewaiter, "x"), *y = grove_spawn(r_rewaiter, "y");
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_greenlet *g = grove_spawn(r_setter, NULL);
+  for (int i = 0; i < 4; i++)
+    CHECK_EQ(grove_sleep(0), 0);
+  CHECK_LOG("xa ya xb yb g2 xc yc");
+  grove_greenlet_release(x);
+  grove_greenlet_release(y);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(r_ev), 0);
+  r_ev = NULL;
+}
+
 TEST_MAIN(TEST(test_event_wake_order), TEST(test_event_set_before_wait),
           TEST(test_event_wait_timeout), TEST(test_event_set_wakes_timed_waiter_early),
           TEST(test_event_clear), TEST(test_event_set_then_clear_still_wakes),
@@ -311,4 +487,7 @@ TEST_MAIN(TEST(test_event_wake_order), TEST(test_event_set_before_wait),
           TEST(test_async_result_wake_order), TEST(test_async_result_set_before_get),
           TEST(test_async_result_timeout), TEST(test_async_result_set_error),
           TEST(test_async_result_wait), TEST(test_async_result_free_with_waiters_busy),
-          TEST(test_async_result_from_greenlet))
+          TEST(test_async_result_from_greenlet), TEST(test_event_wait_timeout_zero_yields),
+          TEST(test_async_result_get_timeout_zero),
+          TEST(test_async_result_get_ready_returns_at_once), TEST(test_async_result_value_wins),
+          TEST(test_rewait_during_notify))

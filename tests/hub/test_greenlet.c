@@ -505,6 +505,72 @@ static void test_many_values(void) {
   free(g);
 }
 
+/* ---- timeout 0 and spawn_later(0), checked against gevent 22.10 -------- */
+
+static void *log_quick(void *arg) {
+  test_log("quick");
+  return arg;
+}
+
+static grove_event *z_ev;
+static void *z_wait(void *arg) {
+  grove_event_wait(z_ev, GROVE_FOREVER);
+  return arg;
+}
+
+/* g = spawn(quick); g.join(timeout=0) -> quick runs during the join's one
+ * turn: dead=True. With a target that stays blocked, the greenlets already
+ * runnable run, then the join times out. */
+static void test_join_timeout_zero_yields(void) {
+  grove_greenlet *g = grove_spawn(log_quick, NULL);
+  CHECK_EQ(grove_join(g, 0), 0);
+  test_log("dead=%d", grove_ready(g));
+  CHECK_LOG("quick dead=1");
+  grove_greenlet_release(g);
+  test_log_reset();
+  z_ev = grove_event_new();
+  grove_greenlet *w = grove_spawn(z_wait, NULL);
+  grove_greenlet *o = grove_spawn(log_quick, NULL);
+  CHECK_EQ(grove_join(w, 0), GROVE_ETIMEDOUT);
+  test_log("ready=%d", grove_ready(w));
+  CHECK_LOG("quick ready=0");
+  void *v = IARG(1);
+  CHECK_EQ(grove_get_nowait(w, &v), GROVE_ETIMEDOUT); /* get(block=False) */
+  CHECK(v == NULL);
+  CHECK_EQ(grove_get_nowait(o, &v), 0);
+  CHECK_EQ(grove_kill(w, GROVE_FOREVER), 0);
+  grove_greenlet_release(w);
+  grove_greenlet_release(o);
+  CHECK_EQ(grove_event_free(z_ev), 0);
+}
+
+static void *log_later(void *arg) {
+  test_log("later");
+  return arg;
+}
+
+static void *sleep0_chain(void *arg) {
+  for (int i = 0; i < 3; i++) {
+    test_log("chain%d", i);
+    CHECK_EQ(grove_sleep(0), 0);
+  }
+  return arg;
+}
+
+/* gevent: spawn_later(0, later); spawn(chain); sleep(0); print main;
+ * -> chain0 main chain1 chain2 later: a zero-delay timer fires only once
+ * nothing is runnable any more. */
+static void test_spawn_later_zero_is_a_timer(void) {
+  grove_greenlet *l = grove_spawn_later(0, log_later, NULL);
+  grove_greenlet *c = grove_spawn(sleep0_chain, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  test_log("main");
+  CHECK_EQ(grove_sleep(0.01), 0);
+  CHECK_LOG("chain0 main chain1 chain2 later");
+  grove_greenlet_release(l);
+  grove_greenlet_release(c);
+}
+
 TEST_MAIN(TEST(test_spawn_runs_after_caller_blocks), TEST(test_get_and_value),
           TEST(test_current_and_state_while_running), TEST(test_spawn_order),
           TEST(test_sleep0_interleaves), TEST(test_sleep_ordering), TEST(test_sleep_duration),
@@ -514,4 +580,5 @@ TEST_MAIN(TEST(test_spawn_runs_after_caller_blocks), TEST(test_get_and_value),
           TEST(test_link_released_greenlet), TEST(test_link_invalid), TEST(test_references),
           TEST(test_detached_greenlet_keeps_running), TEST(test_names_and_ids),
           TEST(test_spawn_later), TEST(test_nested_spawn), TEST(test_greenlet_count),
-          TEST(test_spawn_null), TEST(test_many_values))
+          TEST(test_spawn_null), TEST(test_many_values), TEST(test_join_timeout_zero_yields),
+          TEST(test_spawn_later_zero_is_a_timer))

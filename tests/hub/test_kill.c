@@ -99,16 +99,30 @@ static void test_kill_spawn_later(void) {
 
 /* gevent: kill(block=False) returns before the target has run: ready() is
  * False until it has handled GreenletExit. */
-static void test_kill_timeout_zero(void) {
+static void test_kill_nowait(void) {
   ev = grove_event_new();
   grove_greenlet *g = grove_spawn(wait_forever, NULL);
   CHECK_EQ(grove_sleep(0), 0);
-  CHECK_EQ(grove_kill(g, 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_kill_nowait(g), 0);
   CHECK(!grove_ready(g));
   CHECK(grove_cancelled(g));
   CHECK_EQ(grove_join(g, 2.0), 0);
   CHECK_LOG("wait woke=GROVE_ECANCELED");
   CHECK_EQ(IVAL(grove_value(g)), GROVE_ECANCELED);
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+/* gevent: kill(timeout=0) blocks like any kill until GreenletExit has been
+ * thrown into the target, then joins it with timeout 0: a target that ends
+ * at once is dead when it returns. */
+static void test_kill_timeout_zero(void) {
+  ev = grove_event_new();
+  grove_greenlet *g = grove_spawn(wait_forever, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_kill(g, 0), 0);
+  CHECK(grove_ready(g));
+  CHECK_LOG("wait woke=GROVE_ECANCELED");
   grove_greenlet_release(g);
   CHECK_EQ(grove_event_free(ev), 0);
 }
@@ -167,11 +181,12 @@ static void test_killall(void) {
   CHECK_EQ(grove_event_free(ev), 0);
 }
 
-static void test_killall_timeout_zero(void) {
+static void test_killall_nowait(void) {
   ev = grove_event_new();
   grove_greenlet *g[2] = {grove_spawn(wait_forever, NULL), grove_spawn(wait_forever, NULL)};
   CHECK_EQ(grove_sleep(0), 0);
-  CHECK_EQ(grove_killall(g, 2, 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_killall_nowait(g, 2), 0);
+  CHECK(!grove_ready(g[0]) && !grove_ready(g[1]));
   CHECK_EQ(grove_joinall(g, 2, 2.0), 0);
   CHECK(grove_cancelled(g[0]) && grove_cancelled(g[1]));
   grove_greenlet_release(g[0]);
@@ -270,7 +285,7 @@ static grove_greenlet *victim;
 static void *killer(void *arg) {
   CHECK_EQ(grove_sleep(0.02), 0);
   test_log("kill");
-  CHECK_EQ(grove_kill(victim, 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_kill_nowait(victim), 0);
   return NULL;
 }
 
@@ -339,7 +354,7 @@ static void test_kill_detached(void) {
   CHECK_EQ(grove_sleep(0), 0);
   grove_greenlet *ref = grove_greenlet_ref(g);
   grove_greenlet_release(g);
-  CHECK_EQ(grove_kill(ref, 0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_kill_nowait(ref), 0);
   grove_greenlet_release(ref);
   settle();
   CHECK_EQ(links_fired, 1);
@@ -353,9 +368,149 @@ static void test_kill_invalid(void) {
   CHECK_EQ(grove_killall(NULL, 0, 0), 0);
 }
 
+/* ---- the order of a kill, checked against gevent 22.10 ---------------------- */
+
+static void *o_victim(void *arg) {
+  int rc = grove_event_wait(ev, GROVE_FOREVER);
+  if (rc == GROVE_ECANCELED)
+    test_log("victim exit");
+  return arg;
+}
+static void o_link(grove_greenlet *g, void *arg) { test_log("link"); }
+static void *o_joiner(void *arg) {
+  grove_join(arg, GROVE_FOREVER);
+  test_log("joiner");
+  return NULL;
+}
+static void *o_other(void *arg) {
+  test_log("other");
+  return arg;
+}
+static void *o_short(void *arg) {
+  test_log("short");
+  grove_sleep(0);
+  test_log("short done");
+  return arg;
+}
+static void *o_killer(void *arg) {
+  grove_kill(arg, GROVE_FOREVER);
+  test_log("killer back");
+  return NULL;
+}
+
+/* gevent: v = spawn(victim); v.link(link); spawn(joiner, v); sleep(0);
+ * spawn(other); v.kill(); print killed -> other victim-exit killed link
+ * joiner: the killer resumes right after its victim died, before the
+ * victim's links and joiners. */
+static void test_kill_resumes_killer_first(void) {
+  ev = grove_event_new();
+  grove_greenlet *v = grove_spawn(o_victim, NULL);
+  CHECK_EQ(grove_link(v, o_link, NULL), 0);
+  grove_greenlet *j = grove_spawn(o_joiner, v);
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_greenlet *o = grove_spawn(o_other, NULL);
+  CHECK_EQ(grove_kill(v, GROVE_FOREVER), 0);
+  test_log("killed");
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_LOG("other victim exit killed link joiner");
+  grove_greenlet *gs[] = {v, j, o};
+  for (int i = 0; i < 3; i++)
+    grove_greenlet_release(gs[i]);
+  test_log_reset();
+
+  /* killall: the victims in order, then the killer, then their links. */
+  grove_greenlet *a = grove_spawn(o_victim, NULL), *b = grove_spawn(o_victim, NULL);
+  grove_link(a, o_link, NULL);
+  grove_link(b, o_link, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_greenlet *ab[] = {a, b};
+  CHECK_EQ(grove_killall(ab, 2, GROVE_FOREVER), 0);
+  test_log("killed");
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_LOG("victim exit victim exit killed link link");
+  grove_greenlet_release(a);
+  grove_greenlet_release(b);
+  test_log_reset();
+
+  /* The victim finished while the kill was queued: the killer resumes at
+   * the kill's turn. gevent: short short-done killer-back other. */
+  grove_greenlet *sh = grove_spawn(o_short, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_greenlet *k = grove_spawn(o_killer, sh);
+  o = grove_spawn(o_other, NULL);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(grove_sleep(0), 0);
+  CHECK_LOG("short short done killer back other");
+  grove_greenlet_release(sh);
+  grove_greenlet_release(k);
+  grove_greenlet_release(o);
+  CHECK_EQ(grove_event_free(ev), 0);
+}
+
+static void *o_self_kill(void *arg) {
+  grove_greenlet_release(grove_spawn(o_other, NULL));
+  if (grove_kill(grove_current(), GROVE_FOREVER) == GROVE_ECANCELED)
+    test_log("self exit");
+  return arg;
+}
+static void *o_self_kill_nowait(void *arg) {
+  CHECK_EQ(grove_kill_nowait(grove_current()), 0);
+  test_log("goes on");
+  if (grove_sleep(0) == GROVE_ECANCELED)
+    test_log("exit at sleep");
+  return arg;
+}
+
+/* gevent: a greenlet that kills itself gets GreenletExit through the hub:
+ * the greenlet it spawned runs first -> other self-exit. With
+ * kill(block=False) it goes on until its next switch. */
+static void test_self_kill_through_the_hub(void) {
+  grove_greenlet *g = grove_spawn(o_self_kill, NULL);
+  CHECK_EQ(grove_join(g, GROVE_FOREVER), 0);
+  test_log("dead=%d", grove_ready(g));
+  CHECK_LOG("other self exit dead=1");
+  grove_greenlet_release(g);
+  test_log_reset();
+  g = grove_spawn(o_self_kill_nowait, NULL);
+  CHECK_EQ(grove_join(g, GROVE_FOREVER), 0);
+  CHECK_LOG("goes on exit at sleep");
+  CHECK(grove_cancelled(g));
+  grove_greenlet_release(g);
+}
+
+static grove_greenlet *o_g2;
+static void *o_g2_fn(void *arg) {
+  test_log("g2 ran");
+  return arg;
+}
+static void *o_g1_fn(void *arg) {
+  o_g2 = grove_spawn_later(0.04, o_g2_fn, NULL);
+  int rc = grove_join(o_g2, GROVE_FOREVER);
+  test_log("g1 joined g2 %s dead=%d", grove_err_name(rc), grove_ready(o_g2));
+  return arg;
+}
+
+/* gevent: killall([g1, g2], block=False) where g2 has not started and g1
+ * joins it: g2 dies first, in the call; g1 is woken by that death and
+ * finishes normally before its GreenletExit is delivered. */
+static void test_killall_unstarted_first(void) {
+  grove_greenlet *g1 = grove_spawn(o_g1_fn, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  grove_greenlet *gs[] = {g1, o_g2};
+  CHECK_EQ(grove_killall_nowait(gs, 2), 0);
+  test_log("killall");
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_LOG("killall g1 joined g2 GROVE_OK dead=1");
+  CHECK(grove_ready(g1));
+  grove_greenlet_release(g1);
+  grove_greenlet_release(o_g2);
+}
+
 TEST_MAIN(TEST(test_kill_blocked), TEST(test_kill_unstarted), TEST(test_kill_spawn_later),
-          TEST(test_kill_timeout_zero), TEST(test_kill_with_timeout), TEST(test_kill_sleeping),
-          TEST(test_killall), TEST(test_killall_timeout_zero), TEST(test_self_kill),
-          TEST(test_later_blocking_calls_canceled), TEST(test_kill_finished),
+          TEST(test_kill_nowait), TEST(test_kill_timeout_zero), TEST(test_kill_with_timeout),
+          TEST(test_kill_sleeping), TEST(test_killall), TEST(test_killall_nowait),
+          TEST(test_self_kill), TEST(test_later_blocking_calls_canceled), TEST(test_kill_finished),
           TEST(test_kill_wakes_joiner), TEST(test_kill_joiner_leaves_target),
-          TEST(test_killed_greenlet_may_fail), TEST(test_kill_detached), TEST(test_kill_invalid))
+          TEST(test_killed_greenlet_may_fail), TEST(test_kill_detached), TEST(test_kill_invalid),
+          TEST(test_kill_resumes_killer_first), TEST(test_self_kill_through_the_hub),
+          TEST(test_killall_unstarted_first))

@@ -296,8 +296,48 @@ static void test_invalid(void) {
   CHECK_EQ(grove_rlock_free(NULL), GROVE_EINVAL);
 }
 
+/* ---- timeout 0 and try_acquire, checked against gevent 22.10 ------------ */
+
+static grove_semaphore *z_sem;
+static void *z_release(void *arg) {
+  test_log("release");
+  CHECK_EQ(grove_semaphore_release(z_sem), 0);
+  return arg;
+}
+
+/* gevent: spawn(release); s.acquire(timeout=0) -> True (the release runs in
+ * the turn); acquire(blocking=False) -> False without switching, True once
+ * the release has run. */
+static void test_acquire_timeout_zero_yields(void) {
+  z_sem = grove_semaphore_new(0);
+  grove_greenlet *g = grove_spawn(z_release, NULL);
+  test_log("acq=%s", grove_err_name(grove_semaphore_acquire(z_sem, 0)));
+  CHECK_LOG("release acq=GROVE_OK");
+  grove_greenlet_release(g);
+  test_log_reset();
+  g = grove_spawn(z_release, NULL);
+  test_log("acq=%s", grove_err_name(grove_semaphore_try_acquire(z_sem)));
+  CHECK_EQ(grove_sleep(0), 0);
+  test_log("acq=%s", grove_err_name(grove_semaphore_try_acquire(z_sem)));
+  CHECK_LOG("acq=GROVE_ETIMEDOUT release acq=GROVE_OK");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_semaphore_free(z_sem), 0);
+  grove_lock *l = grove_lock_new();
+  CHECK_EQ(grove_lock_try_acquire(l), 0);
+  CHECK_EQ(grove_lock_try_acquire(l), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_lock_release(l), 0);
+  CHECK_EQ(grove_lock_free(l), 0);
+  grove_rlock *r = grove_rlock_new();
+  CHECK_EQ(grove_rlock_try_acquire(r), 0);
+  CHECK_EQ(grove_rlock_try_acquire(r), 0); /* the owner re-enters */
+  CHECK_EQ(grove_rlock_release(r), 0);
+  CHECK_EQ(grove_rlock_release(r), 0);
+  CHECK_EQ(grove_rlock_free(r), 0);
+}
+
 TEST_MAIN(TEST(test_semaphore_counts), TEST(test_bounded_over_release), TEST(test_semaphore_fifo),
           TEST(test_semaphore_barging), TEST(test_semaphore_killed_waiter_takes_nothing),
           TEST(test_semaphore_timed_out_waiter_takes_nothing), TEST(test_semaphore_wait),
           TEST(test_lock_basic), TEST(test_lock_fifo), TEST(test_lock_released_by_other_greenlet),
-          TEST(test_rlock), TEST(test_rlock_timeout_and_busy), TEST(test_invalid))
+          TEST(test_rlock), TEST(test_rlock_timeout_and_busy), TEST(test_invalid),
+          TEST(test_acquire_timeout_zero_yields))

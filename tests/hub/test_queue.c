@@ -597,6 +597,78 @@ static void test_invalid(void) {
   CHECK_EQ(grove_queue_free(NULL), GROVE_EINVAL);
 }
 
+/* ---- timeout 0 and a channel's _nowait forms, checked against gevent ---- */
+
+static void *z_put7(void *arg) {
+  test_log("put");
+  CHECK_EQ(grove_queue_put(q, IARG(7), GROVE_FOREVER), 0);
+  return arg;
+}
+static void *z_get(void *arg) {
+  void *item = NULL;
+  int rc = grove_queue_get(q, &item, GROVE_FOREVER);
+  test_log("got=%s:%d", grove_err_name(rc), IVAL(item));
+  return arg;
+}
+static void *z_other(void *arg) {
+  test_log("other");
+  return arg;
+}
+
+/* gevent: spawn(putter); q.get(timeout=0) -> 7 (put runs during the turn);
+ * get_nowait -> Empty without switching. A full Queue(1): spawn(getter);
+ * q.put(2, timeout=0) -> the getter makes room: ok. */
+static void test_queue_timeout_zero_yields(void) {
+  q = grove_queue_new(0);
+  grove_greenlet *g = grove_spawn(z_put7, NULL);
+  void *item = NULL;
+  CHECK_EQ(grove_queue_get(q, &item, 0), 0);
+  test_log("get=%d", IVAL(item));
+  CHECK_LOG("put get=7");
+  grove_greenlet_release(g);
+  test_log_reset();
+  g = grove_spawn(z_put7, NULL);
+  CHECK_EQ(grove_queue_get_nowait(q, &item), GROVE_EEMPTY);
+  test_log("empty");
+  CHECK_EQ(grove_join(g, 1.0), 0);
+  CHECK_LOG("empty put");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_queue_get_nowait(q, &item), 0);
+  CHECK_EQ(grove_queue_free(q), 0);
+
+  test_log_reset();
+  q = grove_queue_new(1);
+  CHECK_EQ(grove_queue_put(q, IARG(1), 0), 0);
+  g = grove_spawn(z_get, NULL);
+  CHECK_EQ(grove_queue_put(q, IARG(2), 0), 0);
+  test_log("size=%zu", grove_queue_qsize(q));
+  CHECK_LOG("got=GROVE_OK:1 size=1");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_queue_get_nowait(q, &item), 0);
+  CHECK_EQ(IVAL(item), 2);
+  CHECK_EQ(grove_queue_free(q), 0);
+}
+
+/* gevent: a getter waits on a Channel; put_nowait(5) switches, the getter
+ * runs with 5 first, then the putter resumes. With no getter, put_nowait
+ * yields once (the others run) and raises Full. */
+static void test_channel_put_nowait_switches(void) {
+  q = grove_channel_new();
+  grove_greenlet *g = grove_spawn(z_get, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_queue_put_nowait(q, IARG(5)), 0);
+  test_log("put_nowait ok");
+  CHECK_LOG("got=GROVE_OK:5 put_nowait ok");
+  grove_greenlet_release(g);
+  test_log_reset();
+  g = grove_spawn(z_other, NULL);
+  CHECK_EQ(grove_queue_put_nowait(q, IARG(5)), GROVE_EFULL);
+  test_log("full");
+  CHECK_LOG("other full");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_queue_free(q), 0);
+}
+
 TEST_MAIN(TEST(test_fifo_order), TEST(test_nowait_forms), TEST(test_put_get_timeouts),
           TEST(test_getters_served_fifo), TEST(test_bounded_putters_served_fifo),
           TEST(test_get_nowait_frees_blocked_putter), TEST(test_timed_getter_gets_item),
@@ -606,4 +678,5 @@ TEST_MAIN(TEST(test_fifo_order), TEST(test_nowait_forms), TEST(test_put_get_time
           TEST(test_joinable_many_joiners), TEST(test_channel_rendezvous),
           TEST(test_channel_put_blocks_until_taken), TEST(test_channel_nowait_with_waiting_peer),
           TEST(test_channel_poll_timeout_zero), TEST(test_free_with_waiters_busy),
-          TEST(test_killed_getter_takes_nothing), TEST(test_invalid))
+          TEST(test_killed_getter_takes_nothing), TEST(test_invalid),
+          TEST(test_queue_timeout_zero_yields), TEST(test_channel_put_nowait_switches))

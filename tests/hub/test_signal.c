@@ -154,14 +154,15 @@ static void test_shutdown_from_main(void) {
   CHECK_LOG("a=GROVE_ECANCELED b=GROVE_ECANCELED c=GROVE_ECANCELED");
 }
 
-/* Timeout 0: the kills are requested and nothing is waited for. */
+/* Timeout 0, as every timeout 0: the kills are requested and the caller
+ * yields once, which is when they happen (a victim that ends at its first
+ * GROVE_ECANCELED is gone by then). */
 static void test_shutdown_nowait(void) {
   grove_greenlet *f = grove_spawn(run_forever, "f");
   CHECK_EQ(grove_sleep(0), 0);
-  CHECK_EQ(grove_shutdown(0), GROVE_ETIMEDOUT);
-  CHECK_LOG("");
-  CHECK_EQ(grove_join(f, 1.0), 0);
+  CHECK_EQ(grove_shutdown(0), 0);
   CHECK_LOG("f=GROVE_ECANCELED");
+  CHECK(grove_ready(f));
   grove_greenlet_release(f);
   CHECK_EQ(grove_shutdown(NAN), GROVE_EINVAL);
 }
@@ -177,12 +178,16 @@ static void *respawner(void *arg) {
   return NULL;
 }
 
+/* The successor is killed by the next round. A blocking kill resumes the
+ * killer right after its victim died (gevent's _killall3), before the
+ * successor has started: the next round kills it before it starts, so it
+ * never runs. */
 static void test_shutdown_rounds(void) {
   grove_greenlet *g = grove_spawn(respawner, IARG(1));
   CHECK_EQ(grove_sleep(0.01), 0);
   CHECK_EQ(grove_shutdown(2.0), 0);
   CHECK_EQ(grove_hub_greenlet_count(), 0);
-  CHECK_LOG("r1=GROVE_ECANCELED r2=GROVE_ECANCELED r3=GROVE_ECANCELED");
+  CHECK_LOG("r1=GROVE_ECANCELED");
   grove_greenlet_release(g);
 }
 

@@ -225,10 +225,84 @@ static void test_kill_inside_scope_is_canceled(void) {
   CHECK_EQ(grove_event_free(ev), 0);
 }
 
+/* ---- scopes are timers, checked against gevent 22.10 --------------------- */
+
+static void *z_other(void *arg) {
+  test_log("other");
+  return arg;
+}
+
+/* gevent: with Timeout(0, False): spawn(other); sleep(0); print slept;
+ * sleep(0.01) -> other slept out: a 0-second scope expires when the hub
+ * polls, not at once. */
+static void test_scope_zero_expires_at_next_poll(void) {
+  grove_timeout *t = grove_timeout_start(0);
+  CHECK(grove_timeout_pending(t));
+  grove_greenlet *g = grove_spawn(z_other, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  test_log("slept");
+  CHECK(!grove_timeout_expired(t));
+  CHECK_EQ(grove_sleep(0.01), GROVE_ETIMEDOUT);
+  CHECK(grove_timeout_expired(t));
+  CHECK(!grove_timeout_pending(t));
+  CHECK_EQ(grove_timeout_cancel(t), 0);
+  test_log("out");
+  CHECK_LOG("other slept out");
+  grove_greenlet_release(g);
+}
+
+/* gevent: Timeout.pending: False before start, True while running, False
+ * once it fired; a scope that never expires is never pending. */
+static void test_scope_pending(void) {
+  grove_timeout *t = grove_timeout_start(0.01);
+  CHECK(grove_timeout_pending(t));
+  CHECK_EQ(grove_sleep(0.05), GROVE_ETIMEDOUT);
+  CHECK(!grove_timeout_pending(t));
+  CHECK_EQ(grove_timeout_cancel(t), 0);
+  t = grove_timeout_start(-1);
+  CHECK(!grove_timeout_pending(t));
+  CHECK_EQ(grove_timeout_cancel(t), 0);
+  CHECK(!grove_timeout_pending(NULL));
+}
+
+static grove_event *z_ev;
+static void *z_sleeper(void *arg) {
+  CHECK_EQ(grove_sleep(0.01), 0);
+  test_log("slept");
+  return arg;
+}
+static void *z_waiter(void *arg) {
+  test_log("wait=%s", grove_err_name(grove_event_wait(z_ev, 0.005)));
+  return arg;
+}
+static void busy_wait(double s) {
+  double t0 = test_now();
+  while (test_now() - t0 < s) {
+  }
+}
+
+/* gevent: a 5 ms Event.wait timeout and a 10 ms sleep both expire while the
+ * thread is busy for 30 ms: libev fires the sleeper (a watcher) before the
+ * timeout (priority -1) -> slept wait=False. */
+static void test_watchers_fire_before_timeouts(void) {
+  z_ev = grove_event_new();
+  grove_greenlet *w = grove_spawn(z_waiter, NULL);
+  grove_greenlet *s = grove_spawn(z_sleeper, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  busy_wait(0.03);
+  CHECK_EQ(grove_sleep(0.05), 0);
+  CHECK_LOG("slept wait=GROVE_ETIMEDOUT");
+  grove_greenlet_release(w);
+  grove_greenlet_release(s);
+  CHECK_EQ(grove_event_free(z_ev), 0);
+}
+
 TEST_MAIN(TEST(test_scope_interrupts_sleep), TEST(test_expired_scope_fails_later_calls),
           TEST(test_cancel_before_expiry), TEST(test_never_expiring_scope),
           TEST(test_nested_outer_shorter), TEST(test_nested_inner_shorter),
           TEST(test_cancel_outer_first), TEST(test_call_timeout_shorter_wins),
           TEST(test_call_finishing_in_time_is_unaffected),
           TEST(test_scope_applies_to_every_blocking_call), TEST(test_scope_is_per_greenlet),
-          TEST(test_cancel_from_other_greenlet), TEST(test_kill_inside_scope_is_canceled))
+          TEST(test_cancel_from_other_greenlet), TEST(test_kill_inside_scope_is_canceled),
+          TEST(test_scope_zero_expires_at_next_poll), TEST(test_scope_pending),
+          TEST(test_watchers_fire_before_timeouts))
