@@ -18,15 +18,15 @@
  *
  * A worker dies with its coordinator, on two counts (an orphan would hold
  * its endpoint and go on working for nobody). Its parent-death signal is
- * SIGTERM (set in grove_cluster_join, after checking that the parent is
+ * SIGKILL (set in grove_cluster_join, after checking that the parent is
  * still the coordinator whose pid the launcher put in the environment:
  * between fork and prctl it may have died), so a killed coordinator takes
- * its workers along at once - the same signal grove_cluster_stop sends
- * first, so a worker has one shutdown path. And the coordinator's node is
- * monitored: when it goes down for any reason but this worker's own stop
- * (heartbeat timeout, goodbye, a restart) the worker sends itself SIGTERM
- * and, should it still run ORPHAN_GRACE seconds later (SIGTERM handled and
- * ignored, the hub frozen), a watchdog thread ends the process.
+ * its workers along at once. It is SIGKILL, not SIGTERM: a worker that is
+ * stopped (SIGSTOP) when its coordinator dies would keep a SIGTERM pending
+ * forever, and so would its watchdog thread; a SIGKILL ends it stopped. And the coordinator's node
+ * is monitored: when it goes down for any reason but this worker's own stop (heartbeat timeout,
+ * goodbye, a restart) the worker sends itself SIGTERM and, should it still run ORPHAN_GRACE seconds
+ * later (SIGTERM handled and ignored, the hub frozen), a watchdog thread ends the process.
  *
  * A worker slot (name, endpoint, pid, restarts) outlives the actors that run
  * it. The coordinator learns of an exit from the process itself: monitors of
@@ -484,7 +484,7 @@ static int die_with_parent(void) {
     return 0;
   if (getppid() != coord) /* a wrapper between us, or it died already */
     return kill(coord, 0) != 0 && errno == ESRCH ? GROVE_EHOSTUNREACH : 0;
-  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
     return -errno;
   if (getppid() != coord) /* it died before prctl */
     return GROVE_EHOSTUNREACH;

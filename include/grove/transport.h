@@ -187,7 +187,7 @@ void grove_cluster_free(grove_cluster *c);
  * connect to the coordinator (and to the lower-numbered workers).
  * Returns 0, GROVE_ENOENT when not started by a cluster, GROVE_EHOSTUNREACH
  * when the coordinator has died already. From then on the worker dies with
- * its coordinator: SIGTERM when the coordinator process ends (its
+ * its coordinator: SIGKILL when the coordinator process ends (its
  * parent-death signal), SIGTERM when its node is declared down, and
  * _exit(70) if the process still runs 5 s after that (docs/transport.md). */
 int grove_cluster_join(const grove_node_opts *opts);
