@@ -21,6 +21,10 @@
  *                             (grove-echo-server) in another process
  *   tcp_connections           bytes of server RSS per idle connection, 10k
  *                             connections
+ *
+ * For experiments: GROVE_BENCH_WINDOW=BYTES sets both nodes' link window,
+ * GROVE_BENCH_STATS=1 prints the sending node's counters (frames, window
+ * waits, credits) to stderr when a pair stops.
  */
 #include "bench.h"
 
@@ -180,6 +184,9 @@ static char curve_pub[41], curve_sec[41];
 
 static grove_node_opts node_opts(int curve) {
   grove_node_opts o = {.sndhwm = 10000, .rcvhwm = 10000};
+  const char *w = getenv("GROVE_BENCH_WINDOW"); /* experiments: the link window */
+  if (w)
+    o.window = (size_t)strtoull(w, NULL, 0);
   if (curve) {
     o.curve_public = curve_pub;
     o.curve_secret = curve_sec;
@@ -261,6 +268,15 @@ static pid_t start_pair(const char *name, const char *endpoint, int curve, grove
 }
 
 static void stop_pair(pid_t pid) {
+  if (getenv("GROVE_BENCH_STATS")) { /* experiments: what the node saw */
+    grove_node_stats st;
+    if (grove_node_stats_get(&st) == 0)
+      fprintf(stderr,
+              "sent %llu frames %llu window_waits %llu credits_received %llu received %llu\n",
+              (unsigned long long)st.sent, (unsigned long long)st.frames_sent,
+              (unsigned long long)st.window_waits, (unsigned long long)st.credits_received,
+              (unsigned long long)st.received);
+  }
   grove_node_stop();
   reap(pid);
 }

@@ -31,7 +31,10 @@
 #define GROVE__BATCH_MAX (32 * 1024)              /* a frame is sent once its batch is this big */
 #define GROVE__WINDOW_DEFAULT (16u * 1024 * 1024) /* the link window a peer grants (bytes) */
 #define GROVE__CREDIT_STEP (1u * 1024 * 1024)     /* credit goes back mid-pass once this is owed */
-#define GROVE__DRAIN_FRAMES 16   /* frames per drain pass: then the actors take what it delivered */
+#define GROVE__DRAIN_FRAMES                                                                        \
+  16 /* frames per drain pass at most: then the actors take what it delivered */
+#define GROVE__DRAIN_BYTES                                                                         \
+  (160u * 1024)                  /* and bytes per pass: the messages are still in the cache */
 #define GROVE__TARGETS_MAX 65536 /* bounded remote actors remembered per peer */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
 #define GROVE__OUT_ID_LEN 18 /* a NUL byte, 'g', 16 random bytes: no node name has a NUL */
