@@ -371,7 +371,7 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
         .id = w->name, .cls = &worker_class, .arg = w, .restart = GROVE_PERMANENT, .shutdown = -1};
   }
   grove_supervisor_opts so = {
-      .strategy = (grove_sup_strategy)c->opts.strategy,
+      .strategy = c->opts.strategy,
       .intensity = c->opts.intensity,
       .period = c->opts.period,
   };
