@@ -590,8 +590,10 @@ static grove_greenlet *link_fire(grove__waiter *w, void *source) {
   (void)source;
   link_req *l = grove__container_of(w, link_req, w);
   grove_greenlet *runner = grove__spawn_now(link_run, l);
-  if (runner)
+  if (runner) {
+    runner->head.flags |= GROVE__F_RAW;
     return runner;
+  }
   /* No memory for a greenlet: run it here rather than drop it. */
   l->fn(l->g, l->arg);
   greenlet_unref(l->g);
