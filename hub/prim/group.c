@@ -336,7 +336,11 @@ static void *imap_run(void *p) {
   grove_imap *it = p;
   for (size_t i = 0; i < it->n; i++) {
     imap_rec *r = &it->recs[i];
-    /* _ispawn: with a maxsize, wait until a result has been taken */
+    /* _ispawn: with a maxsize, wait until a result has been taken. Once the
+     * iterator is freed nobody can take one: gevent's IMap would wait for
+     * ever, which nobody can tell from stopping here. */
+    if (it->result_sem && it->freed && grove_semaphore_counter(it->result_sem) == 0)
+      break;
     if (it->result_sem &&
         (it->runner_error = grove_semaphore_acquire(it->result_sem, GROVE_FOREVER)) != 0)
       break;
