@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-asan test-ucontext test-valgrind bench fidelity install clean
+.PHONY: all deps build demo test test-asan test-ucontext test-valgrind bench fidelity chaos install clean
 
 all: build
 
@@ -65,6 +65,13 @@ fidelity: build
 	@scripts/install-deps.sh python3-gevent
 	/usr/bin/python3 tests/fidelity/run.py -n $(or $(N),10000) $(if $(SEED),--seed $(SEED)) \
 	  --build $(BUILD) --work $(BUILD)/fidelity $(FIDELITY_ARGS)
+
+# The chaos suite's long form (tests/chaos/README.md): supervisors, clusters
+# and real network faults for DURATION seconds in all (default 600); the
+# figures go to $(BUILD)/chaos/chaos-summary-<date>.txt. `make test` runs
+# its bounded form (ctest -L chaos).
+chaos: build
+	tests/chaos/run.sh $(BUILD) $(or $(DURATION),600)
 
 install: build
 	cmake --install $(BUILD)

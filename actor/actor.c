@@ -118,6 +118,12 @@ grove_actor *grove__actor_lookup(grove__actor_sys *sys, grove_ref r) {
   return grove__actor_state(s->actor) == A_DEAD ? NULL : s->actor;
 }
 
+uint32_t grove__actor_bound(grove_ref to) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  grove_actor *a = sys ? grove__actor_lookup(sys, to) : NULL;
+  return a ? a->_max : 0;
+}
+
 grove__actor_slot *grove__actor_ended(grove__actor_sys *sys, grove_ref ref) {
   if (ref.node != 0 || ref.id == 0 || ref.id > sys->nslots)
     return NULL;

@@ -57,7 +57,7 @@ void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
                         int kill) {
   if (target.node != 0) {
     if (sys->remote)
-      sys->remote->exit(target, from, reason, kill);
+      sys->remote->exit(target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
     return;
   }
   grove_actor *t = grove__actor_lookup(sys, target);
@@ -104,8 +104,8 @@ int grove_actor_exit(grove_ref ref, int reason) {
   if (ref.node != 0) {
     if (!sys->remote)
       return GROVE_EHOSTUNREACH;
-    sys->remote->exit(ref, self_ref(sys), reason, reason == GROVE_EXIT_KILLED);
-    return 0;
+    return sys->remote->exit(ref, self_ref(sys), reason,
+                             reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
   }
   grove_actor *t = grove__actor_lookup(sys, ref);
   if (!t)
@@ -586,14 +586,32 @@ void grove__actor_unlink_remote(grove_ref local, grove_ref remote) {
     lnk_drop(sys, local, remote);
 }
 
-void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill) {
+void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int how) {
   grove__actor_sys *sys = grove__actor_sys_get();
   grove_actor *t = sys ? grove__actor_lookup(sys, to) : NULL;
   if (!t)
     return;
-  if (!kill)
-    lnk_drop(sys, to, from); /* an exit that comes through a link ends the link */
-  grove__signal_exit(sys, to, from, reason, kill);
+  /* A link's signal ends the link, and only a link that is there: one
+   * unlinked meanwhile, or already broken by a node-down, is stale. */
+  if (how == GROVE__EXIT_LINK && lnk_drop(sys, to, from) != 0)
+    return;
+  grove__signal_exit(sys, to, from, reason, how == GROVE__EXIT_KILL);
+}
+
+void grove__actor_forget_node(uint32_t node) {
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (!sys || node == 0 || sys->monitors.count == 0)
+    return;
+  grove__table *t = &sys->monitors;
+  for (size_t i = 0; i < t->nbuckets; i++) {
+    grove__mon **pp = (grove__mon **)&t->buckets[i];
+    while (*pp) {
+      if ((*pp)->watcher.node == node)
+        free(mon_unhook(sys, pp)); /* *pp is the next one now */
+      else
+        pp = &(*pp)->hnext;
+    }
+  }
 }
 
 void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason) {

@@ -78,6 +78,9 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
     return GROVE_EINVAL;
   }
   msg->sender = self_ref(sys);
+  /* A message received from another node and sent on is this node's now:
+   * its flow-control credit went back when the first receive took it. */
+  msg->origin = 0;
   /* A send blocks only while the receiver's inbox (or, remotely, the link
    * to its node) is full: the wait itself passes the hub's gate then, and a
    * send that finds room works from the hub's own context too. */
@@ -133,6 +136,7 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) 
     return rc;
   }
   msg->sender = self_ref(sys);
+  msg->origin = 0; /* as in grove_send_timeout */
   if (to.node != 0)
     return sys->remote->call(to, msg, reply, deadline);
   msg->flags |= GROVE__MSG_CALL;

@@ -9,11 +9,22 @@
  *   remote_throughput_ipc / _tcp / _curve
  *                             one-way msgs/s of grove_send with a 32-byte
  *                             body to a counting actor in the other process
+ *   remote_flood_rss          MiB, the receiver's peak RSS after 1M one-way
+ *                             sends of 100 B into a 64-message inbox (flow
+ *                             control holds the sender back)
+ *   remote_flood_timer_lateness / _256k
+ *                             ms, the worst lateness of a 10 ms periodic timer
+ *                             on a node receiving a 2 s flood of 100 B / of
+ *                             256 KiB messages (to an unbounded actor)
  *   tcp_echo                  round trips/s: 100 connections, 64-byte
  *                             messages, to grove's StreamServer echo
  *                             (grove-echo-server) in another process
  *   tcp_connections           bytes of server RSS per idle connection, 10k
  *                             connections
+ *
+ * For experiments: GROVE_BENCH_WINDOW=BYTES sets both nodes' link window,
+ * GROVE_BENCH_STATS=1 prints the sending node's counters (frames, window
+ * waits, credits) to stderr when a pair stops.
  */
 #include "bench.h"
 
@@ -108,10 +119,74 @@ static int sink_receive(grove_actor *self, grove_msg *m) {
 
 static const grove_actor_class sink_class = {"sink", sizeof(sink_t), NULL, sink_receive, NULL};
 
+/* The probe: the child's resident memory and a 10 ms periodic timer. */
+typedef struct {
+  volatile int stop;
+  double worst;
+  long ticks;
+} ticker_t;
+static ticker_t probe_ticker;
+static grove_greenlet *probe_tick_g;
+
+static void *probe_tick(void *arg) {
+  ticker_t *t = arg;
+  while (!t->stop) {
+    double t0 = now_s();
+    if (grove_sleep(0.01) != 0)
+      break;
+    double late = now_s() - t0 - 0.01;
+    if (late > t->worst)
+      t->worst = late;
+    t->ticks++;
+  }
+  return NULL;
+}
+
+static long status_kb(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long v = -1;
+  size_t k = strlen(key);
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, key, k) == 0 && line[k] == ':')
+      v = atol(line + k + 1);
+  if (f)
+    fclose(f);
+  return v;
+}
+
+static int probe_receive(grove_actor *self, grove_msg *m) {
+  (void)self;
+  grove_msg *r = grove_msg_new("probe");
+  if (grove_msg_is(m, "rss")) {
+    grove_msg_pack_int(r, status_kb("VmHWM"));
+    grove_msg_pack_int(r, status_kb("VmRSS"));
+  } else if (grove_msg_is(m, "tick")) {
+    if (probe_tick_g) {
+      probe_ticker.stop = 1;
+      grove_join(probe_tick_g, 5);
+      grove_greenlet_release(probe_tick_g);
+      probe_tick_g = NULL;
+    }
+    memset(&probe_ticker, 0, sizeof probe_ticker);
+    probe_tick_g = grove_spawn(probe_tick, &probe_ticker);
+  } else if (grove_msg_is(m, "tickrep")) {
+    grove_msg_pack_int(r, (int64_t)(probe_ticker.worst * 1e6));
+    grove_msg_pack_int(r, probe_ticker.ticks);
+  }
+  return grove_reply(m, r);
+}
+
+static const grove_actor_class probe_class = {"probe", sizeof(grove_actor), NULL, probe_receive,
+                                              NULL};
+
 static char curve_pub[41], curve_sec[41];
 
 static grove_node_opts node_opts(int curve) {
   grove_node_opts o = {.sndhwm = 10000, .rcvhwm = 10000};
+  const char *w = getenv("GROVE_BENCH_WINDOW"); /* experiments: the link window */
+  if (w)
+    o.window = (size_t)strtoull(w, NULL, 0);
   if (curve) {
     o.curve_public = curve_pub;
     o.curve_secret = curve_sec;
@@ -136,6 +211,10 @@ static int child_node(const char *endpoint, const char *keys) {
   }
   grove_ref r = grove_actor_spawn(&sink_class, NULL);
   grove_register("sink", r);
+  grove_actor_opts bo = {.name = "bsink", .inbox_max = 64};
+  grove_actor_spawn_ex(&sink_class, NULL, &bo, NULL);
+  grove_actor_opts po = {.name = "probe"};
+  grove_actor_spawn_ex(&probe_class, NULL, &po, NULL);
   printf("%s\n", grove_node_endpoint());
   fflush(stdout);
   grove_signal_wait(SIGTERM, 600);
@@ -189,6 +268,15 @@ static pid_t start_pair(const char *name, const char *endpoint, int curve, grove
 }
 
 static void stop_pair(pid_t pid) {
+  if (getenv("GROVE_BENCH_STATS")) { /* experiments: what the node saw */
+    grove_node_stats st;
+    if (grove_node_stats_get(&st) == 0)
+      fprintf(stderr,
+              "sent %llu frames %llu window_waits %llu credits_received %llu received %llu\n",
+              (unsigned long long)st.sent, (unsigned long long)st.frames_sent,
+              (unsigned long long)st.window_waits, (unsigned long long)st.credits_received,
+              (unsigned long long)st.received);
+  }
   grove_node_stop();
   reap(pid);
 }
@@ -282,6 +370,109 @@ void bench_remote_throughput_tcp(void) {
 }
 void bench_remote_throughput_curve(void) {
   remote_throughput("remote_throughput_curve", "tcp://127.0.0.1:0", 1);
+}
+
+/* ---- flow control and fairness under a flood ------------------------------------------------ */
+
+static grove_ref remote_ref(const char *bench, pid_t pid, const char *name) {
+  grove_ref r;
+  int rc = grove_whereis_remote("bench-child", name, &r, 5);
+  if (rc) {
+    reap(pid);
+    fail(bench, "whereis", rc);
+  }
+  return r;
+}
+
+static grove_msg *probe_call(const char *bench, pid_t pid, grove_ref probe, const char *tag) {
+  grove_msg *r = NULL;
+  int rc = grove_call(probe, grove_msg_new(tag), &r, 30);
+  if (rc) {
+    reap(pid);
+    fail(bench, tag, rc);
+  }
+  return r;
+}
+
+/* 1M sends of 100 B into the child's 64-message inbox: its peak RSS. */
+void bench_remote_flood_rss(void) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "ipc:///tmp/grove-bench-%d-child", (int)getpid());
+  grove_ref sink;
+  pid_t pid = start_pair("remote_flood_rss", ep, 0, &sink);
+  grove_ref bsink = remote_ref("remote_flood_rss", pid, "bsink");
+  grove_ref probe = remote_ref("remote_flood_rss", pid, "probe");
+  long n = bench_net_quick ? 200000 : 1000000;
+  char body[100];
+  memset(body, 'f', sizeof body);
+  for (long i = 0; i < n; i++) {
+    grove_msg *m = grove_msg_new("data");
+    grove_msg_pack_bin(m, body, sizeof body - 2); /* a 100-byte body */
+    int rc = grove_send(bsink, m);
+    if (rc) {
+      reap(pid);
+      fail("remote_flood_rss", "send", rc);
+    }
+  }
+  grove_msg *q = grove_msg_new("expect"), *r = NULL;
+  grove_msg_pack_int(q, n);
+  int rc = grove_call(bsink, q, &r, 300);
+  int64_t got = -1;
+  if (rc == 0)
+    grove_msg_int(r, 0, &got);
+  grove_msg_free(r);
+  if (rc || got != n) {
+    reap(pid);
+    fail("remote_flood_rss", "the receiver did not count every message", rc);
+  }
+  r = probe_call("remote_flood_rss", pid, probe, "rss");
+  int64_t hwm = 0;
+  grove_msg_int(r, 0, &hwm);
+  grove_msg_free(r);
+  report("remote_flood_rss", (double)hwm / 1024, "MiB");
+  stop_pair(pid);
+}
+
+/* A 2 s flood of `size`-byte messages to the child's sink: the worst
+ * lateness of the child's 10 ms timer meanwhile. */
+static void flood_lateness(const char *name, size_t size) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "ipc:///tmp/grove-bench-%d-child", (int)getpid());
+  grove_ref sink;
+  pid_t pid = start_pair(name, ep, 0, &sink);
+  grove_ref probe = remote_ref(name, pid, "probe");
+  char *body = calloc(1, size);
+  grove_msg_free(probe_call(name, pid, probe, "tick"));
+  double end = now_s() + (bench_net_quick ? 1.0 : 2.0);
+  long sent = 0;
+  while (now_s() < end) {
+    grove_msg *m = grove_msg_new("data");
+    grove_msg_pack_bin(m, body, size - (size > 255 ? 5 : 2));
+    int rc = grove_send(sink, m);
+    if (rc) {
+      reap(pid);
+      fail(name, "send", rc);
+    }
+    if (++sent % 256 == 0)
+      grove_sleep(0); /* a loop of sends that never waited would hold this hub */
+  }
+  free(body);
+  grove_msg *r = probe_call(name, pid, probe, "tickrep");
+  int64_t worst_us = -1, ticks = 0;
+  grove_msg_int(r, 0, &worst_us);
+  grove_msg_int(r, 1, &ticks);
+  grove_msg_free(r);
+  if (ticks < 10) {
+    reap(pid);
+    fail(name, "the timer hardly ran", 0);
+  }
+  report(name, (double)worst_us / 1e3, "ms");
+  stop_pair(pid);
+}
+
+void bench_remote_flood_timer_lateness(void) { flood_lateness("remote_flood_timer_lateness", 100); }
+void bench_remote_flood_timer_lateness_256k(void) {
+  flood_lateness("remote_flood_timer_lateness_256k", 256 * 1024);
 }
 
 /* ---- TCP ------------------------------------------------------------------------------------- */

@@ -136,6 +136,14 @@ static pid_t start_server(const char *name, int *port) {
     fail(name, "spawn", 0);
   posix_spawn_file_actions_destroy(&fa);
   close(pfd[1]);
+  /* The server on CPU 0, the client (wrk, or this process) on CPU 1, as
+   * bench/peers/web/peer.sh runs the peers' servers. */
+  if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    sched_setaffinity(pid, sizeof one, &one);
+  }
   char line[64];
   FILE *f = fdopen(pfd[0], "r");
   if (!f || !fgets(line, sizeof line, f))
@@ -154,7 +162,7 @@ void bench_http_hello(void) {
   if (system("command -v wrk >/dev/null 2>&1") != 0) {
     fprintf(stderr,
             "grove-bench: http_hello: skipped: wrk is not installed (apt-get install wrk)\n");
-    return;
+    exit(77);
   }
   int port;
   pid_t pid = start_server("http_hello", &port);

@@ -21,6 +21,10 @@
  *   skynet          1M actors in a 10-ary tree summing their ids: wall
  *                   seconds (skynet) and peak RSS (skynet_rss)
  *   pipeline        messages/s through 4 actor stages
+ *   fairness_timer_lateness
+ *                   ms, the worst lateness of a 10 ms periodic timer while an
+ *                   actor works through a backlog of 2M messages (about a
+ *                   microsecond of work each)
  *   remote_*, tcp_* the transport and TCP, between two processes: see
  *                   bench_net.c
  *   http_*, ws_echo the HTTP server and WebSockets (a server process, wrk
@@ -544,6 +548,72 @@ static void bench_pipeline(void) {
   report("pipeline", best / 1e6, "M msgs/s");
 }
 
+/* ---- fairness_timer_lateness: a backlog does not hold the hub ------------------------------ */
+
+typedef struct {
+  grove_actor base;
+  long left;
+} busy_t;
+
+static int busy_receive(grove_actor *self, grove_msg *m) {
+  (void)m;
+  for (volatile int i = 0; i < 400; i++) { /* about a microsecond of work */
+  }
+  return --((busy_t *)self)->left == 0 ? GROVE_STOP : 0;
+}
+
+static int busy_init(grove_actor *self, void *arg) {
+  ((busy_t *)self)->left = (long)(intptr_t)arg;
+  return 0;
+}
+
+static const grove_actor_class busy_class = {"busy", sizeof(busy_t), busy_init, busy_receive, NULL};
+
+typedef struct {
+  volatile int stop;
+  double worst;
+  long ticks;
+} lateness_t;
+
+static void *lateness_tick(void *arg) {
+  lateness_t *t = arg;
+  while (!t->stop) {
+    double t0 = now_s();
+    if (grove_sleep(0.01) != 0)
+      break;
+    double late = now_s() - t0 - 0.01;
+    if (late > t->worst)
+      t->worst = late;
+    t->ticks++;
+  }
+  return NULL;
+}
+
+static void bench_fairness_timer_lateness(void) {
+  long n = quick ? 500000 : 2000000;
+  double best = 1e9;
+  for (int rep = 0; rep < (quick ? 1 : 3); rep++) {
+    grove_ref a = grove_actor_spawn(&busy_class, (void *)(intptr_t)n);
+    if (grove_ref_is_null(a))
+      fail("fairness_timer_lateness", "spawn");
+    for (long i = 0; i < n; i++) /* queued before the actor first runs */
+      if (grove_send(a, grove_msg_new("x")) != 0)
+        fail("fairness_timer_lateness", "send");
+    lateness_t t = {0};
+    grove_greenlet *g = grove_spawn(lateness_tick, &t);
+    if (grove_actor_wait(a, NULL, 120) != 0)
+      fail("fairness_timer_lateness", "the actor did not finish");
+    t.stop = 1;
+    grove_join(g, 5);
+    grove_greenlet_release(g);
+    if (t.ticks < 5)
+      fail("fairness_timer_lateness", "the timer hardly ran");
+    if (t.worst < best)
+      best = t.worst;
+  }
+  report("fairness_timer_lateness", best * 1e3, "ms");
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 /* bench_net.c */
@@ -553,6 +623,9 @@ void bench_remote_rtt_tcp(void);
 void bench_remote_throughput_ipc(void);
 void bench_remote_throughput_tcp(void);
 void bench_remote_throughput_curve(void);
+void bench_remote_flood_rss(void);
+void bench_remote_flood_timer_lateness(void);
+void bench_remote_flood_timer_lateness_256k(void);
 void bench_tcp_echo(void);
 void bench_tcp_connections(void);
 int bench_net_child(int argc, char **argv);
@@ -576,11 +649,15 @@ static const struct {
     {"actors_1m_idle", bench_actors_1m_idle},
     {"skynet", bench_skynet},
     {"pipeline", bench_pipeline},
+    {"fairness_timer_lateness", bench_fairness_timer_lateness},
     {"remote_rtt_ipc", bench_remote_rtt_ipc},
     {"remote_rtt_tcp", bench_remote_rtt_tcp},
     {"remote_throughput_ipc", bench_remote_throughput_ipc},
     {"remote_throughput_tcp", bench_remote_throughput_tcp},
     {"remote_throughput_curve", bench_remote_throughput_curve},
+    {"remote_flood_rss", bench_remote_flood_rss},
+    {"remote_flood_timer_lateness", bench_remote_flood_timer_lateness},
+    {"remote_flood_timer_lateness_256k", bench_remote_flood_timer_lateness_256k},
     {"tcp_echo", bench_tcp_echo},
     {"tcp_connections", bench_tcp_connections},
     {"http_hello", bench_http_hello},

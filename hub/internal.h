@@ -110,6 +110,7 @@ typedef struct grove__shared {
 } grove__shared;
 
 #define GROVE__NSHARED 4
+#define GROVE__GUARD_SIZE (64 * 1024) /* PROT_NONE below every stack (stack.c) */
 #define GROVE__SHARED_SIZE (256 * 1024)
 #define GROVE__DEDICATED_DEFAULT (256 * 1024)
 #define GROVE__HUB_STACK (512 * 1024)

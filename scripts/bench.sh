@@ -80,7 +80,7 @@ log() { printf '%s\n' "$*" >>"$LOG"; }
 
 # ---- 1. peers' toolchains: install what is missing ---------------------------------
 # Debian 12's erlang-base ships erlc too; libcaf-dev is CAF 0.17.
-PEER_PKGS="golang-go erlang-base libcaf-dev python3-gevent python3-matplotlib libzmq3-dev time"
+PEER_PKGS="golang-go erlang-base libcaf-dev python3-gevent python3-matplotlib libzmq3-dev time wrk nginx-light python3-websockets"
 say "bench: checking the peers' packages ($PEER_PKGS)"
 # shellcheck disable=SC2086 # a list of package names
 if ! "$ROOT/scripts/install-deps.sh" $PEER_PKGS >>"$LOG" 2>&1; then
@@ -99,6 +99,7 @@ fi
 # ---- 2. build the peers --------------------------------------------------------------
 # why_<peer> stays empty when the peer can run, else says why it cannot.
 why_grove="" why_asm="" why_zmq="" why_tcp="" why_go="" why_erlang="" why_caf="" why_gevent=""
+why_nginx="" why_websockets="" why_wrk=""
 
 # The C peers are CMake targets beside grove-bench (make bench has built them
 # with everything else); only the missing ones are built here.
@@ -139,6 +140,9 @@ fi
 if ! $PY -c 'import gevent' >/dev/null 2>&1; then
   why_gevent="python3-gevent not installed"
 fi
+command -v wrk >/dev/null 2>&1 || why_wrk="wrk (the HTTP client) not installed"
+[ -x /usr/sbin/nginx ] || why_nginx="nginx-light not installed"
+$PY -c 'import websockets' >/dev/null 2>&1 || why_websockets="python3-websockets not installed"
 
 # ---- 3. the machine and every runtime's version ------------------------------------------
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
@@ -173,7 +177,12 @@ if [ -z "$why_gevent" ]; then
   meta "gevent" "$($PY -c 'import sys, gevent, greenlet
 print("gevent %s, greenlet %s, CPython %s" % (gevent.__version__, greenlet.__version__, sys.version.split()[0]))')"
 fi
-for peer in grove asm zmq tcp go erlang caf gevent; do
+if [ -z "$why_nginx" ]; then meta "nginx" "$(/usr/sbin/nginx -v 2>&1 | sed 's/^nginx version: //')"; fi
+if [ -z "$why_websockets" ]; then
+  meta "websockets" "$($PY -c 'import websockets; print("websockets", websockets.__version__)')"
+fi
+if [ -z "$why_wrk" ]; then meta "wrk" "$(first_line wrk -v)"; fi
+for peer in grove asm zmq tcp go erlang caf gevent nginx websockets wrk; do
   why=why_$peer
   if [ -n "${!why}" ]; then meta "unavailable:$peer" "${!why}"; fi
 done
@@ -305,11 +314,14 @@ NPROC=$(nproc)
 # grove itself. The names after pipeline are those grove-bench is still to
 # learn: they show as pending until it does.
 for name in switch yield spawn_join queue_pingpong greenlets_1m actor_pingpong call_roundtrip \
-  actors_1m_idle skynet pipeline remote_rtt_ipc remote_rtt_tcp remote_throughput_ipc \
-  remote_throughput_tcp remote_throughput_curve tcp_echo tcp_connections; do
+  actors_1m_idle skynet pipeline fairness_timer_lateness remote_rtt_ipc remote_rtt_tcp \
+  remote_throughput_ipc remote_throughput_tcp remote_throughput_curve remote_flood_rss \
+  remote_flood_timer_lateness remote_flood_timer_lateness_256k tcp_echo tcp_connections \
+  http_hello http_long_poll_conns ws_echo; do
   detail=""
   case $name in
   remote_* | tcp_*) detail="grove-bench and its own second process" ;;
+  http_* | ws_*) detail="grove-bench and its server process" ;;
   esac
   bench grove "1 hub" "$detail" "$name" "$why_grove" "$B/grove-bench" $Q "$name"
 done
@@ -376,6 +388,14 @@ for name in tcp_echo tcp_connections; do
   server_bench libuv "uv-echo-server" "$name" "" "$B/uv-echo-server"
   server_bench gevent "StreamServer" "$name" "$why_gevent" $PY "$ROOT/bench/peers/gevent/echo_server.py"
 done
+
+# The web servers: wrk (http_hello) and grove-bench's WebSocket client
+# (ws_echo) against each, measured as grove-bench measures grove's.
+WEB=$ROOT/bench/peers/web/peer.sh
+bench gevent "pywsgi" "" http_hello "${why_gevent:-$why_wrk}" sh "$WEB" http_hello gevent $Q
+bench nginx "1 worker" "" http_hello "${why_nginx:-$why_wrk}" sh "$WEB" http_hello nginx $Q
+bench websockets "asyncio" "grove-bench's client" ws_echo "$why_websockets" \
+  env GROVE_BENCH="$B/grove-bench" sh "$WEB" ws_echo websockets $Q
 
 # ---- 5. the page --------------------------------------------------------------------------
 meta elapsed "$(($(date +%s) - START)) s"

@@ -45,6 +45,9 @@ BENCHES = {
     "pipeline": ("messages per second through source -> parse -> transform -> sink, "
                  "each hop bounded to 64 messages (3 deliveries per item)",
                  "M msgs/s", "higher"),
+    "fairness_timer_lateness": ("worst lateness of a 10 ms periodic timer while an actor works "
+                                "through a backlog of 2M messages (about 1 µs of work each)",
+                                "ms", "lower"),
     "remote_rtt_ipc": ("round trip of a 32-byte message to another process over ipc:// (median)",
                        "us", "lower"),
     "remote_rtt_tcp": ("round trip of a 32-byte message to another process over loopback TCP (median)",
@@ -58,11 +61,25 @@ BENCHES = {
                               "msgs/s", "higher"),
     "remote_throughput_curve": ("as remote_throughput_tcp, encrypted with CURVE",
                                 "msgs/s", "higher"),
+    "remote_flood_rss": ("peak resident memory of a node receiving 1M one-way 100-byte messages "
+                         "into an actor with a 64-message inbox (flow control holds the sender "
+                         "back)", "MiB", "lower"),
+    "remote_flood_timer_lateness": ("worst lateness of a 10 ms periodic timer on a node receiving "
+                                    "a 2 s flood of 100-byte messages", "ms", "lower"),
+    "remote_flood_timer_lateness_256k": ("the same with a flood of 256 KiB messages",
+                                         "ms", "lower"),
     "tcp_echo": ("echo round trips per second: 100 connections, 64-byte messages, client and "
                  "server in separate processes (peak RSS: the server's)",
                  "req/s", "higher"),
     "tcp_connections": ("server memory per open connection (idle after one echo; RSS growth / "
                         "connections)", "B/conn", "lower"),
+    "http_hello": ("HTTP/1.1 keep-alive GET / answered with 13 bytes: wrk, 100 connections, one "
+                   "thread; server on CPU 0, wrk on CPU 1 (grove: examples' HTTP server; gevent: "
+                   "pywsgi; nginx: one worker)", "req/s", "higher"),
+    "http_long_poll_conns": ("server memory per idle long-poll client (10k clients waiting on "
+                             "/poll; RSS growth / clients)", "B/conn", "lower"),
+    "ws_echo": ("64-byte WebSocket messages echoed per second, the same grove client against "
+                "grove's server and Python's websockets", "msgs/s", "higher"),
 }
 SKIP = {"skynet_rss"}  # grove-bench's own peak RSS line: the peak RSS column shows it
 
@@ -87,8 +104,14 @@ TARGETS = {
     "remote_throughput_ipc": [(">=x", 0.7, "libzmq")],
     "remote_throughput_tcp": [(">=x", 0.7, "libzmq")],
     "remote_throughput_curve": [(">=x", 0.7, "libzmq")],
+    "fairness_timer_lateness": [("<=", 50)],
+    "remote_flood_rss": [("<=", 200)],
+    "remote_flood_timer_lateness": [("<=", 50)],
+    "remote_flood_timer_lateness_256k": [("<=", 100)],
     "tcp_echo": [(">=x", 5, "gevent"), (">=x", 1 / 1.5, "libuv")],
     "tcp_connections": [("<=", 4096)],
+    "http_hello": [(">=x", 10, "gevent"), (">=x", 0.8, "nginx")],
+    "http_long_poll_conns": [("<=", 8192)],
 }
 
 
@@ -133,7 +156,8 @@ UNITS = {
     "KiB/conn": ("bytes", 1024.0),
 }
 
-RUNTIME_ORDER = ["grove", "bare asm", "libuv", "libzmq", "Go", "Erlang", "CAF", "gevent"]
+RUNTIME_ORDER = ["grove", "bare asm", "libuv", "libzmq", "nginx", "Go", "Erlang", "CAF", "gevent",
+                 "websockets"]
 
 
 def convert(value, unit, to_unit):
@@ -411,7 +435,8 @@ def plot(name, rows, img_dir):
     med = [r.median for r in rows]
     err = [[r.median - r.lo for r in rows], [r.hi - r.median for r in rows]]
     colors = ["#2a7ab9" if r.runtime == "grove" else
-              "#999999" if r.runtime in ("bare asm", "libzmq", "libuv") else "#e08a3c" for r in rows]
+              "#999999" if r.runtime in ("bare asm", "libzmq", "libuv", "nginx") else "#e08a3c"
+              for r in rows]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
     y = list(range(len(rows)))
     ax.barh(y, med, xerr=err, color=colors, capsize=3, error_kw={"elinewidth": 1})
@@ -510,7 +535,8 @@ def main():
     L.append("")
     L.append("| runtime | version |")
     L.append("| --- | --- |")
-    for k in ("grove", "gcc", "libuv", "libzmq", "msgpack-c", "Go", "Erlang/OTP", "CAF", "gevent"):
+    for k in ("grove", "gcc", "libuv", "libzmq", "msgpack-c", "Go", "Erlang/OTP", "CAF", "gevent",
+              "nginx", "websockets", "wrk"):
         if k in meta:
             L.append("| %s | %s |" % (k, meta[k]))
     L.append("")

@@ -1,6 +1,8 @@
 /* transport/calls.c - requests that wait for an answer from another node
- * (grove_call to a remote ref, grove_whereis_remote), and the per-peer
- * records of monitors and links that a node-down must fire.
+ * (grove_call to a remote ref, grove_whereis_remote), the calls from other
+ * nodes that a local actor has not answered yet (its end answers them),
+ * error replies, and the per-peer records of monitors and links that a
+ * node-down must fire.
  *
  * A waiting request lives on the heap (a blocked greenlet's stack may be
  * copied away while it waits) in the node's table, keyed by a 64-bit id
@@ -70,6 +72,7 @@ static grove__call *new_call(grove__node *n, grove__peer *p, int kind) {
 int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline) {
   grove__node *n = grove__node_current();
   grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  size_t size = m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD;
   int rc = 0;
   if (!p || p->state != GROVE__P_UP)
     rc = GROVE_EHOSTUNREACH;
@@ -78,7 +81,7 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
   else if (m->body.size + 256 > p->max_message)
     rc = GROVE_EMSGSIZE;
   else
-    rc = grove__node_wait_room(n, p, deadline);
+    rc = grove__flow_admit(&n, &p, to, size, deadline); /* may wait: looks them up again */
   grove__call *c = NULL;
   if (rc == 0 && !(c = new_call(n, p, K_CALL)))
     rc = GROVE_ENOMEM;
@@ -86,8 +89,12 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
     grove__dead_letter_here(to, m, rc);
     return rc;
   }
-  grove__w_send(grove__node_begin_env(n, p), to, NULL, grove__node_wire_ref(n, m->sender), m->tag,
-                m->body.data, m->body.size, 1, c->id);
+  grove__flow_announce_sender(n, p, m->sender);
+  msgpack_packer *pk = grove__node_begin_env(n, p, size);
+  size_t mark = grove__data_mark(p);
+  grove__w_send(pk, to, NULL, grove__node_wire_ref(n, m->sender), m->tag, m->body.data,
+                m->body.size, 1, c->id);
+  grove__data_count(p, mark);
   grove_msg_free(m);
   rc = await(n, c, deadline, "remote call");
   if (rc == 0) {
@@ -121,13 +128,11 @@ int grove_whereis_remote(const char *node, const char *name, grove_ref *out, dou
   grove__peer *p = grove__peer_by_name(n, node, strlen(node));
   if (!p || p->state != GROVE__P_UP)
     return GROVE_EHOSTUNREACH;
-  rc = grove__node_wait_room(n, p, deadline);
-  if (rc)
-    return rc;
+  /* A lookup is control: it does not wait for the window. */
   grove__call *c = new_call(n, p, K_WHEREIS);
   if (!c)
     return GROVE_ENOMEM;
-  grove__w_whereis(grove__node_begin_env(n, p), c->id, name);
+  grove__w_whereis(grove__node_begin_env(n, p, 96), c->id, name);
   rc = await(n, c, deadline, "whereis_remote");
   if (rc == 0 && (rc = c->status) == 0)
     *out = c->ref;
@@ -187,6 +192,187 @@ void grove__calls_free(grove__node *n) {
   free(n->calls);
   n->calls = NULL;
   n->ncalls = n->capcalls = 0;
+}
+
+/* ---- calls from other nodes that a local actor has not answered ----------------------------
+ *
+ * A local caller waits among its callee's callers, and the callee's end
+ * wakes it with GROVE_ENOENT. A remote caller's node cannot wait there, so
+ * this node remembers each CALL it delivered, by (peer, call id) and by
+ * callee, until it is answered (r_reply), its callee ends (then it answers
+ * GROVE_ENOENT itself) or its peer goes down. Two chained hash tables share
+ * the records; a callee that keeps requests without ever answering them
+ * keeps their records until it ends (at most GROVE__RCALLS_MAX: past that a
+ * call is not remembered, and its caller waits for its timeout). */
+
+#define GROVE__RCALLS_MAX (1u << 20)
+
+typedef struct grove__rcall {
+  uint32_t peer;
+  uint64_t id;
+  grove_ref callee;
+  struct grove__rcall *next_id, *next_callee;
+} grove__rcall;
+
+static size_t hash_id(uint32_t peer, uint64_t id) {
+  uint64_t h = (id ^ ((uint64_t)peer << 32)) * 0x9E3779B97F4A7C15ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+static size_t hash_callee(grove_ref r) {
+  uint64_t h = (r.id ^ ((uint64_t)r.gen << 32)) * 0xC2B2AE3D27D4EB4Full;
+  return (size_t)(h ^ (h >> 31));
+}
+
+static int rc_grow(grove__node *n) {
+  if (n->nrcalls < n->caprcalls)
+    return 0;
+  size_t cap = n->caprcalls ? n->caprcalls * 2 : 64;
+  grove__rcall **byid = calloc(cap, sizeof *byid), **bycallee = calloc(cap, sizeof *bycallee);
+  if (!byid || !bycallee) {
+    free(byid);
+    free(bycallee);
+    return GROVE_ENOMEM;
+  }
+  for (size_t i = 0; i < n->caprcalls; i++) {
+    grove__rcall *rc = n->rc_byid[i];
+    while (rc) {
+      grove__rcall *next = rc->next_id;
+      size_t a = hash_id(rc->peer, rc->id) & (cap - 1), b = hash_callee(rc->callee) & (cap - 1);
+      rc->next_id = byid[a];
+      byid[a] = rc;
+      rc->next_callee = bycallee[b];
+      bycallee[b] = rc;
+      rc = next;
+    }
+  }
+  free(n->rc_byid);
+  free(n->rc_bycallee);
+  n->rc_byid = byid;
+  n->rc_bycallee = bycallee;
+  n->caprcalls = cap;
+  return 0;
+}
+
+void grove__rcall_add(grove__node *n, uint32_t peer, uint64_t id, grove_ref callee) {
+  if (n->nrcalls >= GROVE__RCALLS_MAX || rc_grow(n) != 0)
+    return;
+  grove__rcall *rc = malloc(sizeof *rc);
+  if (!rc)
+    return;
+  rc->peer = peer;
+  rc->id = id;
+  rc->callee = callee;
+  size_t mask = n->caprcalls - 1;
+  grove__rcall **a = &n->rc_byid[hash_id(peer, id) & mask];
+  grove__rcall **b = &n->rc_bycallee[hash_callee(callee) & mask];
+  rc->next_id = *a;
+  *a = rc;
+  rc->next_callee = *b;
+  *b = rc;
+  n->nrcalls++;
+}
+
+static void unhook_id(grove__node *n, grove__rcall *rc) {
+  grove__rcall **pp = &n->rc_byid[hash_id(rc->peer, rc->id) & (n->caprcalls - 1)];
+  while (*pp && *pp != rc)
+    pp = &(*pp)->next_id;
+  if (*pp)
+    *pp = rc->next_id;
+}
+
+static void unhook_callee(grove__node *n, grove__rcall *rc) {
+  grove__rcall **pp = &n->rc_bycallee[hash_callee(rc->callee) & (n->caprcalls - 1)];
+  while (*pp && *pp != rc)
+    pp = &(*pp)->next_callee;
+  if (*pp)
+    *pp = rc->next_callee;
+}
+
+void grove__rcall_done(grove__node *n, uint32_t peer, uint64_t id) {
+  if (n->nrcalls == 0)
+    return;
+  grove__rcall *rc = n->rc_byid[hash_id(peer, id) & (n->caprcalls - 1)];
+  while (rc && !(rc->peer == peer && rc->id == id))
+    rc = rc->next_id;
+  if (!rc)
+    return;
+  unhook_id(n, rc);
+  unhook_callee(n, rc);
+  free(rc);
+  n->nrcalls--;
+}
+
+void grove__rcalls_ended(grove__node *n, grove_ref callee) {
+  if (n->nrcalls == 0)
+    return;
+  grove__rcall **pp = &n->rc_bycallee[hash_callee(callee) & (n->caprcalls - 1)];
+  while (*pp) {
+    grove__rcall *rc = *pp;
+    if (!grove_ref_eq(rc->callee, callee)) {
+      pp = &rc->next_callee;
+      continue;
+    }
+    *pp = rc->next_callee;
+    unhook_id(n, rc);
+    n->nrcalls--;
+    grove__peer *p = grove__peer_by_id(n, rc->peer);
+    if (p && p->state == GROVE__P_UP)
+      grove__reply_error(n, p, rc->id, GROVE_ENOENT, grove__node_wire_ref(n, callee));
+    free(rc);
+  }
+}
+
+void grove__rcalls_forget_peer(grove__node *n, uint32_t peer) {
+  if (n->nrcalls == 0)
+    return;
+  for (size_t i = 0; i < n->caprcalls; i++) {
+    grove__rcall **pp = &n->rc_byid[i];
+    while (*pp) {
+      grove__rcall *rc = *pp;
+      if (rc->peer != peer) {
+        pp = &rc->next_id;
+        continue;
+      }
+      *pp = rc->next_id;
+      unhook_callee(n, rc);
+      n->nrcalls--;
+      free(rc);
+    }
+  }
+}
+
+void grove__rcalls_free(grove__node *n) {
+  for (size_t i = 0; i < n->caprcalls; i++) {
+    grove__rcall *rc = n->rc_byid[i];
+    while (rc) {
+      grove__rcall *next = rc->next_id;
+      free(rc);
+      rc = next;
+    }
+  }
+  free(n->rc_byid);
+  free(n->rc_bycallee);
+  n->rc_byid = n->rc_bycallee = NULL;
+  n->nrcalls = n->caprcalls = 0;
+}
+
+void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, grove_ref from) {
+  unsigned char body[9];
+  size_t blen = 0;
+  /* [status] as msgpack: a negative fixint, or int 32 */
+  if (status >= -32 && status < 0) {
+    body[blen++] = (unsigned char)(int8_t)status;
+  } else {
+    uint32_t u = (uint32_t)status;
+    body[blen++] = 0xd2;
+    for (int k = 3; k >= 0; k--)
+      body[blen++] = (unsigned char)(u >> (8 * k));
+  }
+  msgpack_packer *pk = grove__node_begin_env(n, p, GROVE__ENV_OVERHEAD + 32);
+  size_t mark = grove__data_mark(p);
+  grove__w_reply(pk, id, status, from, "grove.error", body, blen);
+  grove__data_count(p, mark);
 }
 
 /* ---- monitor and link records ------------------------------------------------------------ */

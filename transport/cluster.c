@@ -16,6 +16,18 @@
  * actor has ended, so a restarted worker never races its predecessor for its
  * endpoint.
  *
+ * A worker dies with its coordinator, on two counts (an orphan would hold
+ * its endpoint and go on working for nobody). Its parent-death signal is
+ * SIGKILL (set in grove_cluster_join, after checking that the parent is
+ * still the coordinator whose pid the launcher put in the environment:
+ * between fork and prctl it may have died), so a killed coordinator takes
+ * its workers along at once. It is SIGKILL, not SIGTERM: a worker that is
+ * stopped (SIGSTOP) when its coordinator dies would keep a SIGTERM pending
+ * forever, and so would its watchdog thread; a SIGKILL ends it stopped. And the coordinator's node
+ * is monitored: when it goes down for any reason but this worker's own stop (heartbeat timeout,
+ * goodbye, a restart) the worker sends itself SIGTERM and, should it still run ORPHAN_GRACE seconds
+ * later (SIGTERM handled and ignored, the hub frozen), a watchdog thread ends the process.
+ *
  * A worker slot (name, endpoint, pid, restarts) outlives the actors that run
  * it. The coordinator learns of an exit from the process itself: monitors of
  * the dead worker's actors fire at once (reason noconnection), after what it
@@ -28,7 +40,10 @@
 
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,6 +52,8 @@
 extern char **environ;
 
 #define WORKER_GRACE 2.0 /* seconds between SIGTERM and SIGKILL (cluster_stop: its timeout) */
+#define ORPHAN_GRACE 5   /* seconds an orphaned worker has to exit after its SIGTERM */
+#define ORPHAN_EXIT 70   /* the exit status of a worker that did not (EX_SOFTWARE) */
 
 typedef struct worker {
   struct grove_cluster *c;
@@ -118,12 +135,12 @@ static int free_tcp_port(void) {
 
 /* The worker's environment: ours without any GROVE_NODE_ or GROVE_CLUSTER_
  * variable, then its own. *vpeers is heap memory the caller frees. */
-static const char **worker_env(grove_cluster *c, worker *w, char bufs[4][400], char **vpeers) {
+static const char **worker_env(grove_cluster *c, worker *w, char bufs[5][400], char **vpeers) {
   grove__node *n = grove__node_current();
   size_t nenv = 0;
   while (environ[nenv])
     nenv++;
-  const char **env = calloc(nenv + 6, sizeof *env);
+  const char **env = calloc(nenv + 7, sizeof *env);
   size_t plen = 32;
   for (int i = 0; i < w->index; i++)
     plen += strlen(c->w[i].name) + strlen(c->w[i].endpoint) + 2;
@@ -142,12 +159,13 @@ static const char **worker_env(grove_cluster *c, worker *w, char bufs[4][400], c
   snprintf(bufs[1], 400, "GROVE_NODE_ENDPOINT=%s", w->endpoint);
   snprintf(bufs[2], 400, "GROVE_CLUSTER_COORDINATOR=%s=%s", n->name, n->endpoint);
   snprintf(bufs[3], 400, "GROVE_CLUSTER_INDEX=%d", w->index);
+  snprintf(bufs[4], 400, "GROVE_CLUSTER_PARENT=%ld", (long)getpid());
   /* The workers before this one: it connects to them. */
   char *p = *vpeers;
   p += sprintf(p, "GROVE_CLUSTER_PEERS=");
   for (int i = 0; i < w->index; i++)
     p += sprintf(p, "%s%s=%s", i ? ";" : "", c->w[i].name, c->w[i].endpoint);
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 5; i++)
     env[k++] = bufs[i];
   env[k++] = *vpeers;
   env[k] = NULL;
@@ -161,7 +179,7 @@ static int worker_init(grove_actor *self, void *arg) {
   a->w = w;
   if (w->starts++ > 0 && !c->opts.quiet)
     fprintf(stderr, "grove: cluster: restarting worker %s\n", w->name);
-  char bufs[4][400];
+  char bufs[5][400];
   char *vpeers;
   const char **env = worker_env(c, w, bufs, &vpeers);
   if (!env)
@@ -454,6 +472,62 @@ static cluster_member *member(void) {
   return grove__layer_get(grove__hub_peek(), GROVE__LAYER_CLUSTER);
 }
 
+/* The parent-death signal, when the launcher is our parent (a worker run
+ * by hand, or through a wrapper, has none: the node monitor still holds).
+ * Returns GROVE_EHOSTUNREACH when the coordinator has died already. */
+static int die_with_parent(void) {
+  const char *ppid = getenv("GROVE_CLUSTER_PARENT");
+  if (!ppid)
+    return 0;
+  pid_t coord = (pid_t)atol(ppid);
+  if (coord <= 1)
+    return 0;
+  if (getppid() != coord) /* a wrapper between us, or it died already */
+    return kill(coord, 0) != 0 && errno == ESRCH ? GROVE_EHOSTUNREACH : 0;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    return -errno;
+  if (getppid() != coord) /* it died before prctl */
+    return GROVE_EHOSTUNREACH;
+  return 0;
+}
+
+/* Whether the coordinator that launched us has died (we were its child). */
+static int parent_gone(void) {
+  const char *ppid = getenv("GROVE_CLUSTER_PARENT");
+  pid_t coord = ppid ? (pid_t)atol(ppid) : 0;
+  return coord > 1 && getppid() != coord && kill(coord, 0) != 0 && errno == ESRCH;
+}
+
+static void *orphan_watchdog(void *arg) {
+  (void)arg;
+  sleep(ORPHAN_GRACE);
+  fprintf(stderr,
+          "grove: cluster worker still running %d s after its coordinator went down: "
+          "exiting\n",
+          ORPHAN_GRACE);
+  _exit(ORPHAN_EXIT);
+  return NULL;
+}
+
+void grove__cluster_peer_down(grove__node *n, const char *peer, const char *why) {
+  cluster_member *me = member();
+  static int once;
+  if (!me || strcmp(peer, me->coordinator) != 0 || strcmp(why, "this node stopped") == 0 || once)
+    return;
+  once = 1;
+  (void)n;
+  fprintf(stderr, "grove: cluster worker %s: coordinator %s is down (%s): exiting\n",
+          grove_node_name(), peer, why);
+  pthread_t t;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&t, &at, orphan_watchdog, NULL) != 0)
+    _exit(ORPHAN_EXIT); /* no thread to make sure: end now */
+  pthread_attr_destroy(&at);
+  kill(getpid(), SIGTERM);
+}
+
 int grove_cluster_join(const grove_node_opts *opts) {
   const char *name = getenv("GROVE_NODE_NAME");
   const char *ep = getenv("GROVE_NODE_ENDPOINT");
@@ -469,10 +543,13 @@ int grove_cluster_join(const grove_node_opts *opts) {
     return GROVE_ENOMEM;
   if (member())
     return GROVE_EEXIST;
+  int rc = die_with_parent();
+  if (rc)
+    return rc;
   cluster_member *me = calloc(1, sizeof *me);
   if (!me)
     return GROVE_ENOMEM;
-  int rc = grove_node_start(name, ep, opts);
+  rc = grove_node_start(name, ep, opts);
   if (rc) {
     free(me);
     return rc;
@@ -493,8 +570,20 @@ int grove_cluster_join(const grove_node_opts *opts) {
     }
   }
   free(list);
+  /* Wait for the coordinator in short steps: should it die meanwhile,
+   * the parent-death SIGTERM only reaches a handler that cannot act
+   * before this returns, so look for its death here too. */
   double t = opts && opts->connect_timeout > 0 ? opts->connect_timeout : 10;
-  rc = grove_node_connect_ex(me->coordinator, eq + 1, NULL, t);
+  rc = grove_node_connect_ex(me->coordinator, eq + 1, NULL, 0);
+  for (double waited = 0; rc == 0 || rc == GROVE_ETIMEDOUT; waited += 0.05) {
+    rc = grove_node_wait_up(me->coordinator, t - waited < 0.05 ? t - waited : 0.05);
+    if (rc == 0)
+      break;
+    if (rc == GROVE_ETIMEDOUT && parent_gone())
+      rc = GROVE_EHOSTUNREACH;
+    else if (rc == GROVE_ETIMEDOUT && waited + 0.05 >= t)
+      break;
+  }
   if (rc) {
     grove_node_stop();
     grove__layer_set(hub, GROVE__LAYER_CLUSTER, NULL, NULL);

@@ -1,13 +1,14 @@
 /* transport/node.c - a node: the actor system of this hub, reachable over
- * ZeroMQ. This file starts and stops it; peer.c keeps its peers (handshakes,
- * heartbeats, up and down), out.c sends, dispatch.c receives.
+ * ZeroMQ. This file starts and stops it (and stops it at process exit, after
+ * a bounded linger, when the program did not); peer.c keeps its peers
+ * (handshakes, heartbeats, up and down), out.c sends, dispatch.c receives.
  *
  * One ROUTER socket per node. Its routing id is the node's name, so a peer
- * that accepted our connection addresses us by name; before connecting to a
- * peer we set ZMQ_CONNECT_ROUTING_ID to the peer's name, so we address it
- * by name too. ZMQ_ROUTER_MANDATORY turns "no such peer" into an error
- * (EHOSTUNREACH) instead of ZeroMQ's silent drop, and a full pipe into
- * EAGAIN: nothing is ever dropped without being counted.
+ * that accepted our connection addresses us by name; our own connections
+ * get routing ids of our own (peer.c: dial), so that no peer can take them
+ * over and two nodes may connect to each other. ZMQ_ROUTER_MANDATORY turns "no such peer" into an
+ * error (EHOSTUNREACH) instead of ZeroMQ's silent drop, and a full pipe into EAGAIN: nothing is
+ * ever dropped without being counted.
  *
  * Driving ZeroMQ from libuv: ZMQ_FD is edge-triggered and only says "look
  * at ZMQ_EVENTS". The poll callback does no work itself: it schedules the
@@ -29,6 +30,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +74,10 @@ void grove__node_log(grove__node *n, grove__peer *p, const char *fmt, ...) {
 
 uint32_t grove_node_id(const char *name) { return name ? grove__fnv1a(name, strlen(name)) : 0; }
 
+static void node_at_exit(void);
+static pthread_once_t at_exit_once = PTHREAD_ONCE_INIT;
+static void register_at_exit(void) { atexit(node_at_exit); }
+
 /* ---- start / stop ------------------------------------------------------------------------------
  */
 
@@ -86,6 +92,7 @@ static void node_destroy(grove__node *n) {
     grove__peer_free(n->peers[i]);
   free(n->peers);
   grove__calls_free(n);
+  grove__rcalls_free(n);
   grove__zap_stop(n);
   if (n->zap)
     zmq_close(n->zap);
@@ -127,10 +134,17 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     n->opts.connect_timeout = 5;
   if (n->opts.max_message == 0)
     n->opts.max_message = 16u << 20;
+  if (n->opts.window == 0)
+    n->opts.window = GROVE__WINDOW_DEFAULT;
+  /* The high-water marks count frames: high enough that the window, in
+   * bytes, binds first (a data frame is rarely below 64 bytes). */
+  int hwm = n->opts.window / 64 > 1000
+                ? (n->opts.window / 64 > INT32_MAX / 2 ? INT32_MAX / 2 : (int)(n->opts.window / 64))
+                : 1000;
   if (n->opts.sndhwm <= 0)
-    n->opts.sndhwm = 1000;
+    n->opts.sndhwm = hwm;
   if (n->opts.rcvhwm <= 0)
-    n->opts.rcvhwm = 1000;
+    n->opts.rcvhwm = hwm;
   /* A batch never makes a frame the peer would refuse (same max_message
    * on both sides is assumed: docs/transport.md). */
   n->batch_max =
@@ -219,6 +233,7 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
    * grove_hub_close refuses (GROVE_EBUSY) until grove_node_stop. */
   grove__layer_set(hub, GROVE__LAYER_NODE, n, NULL);
   grove__node_check_events(n);
+  pthread_once(&at_exit_once, register_at_exit);
   return 0;
 fail:
   grove__remote_install(NULL, 0);
@@ -235,10 +250,93 @@ fail:
   return rc;
 }
 
+/* ---- exit without grove_node_stop ---------------------------------------------------------
+ *
+ * A process that returns from main (or calls exit) with its node running
+ * would lose what the node still holds: envelopes in its buffers, frames
+ * in ZeroMQ's queues (the process ends before ZeroMQ's threads write them)
+ * - silently. An atexit handler, registered when the first node starts,
+ * gives the calling thread's node a bounded linger instead: it hands its
+ * buffers to ZeroMQ and reads its socket (the peers' CREDITs say what they
+ * have processed) until every peer that is up has confirmed all the data
+ * it was sent, or the heartbeat timeout has passed; then it stops the node
+ * as grove_node_stop does (goodbyes, ZeroMQ's own linger). What is left
+ * unsent is counted (dropped_unroutable) and, with what was sent but not
+ * confirmed, reported on stderr. A node of another thread is not touched
+ * (its thread may still be running). */
+
+/* Envelopes buffered for p (not handed to ZeroMQ). */
+static size_t buffered(const grove__peer *p) {
+  size_t k = p->out_msgs;
+  for (const grove__frame *f = p->sealed; f; f = f->next)
+    k += f->msgs;
+  return k;
+}
+
+static void node_at_exit(void) {
+  grove__node *n = grove__node_current();
+  if (!n || !n->sock)
+    return;
+  uint64_t deadline = grove__now() + (uint64_t)(n->opts.heartbeat_timeout * 1e9);
+  for (;;) {
+    int pending = 0;
+    for (size_t i = 0; i < n->npeers; i++) {
+      grove__peer *p = n->peers[i];
+      if (p->state != GROVE__P_UP)
+        continue;
+      if (p->out.size || p->sealed)
+        grove__peer_flush(n, p);
+      pending |= p->out.size || p->sealed || p->sent_bytes != p->acked_bytes;
+    }
+    uint64_t t = grove__now();
+    if (!pending || t >= deadline || !n->sock)
+      break;
+    /* Read what comes (credit), or wait for room: at most 10 ms at a time. */
+    zmq_pollitem_t it = {n->sock, 0, ZMQ_POLLIN | ZMQ_POLLOUT, 0};
+    long ms = (long)((deadline - t) / 1000000);
+    zmq_poll(&it, 1, ms < 10 ? (ms < 1 ? 1 : ms) : 10);
+    if (it.revents & ZMQ_POLLIN)
+      grove__node_drain(n);
+    else if (!(it.revents & ZMQ_POLLOUT))
+      continue;
+    else
+      zmq_poll(&it, 0, 1); /* room, but maybe not for our peer: do not spin */
+  }
+  size_t lost = 0;
+  uint64_t unconfirmed = 0;
+  for (size_t i = 0; n->sock && i < n->npeers; i++) {
+    grove__peer *p = n->peers[i];
+    lost += buffered(p);
+    if (p->state == GROVE__P_UP)
+      unconfirmed += p->sent_bytes - p->acked_bytes;
+  }
+  if (lost || unconfirmed) {
+    char line[300];
+    int k = snprintf(line, sizeof line,
+                     "grove: node %s: the process exits without grove_node_stop: %zu message(s) "
+                     "not delivered (dropped), %llu byte(s) of messages sent but not confirmed "
+                     "by their nodes (they may be lost)\n",
+                     n->name, lost, (unsigned long long)unconfirmed);
+    if (k > 0)
+      fwrite(line, 1, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1, stderr);
+  }
+  grove_node_stop(); /* counts the dropped ones; goodbyes; ZeroMQ's linger */
+}
+
 int grove_node_stop(void) {
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
+  /* What waits for a peer that never came up is lost too: counted. */
+  for (size_t i = 0; i < n->npeers; i++) {
+    grove__peer *p = n->peers[i];
+    size_t k = p->state == GROVE__P_UP ? 0 : buffered(p);
+    if (k) {
+      n->stats.dropped_unroutable += k;
+      grove__node_log(n, p, "%zu message(s) to %s dropped: it never came up", k, p->name);
+      grove__peer_drop_output(p);
+    }
+  }
   /* Tell every peer that is up, directly. */
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
@@ -249,14 +347,14 @@ int grove_node_stop(void) {
       msgpack_packer pk;
       msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
       grove__w_simple(&pk, GROVE__W_BYE);
-      zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-      zmq_send(n->sock, b.data, b.size, ZMQ_DONTWAIT);
+      grove__peer_zsend(n, p, NULL, 0, b.data, b.size);
       msgpack_sbuffer_destroy(&b);
     }
   }
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
     grove__peer_down(n, p, "this node stopped");
+    grove__flow_reset(n, p, GROVE_EHOSTUNREACH); /* a peer that was not up yet too */
     grove__wake_all(&p->waiters, GROVE_EHOSTUNREACH);
   }
   grove__calls_fail_node(n, 0);

@@ -4,9 +4,16 @@
  * Design notes: a send encodes its envelope onto the peer's output buffer and
  * schedules one flush callback; the flush hands each peer's buffer to
  * ZeroMQ as one frame. A greenlet that sends in a loop fills a batch; a
- * ping-pong pays one frame per message. When ZeroMQ pushes back (the peer's
- * high-water mark), the buffer stays and senders wait for room. Control
- * envelopes (hellos, monitors, links, exits) go out whatever the bound.
+ * ping-pong pays one frame per message. SENDs and CALLs first wait for
+ * credit (flow.c): the link window bounds what is in flight to a peer in
+ * bytes, and a bounded remote inbox holds its senders back. When ZeroMQ
+ * pushes back (its high-water mark), the buffer is sealed into a frame of
+ * its own once it is a batch, so that no frame grows past the peer's
+ * max_message; sealed frames go first when ZeroMQ takes frames again, and
+ * all of it is bounded by the window. Control envelopes (hellos, monitors,
+ * links, exits, credit) never wait and are not counted; they stay in order
+ * with the data (an exit signal never overtakes the messages its sender
+ * sent before), behind at most a window of it.
  */
 #include "transport_internal.h"
 
@@ -21,28 +28,57 @@
 
 /* ---- sending ----------------------------------------------------------------------------- */
 
-/* Hand a peer's buffered envelopes to ZeroMQ as one frame. Returns 0, or
- * GROVE_EAGAIN when ZeroMQ pushed back (the buffer stays). */
+int grove__peer_zsend(grove__node *n, grove__peer *p, const char *ident, size_t ilen,
+                      const void *data, size_t size) {
+  if (!ident) {
+    if (p->route_len) {
+      ident = p->route;
+      ilen = p->route_len;
+    } else if (p->we_connected) {
+      ident = p->out_id; /* not up yet: our own connection */
+      ilen = GROVE__OUT_ID_LEN;
+    } else {
+      ident = p->name;
+      ilen = p->name_len;
+    }
+  }
+  if (zmq_send(n->sock, ident, ilen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+      zmq_send(n->sock, data, size, ZMQ_DONTWAIT) < 0)
+    return -errno;
+  n->stats.frames_sent++;
+  p->last_sent = grove__now();
+  return 0;
+}
+
+static int zsend(grove__node *n, grove__peer *p, const void *data, size_t size) {
+  return grove__peer_zsend(n, p, NULL, 0, data, size);
+}
+
+/* Hand a peer's sealed frames, then its buffered envelopes, to ZeroMQ.
+ * Returns 0, or GROVE_EAGAIN when ZeroMQ pushed back (what is left stays). */
 int grove__peer_flush(grove__node *n, grove__peer *p) {
-  if (p->out.size == 0)
+  if (p->out.size == 0 && !p->sealed)
     return 0;
   if (p->state != GROVE__P_UP)
     return GROVE_EAGAIN; /* until the handshake is done */
+  int rc = 0;
+  while (p->sealed && rc == 0) {
+    grove__frame *f = p->sealed;
+    if ((rc = zsend(n, p, f->data, f->size)) == 0) {
+      if (!(p->sealed = f->next))
+        p->sealed_tail = &p->sealed;
+      free(f->data);
+      free(f);
+    }
+  }
   /* zmq_send copies the batch (small), and the buffer is reused: a
    * released buffer would mean a fresh allocation for every frame. */
-  int rc = 0;
-  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-      zmq_send(n->sock, p->out.data, p->out.size, ZMQ_DONTWAIT) < 0)
-    rc = -errno;
-  else
+  if (rc == 0 && p->out.size && (rc = zsend(n, p, p->out.data, p->out.size)) == 0) {
     p->out.size = 0;
-  if (rc == 0) {
-    n->stats.frames_sent++;
     p->out_envs = 0;
-    p->last_sent = grove__now();
-    if (!grove__list_empty(&p->senders))
-      grove__wake_all(&p->senders, 0);
-  } else {
+    p->out_msgs = 0;
+  }
+  if (rc != 0) {
     if (rc != -EAGAIN && rc != -EHOSTUNREACH)
       grove__node_log(n, p, "send to %s failed: %s", p->name, zmq_strerror(-rc));
     rc = GROVE_EAGAIN;
@@ -51,13 +87,45 @@ int grove__peer_flush(grove__node *n, grove__peer *p) {
   return rc;
 }
 
+/* ZeroMQ refused the buffer: it becomes a frame of its own, sent first
+ * when there is room; the buffer starts empty. */
+static void seal(grove__peer *p) {
+  grove__frame *f = malloc(sizeof *f);
+  if (!f)
+    return; /* then the buffer grows: a larger frame, but nothing lost */
+  f->next = NULL;
+  f->size = p->out.size;
+  f->envs = p->out_envs;
+  f->msgs = p->out_msgs;
+  f->data = msgpack_sbuffer_release(&p->out);
+  *p->sealed_tail = f;
+  p->sealed_tail = &f->next;
+  p->out_envs = 0;
+  p->out_msgs = 0;
+}
+
+void grove__peer_drop_output(grove__peer *p) {
+  while (p->sealed) {
+    grove__frame *f = p->sealed;
+    p->sealed = f->next;
+    free(f->data);
+    free(f);
+  }
+  p->sealed_tail = &p->sealed;
+  p->out.size = 0;
+  p->out_envs = 0;
+  p->out_msgs = 0;
+}
+
 grove_greenlet *grove__node_flush_cb(grove__cb *cb) {
   grove__node *n = grove__container_of(cb, grove__node, flush_cb);
   n->flush_scheduled = 0;
+  /* Grants owed since the last round (receives took messages) go first. */
+  grove__flow_credit_all(n, 0); /* the flush is next */
   int blocked = 0;
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
-    if (p->out.size && grove__peer_flush(n, p) != 0 && p->state == GROVE__P_UP)
+    if ((p->out.size || p->sealed) && grove__peer_flush(n, p) != 0 && p->state == GROVE__P_UP)
       blocked = 1;
   }
   if (blocked && !uv_is_active((uv_handle_t *)&n->retry_timer))
@@ -77,31 +145,12 @@ void grove__retry_timer_cb(uv_timer_t *t) {
   grove__node_schedule_flush(n);
 }
 
-/* Room in a peer's buffer for one more envelope: wait while ZeroMQ pushes
- * back and the buffer is over its bound. */
-int grove__node_wait_room(grove__node *n, grove__peer *p, uint64_t deadline) {
-  while (p->out.size >= GROVE__OUT_MAX && p->state != GROVE__P_DOWN) {
-    grove_hub *hub = n->hub;
-    if (grove__in_hub(hub))
-      return GROVE_EAGAIN; /* the hub cannot wait: the caller drops and counts */
-    if (grove__peer_flush(n, p) == 0)
-      return 0;
-    if (!uv_is_active((uv_handle_t *)&n->retry_timer))
-      uv_timer_start(&n->retry_timer, grove__retry_timer_cb, 1, 0);
-    int rc = grove__wait_until(hub, &p->senders, deadline, "node send (high-water mark)", p);
-    if (rc)
-      return rc;
-  }
-  return p->state == GROVE__P_DOWN ? GROVE_EHOSTUNREACH : 0;
-}
-
-/* The packer of a peer's buffer, after making room. */
-msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p) {
-  (void)n;
+/* The packer of a peer's buffer, for an envelope of about `size` bytes. */
+msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p, size_t size) {
+  if (p->out.size && p->out.size + size > p->batch_max && grove__peer_flush(n, p) != 0)
+    seal(p); /* ZeroMQ pushes back: keep frames within what the peer accepts */
   p->out_envs++;
   n->stats.sent++;
-  if (p->out.size >= p->batch_max)
-    grove__peer_flush(n, p);
   grove__node_schedule_flush(n);
   return &p->pk;
 }
@@ -112,20 +161,21 @@ grove__peer *grove__peer_for_ref(grove__node *n, grove_ref r) {
   return p && p->state != GROVE__P_DOWN && p->state != GROVE__P_NEW ? p : NULL;
 }
 
-void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind) {
+void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind, const char *ident,
+                            size_t ilen) {
   /* A hello goes alone and at once, ahead of buffered traffic (which waits
-   * for the handshake). */
+   * for the handshake). The window is written only when it is not the
+   * default, so that a node of an earlier release (which takes 5 or 6
+   * elements) still shakes hands. Its incarnation is this pair's session
+   * (grove__peer_our_incarnation). */
   msgpack_sbuffer hello;
   msgpack_sbuffer_init(&hello);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &hello, msgpack_sbuffer_write);
-  grove__w_hello(&pk, kind, n->name, n->incarnation, n->endpoint, n->opts.max_message);
-  if (zmq_send(n->sock, p->name, p->name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-      zmq_send(n->sock, hello.data, hello.size, ZMQ_DONTWAIT) >= 0) {
-    n->stats.frames_sent++;
+  grove__w_hello(&pk, kind, n->name, grove__peer_our_incarnation(n, p), n->endpoint,
+                 n->opts.max_message, n->opts.window == GROVE__WINDOW_DEFAULT ? 0 : n->opts.window);
+  if (grove__peer_zsend(n, p, ident, ilen, hello.data, hello.size) == 0)
     n->stats.sent++;
-    p->last_sent = grove__now();
-  }
   msgpack_sbuffer_destroy(&hello);
   grove__node_check_events(n);
 }
@@ -135,6 +185,7 @@ void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind) {
 static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
   grove__node *n = grove__node_current();
   grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  size_t size = m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD;
   int rc = 0;
   if (!p || p->state == GROVE__P_NEW || p->state == GROVE__P_DOWN)
     rc = GROVE_EHOSTUNREACH;
@@ -143,29 +194,50 @@ static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
   else if (m->body.size + 256 > p->max_message)
     rc = GROVE_EMSGSIZE;
   else
-    rc = grove__node_wait_room(n, p, deadline);
+    rc = grove__flow_admit(&n, &p, to, size, deadline);
   if (rc) {
     grove__dead_letter_here(to, m, rc);
     return rc;
   }
-  grove__w_send(grove__node_begin_env(n, p), to, NULL, grove__node_wire_ref(n, m->sender), m->tag,
-                m->body.data, m->body.size, 0, 0);
+  grove__flow_announce_sender(n, p, m->sender);
+  msgpack_packer *pk = grove__node_begin_env(n, p, size);
+  size_t mark = grove__data_mark(p);
+  grove__w_send(pk, to, NULL, grove__node_wire_ref(n, m->sender), m->tag, m->body.data,
+                m->body.size, 0, 0);
+  grove__data_count(p, mark);
   grove_msg_free(m);
   return 0;
 }
 
 static int r_reply(grove_msg *request, grove_msg *reply) {
   grove__node *n = grove__node_current();
+  if (n)
+    grove__rcall_done(n, request->remote, request->token); /* answered */
   grove__peer *p = n ? grove__peer_by_id(n, request->remote) : NULL;
   if (!p || p->state != GROVE__P_UP || reply->blob) {
     grove__dead_letter_here(request->sender, reply,
                             reply->blob ? GROVE_EINVAL : GROVE_EHOSTUNREACH);
     return reply->blob ? GROVE_EINVAL : 0;
   }
+  if (reply->body.size + strlen(reply->tag) + 256 > p->max_message) {
+    /* Larger than the caller's node accepts (its hello said): it would
+     * drop the frame, and the caller wait for its timeout. The caller is
+     * told at once instead, as a send is refused. */
+    grove_ref from = grove__node_wire_ref(n, reply->sender);
+    grove__dead_letter_here(request->sender, reply, GROVE_EMSGSIZE);
+    grove__reply_error(n, p, request->token, GROVE_EMSGSIZE, from);
+    return GROVE_EMSGSIZE;
+  }
+  /* A reply never waits for the window (grove_reply does not block), but
+   * it counts. */
   int status = (reply->flags & GROVE__MSG_ERROR) ? reply->error : 0;
-  grove__w_reply(grove__node_begin_env(n, p), request->token, status,
-                 grove__node_wire_ref(n, reply->sender), reply->tag, reply->body.data,
-                 reply->body.size);
+  grove__flow_announce_sender(n, p, reply->sender);
+  msgpack_packer *pk =
+      grove__node_begin_env(n, p, reply->body.size + strlen(reply->tag) + GROVE__ENV_OVERHEAD);
+  size_t mark = grove__data_mark(p);
+  grove__w_reply(pk, request->token, status, grove__node_wire_ref(n, reply->sender), reply->tag,
+                 reply->body.data, reply->body.size);
+  grove__data_count(p, mark);
   grove_msg_free(reply);
   return 0;
 }
@@ -178,8 +250,8 @@ static int r_monitor(grove_ref watcher, grove_ref target, uint64_t id) {
   int rc = grove__rmon_add(p, id, watcher, target);
   if (rc)
     return rc;
-  grove__w_monitor(grove__node_begin_env(n, p), GROVE__W_MONITOR, grove__node_wire_ref(n, watcher),
-                   target, id);
+  grove__w_monitor(grove__node_begin_env(n, p, 64), GROVE__W_MONITOR,
+                   grove__node_wire_ref(n, watcher), target, id);
   return 0;
 }
 
@@ -192,8 +264,8 @@ static int r_demonitor(uint64_t id) {
     grove_ref target;
     if (grove__rmon_take(p, id, &target) == 0) {
       if (p->state == GROVE__P_UP)
-        grove__w_monitor(grove__node_begin_env(n, p), GROVE__W_DEMONITOR, GROVE_REF_NULL, target,
-                         id);
+        grove__w_monitor(grove__node_begin_env(n, p, 64), GROVE__W_DEMONITOR, GROVE_REF_NULL,
+                         target, id);
       return 0;
     }
   }
@@ -204,7 +276,7 @@ static void r_down(grove_ref watcher, uint64_t id, grove_ref target, int reason)
   grove__node *n = grove__node_current();
   grove__peer *p = n ? grove__peer_for_ref(n, watcher) : NULL;
   if (p && p->state == GROVE__P_UP)
-    grove__w_down(grove__node_begin_env(n, p), watcher, id, grove__node_wire_ref(n, target),
+    grove__w_down(grove__node_begin_env(n, p, 64), watcher, id, grove__node_wire_ref(n, target),
                   reason);
 }
 
@@ -215,7 +287,7 @@ static int r_link(grove_ref local, grove_ref remote) {
     return GROVE_EHOSTUNREACH;
   int rc = grove__rlink_add(p, local, remote);
   if (rc == 0)
-    grove__w_link(grove__node_begin_env(n, p), GROVE__W_LINK, grove__node_wire_ref(n, local),
+    grove__w_link(grove__node_begin_env(n, p, 64), GROVE__W_LINK, grove__node_wire_ref(n, local),
                   remote);
   return rc;
 }
@@ -227,26 +299,33 @@ static void r_unlink(grove_ref local, grove_ref remote) {
     return;
   grove__rlink_remove(p, local, remote);
   if (p->state == GROVE__P_UP)
-    grove__w_link(grove__node_begin_env(n, p), GROVE__W_UNLINK, grove__node_wire_ref(n, local),
+    grove__w_link(grove__node_begin_env(n, p, 64), GROVE__W_UNLINK, grove__node_wire_ref(n, local),
                   remote);
 }
 
-static void r_exit(grove_ref to, grove_ref from, int reason, int kill) {
+static int r_exit(grove_ref to, grove_ref from, int reason, int how) {
   grove__node *n = grove__node_current();
-  grove__peer *p = n ? grove__peer_for_ref(n, to) : NULL;
+  grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  if (p && how == GROVE__EXIT_LINK)
+    grove__rlink_remove(p, from, to); /* the link is gone, whether or not the signal can go */
   if (!p || p->state != GROVE__P_UP)
-    return;
-  grove__rlink_remove(p, from, to);
-  grove__w_exit(grove__node_begin_env(n, p), grove__node_wire_ref(n, from), to, reason, kill);
+    return GROVE_EHOSTUNREACH;
+  msgpack_packer *pk = grove__node_begin_env(n, p, 64);
+  if (how == GROVE__EXIT_SIGNAL)
+    grove__w_exit2(pk, grove__node_wire_ref(n, from), to, reason);
+  else
+    grove__w_exit(pk, grove__node_wire_ref(n, from), to, reason, how == GROVE__EXIT_KILL);
+  return 0;
 }
 
-/* Flow control (not yet: the credits come with the flow-control change). */
-static void r_consumed(uint32_t origin, grove_ref target) {
-  (void)origin;
-  (void)target;
+/* A local actor ended: flow control forgets it, and the calls it took from
+ * other nodes without answering fail now (as a local caller's do). */
+static void r_ended(grove_ref target) {
+  grove__flow_ended(target);
+  grove__node *n = grove__node_current();
+  if (n && n->nrcalls)
+    grove__rcalls_ended(n, target);
 }
-
-static void r_ended(grove_ref target) { (void)target; }
 
 const grove__remote_ops grove__node_remote_ops = {
     .send = r_send,
@@ -258,6 +337,6 @@ const grove__remote_ops grove__node_remote_ops = {
     .link = r_link,
     .unlink = r_unlink,
     .exit = r_exit,
-    .consumed = r_consumed,
+    .consumed = grove__flow_consumed,
     .ended = r_ended,
 };

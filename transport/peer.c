@@ -4,9 +4,34 @@
  * Design notes: a peer is known by name (its routing id) and by id (the
  * FNV-1a hash of its name, the node field of its refs). It is up from its
  * HELLO or WELCOME until its BYE, a heartbeat timeout or, in a cluster, its
- * process's exit; a new incarnation in a hello means it restarted (down,
- * then up). Going down fails what waits on it: calls, senders, monitors of
- * its actors (reason noconnection), links, node monitors.
+ * process's exit. Going down fails what waits on it: calls, senders,
+ * monitors of its actors (reason noconnection), links, node monitors; and
+ * it forgets what the peer's actors held here (their monitors, their
+ * unanswered calls): the peer's side fires those.
+ *
+ * Sessions. Our incarnation for a peer is the node's plus a per-peer
+ * session number, bumped whenever we take the peer for down ourselves. A
+ * hello with another incarnation than the one recorded for a peer that is
+ * up means a new session: the peer restarted, or took us for down while we
+ * did not notice (we were frozen, or cut off one way). We then take it down
+ * too - its monitors and links fire here once - without bumping (it knows),
+ * and bring the new session up. So either side's down is seen by both,
+ * nothing of an ended session is resumed, and (with the actor layer
+ * ignoring DOWNs and link EXITs that find nothing) nothing fires twice.
+ *
+ * Connections. Our connection to a peer has a routing id of our own (a NUL
+ * byte, 'g', 16 random bytes: out_id), never the peer's name: libzmq
+ * aborts when ZMQ_CONNECT_ROUTING_ID names a routing id that another
+ * connection holds (both nodes connecting at once), and a name-keyed pipe
+ * of ours could be taken over (ZMQ_ROUTER_HANDOVER) by any stranger with
+ * that name. A peer is thus reached on its own connection (its name) or on
+ * ours (out_id); a session runs on one of them per direction (`route`,
+ * fixed when it comes up: the pipe its hello came on, or the greater name's
+ * connection when both have answered), which keeps the pair's order. A
+ * connection whose pipe the other side lost (a stranger took our name
+ * there and left) is not read there any more: a node that connected to a
+ * peer that stays silent for twice the heartbeat timeout connects again,
+ * afresh (dial).
  */
 #include "transport_internal.h"
 
@@ -39,13 +64,20 @@ grove__peer *grove__peer_by_name(grove__node *n, const char *name, size_t len) {
   return NULL;
 }
 
-static void out_reset(grove__peer *p) {
-  p->out.size = 0;
-  p->out_envs = 0;
+grove__peer *grove__peer_by_ident(grove__node *n, const char *ident, size_t len) {
+  if (len == GROVE__OUT_ID_LEN && ident[0] == 0) {
+    for (size_t i = 0; i < n->npeers; i++) {
+      grove__peer *p = n->peers[i];
+      if (p->we_connected && memcmp(p->out_id, ident, len) == 0)
+        return p;
+    }
+    return NULL;
+  }
+  return grove__peer_by_name(n, ident, len);
 }
 
 grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
-  if (len == 0 || len > GROVE__NAME_MAX)
+  if (len == 0 || len > GROVE__NAME_MAX || memchr(name, 0, len))
     return NULL;
   if (grove__grow((void **)&n->peers, &n->cappeers, n->npeers, sizeof *n->peers, 8))
     return NULL;
@@ -59,7 +91,9 @@ grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
   msgpack_sbuffer_init(&p->out);
   msgpack_packer_init(&p->pk, &p->out, msgpack_sbuffer_write);
   grove__list_init(&p->waiters);
-  grove__list_init(&p->senders);
+  grove__list_init(&p->linkq.waiters);
+  p->sealed_tail = &p->sealed;
+  p->window = GROVE__WINDOW_DEFAULT;
   p->state = GROVE__P_NEW;
   p->max_message = n->opts.max_message;
   p->batch_max = n->batch_max;
@@ -68,8 +102,11 @@ grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
 }
 
 void grove__peer_free(grove__peer *p) {
+  grove__peer_drop_output(p);
+  grove__flow_free(p);
   msgpack_sbuffer_destroy(&p->out);
   free(p->endpoint);
+  free(p->dialled);
   free(p->watchers);
   free(p->links);
   free(p->monitors);
@@ -95,21 +132,39 @@ static void notify_watchers(grove__peer *p, const char *tag) {
   }
 }
 
-void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
+/* p goes down. `told`: it told us so (a hello of a new session): it knows,
+ * and our session with it stays; otherwise (a timeout, its goodbye, its
+ * process's end, our stop) our next hello carries a new incarnation, so
+ * that a peer that did not see this (it was frozen, or cut off one way)
+ * learns it and takes us down in turn (peer_up): both sides fire their
+ * monitors and links once, and neither resumes a session the other ended. */
+static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int told) {
   if (p->state != GROVE__P_UP)
     return;
   p->state = GROVE__P_DOWN;
   n->stats.nodes_down++;
-  /* An orderly stop (ours, or its goodbye) is not news; a loss is. */
-  if (strcmp(why, "this node stopped") != 0 && strcmp(why, "it stopped") != 0)
-    grove__node_log(n, NULL, "node %s is down (%s)", p->name, why);
+  if (!told)
+    p->session++;
+  p->route_len = 0;
+  p->seen_own = p->seen_out = 0;
+  p->redial_at = grove__now() + 2 * (uint64_t)(n->opts.heartbeat_timeout * 1e9);
   /* Buffered envelopes cannot be delivered any more. */
-  if (p->out_envs) {
-    n->stats.dropped_unroutable += p->out_envs;
-    grove__node_log(n, p, "%zu message(s) to %s dropped: node down", p->out_envs, p->name);
+  size_t lost = p->out_msgs; /* messages: control envelopes are not counted */
+  for (grove__frame *f = p->sealed; f; f = f->next)
+    lost += f->msgs;
+  n->stats.dropped_unroutable += lost;
+  /* An orderly stop (ours, or its goodbye) is not news; a loss is. One
+   * line, in the peer's own log slot: another peer's news does not hide it. */
+  int orderly = strcmp(why, "this node stopped") == 0 || strcmp(why, "it stopped") == 0;
+  if (!orderly || lost) {
+    char dropped[64] = "";
+    if (lost)
+      snprintf(dropped, sizeof dropped, ", %zu message(s) to it dropped", lost);
+    grove__node_log(n, p, "node %s is down (%s)%s", p->name, why, dropped);
   }
-  out_reset(p);
-  grove__wake_all(&p->senders, GROVE_EHOSTUNREACH);
+  grove__peer_drop_output(p);
+  /* Senders waiting for credit fail; the flow state starts afresh. */
+  grove__flow_reset(n, p, GROVE_EHOSTUNREACH);
   /* Calls waiting for it fail. */
   grove__calls_fail_node(n, p->id);
   /* Monitors of its actors fire, links propagate. */
@@ -127,14 +182,38 @@ void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
   for (size_t i = 0; i < nl; i++)
     grove__actor_exit_remote(links[i].local, links[i].remote, GROVE_EXIT_NOCONNECTION, 0);
   free(links);
+  /* What its actors held on ours goes too: its node fires those itself. */
+  grove__actor_forget_node(p->id);
+  grove__rcalls_forget_peer(n, p->id);
   notify_watchers(p, GROVE_TAG_NODEDOWN);
   grove_event_set(n->changed);
+  grove__cluster_peer_down(n, p->name, why);
 }
 
-void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
+void grove__peer_down(grove__node *n, grove__peer *p, const char *why) {
+  peer_down_ex(n, p, why, 0);
+}
+
+void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e, const char *ident,
+                    size_t ilen) {
+  int on_ours = ilen == GROVE__OUT_ID_LEN && ident[0] == 0;
+  if (on_ours)
+    p->seen_out = 1;
+  else
+    p->seen_own = 1;
   if (p->state == GROVE__P_UP && p->incarnation != e->id) {
-    /* It restarted before we noticed it was gone. */
-    grove__peer_down(n, p, "restarted");
+    /* A new session: it restarted before we noticed it was gone, or it
+     * took us for down (its hello says so by its new incarnation). */
+    peer_down_ex(n, p, "a new incarnation: it restarted or took this node for down", 1);
+    if (on_ours)
+      p->seen_out = 1;
+    else
+      p->seen_own = 1;
+  } else if (p->state == GROVE__P_UP && e->kind == GROVE__W_HELLO) {
+    /* A HELLO from a peer that is up: it has lost its state for us (it
+     * took us for down, or its handshake is still going on): the flow
+     * state starts afresh on both sides. */
+    grove__flow_reset(n, p, 0);
   }
   if (e->endpoint && (!p->endpoint || strncmp(p->endpoint, e->endpoint, e->endpoint_len) ||
                       strlen(p->endpoint) != e->endpoint_len)) {
@@ -145,18 +224,34 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e) {
     }
   }
   p->incarnation = e->id;
-  /* Frames to it stay within what it accepts. */
+  /* Frames to it stay within what it accepts, in flight within the window
+   * it grants. */
+  p->window = e->window ? e->window : GROVE__WINDOW_DEFAULT;
   p->max_message = e->max_message ? e->max_message : n->opts.max_message;
   p->batch_max = p->max_message / 2 < n->batch_max ? p->max_message / 2 : n->batch_max;
   p->last_recv = grove__now();
   if (p->state == GROVE__P_UP)
     return;
+  /* The session's pipe, fixed until it ends (one pipe per direction keeps
+   * the pair's order). When both nodes connected to each other and both
+   * connections have answered, the one the greater name opened (Erlang's
+   * tie-break); otherwise the one this hello came on. */
+  int ours = on_ours;
+  if (p->we_connected && p->seen_out && p->seen_own)
+    ours = strcmp(n->name, p->name) > 0;
+  if (ours) {
+    memcpy(p->route, p->out_id, GROVE__OUT_ID_LEN);
+    p->route_len = GROVE__OUT_ID_LEN;
+  } else {
+    memcpy(p->route, p->name, p->name_len);
+    p->route_len = p->name_len;
+  }
   p->state = GROVE__P_UP;
   n->stats.nodes_up++;
   grove__wake_all(&p->waiters, 0);
   notify_watchers(p, GROVE_TAG_NODEUP);
   grove_event_set(n->changed);
-  if (p->out.size)
+  if (p->out.size || p->sealed)
     grove__node_schedule_flush(n);
 }
 
@@ -170,6 +265,8 @@ void grove__node_peer_lost(const char *name) {
   grove__peer_down(n, p, "process exited");
 }
 
+static int dial(grove__node *n, grove__peer *p, int again);
+
 /* ---- heartbeats --------------------------------------------------------------------------------
  */
 
@@ -177,25 +274,38 @@ grove_greenlet *grove__node_tick_cb(grove__cb *cb) {
   grove__node *n = grove__container_of(cb, grove__node, tick_cb);
   n->tick_scheduled = 0;
   /* What arrived while this process was busy counts: read it before
-   * judging anybody silent. */
-  if (n->sock)
+   * judging anybody silent (a drain within the hub's turn). If frames are
+   * still waiting after it, this node is behind, not its peers: nobody is
+   * judged this tick, unless it has been silent for twice the timeout. */
+  int behind = 0;
+  if (n->sock) {
     grove__node_drain(n);
+    int ev = 0;
+    size_t sz = sizeof ev;
+    behind = n->sock && zmq_getsockopt(n->sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+  }
   uint64_t t = grove__now();
   uint64_t interval = (uint64_t)(n->opts.heartbeat_interval * 1e9);
   uint64_t timeout = (uint64_t)(n->opts.heartbeat_timeout * 1e9);
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];
     if (p->state == GROVE__P_UP) {
-      if (t - p->last_recv > timeout) {
+      if (t - p->last_recv > (behind ? 2 * timeout : timeout)) {
         grove__peer_down(n, p, "heartbeat timeout");
         continue;
       }
-      if (t - p->last_sent >= interval / 2 && p->out.size == 0) {
-        grove__w_simple(grove__node_begin_env(n, p), GROVE__W_HEARTBEAT);
+      if (t - p->last_sent >= interval / 2 && p->out.size == 0 && !p->sealed) {
+        grove__w_simple(grove__node_begin_env(n, p, 8), GROVE__W_HEARTBEAT);
+        p->out_envs--; /* not a message (see peer_down) */
       }
     } else if (p->we_connected) {
-      /* Connecting, or down: ask again (ZeroMQ reconnects underneath). */
-      grove__peer_send_hello(n, p, GROVE__W_HELLO);
+      /* Connecting, or down: ask again (ZeroMQ reconnects underneath). A
+       * peer that has not answered for twice the timeout may have lost our
+       * connection's pipe on its side (another connection took our name
+       * there, ZMQ_ROUTER_HANDOVER, and left): connect again, afresh. */
+      if (t > p->redial_at)
+        dial(n, p, 1);
+      grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
     }
   }
   return NULL;
@@ -211,6 +321,47 @@ void grove__node_hb_timer_cb(uv_timer_t *t) {
 
 /* ---- connecting ---------------------------------------------------------------------------------
  */
+
+/* Connect to p->dialled (again, after zmq_disconnect, when `again`). The
+ * connection's routing id on our socket is ours, random, and starts with a
+ * NUL byte: no node name can be it, and no peer can claim it in its own
+ * handshake (it cannot guess it). With the peer's name instead
+ * (ZMQ_CONNECT_ROUTING_ID = its name) libzmq aborts (router.cpp's
+ * `!has_out_pipe (routing_id)`) when the peer's own connection to us
+ * already holds that name - both nodes connecting at once, or a peer that
+ * connected to us first. */
+static int dial(grove__node *n, grove__peer *p, int again) {
+  if (again) {
+    zmq_disconnect(n->sock, p->dialled); /* what it still held for the old one is lost */
+    p->we_connected = 0;
+    grove__node_log(n, p, "connecting to %s again (%s): no answer", p->name, p->dialled);
+  }
+  char id[GROVE__OUT_ID_LEN];
+  id[0] = 0;
+  id[1] = 'g';
+  if (getrandom(id + 2, sizeof id - 2, 0) != (ssize_t)(sizeof id - 2)) {
+    static uint64_t dials;
+    uint64_t a = grove__now() ^ n->incarnation, b = (uint64_t)(uintptr_t)p ^ ++dials;
+    memcpy(id + 2, &a, 8);
+    memcpy(id + 10, &b, 8);
+  }
+  int rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, id, sizeof id);
+  if (rc == 0 && n->curve &&
+      (rc = grove__zmq_set(n->sock, ZMQ_CURVE_SERVERKEY, p->curve_key, 40)) == 0 &&
+      (rc = grove__zmq_set(n->sock, ZMQ_CURVE_PUBLICKEY, n->curve_public, 40)) == 0)
+    rc = grove__zmq_set(n->sock, ZMQ_CURVE_SECRETKEY, n->curve_secret, 40);
+  if (rc == 0 && zmq_connect(n->sock, p->dialled) != 0)
+    rc = grove__zmq_err();
+  if (n->curve) /* back to the server role for later binds/accepts */
+    grove__zmq_set_int(n->sock, ZMQ_CURVE_SERVER, 1);
+  if (rc)
+    return rc;
+  memcpy(p->out_id, id, sizeof id);
+  p->we_connected = 1;
+  p->seen_out = 0;
+  p->redial_at = grove__now() + 2 * (uint64_t)(n->opts.heartbeat_timeout * 1e9);
+  return 0;
+}
 
 static int wait_peer_up(grove__node *n, grove__peer *p, double timeout) {
   uint64_t deadline = grove__deadline(n->hub, timeout);
@@ -246,23 +397,17 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
       return GROVE_ENOMEM;
   }
   if (!p->we_connected) {
-    rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, peer_name, strlen(peer_name));
     const char *key = server_key ? server_key : n->curve_server_key[0] ? n->curve_server_key : NULL;
-    if (rc == 0 && n->curve) {
-      if (!key || strlen(key) != 40)
-        return GROVE_EINVAL;
-      if ((rc = grove__zmq_set(n->sock, ZMQ_CURVE_SERVERKEY, key, 40)) ||
-          (rc = grove__zmq_set(n->sock, ZMQ_CURVE_PUBLICKEY, n->curve_public, 40)) ||
-          (rc = grove__zmq_set(n->sock, ZMQ_CURVE_SECRETKEY, n->curve_secret, 40)))
-        return rc;
-    }
-    if (rc == 0 && zmq_connect(n->sock, endpoint) != 0)
-      rc = grove__zmq_err();
-    if (n->curve) /* back to the server role for later binds/accepts */
-      grove__zmq_set_int(n->sock, ZMQ_CURVE_SERVER, 1);
-    if (rc)
+    if (n->curve && (!key || strlen(key) != 40))
+      return GROVE_EINVAL;
+    char *ep = strdup(endpoint);
+    if (!ep)
+      return GROVE_ENOMEM;
+    free(p->dialled);
+    p->dialled = ep;
+    snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve ? key : "");
+    if ((rc = dial(n, p, 0)) != 0)
       return rc;
-    p->we_connected = 1;
     free(p->endpoint);
     p->endpoint = strdup(endpoint);
     if (p->state == GROVE__P_NEW)
@@ -271,7 +416,7 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
   /* Say hello until it answers: the connection is not usable before
    * ZeroMQ's own handshake is done, and a hello sent too early is refused
    * (EHOSTUNREACH). */
-  grove__peer_send_hello(n, p, GROVE__W_HELLO);
+  grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
   if (timeout == 0)
     return 0;
   double step = 0.002;
@@ -286,7 +431,7 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
       return rc;
     if (grove__node_current() != n)
       return GROVE_EHOSTUNREACH;
-    grove__peer_send_hello(n, p, GROVE__W_HELLO);
+    grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
     step = step < 0.1 ? step * 2 : 0.1;
   }
   return 0;

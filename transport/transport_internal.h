@@ -9,6 +9,8 @@
  *   dispatch.c  receiving frames and dispatching their envelopes
  *   calls.c     remote calls and whereis waiting for answers; remote
  *               monitor and link records
+ *   flow.c      flow control: the link window, per-target credit for
+ *               bounded inboxes, CREDIT envelopes (docs/protocol.md)
  *   wire.c      the envelope codec (pure: no node, no socket)
  *   zap.c       CURVE client authorisation
  *   cluster.c   worker processes under a supervisor
@@ -26,9 +28,16 @@
 #include <errno.h>
 #include <zmq.h>
 
-#define GROVE__BATCH_MAX (32 * 1024)     /* a frame is sent once its batch is this big */
-#define GROVE__OUT_MAX (4 * 1024 * 1024) /* senders wait while a blocked buffer is bigger */
+#define GROVE__BATCH_MAX (32 * 1024)              /* a frame is sent once its batch is this big */
+#define GROVE__WINDOW_DEFAULT (16u * 1024 * 1024) /* the link window a peer grants (bytes) */
+#define GROVE__CREDIT_STEP (1u * 1024 * 1024)     /* credit goes back mid-pass once this is owed */
+#define GROVE__DRAIN_FRAMES                                                                        \
+  16 /* frames per drain pass at most: then the actors take what it delivered */
+#define GROVE__DRAIN_BYTES                                                                         \
+  (160u * 1024)                  /* and bytes per pass: the messages are still in the cache */
+#define GROVE__TARGETS_MAX 65536 /* bounded remote actors remembered per peer */
 #define GROVE__LOG_INTERVAL_NS (10ull * 1000000000ull)
+#define GROVE__OUT_ID_LEN 18 /* a NUL byte, 'g', 16 random bytes: no node name has a NUL */
 
 enum { GROVE__P_NEW = 0, GROVE__P_CONNECTING, GROVE__P_UP, GROVE__P_DOWN };
 
@@ -43,6 +52,48 @@ typedef struct grove__rlink {
   grove_ref local, remote;
 } grove__rlink;
 
+/* Greenlets waiting for credit, first come first served and without
+ * barging: the head waits alone and is woken when credit comes; the others
+ * wait in `waiters` behind it, and a newcomer queues whenever anybody
+ * waits, even if there is credit. (flow.c) */
+typedef struct grove__flowq {
+  struct grove_greenlet *head;
+  grove__list waiters;
+} grove__flowq;
+
+/* A table of entries keyed by a ref (each entry's first field), open
+ * addressing. (flow.c) */
+typedef struct grove__reftab {
+  void **slots;
+  size_t cap, n;
+} grove__reftab;
+
+/* Sender side: a bounded actor of the peer, as its grants told us. */
+typedef struct grove__rtarget {
+  grove_ref ref;   /* as on the wire: node = the peer's id */
+  uint64_t credit; /* messages we may still send it */
+  grove__flowq q;
+} grove__rtarget;
+
+/* Receiver side: one of our bounded actors the peer sends to. */
+typedef struct grove__pair {
+  grove_ref target;    /* local: node 0 */
+  uint32_t bound;      /* its inbox_max */
+  uint32_t held;       /* messages from the peer in its inbox */
+  uint32_t credit;     /* messages the peer may still send it */
+  uint8_t dirty;       /* on the peer's dirty list: a grant may be due */
+  uint8_t announce;    /* tell the peer (a grant even of 0): it may not know */
+  uint64_t uncredited; /* bytes that came without credit (enforcement) */
+  struct grove__pair *next_dirty;
+} grove__pair;
+
+/* A frame sealed while ZeroMQ pushed back: sent before the buffer. */
+typedef struct grove__frame {
+  struct grove__frame *next;
+  size_t size, envs, msgs;
+  char *data;
+} grove__frame;
+
 typedef struct grove__peer {
   char name[GROVE__NAME_MAX + 1];
   size_t name_len;
@@ -50,14 +101,41 @@ typedef struct grove__peer {
   int state;
   uint8_t we_connected;
   char *endpoint;
-  uint64_t incarnation;
+  uint64_t incarnation; /* its incarnation for us, as its last hello said */
+  /* Sessions: our incarnation for this peer is the node's + `session`, one
+   * more each time we take it for down, so that its next hello from us
+   * tells it so (docs/protocol.md, section 5). */
+  uint64_t session;
+  /* Routing ids (docs/protocol.md, section 1): `out_id` names our own
+   * connection to it (we_connected; unguessable, never a node name), `route`
+   * the pipe its session runs on - its name (its connection to us) or
+   * out_id - fixed when it comes up: one pipe per session and direction
+   * keeps the pair's order. */
+  char out_id[GROVE__OUT_ID_LEN];
+  char route[GROVE__NAME_MAX + 1];
+  size_t route_len;
+  uint8_t seen_own, seen_out;    /* since it was last up: a hello came on its connection / ours */
+  uint64_t redial_at;            /* not up by then: connect again (a redial heals a lost pipe) */
+  char *dialled;                 /* the endpoint we connected to (zmq_disconnect needs it) */
+  char curve_key[41];            /* the server key we connected with ("": none) */
   size_t max_message, batch_max; /* what it accepts, as it said in its hello */
   uint64_t last_recv, last_sent, log_at;
   msgpack_sbuffer out; /* envelopes waiting for the next frame */
   msgpack_packer pk;
   size_t out_envs;
-  grove__list waiters; /* greenlets waiting for it to be up */
-  grove__list senders; /* greenlets waiting for room in `out` */
+  size_t out_msgs; /* of them data (SEND, CALL, REPLY): what is lost if it is dropped */
+  grove__frame *sealed, **sealed_tail; /* frames ZeroMQ refused, oldest first */
+  grove__list waiters;                 /* greenlets waiting for it to be up */
+  /* flow control (flow.c): what we send it */
+  uint64_t window;                  /* the window it grants us (its hello) */
+  uint64_t sent_bytes, acked_bytes; /* data bytes sent / returned by its CREDITs */
+  uint64_t flow_epoch;              /* bumped when the flow state starts afresh */
+  grove__flowq linkq;               /* waiting for the link window */
+  grove__reftab targets;            /* grove__rtarget: its bounded actors */
+  /* ... and what it sends us */
+  uint64_t unreturned; /* data bytes processed, not returned in a CREDIT yet */
+  grove__reftab pairs; /* grove__pair: our bounded actors it sends to */
+  grove__pair *dirty;  /* pairs that may owe it a grant */
   grove_ref *watchers; /* grove_monitor_node */
   size_t nwatchers, capwatchers;
   grove__rmon *monitors;
@@ -90,7 +168,9 @@ typedef struct grove__node {
   grove__peer *last_peer; /* the last one looked up by id: sends come in runs */
   grove__cb flush_cb, drain_cb, tick_cb;
   uint8_t flush_scheduled, drain_scheduled, tick_scheduled;
-  size_t batch_max; /* a frame is sent once its batch is this big */
+  size_t batch_max;   /* a frame is sent once its batch is this big */
+  size_t npairs;      /* pairs over all peers: an actor's end costs nothing when 0 */
+  uint8_t credit_due; /* a peer may be owed a CREDIT (bytes or grants) */
   grove_node_stats stats;
   uint64_t log_at, log_suppressed;
   grove_event *changed; /* set when a peer goes up or down */
@@ -98,7 +178,15 @@ typedef struct grove__node {
   grove__call **calls;
   size_t ncalls, capcalls;
   uint64_t next_call;
+  /* calls from other nodes waiting for a local actor's answer (calls.c) */
+  struct grove__rcall **rc_byid, **rc_bycallee;
+  size_t nrcalls, caprcalls;
 } grove__node;
+
+/* Our incarnation as this peer knows it (its session with us). */
+static inline uint64_t grove__peer_our_incarnation(const grove__node *n, const grove__peer *p) {
+  return n->incarnation + p->session;
+}
 
 /* This hub's node (NULL: none started): its GROVE__LAYER_NODE slot. */
 grove__node *grove__node_current(void);
@@ -134,24 +222,46 @@ static inline int grove__zmq_set_int(void *s, int opt, int v) {
 /* peer.c */
 grove__peer *grove__peer_by_id(grove__node *n, uint32_t id);
 grove__peer *grove__peer_by_name(grove__node *n, const char *name, size_t len);
+/* The peer a ZeroMQ routing id names: its name, or our connection's id. */
+grove__peer *grove__peer_by_ident(grove__node *n, const char *ident, size_t len);
+/* Send one frame to the peer on `ident` (NULL: its route, or our own
+ * connection before it is up). Returns 0 or a negative errno. */
+int grove__peer_zsend(grove__node *n, grove__peer *p, const char *ident, size_t ilen,
+                      const void *data, size_t size);
 grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len);
 void grove__peer_free(grove__peer *p);
 /* A peer that control envelopes can go to (connecting or up), or NULL. */
 grove__peer *grove__peer_for_ref(grove__node *n, grove_ref r);
-void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind);
-void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e);
+/* A HELLO or WELCOME, alone and at once, on `ident` (NULL: as
+ * grove__peer_zsend). */
+void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind, const char *ident,
+                            size_t ilen);
+/* A HELLO/WELCOME from p arrived on the pipe `ident`. */
+void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e, const char *ident,
+                    size_t ilen);
 void grove__peer_down(grove__node *n, grove__peer *p, const char *why);
 void grove__node_peer_lost(const char *name); /* cluster: a worker process exited */
+/* cluster: a peer went down; a worker whose coordinator it was exits */
+void grove__cluster_peer_down(grove__node *n, const char *peer, const char *why);
 grove_greenlet *grove__node_tick_cb(grove__cb *cb);
 void grove__node_hb_timer_cb(uv_timer_t *t);
 
 /* out.c */
 extern const grove__remote_ops grove__node_remote_ops;
-/* The packer of a peer's buffer for one more envelope. */
-msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p);
-/* Wait for room in a peer's buffer (its bound, GROVE__OUT_MAX). */
-int grove__node_wait_room(grove__node *n, grove__peer *p, uint64_t deadline);
+/* The packer of a peer's buffer for one more envelope of about `size`
+ * bytes (a larger one starts a frame of its own). */
+msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p, size_t size);
+/* Data envelopes (SEND, CALL, REPLY) count against the link window: note
+ * the buffer's size before encoding one, count it after. */
+static inline size_t grove__data_mark(const grove__peer *p) { return p->out.size; }
+static inline void grove__data_count(grove__peer *p, size_t mark) {
+  p->sent_bytes += p->out.size - mark;
+  p->out_msgs += p->out.size > mark; /* an envelope was written */
+}
+/* The most a SEND/CALL envelope adds to a body and tag. */
+#define GROVE__ENV_OVERHEAD 64
 int grove__peer_flush(grove__node *n, grove__peer *p);
+void grove__peer_drop_output(grove__peer *p); /* what is buffered for it (node down) */
 void grove__node_schedule_flush(grove__node *n);
 grove_greenlet *grove__node_flush_cb(grove__cb *cb);
 void grove__retry_timer_cb(uv_timer_t *t);
@@ -163,6 +273,64 @@ void grove__node_check_events(grove__node *n);
 grove_greenlet *grove__node_drain_cb(grove__cb *cb);
 void grove__node_poll_cb(uv_poll_t *h, int status, int events);
 
+/* flow.c */
+/* Wait, first come first served, until the running greenlet may send
+ * `size` bytes to `to` on peer *pp: one credit of `to`'s if the peer said it
+ * is bounded, and room in the link window. On 0 the credit is taken and
+ * *np, *pp are the node and peer again (waiting may have changed them);
+ * encode at once. Errors: GROVE_ETIMEDOUT, GROVE_ECANCELED, GROVE_ENOENT
+ * (`to` is gone), GROVE_EHOSTUNREACH (the peer went down), GROVE_EFULL /
+ * GROVE_EAGAIN (the hub's own context cannot wait for a remote inbox /
+ * the link window). */
+int grove__flow_admit_slow(grove__node **np, grove__peer **pp, grove_ref to, size_t size,
+                           uint64_t deadline);
+void *grove__reftab_get(const grove__reftab *t, grove_ref r);
+static inline int grove__flowq_idle(const grove__flowq *q) {
+  return q->head == NULL && grove__list_empty(&q->waiters);
+}
+static inline int grove__flow_admit(grove__node **np, grove__peer **pp, grove_ref to, size_t size,
+                                    uint64_t deadline) {
+  grove__peer *p = *pp;
+  uint64_t inflight = p->sent_bytes - p->acked_bytes;
+  if (GROVE__LIKELY(p->targets.n == 0 && grove__flowq_idle(&p->linkq) &&
+                    (inflight == 0 || inflight + size <= p->window)))
+    return 0; /* the fast path: an unbounded target, room in the window */
+  return grove__flow_admit_slow(np, pp, to, size, deadline);
+}
+/* A SEND/CALL of `bytes` from p to our actor `to`, bounded by `bound`:
+ * count it. Returns 0 (deliver it) or GROVE_EAGAIN: it came beyond every
+ * credit from a peer that ignores flow control (drop it: counted). */
+int grove__flow_arrive(grove__node *n, grove__peer *p, grove_ref to, uint32_t bound, size_t bytes);
+/* Make sure the peer knows that our actor `target` is bounded before what
+ * comes next (a WHEREIS answer naming it, a message from it): a grant goes
+ * ahead of it, in order. */
+void grove__flow_announce(grove__node *n, grove__peer *p, grove_ref target, uint32_t bound);
+/* Before a message from one of our actors goes to p: if it is bounded, p
+ * learns so first (it may answer it). */
+static inline void grove__flow_announce_sender(grove__node *n, grove__peer *p, grove_ref sender) {
+  if (sender.node == 0 && sender.id != 0) {
+    uint32_t bound = grove__actor_bound(sender);
+    if (GROVE__UNLIKELY(bound != 0))
+      grove__flow_announce(n, p, sender, bound);
+  }
+}
+/* A CREDIT from p: its returned bytes and grants. */
+void grove__flow_credit_in(grove__node *n, grove__peer *p, const grove__env *e);
+/* Return what is owed to p: processed bytes and due grants (a CREDIT,
+ * nothing if nothing is owed). With `now`, a CREDIT that returns a frame's
+ * worth (GROVE__BATCH_MAX) or more is handed to ZeroMQ at once, with what
+ * is buffered before it; otherwise it rides with the next frame. */
+void grove__flow_credit_out(grove__node *n, grove__peer *p, int now);
+/* The same for every peer that may be owed something. */
+void grove__flow_credit_all(grove__node *n, int now);
+/* Start the flow state for p afresh: its waiters are woken with `code`
+ * (0: they look again; GROVE_EHOSTUNREACH: the peer is down). */
+void grove__flow_reset(grove__node *n, grove__peer *p, int code);
+void grove__flow_free(grove__peer *p);
+/* The actor layer's hooks. */
+void grove__flow_consumed(uint32_t origin, grove_ref target);
+void grove__flow_ended(grove_ref target);
+
 /* calls.c */
 int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
 void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e);
@@ -171,6 +339,17 @@ void grove__calls_free(grove__node *n);
 int grove__rmon_add(grove__peer *p, uint64_t id, grove_ref watcher, grove_ref target);
 int grove__rmon_take(grove__peer *p, uint64_t id, grove_ref *target);
 void grove__rmon_remove(grove__peer *p, uint64_t id);
+/* An error REPLY (docs/protocol.md, section 7: tag grove.error, body
+ * [status]; `from` the actor that answered, or nil when the node did). */
+void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, grove_ref from);
+/* Calls from other nodes that a local actor took and has not answered: its
+ * end answers them (GROVE_ENOENT, as a local caller gets), a reply takes
+ * one out, a peer's down forgets its own. */
+void grove__rcall_add(grove__node *n, uint32_t peer, uint64_t id, grove_ref callee);
+void grove__rcall_done(grove__node *n, uint32_t peer, uint64_t id);
+void grove__rcalls_ended(grove__node *n, grove_ref callee);
+void grove__rcalls_forget_peer(grove__node *n, uint32_t peer);
+void grove__rcalls_free(grove__node *n);
 int grove__rlink_add(grove__peer *p, grove_ref local, grove_ref remote);
 void grove__rlink_remove(grove__peer *p, grove_ref local, grove_ref remote);
 

@@ -51,8 +51,8 @@ static void pack_ref_or_nil(msgpack_packer *pk, grove_ref r) {
 }
 
 void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
-                    const char *endpoint, uint64_t max_message) {
-  head(pk, 6, kind);
+                    const char *endpoint, uint64_t max_message, uint64_t window) {
+  head(pk, window ? 7 : 6, kind);
   pack_str(pk, name);
   msgpack_pack_uint64(pk, incarnation);
   if (endpoint)
@@ -60,6 +60,8 @@ void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t inc
   else
     msgpack_pack_nil(pk);
   msgpack_pack_uint64(pk, max_message);
+  if (window)
+    msgpack_pack_uint64(pk, window);
 }
 
 /* SEND and CALL, the hot path: written byte by byte into the packer's
@@ -205,6 +207,24 @@ void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t rea
     msgpack_pack_false(pk);
 }
 
+void grove__w_exit2(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason) {
+  head(pk, 5, GROVE__W_EXIT2);
+  pack_ref_or_nil(pk, from);
+  grove__pack_ref(pk, to);
+  msgpack_pack_int64(pk, reason);
+}
+
+void grove__w_credit(msgpack_packer *pk, uint64_t bytes, const grove__grant *grants, size_t n) {
+  head(pk, 4, GROVE__W_CREDIT);
+  msgpack_pack_uint64(pk, bytes);
+  msgpack_pack_array(pk, n);
+  for (size_t i = 0; i < n; i++) {
+    msgpack_pack_array(pk, 2);
+    grove__pack_ref(pk, grants[i].target);
+    msgpack_pack_int64(pk, grants[i].credit);
+  }
+}
+
 /* ---- decoding ------------------------------------------------------------------------ */
 
 static int get_ref(const msgpack_object *o, grove_ref *r) {
@@ -268,24 +288,46 @@ static const uint8_t nfields[GROVE__W_NKINDS] = {
     [GROVE__W_CALL] = 7,    [GROVE__W_REPLY] = 7,   [GROVE__W_HEARTBEAT] = 2,
     [GROVE__W_WHEREIS] = 4, [GROVE__W_MONITOR] = 5, [GROVE__W_DEMONITOR] = 4,
     [GROVE__W_DOWN] = 6,    [GROVE__W_LINK] = 4,    [GROVE__W_UNLINK] = 4,
-    [GROVE__W_EXIT] = 6,    [GROVE__W_BYE] = 2,
+    [GROVE__W_EXIT] = 6,    [GROVE__W_BYE] = 2,     [GROVE__W_CREDIT] = 4,
+    [GROVE__W_EXIT2] = 5,
 };
+
+/* A grant's credit: -1 (gone) to GROVE__GRANT_MAX. */
+static int get_credit(const msgpack_object *o, int64_t *v) {
+  if (get_i64(o, v) || *v < GROVE__GRANT_GONE || *v > (int64_t)GROVE__GRANT_MAX)
+    return GROVE_EPROTO;
+  return 0;
+}
+
+/* One grant as unpacked objects: [ref, credit]. */
+static int get_grant(const msgpack_object *o, grove__grant *g) {
+  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2)
+    return GROVE_EPROTO;
+  if (get_ref(&o->via.array.ptr[0], &g->target))
+    return GROVE_EPROTO;
+  return get_credit(&o->via.array.ptr[1], &g->credit);
+}
 
 int grove__env_decode(const msgpack_object *o, grove__env *e) {
   memset(e, 0, sizeof *e);
-  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2)
+  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0)
     return GROVE_EPROTO;
   const msgpack_object *f = o->via.array.ptr;
   uint32_t n = o->via.array.size;
   uint64_t version, kind;
   if (get_u64(&f[0], &version))
     return GROVE_EPROTO;
+  /* The version decides first: another version's envelope is dropped as
+   * such whatever its shape (docs/protocol.md, section 12). */
   if (version != GROVE__WIRE_VERSION)
     return GROVE_ENOSYS;
+  if (n < 2)
+    return GROVE_EPROTO;
   if (get_u64(&f[1], &kind) || kind >= GROVE__W_NKINDS)
     return GROVE_EPROTO;
-  /* HELLO and WELCOME may end before their sixth field (max_message). */
-  if (n != nfields[kind] && !((kind == GROVE__W_HELLO || kind == GROVE__W_WELCOME) && n == 6))
+  /* HELLO and WELCOME: 5 elements, 6 with max_message, 7 with the window. */
+  if (n != nfields[kind] &&
+      !((kind == GROVE__W_HELLO || kind == GROVE__W_WELCOME) && n >= 5 && n <= 7))
     return GROVE_EPROTO;
   e->kind = (int)kind;
   int rc = 0;
@@ -297,8 +339,24 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
       rc = get_u64(&f[3], &e->id);
     if (!rc && f[4].type != MSGPACK_OBJECT_NIL)
       rc = get_str(&f[4], &e->endpoint, &e->endpoint_len, 1024);
-    if (!rc && n == 6)
+    if (!rc && n >= 6)
       rc = get_u64(&f[5], &e->max_message);
+    if (!rc && n == 7)
+      rc = get_u64(&f[6], &e->window);
+    break;
+  case GROVE__W_CREDIT:
+    rc = get_u64(&f[2], &e->bytes);
+    if (!rc && f[3].type != MSGPACK_OBJECT_ARRAY)
+      rc = GROVE_EPROTO;
+    if (!rc) {
+      /* The node's decoder hands over no elements here: it reads them
+       * from the bytes itself (grove__env_next). */
+      e->grants_obj = f[3].via.array.ptr;
+      e->ngrants = f[3].via.array.size;
+      grove__grant g;
+      for (uint32_t i = 0; i < e->ngrants && !rc; i++)
+        rc = get_grant(&e->grants_obj[i], &g);
+    }
     break;
   case GROVE__W_SEND:
   case GROVE__W_CALL:
@@ -373,6 +431,13 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
       else
         e->kill = f[5].via.boolean;
     }
+    break;
+  case GROVE__W_EXIT2:
+    rc = get_ref_or_nil(&f[2], &e->from);
+    if (!rc)
+      rc = get_ref(&f[3], &e->to);
+    if (!rc)
+      rc = get_i64(&f[4], &e->code);
     break;
   default:
     rc = GROVE_EPROTO;
@@ -512,6 +577,71 @@ static void read_field(const unsigned char *p, size_t len, size_t *o, msgpack_ob
   *o = at + size; /* within the envelope: skim checked every length */
 }
 
+/* An array header at p[*o] (the bytes are there: skim checked them). */
+static int array_header(const unsigned char *p, size_t *o, uint32_t *n) {
+  unsigned c = p[*o];
+  if (c >= 0x90 && c <= 0x9f) {
+    *n = c & 0x0f;
+    *o += 1;
+  } else if (c == 0xdc) {
+    *n = (uint32_t)be(p + *o + 1, 2);
+    *o += 3;
+  } else if (c == 0xdd) {
+    *n = (uint32_t)be(p + *o + 1, 4);
+    *o += 5;
+  } else {
+    return GROVE_EPROTO;
+  }
+  return 0;
+}
+
+/* One grant [ref, credit] at p[*o], within end. */
+static int raw_grant(const unsigned char *p, size_t end, size_t *o, grove__grant *g) {
+  uint32_t k;
+  if (array_header(p, o, &k) || k != 2)
+    return GROVE_EPROTO;
+  msgpack_object r, c;
+  read_field(p, end, o, &r);
+  read_field(p, end, o, &c);
+  if (get_ref(&r, &g->target) || get_credit(&c, &g->credit))
+    return GROVE_EPROTO;
+  return 0;
+}
+
+/* Validate the grants array p[at..end) of a CREDIT (one whole object, skim
+ * checked it) and count them. */
+static int raw_grants(const unsigned char *p, size_t at, size_t end, uint32_t *count) {
+  size_t o = at;
+  if (array_header(p, &o, count))
+    return GROVE_EPROTO;
+  grove__grant g;
+  for (uint32_t i = 0; i < *count; i++)
+    if (o >= end || raw_grant(p, end, &o, &g))
+      return GROVE_EPROTO;
+  return o == end ? 0 : GROVE_EPROTO;
+}
+
+int grove__grant_next(grove__grant_iter *it, grove__grant *g) {
+  const grove__env *e = it->e;
+  if (it->i >= e->ngrants)
+    return 0;
+  if (e->grants_obj) {
+    if (get_grant(&e->grants_obj[it->i], g))
+      return 0; /* cannot happen: the decoder checked them */
+  } else {
+    const unsigned char *p = (const unsigned char *)e->grants;
+    if (it->off == 0) {
+      uint32_t n;
+      if (array_header(p, &it->off, &n))
+        return 0;
+    }
+    if (raw_grant(p, e->grants_len, &it->off, g))
+      return 0;
+  }
+  it->i++;
+  return 1;
+}
+
 grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, grove__env *e) {
   if (*off >= len)
     return GROVE__ENV_END;
@@ -533,10 +663,12 @@ grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, gro
   } else {
     return GROVE__ENV_MALFORMED; /* one bad envelope: the caller goes on */
   }
-  if (n < 2)
+  if (n == 0)
     return GROVE__ENV_MALFORMED;
-  if (n > 8) {
-    /* Too long for version 1; a longer one may be another version. */
+  if (n < 2 || n > 8) {
+    /* The version decides first (docs/protocol.md, section 12): an array
+     * whose first element is an integer other than 1 is another version's,
+     * whatever its length; otherwise too short or too long for version 1. */
     msgpack_object v;
     read_field(p, end, &o, &v);
     return v.type == MSGPACK_OBJECT_POSITIVE_INTEGER && v.via.u64 != GROVE__WIRE_VERSION
@@ -544,12 +676,24 @@ grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, gro
                : GROVE__ENV_MALFORMED;
   }
   msgpack_object f[8];
-  for (size_t i = 0; i < n; i++)
+  size_t at[8];
+  for (size_t i = 0; i < n; i++) {
+    at[i] = o;
     read_field(p, end, &o, &f[i]);
+  }
   msgpack_object arr = {.type = MSGPACK_OBJECT_ARRAY};
   arr.via.array.size = (uint32_t)n;
   arr.via.array.ptr = f;
   int rc = grove__env_decode(&arr, e);
+  if (rc == 0 && e->kind == GROVE__W_CREDIT) {
+    /* The grants are the one container an envelope has: read them here. */
+    uint32_t count;
+    if (raw_grants(p, at[3], o, &count) != 0)
+      return GROVE__ENV_MALFORMED;
+    e->grants = buf + at[3];
+    e->grants_len = o - at[3];
+    e->ngrants = count;
+  }
   if (rc == 0)
     return GROVE__ENV_OK;
   return rc == GROVE_ENOSYS ? GROVE__ENV_VERSION : GROVE__ENV_MALFORMED;

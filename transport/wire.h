@@ -27,6 +27,8 @@ enum {
   GROVE__W_UNLINK = 11,
   GROVE__W_EXIT = 12,
   GROVE__W_BYE = 13,
+  GROVE__W_CREDIT = 14,
+  GROVE__W_EXIT2 = 15, /* an exit signal of grove_actor_exit (Erlang's exit/2), not a link's */
   GROVE__W_NKINDS
 };
 
@@ -41,14 +43,46 @@ typedef struct grove__env {
   const char *body;
   size_t body_len;
   uint64_t id;      /* call id, request id, monitor id, incarnation */
-  int64_t code;     /* REPLY status, DOWN/EXIT reason */
+  int64_t code;     /* REPLY status, DOWN/EXIT/EXIT2 reason */
   int kill;         /* EXIT */
   const char *name; /* HELLO/WELCOME node name, WHEREIS name */
   size_t name_len;
   const char *endpoint; /* HELLO/WELCOME advertised endpoint (may be NULL) */
   size_t endpoint_len;
   uint64_t max_message; /* HELLO/WELCOME: the largest frame it accepts (0: not said) */
+  uint64_t window;      /* HELLO/WELCOME: the receive window it grants, bytes (0: not said) */
+  uint64_t bytes;       /* CREDIT: data bytes returned */
+  /* CREDIT: its grants, read with grove__grant_next. The node's decoder
+   * (grove__env_next) points into the frame's bytes, the reference decoder
+   * (grove__env_decode) at the unpacked objects. */
+  const char *grants;
+  size_t grants_len;
+  const msgpack_object *grants_obj;
+  uint32_t ngrants;
 } grove__env;
+
+/* One grant of a CREDIT envelope: `credit` more messages may go to the
+ * bounded actor `target` (a ref of the CREDIT's sender), or -1: it is gone. */
+typedef struct grove__grant {
+  grove_ref target;
+  int64_t credit;
+} grove__grant;
+#define GROVE__GRANT_GONE (-1)
+#define GROVE__GRANT_MAX UINT32_MAX
+
+/* Iterate the grants of a decoded CREDIT (the decoder validated them all). */
+typedef struct grove__grant_iter {
+  const grove__env *e;
+  uint32_t i;
+  size_t off;
+} grove__grant_iter;
+static inline void grove__grant_iter_init(grove__grant_iter *it, const grove__env *e) {
+  it->e = e;
+  it->i = 0;
+  it->off = 0;
+}
+/* Returns 1 with *g set, 0 after the last one. */
+int grove__grant_next(grove__grant_iter *it, grove__grant *g);
 
 /* Decode one envelope object. Returns 0, GROVE_EPROTO (malformed: wrong
  * shape or types), GROVE_ENOSYS (another protocol version: the first field
@@ -78,8 +112,9 @@ grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, gro
 
 /* Encoding: each appends one envelope to the packer. */
 void grove__pack_ref(msgpack_packer *pk, grove_ref r); /* ext type 1, 16 bytes */
+/* HELLO/WELCOME: six elements, seven with a window (0: leave it out). */
 void grove__w_hello(msgpack_packer *pk, int kind, const char *name, uint64_t incarnation,
-                    const char *endpoint, uint64_t max_message);
+                    const char *endpoint, uint64_t max_message, uint64_t window);
 void grove__w_send(msgpack_packer *pk, grove_ref to, const char *to_name, grove_ref from,
                    const char *tag, const void *body, size_t body_len, int call, uint64_t call_id);
 void grove__w_reply(msgpack_packer *pk, uint64_t call_id, int64_t status, grove_ref from,
@@ -91,6 +126,10 @@ void grove__w_down(msgpack_packer *pk, grove_ref watcher, uint64_t id, grove_ref
                    int64_t reason);
 void grove__w_link(msgpack_packer *pk, int kind, grove_ref from, grove_ref to);
 void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason, int kill);
+/* EXIT2 [1, 15, from, to, reason] */
+void grove__w_exit2(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason);
+/* CREDIT [1, 14, bytes, [[target, credit], ...]] */
+void grove__w_credit(msgpack_packer *pk, uint64_t bytes, const grove__grant *grants, size_t n);
 
 uint32_t grove__fnv1a(const char *s, size_t n);
 

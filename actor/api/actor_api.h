@@ -49,6 +49,13 @@ struct grove_msg {
   char body_inline[GROVE__MSG_BODY_INLINE];
 };
 
+/* How an exit signal crosses between nodes. */
+enum {
+  GROVE__EXIT_LINK = 0,  /* a link's: applies only while the link exists, and breaks it */
+  GROVE__EXIT_KILL = 1,  /* grove_actor_exit(ref, GROVE_EXIT_KILLED): always, untrappable */
+  GROVE__EXIT_SIGNAL = 2 /* grove_actor_exit with another reason: always, as locally */
+};
+
 /* ---- the transport's hooks --------------------------------------------------------
  *
  * Each takes ownership of the messages it is given. */
@@ -62,7 +69,9 @@ typedef struct grove__remote_ops {
   void (*down)(grove_ref watcher, uint64_t id, grove_ref target, int reason);
   int (*link)(grove_ref local, grove_ref remote);
   void (*unlink)(grove_ref local, grove_ref remote);
-  void (*exit)(grove_ref to, grove_ref from, int reason, int kill);
+  /* An exit signal (how: GROVE__EXIT_*). Returns 0, or GROVE_EHOSTUNREACH
+   * when `to`'s node is not up (the signal cannot go). */
+  int (*exit)(grove_ref to, grove_ref from, int reason, int how);
   /* Flow control: a message that came from node `origin` has left the inbox
    * of `target`, a bounded actor (receive took it): room for one more from
    * that node. */
@@ -81,13 +90,22 @@ int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id);
  * was already paid for by the wire), as a send or a request (m->remote set).
  * Dead letter + error if `to` is unknown. */
 int grove__actor_deliver(grove_ref to, grove_msg *m);
+/* The inbox bound (inbox_max) of a live local actor: 0 for an unbounded
+ * one or a ref that names no live actor. Flow control grants other nodes
+ * credit for bounded inboxes only. */
+uint32_t grove__actor_bound(grove_ref to);
 /* A remote actor monitors / stops monitoring / links / unlinks / sends an
  * exit signal to a local one. */
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id);
 void grove__actor_demonitor_remote(grove_ref target, uint64_t id, uint32_t watcher_node);
 int grove__actor_link_remote(grove_ref local, grove_ref remote);
 void grove__actor_unlink_remote(grove_ref local, grove_ref remote);
-void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int kill);
+/* An exit signal from a remote actor (how: GROVE__EXIT_*). A link's signal
+ * for a link that is not there (any more) is ignored: it is stale. */
+void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int how);
+/* The node `node` went down here: forget the monitors its actors held on
+ * ours, without telling them (that node fires its own). */
+void grove__actor_forget_node(uint32_t node);
 /* Deliver a down message for a remote target to a local watcher. */
 void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason);
 /* Replace a message's body with these msgpack bytes (copied). */

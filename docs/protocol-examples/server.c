@@ -88,15 +88,19 @@ int main(int argc, char **argv) {
   grove_node_stats st;
   grove_node_stats_get(&st);
   printf("server: the client exited with %d; envelopes received %llu, dropped: malformed %llu, "
-         "version %llu, oversize %llu, unknown peer %llu; unknown targets %llu\n",
+         "version %llu, oversize %llu, unknown peer %llu, flow %llu; unknown targets %llu; "
+         "credit returned by the client %llu times\n",
          status, (unsigned long long)st.received, (unsigned long long)st.dropped_malformed,
          (unsigned long long)st.dropped_version, (unsigned long long)st.dropped_oversize,
-         (unsigned long long)st.dropped_unknown_peer, (unsigned long long)st.unknown_target);
+         (unsigned long long)st.dropped_unknown_peer, (unsigned long long)st.dropped_flow,
+         (unsigned long long)st.unknown_target, (unsigned long long)st.credits_received);
   grove_actor_exit(calc, GROVE_EXIT_SHUTDOWN);
   grove_actor_wait(calc, NULL, 1);
   grove_node_stop();
-  /* The client calls one name that does not exist, and sends nothing malformed. */
+  /* The client calls one name that does not exist, sends nothing malformed,
+   * and returns credit for the answers it got. */
   int ok = status == 0 && st.dropped_malformed == 0 && st.dropped_version == 0 &&
-           st.dropped_oversize == 0 && st.unknown_target == 1;
+           st.dropped_oversize == 0 && st.dropped_flow == 0 && st.unknown_target == 1 &&
+           st.credits_received > 0;
   return grove_hub_close() == 0 && ok ? 0 : (status ? status : 1);
 }

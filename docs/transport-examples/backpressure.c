@@ -1,18 +1,26 @@
-/* backpressure.c - a bounded inbox does not hold back senders on other
- * nodes: remote messages are always appended. Flow control across nodes is
- * up to the protocol: here, a window of calls. (Node b runs in a second
- * thread.) */
+/* backpressure.c - a bounded inbox holds back senders on other nodes as it
+ * holds back local ones: node a's sends wait for node b's slow consumer, a
+ * send with a timeout gives up with a dead letter while the consumer
+ * pauses, and a call to another actor of b goes through meanwhile. (Node b
+ * runs in a second thread.) */
 #include <grove.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define N 200
-#define WINDOW 4
+#define BOUND 4
 
 static char ep_a[64], ep_b[64];
 
-/* ---- node b: a slow consumer with a 4-message inbox ------------------------------------- */
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- node b: a slow consumer with a 4-message inbox, and an echo -------------------------- */
 
 struct slow {
   grove_actor base;
@@ -22,67 +30,53 @@ struct slow {
 
 static int slow_receive(grove_actor *self, grove_msg *msg) {
   struct slow *s = (struct slow *)self;
-  grove_actor_stats st;
-  grove_actor_stats_get(grove_actor_ref(self), &st);
-  if (st.inbox_len > s->longest)
-    s->longest = st.inbox_len;
   if (grove_msg_is(msg, "item")) {
     s->got++;
     grove_sleep(0.0005); /* slow: 0.5 ms per item */
-    return grove_msg_is_call(msg) ? grove_reply(msg, grove_msg_new("ok")) : 0;
-  }
-  if (grove_msg_is(msg, "report")) {
+  } else if (grove_msg_is(msg, "pause")) {
+    grove_sleep(0.3);
+  } else if (grove_msg_is(msg, "report")) {
     grove_msg *r = grove_msg_new("report");
     grove_msg_pack_int(r, s->got);
     grove_msg_pack_int(r, (int64_t)s->longest);
-    s->got = 0;
-    s->longest = 0;
     return grove_reply(msg, r);
-  }
-  if (grove_msg_is(msg, "stop")) {
+  } else if (grove_msg_is(msg, "stop")) {
     grove_reply(msg, grove_msg_new("bye"));
     return GROVE_STOP;
   }
+  grove_actor_stats st; /* what arrived while it worked included */
+  grove_actor_stats_get(grove_actor_ref(self), &st);
+  if (st.inbox_len > s->longest)
+    s->longest = st.inbox_len;
   return 0;
+}
+
+static int echo_receive(grove_actor *self, grove_msg *msg) {
+  (void)self;
+  return grove_msg_is_call(msg) ? grove_reply(msg, grove_msg_new("echo")) : 0;
 }
 
 static const grove_actor_class slow_class = {
     .name = "slow", .size = sizeof(struct slow), .receive = slow_receive};
+static const grove_actor_class echo_class = {
+    .name = "echo", .size = sizeof(grove_actor), .receive = echo_receive};
 
 static void *node_b(void *arg) {
   (void)arg;
-  grove_actor_opts opts = {.name = "slow", .inbox_max = WINDOW};
-  grove_ref slow;
+  grove_actor_opts opts = {.name = "slow", .inbox_max = BOUND}, eopts = {.name = "echo"};
+  grove_ref slow, echo;
   grove_actor_spawn_ex(&slow_class, NULL, &opts, &slow);
+  grove_actor_spawn_ex(&echo_class, NULL, &eopts, &echo);
   grove_node_start("b", ep_b, NULL);
-  grove_actor_wait(slow, NULL, 10);
+  grove_actor_wait(slow, NULL, 20);
+  grove_actor_exit(echo, GROVE_EXIT_SHUTDOWN);
+  grove_actor_wait(echo, NULL, 1);
   grove_node_stop();
   grove_hub_close();
   return NULL;
 }
 
 /* ---- node a ------------------------------------------------------------------------------- */
-
-static grove_ref slow;
-
-static void report(const char *how) {
-  grove_msg *r;
-  int64_t got = -1, longest = -1;
-  if (grove_call(slow, grove_msg_new("report"), &r, 5.0) == 0) {
-    grove_msg_int(r, 0, &got);
-    grove_msg_int(r, 1, &longest);
-    grove_msg_free(r);
-  }
-  printf("%s: %lld items arrived; its inbox (bound %d) held %s\n", how, (long long)got, WINDOW,
-         longest > WINDOW ? "more than its bound" : "at most its bound");
-}
-
-static void *one_call(void *arg) {
-  grove_msg *r;
-  if (grove_call(slow, grove_msg_new("item"), &r, 5.0) == 0)
-    grove_msg_free(r);
-  return arg;
-}
 
 int main(void) {
   snprintf(ep_a, sizeof ep_a, "ipc:///tmp/grove-doc-bp-%d-a", (int)getpid());
@@ -91,23 +85,51 @@ int main(void) {
   pthread_create(&t, NULL, node_b, NULL);
   grove_node_start("a", ep_a, NULL);
   grove_node_connect("b", ep_b);
+  grove_ref slow, echo;
+  /* The answer to a lookup of a bounded actor comes with its credit: a
+   * knows that slow takes BOUND messages before its first send. */
   grove_whereis_remote("b", "slow", &slow, 1.0);
+  grove_whereis_remote("b", "echo", &echo, 1.0);
 
-  /* 1. Plain sends: none waits, the remote inbox grows past its bound. */
+  /* 1. Plain sends: each waits for room in slow's inbox, as a local one would. */
+  double t0 = now();
   for (int i = 0; i < N; i++)
     grove_send(slow, grove_msg_new("item"));
-  report("sends");
+  double took = now() - t0;
+  grove_msg *r;
+  int64_t got = -1, longest = -1;
+  if (grove_call(slow, grove_msg_new("report"), &r, 5.0) == 0) {
+    grove_msg_int(r, 0, &got);
+    grove_msg_int(r, 1, &longest);
+    grove_msg_free(r);
+  }
+  printf("sends: %lld items arrived; the sender %s; its inbox (bound %d) held %s\n", (long long)got,
+         took >= (N - 2 * BOUND) * 0.0005 ? "waited for the consumer" : "did not wait", BOUND,
+         longest > BOUND ? "more than its bound" : "at most its bound");
 
-  /* 2. At most WINDOW calls in flight: the sender waits for the consumer. */
-  grove_group *pool = grove_pool_new(WINDOW);
-  for (int i = 0; i < N; i++) /* blocks while WINDOW calls run */
-    grove_greenlet_release(grove_group_spawn(pool, one_call, NULL));
-  grove_group_join(pool, GROVE_FOREVER);
-  grove_group_free(pool);
-  report("a window of calls");
+  /* 2. While slow pauses, a send with a timeout gives up: a dead letter. */
+  grove_send(slow, grove_msg_new("pause"));
+  uint64_t dead = grove_dead_letter_count();
+  int rc;
+  while ((rc = grove_send_timeout(slow, grove_msg_new("item"), 0.05)) == 0) {
+  }
+  printf("a send with a timeout while the consumer paused: %s, %llu dead letter\n",
+         grove_err_name(rc), (unsigned long long)(grove_dead_letter_count() - dead));
 
+  /* 3. Meanwhile b's other actors are reachable: its inbox holds up only
+   * the senders to slow. */
+  t0 = now();
+  rc = grove_call(echo, grove_msg_new("hi"), &r, 1.0);
+  if (rc == 0)
+    grove_msg_free(r);
+  printf("a call to b's echo: %s, %s\n", rc == 0 ? "answered" : grove_err_name(rc),
+         now() - t0 < 0.25 ? "before slow's pause was over" : "after slow's pause");
+
+  grove_node_stats st;
+  grove_node_stats_get(&st);
+  printf("sends that waited for a remote inbox: %s\n", st.target_waits > 0 ? "some" : "none");
   grove_msg *bye;
-  if (grove_call(slow, grove_msg_new("stop"), &bye, 1.0) == 0)
+  if (grove_call(slow, grove_msg_new("stop"), &bye, 5.0) == 0)
     grove_msg_free(bye);
   pthread_join(t, NULL);
   grove_node_stop();

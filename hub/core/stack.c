@@ -3,7 +3,7 @@
  * Design notes.
  *
  * Two kinds of stacks:
- *   - dedicated: an mmap'd region with a PROT_NONE guard page below it, owned
+ *   - dedicated: an mmap'd region with a PROT_NONE guard region below it, owned
  *     by one greenlet while it lives and cached by the hub afterwards (one
  *     mmap + one mprotect make two kernel mappings, so a process can only
  *     hold ~32k of them under the default vm.max_map_count of 65530);
@@ -21,10 +21,19 @@
  * The copy is always done from the hub's own (dedicated) stack, never while
  * running on the stack being overwritten.
  *
- * Stack overflow: a SIGSEGV handler on an alternate signal stack checks
- * whether the faulting address is in the guard page of the running greenlet's
- * stack and, if so, names the greenlet before letting the signal kill the
- * process as it would have anyway.
+ * Stack overflow. The guard below every stack is GROVE__GUARD_SIZE (64 KiB)
+ * of PROT_NONE, not one page: a function whose frame is larger than the
+ * guard moves the stack pointer past it, and its first write lands in
+ * whatever lies below (another greenlet's stack: silent corruption). The
+ * guard costs address space only (the same two mappings, no memory), and
+ * catches frames up to its size in any code; code built with
+ * -fstack-clash-protection (the library is, and grove.pc / the CMake
+ * package give the flag to users) probes every page of a large frame, so
+ * it hits the guard whatever the frame's size. A SIGSEGV handler on an
+ * alternate signal stack names the greenlet when the faulting address is in
+ * the running greenlet's guard or its stack pointer is below its stack
+ * (a fault beyond the guard with the stack pointer already out), then lets
+ * the signal kill the process as it would have anyway.
  *
  * AddressSanitizer follows the switches through the fiber annotations; the
  * copy routines are not instrumented (they read frames' redzones on purpose)
@@ -36,6 +45,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -91,18 +101,19 @@ static size_t page_size(void) {
 static int stack_map(grove__stack *s, size_t size) {
   size_t ps = page_size();
   size = (size + ps - 1) & ~(ps - 1);
-  size_t len = size + ps;
+  size_t guard = (GROVE__GUARD_SIZE + ps - 1) & ~(ps - 1);
+  size_t len = size + guard;
   char *m =
       mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED)
     return GROVE_ENOMEM;
-  if (mprotect(m, ps, PROT_NONE) != 0) {
+  if (mprotect(m, guard, PROT_NONE) != 0) {
     munmap(m, len);
     return GROVE_ENOMEM;
   }
   s->map = m;
   s->maplen = len;
-  s->lo = m + ps;
+  s->lo = m + guard;
   s->hi = m + len;
   s->next = NULL;
 #if GROVE_VALGRIND
@@ -374,8 +385,29 @@ static int in_guard(const grove__stack *s, const char *addr) {
   return s && s->map && addr >= s->map && addr < s->lo;
 }
 
+/* The interrupted context's stack pointer, NULL where unknown. */
+static const char *fault_sp(void *uctx) {
+  const ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+  return (const char *)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (const char *)uc->uc_mcontext.sp;
+#else
+  (void)uc;
+  return NULL;
+#endif
+}
+
+/* An overflow: the fault is in the guard, or the stack pointer has left
+ * the stack downwards (a frame larger than the guard, in code built
+ * without stack-clash protection, faulting below it). */
+static int overflowed(const grove__stack *s, const char *addr, const char *sp) {
+  if (!s || !s->map)
+    return 0;
+  return in_guard(s, addr) || (sp && sp < s->lo && sp > s->lo - (64 << 20));
+}
+
 static void overflow_handler(int sig, siginfo_t *si, void *uctx) {
-  (void)uctx;
   grove_hub *hub = grove__tls_hub;
   const char *addr = si->si_addr;
   if (hub && hub->head.current) {
@@ -393,7 +425,7 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx) {
     } else if (g->head.flags & GROVE__F_HUB) {
       s = g->stack;
     }
-    if (in_guard(s, addr)) {
+    if (overflowed(s, addr, fault_sp(uctx))) {
       char buf[256];
       int n = snprintf(buf, sizeof buf,
                        "grove: stack overflow in greenlet %llu \"%s\" (%s stack of %zu bytes); "

@@ -259,7 +259,9 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout);
 /* Answer a request (a message for which grove_msg_is_call is true). Takes
  * ownership of reply. Returns 0 (also when the caller has given up: the
  * reply is then a dead letter); GROVE_EINVAL if request is not a call;
- * GROVE_EEXIST if it was already answered. */
+ * GROVE_EEXIST if it was already answered; GROVE_EMSGSIZE for a caller on
+ * another node whose node does not accept a message that large (the reply
+ * is a dead letter, and the caller gets GROVE_EMSGSIZE at once). */
 int grove_reply(grove_msg *request, grove_msg *reply);
 int grove_reply_error(grove_msg *request, int error);
 

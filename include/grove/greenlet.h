@@ -68,7 +68,7 @@ typedef void (*grove_callback)(void *arg);
 
 typedef enum grove_stack_kind {
   GROVE_STACK_SHARED = 0,   /* default: shared stack, used part copied out */
-  GROVE_STACK_DEDICATED = 1 /* own mmap'd stack with a guard page */
+  GROVE_STACK_DEDICATED = 1 /* own mmap'd stack with a guard region */
 } grove_stack_kind;
 
 typedef struct grove_spawn_opts {

@@ -42,7 +42,9 @@ typedef struct grove_node_opts {
   double heartbeat_timeout;  /* a peer silent this long is down (0: 2.5) */
   double connect_timeout;    /* grove_node_connect's wait for the handshake (0: 5) */
   size_t max_message;        /* bytes: a larger frame or envelope is dropped, counted (0: 16 MiB) */
-  int sndhwm, rcvhwm;        /* ZeroMQ high-water marks, in frames (0: 1000) */
+  /* ZeroMQ high-water marks, in frames (0: max(1000, window / 64), so that
+   * the window, in bytes, is what binds). */
+  int sndhwm, rcvhwm;
   /* CURVE: this node's keypair (Z85, 40 characters each; grove_curve_keypair
    * makes one). Set both to encrypt every link of this node. */
   const char *curve_public;
@@ -55,6 +57,12 @@ typedef struct grove_node_opts {
    * node; NULL: any peer that completes the CURVE handshake with our public
    * key (i.e. knows it). */
   const char *const *curve_allowed;
+  /* Flow control: the link window this node grants each peer, in bytes
+   * (0: 16 MiB). A peer sends messages to this node only while what this
+   * node has not yet processed of them fits in the window; what a node
+   * holds in flight for a peer is bounded by the window that peer grants
+   * (docs/transport.md, "Backpressure"). */
+  size_t window;
 } grove_node_opts;
 
 /* Start this thread's node: bind a ROUTER to endpoint ("tcp://127.0.0.1:5555",
@@ -68,7 +76,12 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
  * GROVE_EXIT_NOCONNECTION for its actors), close the socket, uninstall the
  * transport. Remote calls in progress fail with GROVE_EHOSTUNREACH. Returns 0
  * or GROVE_ENOENT (no node). A running node keeps grove_hub_close from
- * succeeding (GROVE_EBUSY) until it is stopped. */
+ * succeeding (GROVE_EBUSY) until it is stopped. A process that returns from
+ * main or calls exit() with the calling thread's node running gets it
+ * stopped at exit, after a linger of at most heartbeat_timeout in which the
+ * node flushes its buffers and waits for its peers to confirm what it sent;
+ * what it could not deliver or get confirmed is counted and reported on
+ * stderr (docs/transport.md, "What happens at exit"). */
 int grove_node_stop(void);
 
 const char *grove_node_name(void);     /* NULL when no node runs */
@@ -115,6 +128,12 @@ typedef struct grove_node_stats {
   uint64_t dropped_unroutable;   /* to a node that went down: dead letters */
   uint64_t unknown_target;       /* to an actor that does not exist here */
   uint64_t nodes_down, nodes_up; /* transitions seen */
+  /* Flow control (docs/transport.md, "Backpressure"). */
+  uint64_t dropped_flow; /* from a peer that ignores credit: beyond it for a bounded inbox */
+  uint64_t window_waits; /* sends and calls that waited for a peer's link window */
+  uint64_t target_waits; /* sends and calls that waited for a remote bounded inbox */
+  uint64_t credits_sent; /* CREDIT envelopes: bytes returned, grants */
+  uint64_t credits_received;
 } grove_node_stats;
 int grove_node_stats_get(grove_node_stats *out);
 
@@ -166,7 +185,11 @@ void grove_cluster_free(grove_cluster *c);
 
 /* In a worker: start the node from the environment the launcher set and
  * connect to the coordinator (and to the lower-numbered workers).
- * Returns 0, or GROVE_ENOENT when not started by a cluster. */
+ * Returns 0, GROVE_ENOENT when not started by a cluster, GROVE_EHOSTUNREACH
+ * when the coordinator has died already. From then on the worker dies with
+ * its coordinator: SIGKILL when the coordinator process ends (its
+ * parent-death signal), SIGTERM when its node is declared down, and
+ * _exit(70) if the process still runs 5 s after that (docs/transport.md). */
 int grove_cluster_join(const grove_node_opts *opts);
 /* In a worker: its index (0..workers-1), or -1 outside a cluster. */
 int grove_cluster_index(void);

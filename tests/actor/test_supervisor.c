@@ -115,10 +115,8 @@ static int slowstart_init(grove_actor *self, void *arg) {
   test_log("init%d", slow_starts);
   return 0;
 }
-static const grove_actor_class slowstart_class = {.name = "slowstart",
-                                                  .size = sizeof(worker),
-                                                  .init = slowstart_init,
-                                                  .receive = worker_receive};
+static const grove_actor_class slowstart_class = {
+    .name = "slowstart", .size = sizeof(worker), .init = slowstart_init, .receive = worker_receive};
 
 /* A restarted child killed before its init returns: OTP counts it as a
  * restart and tries again (it made the supervisor give up and stop every

@@ -34,8 +34,18 @@ __attribute__((noinline)) static int recurse(int n) {
   return recurse(n + 1) + frame[0];
 }
 
+int overflow_plain(int n, size_t frame);  /* overflow_frames.c, no stack-clash protection */
+int overflow_probed(int n, size_t frame); /* overflow_frames.c, with it */
+
+/* What the child's greenlet runs: 512-byte frames by default. */
+static size_t frame_size;
+static int probed;
+
 static void *overflow(void *arg) {
   (void)arg;
+  if (frame_size)
+    return (void *)(intptr_t)(probed ? overflow_probed(0, frame_size)
+                                     : overflow_plain(0, frame_size));
   return (void *)(intptr_t)recurse(0);
 }
 
@@ -91,4 +101,52 @@ static void test_shared_overflow_is_named(void) {
   }
 }
 
-TEST_MAIN(TEST(test_dedicated_overflow_is_named), TEST(test_shared_overflow_is_named))
+/* Frames bigger than a page used to skip the single guard page: 12 KiB
+ * frames on a shared stack overwrote the stack below it and the program
+ * went on; 4000-byte frames died without the report. The guard is 64 KiB
+ * now, and frames up to that size are caught even in code built without
+ * stack-clash protection; with it, frames of any size are. Each case must
+ * die of the signal, with the report naming the greenlet. */
+static const struct {
+  size_t frame;
+  int probed;
+  int dedicated;
+} frame_cases[] = {
+    {4000, 0, 0},        {4000, 0, 1},        {12 * 1024, 0, 0},  {12 * 1024, 0, 1},
+    {60 * 1024, 0, 0},   {60 * 1024, 0, 1},   {200 * 1024, 1, 0}, {200 * 1024, 1, 1},
+    {1024 * 1024, 1, 0}, {1024 * 1024, 1, 1},
+};
+
+static void test_large_frames_always_reported(void) {
+  for (size_t i = 0; i < sizeof frame_cases / sizeof frame_cases[0]; i++) {
+#ifndef HAVE_STACK_CLASH
+    if (frame_cases[i].probed) {
+      printf("     skipped: %zu-byte frames need -fstack-clash-protection\n", frame_cases[i].frame);
+      continue;
+    }
+#endif
+    frame_size = frame_cases[i].frame;
+    probed = frame_cases[i].probed;
+    grove_spawn_opts opts = {.name = "big-frames"};
+    if (frame_cases[i].dedicated) {
+      opts.stack = GROVE_STACK_DEDICATED;
+      opts.stack_size = 256 * 1024;
+    }
+    char err[8192];
+    int status = run_child(&opts, err, sizeof err);
+    CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+    if (!UNDER_ASAN) {
+      int named = WIFSIGNALED(status) && strstr(err, "stack overflow in greenlet") &&
+                  strstr(err, "\"big-frames\"");
+      if (!named)
+        printf("     %zu-byte frames (%s, %s stack): status %d, stderr: %s\n", frame_cases[i].frame,
+               probed ? "probed" : "plain", frame_cases[i].dedicated ? "dedicated" : "shared",
+               status, err);
+      CHECK(named);
+    }
+  }
+  frame_size = 0;
+}
+
+TEST_MAIN(TEST(test_dedicated_overflow_is_named), TEST(test_shared_overflow_is_named),
+          TEST(test_large_frames_always_reported))

@@ -7,7 +7,9 @@
  * grove_cluster_stop); then it stops its node, closes its hub and exits 0.
  * It dies with the test (PR_SET_PDEATHSIG) and gives up after 30 s.
  * "--join-delay=SECONDS": wait that long before joining (a worker that is
- * slow to start, so a test can kill it before it connects).
+ * slow to start, so a test can kill it before it connects). "--plain": none
+ * of its own care (no parent-death signal, no coordinator monitor): only
+ * what grove_cluster_join does makes it exit with its coordinator.
  */
 #include "test.h"
 
@@ -37,8 +39,10 @@ static int w_receive(grove_actor *self, grove_msg *msg) {
   return 0;
 }
 
+static int plain;
+
 static int ctl_init(grove_actor *self, void *arg) {
-  return grove_monitor_node(grove_cluster_coordinator());
+  return plain ? 0 : grove_monitor_node(grove_cluster_coordinator());
 }
 
 static int ctl_receive(grove_actor *self, grove_msg *msg) {
@@ -66,7 +70,9 @@ static void *sig_watch(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  plain = argc > 1 && strcmp(argv[1], "--plain") == 0;
+  if (!plain)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
   alarm(30);
   if (argc > 1 && strncmp(argv[1], "--join-delay=", 13) == 0) {
     double d = atof(argv[1] + 13);

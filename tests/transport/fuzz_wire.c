@@ -41,8 +41,30 @@ static int same_bytes(const char *a, size_t an, const char *b, size_t bn) {
   return an == bn && (an == 0 || memcmp(a, b, an) == 0);
 }
 
+/* The grants of two CREDITs (one from each decoder, or a round trip). */
+static int same_grants(const grove__env *a, const grove__env *b) {
+  if (a->ngrants != b->ngrants)
+    return 0;
+  grove__grant_iter ia, ib;
+  grove__grant_iter_init(&ia, a);
+  grove__grant_iter_init(&ib, b);
+  grove__grant ga, gb;
+  uint32_t n = 0;
+  for (;;) {
+    int ra = grove__grant_next(&ia, &ga), rb = grove__grant_next(&ib, &gb);
+    if (ra != rb)
+      return 0;
+    if (!ra)
+      return n == a->ngrants;
+    if (!grove_ref_eq(ga.target, gb.target) || ga.credit != gb.credit)
+      return 0;
+    n++;
+  }
+}
+
 static int same_env(const grove__env *a, const grove__env *b) {
-  return a->kind == b->kind && grove_ref_eq(a->to, b->to) && grove_ref_eq(a->from, b->from) &&
+  return a->kind == b->kind && a->window == b->window && a->bytes == b->bytes &&
+         same_grants(a, b) && grove_ref_eq(a->to, b->to) && grove_ref_eq(a->from, b->from) &&
          same_bytes(a->to_name, a->to_name_len, b->to_name, b->to_name_len) &&
          same_bytes(a->tag, a->tag_len, b->tag, b->tag_len) &&
          same_bytes(a->body, a->body_len, b->body, b->body_len) && a->id == b->id &&
@@ -71,7 +93,20 @@ static void encode(msgpack_packer *pk, const grove__env *e) {
   case GROVE__W_WELCOME: {
     char ep[1100];
     grove__w_hello(pk, e->kind, cstr(name, sizeof name, e->name, e->name_len), e->id,
-                   cstr(ep, sizeof ep, e->endpoint, e->endpoint_len), e->max_message);
+                   cstr(ep, sizeof ep, e->endpoint, e->endpoint_len), e->max_message, e->window);
+    break;
+  }
+  case GROVE__W_CREDIT: {
+    grove__grant *g = malloc(sizeof *g * (e->ngrants ? e->ngrants : 1));
+    grove__grant_iter it;
+    grove__grant_iter_init(&it, e);
+    size_t n = 0;
+    while (n < e->ngrants && grove__grant_next(&it, &g[n]))
+      n++;
+    if (n != e->ngrants)
+      abort(); /* the decoder counted grants it cannot give back */
+    grove__w_credit(pk, e->bytes, g, n);
+    free(g);
     break;
   }
   case GROVE__W_SEND:

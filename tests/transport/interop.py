@@ -26,7 +26,24 @@ the answer came from that ref]. This script is node "py":
      original call carries what Python answered: a Python process calls a
      grove actor and is called back;
   5. a call to a ref that does not exist there gets status -ENOENT;
-  6. it says BYE.
+  6. flow control, the link window (docs/protocol.md, section 7): its HELLO
+     grants the grove node a window of 256 KiB (the 7th element), and it
+     calls "burst", which sends 3000 messages of 1 KiB to a Python ref:
+     3 MB go through a 256 KiB window only because this client returns
+     credit (CREDIT envelopes) for the data it has processed; it also
+     keeps within the window the grove node granted it (16 MiB by default);
+  7. flow control, a bounded inbox: "bounded" (inbox_max 8, 1 ms per
+     message) is announced with a grant of 8 ahead of the WHEREIS answer
+     that names it; 100 sends honour the grants that follow, and the actor
+     reports that its inbox never held more than 8;
+  8. the rules where docs/protocol.md and grove once disagreed: an EXIT
+     for a link that does not exist is stale and ignored, an EXIT2 (the
+     signal of grove_actor_exit) applies ("trapper" counts what it got);
+     arrays of 9, 12 and 200 elements of version 2 are dropped as another
+     version (the grove side checks dropped_version == 3); a REPLY larger
+     than the 64 KiB our HELLO accepts is refused and we get status -90 at
+     once ("big"); every error REPLY is tag grove.error, body [status];
+  9. it says BYE.
 
 While it waits it sends a HEARTBEAT every 0.3 s, so the grove node does not
 declare it down. Exit status 0 when everything matched, 1 otherwise.
@@ -42,9 +59,14 @@ import zmq
 
 VERSION = 1
 (HELLO, WELCOME, SEND, CALL, REPLY, HEARTBEAT, WHEREIS, MONITOR, DEMONITOR, DOWN, LINK,
- UNLINK, EXIT, BYE) = range(14)
+ UNLINK, EXIT, BYE, CREDIT, EXIT2) = range(16)
+DATA = (SEND, CALL, REPLY)  # the envelopes that count against the link window
+DEFAULT_WINDOW = 16 << 20  # what a node grants when its hello does not say
+GONE = -1  # a grant of -1: the bounded actor has ended
 REF_EXT = 1  # msgpack ext type of a ref: node (u32) gen (u32) id (u64), big-endian
 ENOENT = -errno.ENOENT
+EMSGSIZE = -errno.EMSGSIZE
+MAX_MESSAGE = 64 * 1024  # what our HELLO says we accept
 
 
 def fnv1a32(name):
@@ -91,7 +113,7 @@ def check(cond, what):
 
 
 class Node:
-    def __init__(self, name, endpoint):
+    def __init__(self, name, endpoint, window):
         self.name = name
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
@@ -102,9 +124,54 @@ class Node:
         self.last_heartbeat = 0.0
         self.next_id = 0
         self.handlers = {}  # (node, gen, id) of our "actors" -> fn(tag, body) -> (tag, body)
+        self.counters = {}  # (node, gen, id) of our "actors" that only count SENDs -> count
+        # Flow control (docs/protocol.md, section 7).
+        self.my_window = window      # what we grant the grove node (our HELLO says it)
+        self.window = DEFAULT_WINDOW  # what it grants us (its WELCOME may say otherwise)
+        self.inflight = 0            # data bytes sent and not returned yet
+        self.owed = 0                # data bytes processed and not returned yet
+        self.credit = {}             # ref (its 16 bytes) of a bounded actor -> messages we may send
+        self.credits_sent = 0
+        self.waited = 0              # sends that waited for credit
 
     def send(self, *fields):
-        self.sock.send(msgpack.packb([VERSION] + list(fields), use_bin_type=True))
+        data = msgpack.packb([VERSION] + list(fields), use_bin_type=True)
+        if fields[0] in DATA:
+            self.inflight += len(data)  # a REPLY counts but never waits
+        self.sock.send(data)
+
+    def send_data(self, kind, to, *fields, timeout=10.0):
+        """SEND or CALL, honouring the grants (a bounded actor's credit) and
+        then the link window: wait, reading, until both allow it."""
+        deadline = time.monotonic() + timeout
+        key = to.data if isinstance(to, msgpack.ExtType) else None
+        size = len(msgpack.packb([VERSION, kind, to, *fields], use_bin_type=True))
+        while key in self.credit and self.credit[key] == 0 or not (
+                self.inflight == 0 or self.inflight + size <= self.window):
+            if time.monotonic() > deadline:
+                raise Failed("no credit for a send")
+            self.waited += 1
+            self.heartbeat()
+            self._pump(0.05)
+        if key in self.credit:
+            self.credit[key] -= 1
+        self.send(kind, to, *fields)
+
+    def return_credit(self):
+        """CREDIT for what we processed: the grove node may send that much more."""
+        if self.owed:
+            self.send(CREDIT, self.owed, [])
+            self.owed = 0
+            self.credits_sent += 1
+
+    def on_credit(self, env):
+        _, _, returned, grants = env
+        self.inflight = max(0, self.inflight - returned)
+        for target, n in grants:
+            if n == GONE:
+                self.credit.pop(target.data, None)
+            else:
+                self.credit[target.data] = self.credit.get(target.data, 0) + n
 
     def heartbeat(self):
         now = time.monotonic()
@@ -114,26 +181,43 @@ class Node:
 
     def _pump(self, timeout):
         """Read frames for up to timeout seconds; CALLs to our actors are
-        answered right here, heartbeats dropped, the rest queued."""
+        answered right here, heartbeats dropped, credit taken in, the rest
+        queued. What was processed is returned (CREDIT) once the socket is
+        empty, and in the middle of a pass when a quarter of our window is
+        owed."""
         if self.sock.poll(int(timeout * 1000)) == 0:
             return
         while True:
             try:
                 frame = self.sock.recv(zmq.NOBLOCK)
             except zmq.Again:
+                self.return_credit()
                 return
             u = msgpack.Unpacker(raw=False, ext_hook=msgpack.ExtType)
             u.feed(frame)  # a frame holds one or more envelopes back to back
+            at = 0
             for env in u:
+                size, at = u.tell() - at, u.tell()  # its encoded size
                 check(isinstance(env, list) and len(env) >= 2 and env[0] == VERSION,
                       "bad envelope %r" % (env,))
                 kind = env[1]
+                if kind in DATA:
+                    self.owed += size
                 if kind == HEARTBEAT:
+                    continue
+                if kind == CREDIT:
+                    self.on_credit(env)
                     continue
                 if kind == CALL and isinstance(env[2], msgpack.ExtType):
                     self._answer(env)
                     continue
+                if kind == SEND and isinstance(env[2], msgpack.ExtType) \
+                        and unref(env[2]) in self.counters:
+                    self.counters[unref(env[2])] += 1
+                    continue
                 self.inbox.append(env)
+            if self.owed >= self.my_window // 4:
+                self.return_credit()
 
     def _answer(self, env):
         _, _, to, frm, tag, data, call_id = env
@@ -160,7 +244,7 @@ class Node:
         """CALL; returns (status, from, tag, [body objects])."""
         self.next_id += 1
         cid = self.next_id
-        self.send(CALL, to, None, tag, data, cid)
+        self.send_data(CALL, to, None, tag, data, cid)
         env = self.expect(lambda e: e[1] == REPLY and e[2] == cid, timeout, "reply %d" % cid)
         _, _, _, status, frm, rtag, rdata = env
         return status, frm, rtag, unbody(rdata)
@@ -177,15 +261,18 @@ class Node:
 
 def main():
     endpoint, grove_name = sys.argv[1], sys.argv[2]
-    node = Node("py", endpoint)
+    node = Node("py", endpoint, 256 * 1024)
     grove_id = fnv1a32(grove_name)
     py_id = fnv1a32("py")
 
-    # 1. handshake
-    node.send(HELLO, "py", int.from_bytes(os.urandom(8), "big"), None)
+    # 1. handshake: our max_message is the 6th element, our window the 7th
+    node.send(HELLO, "py", int.from_bytes(os.urandom(8), "big"), None, MAX_MESSAGE,
+              node.my_window)
     env = node.expect(lambda e: e[1] == WELCOME, 5.0, "WELCOME")
     check(env[2] == grove_name, "welcome from %r" % env[2])
     check(isinstance(env[3], int), "incarnation")
+    if len(env) >= 7 and env[6]:
+        node.window = env[6]
 
     # 2. a call by name
     status, frm, tag, out = node.call("calc", "add", body(2, 3))
@@ -219,11 +306,59 @@ def main():
     check(unref(seen[0][2])[0] == grove_id, "the callback's sender is on the grove node")
     check(out == [42, 1], "callback answered %r" % out)
 
-    # 5. an unknown ref
-    status, _, _, _ = node.call(ref(grove_id, 1, 999999), "x", b"")
+    # 5. an unknown ref: an error REPLY, tag grove.error, body [status], from nil
+    status, frm, tag, out = node.call(ref(grove_id, 1, 999999), "x", b"")
     check(status == ENOENT, "unknown ref: %r" % status)
+    check(tag == "grove.error" and out == [ENOENT] and frm is None,
+          "unknown ref's reply: %r %r %r" % (tag, out, frm))
 
-    # 6. goodbye
+    # 6. the link window: 3 MB through the 256 KiB we grant
+    sink = ref(py_id, 1, 2)
+    node.counters[unref(sink)] = 0
+    n, size = 3000, 1024
+    status, _, tag, out = node.call("burst", "go", body(sink, n, size), timeout=30.0)
+    check(status == 0 and out == [n], "burst: %r %r" % (status, out))
+    check(node.counters[unref(sink)] == n,
+          "the burst's messages: %d of %d" % (node.counters[unref(sink)], n))
+    check(node.credits_sent >= n * size // node.my_window,
+          "credit returned %d times" % node.credits_sent)
+
+    # 7. a bounded inbox: announced before the lookup's answer, then honoured
+    status, bounded = node.whereis("bounded")
+    check(status == 0, "whereis bounded: %r" % status)
+    check(node.credit.get(bounded.data) == 8,
+          "the grant that came with the lookup: %r" % node.credit.get(bounded.data))
+    for i in range(100):
+        node.send_data(SEND, bounded, None, "item", body(i))
+    status, _, _, out = node.call(bounded, "report", b"", timeout=30.0)
+    check(status == 0 and out[0] == 100, "bounded got %r" % (out,))
+    check(out[1] <= 8, "the bounded inbox held %d (bound 8)" % out[1])
+    check(node.waited > 0, "the sends never waited for credit")
+
+    # 8a. exit signals: a stale EXIT (no link) is ignored, EXIT2 applies
+    status, trapper = node.whereis("trapper")
+    check(status == 0, "whereis trapper: %r" % status)
+    me = ref(py_id, 1, 9)
+    node.send(EXIT, me, trapper, -5, False)
+    node.send(EXIT2, me, trapper, -7)
+    status, _, _, out = node.call(trapper, "report", b"")
+    check(status == 0 and out == [1, -7], "trapper got %r (one exit, -7)" % (out,))
+    # 8b. the version decides first: 9, 12 and 200 elements of version 2
+    for k in (9, 12, 200):
+        node.sock.send(msgpack.packb([2, HEARTBEAT] + [None] * (k - 2)))
+    # 8c. a REPLY larger than our max_message: refused, we are told at once
+    status, frm, tag, out = node.call("big", "x", body(MAX_MESSAGE + 1000))
+    check(status == EMSGSIZE and tag == "grove.error" and out == [EMSGSIZE],
+          "a reply too large for us: %r %r %r" % (status, tag, out))
+    status, _, tag, out = node.call("big", "x", body(1000))
+    check(status == 0 and tag == "big" and len(out[0]) == 1000, "a reply that fits: %r" % status)
+    # 8d. an actor's error reply has the same shape, from the actor
+    status, frm, tag, out = node.call("trapper", "fail", b"")
+    check(status == -5001 and tag == "grove.error" and out == [-5001] and frm == trapper,
+          "an actor's error reply: %r %r %r %r" % (status, tag, out, frm))
+
+    # 9. goodbye
+    node.return_credit()
     node.send(BYE)
     node.sock.close()
     node.ctx.term()

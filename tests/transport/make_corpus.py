@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "corpus")
 
 (HELLO, WELCOME, SEND, CALL, REPLY, HEARTBEAT, WHEREIS, MONITOR, DEMONITOR, DOWN, LINK,
- UNLINK, EXIT, BYE) = range(14)
+ UNLINK, EXIT, BYE, CREDIT) = range(15)
 
 
 def fnv1a32(name):
@@ -50,6 +50,31 @@ seeds = {
     "hello-max-message": env(HELLO, "node-c", 7, "ipc:///tmp/c", 16 << 20),
     "welcome-max-message-zero": env(WELCOME, "node-d", 8, None, 0),
     "hello-seven-fields": env(HELLO, "node-e", 9, None, 1024, 5),
+    "hello-window": env(HELLO, "node-f", 10, "ipc:///tmp/f", 16 << 20, 4 << 20),
+    "welcome-window-zero": env(WELCOME, "node-g", 11, None, 0, 0),
+    "hello-eight-fields": env(HELLO, "node-h", 12, None, 1024, 5, 6),
+    "hello-window-negative": env(HELLO, "node-i", 13, None, 1024, -5),
+    "hello-two-elements": env(HELLO),
+    "welcome-four-elements": env(WELCOME, "node-j", 14),
+    "credit-bytes": env(CREDIT, 4096, []),
+    "credit-grants": env(CREDIT, 0, [[A, 64], [B, 0], [ref("a", 2, 9), 2**32 - 1]]),
+    "credit-gone": env(CREDIT, 17, [[B, -1]]),
+    "credit-batch": b"".join([env(SEND, B, A, "n", body(1)), env(CREDIT, 123, [[A, 1]]),
+                              env(CALL, B, A, "c", body(2), 5), env(CREDIT, 456, [])]),
+    "credit-grant-below-gone": env(CREDIT, 0, [[A, -2]]),
+    "credit-grant-too-big": env(CREDIT, 0, [[A, 2**32]]),
+    "credit-grant-three": env(CREDIT, 0, [[A, 1, 2]]),
+    "credit-grant-not-array": env(CREDIT, 0, [A]),
+    "credit-grant-map": env(CREDIT, 0, [{"t": 1}]),
+    "credit-grants-map": env(CREDIT, 0, {"a": 1}),
+    "credit-grants-nil": env(CREDIT, 0, None),
+    "credit-bad-ref": env(CREDIT, 0, [[msgpack.ExtType(1, b"\x00" * 16), 3]]),
+    "credit-grant-str": env(CREDIT, 0, [["ref", 3]]),
+    "credit-bytes-negative": env(CREDIT, -1, []),
+    "credit-short": env(CREDIT, 5),
+    "credit-nested-grant": env(CREDIT, 0, [[A, [1]]]),
+    "credit-array16": b"\x94\x01\x0e\x00\xdc\x00\x02" + msgpack.packb([A, 1]) + msgpack.packb([B, 2]),
+    "credit-truncated": env(CREDIT, 0, [[A, 64], [B, 0]])[:-4],
     "welcome": env(WELCOME, "node-b", 2**64 - 1, "ipc:///tmp/x"),
     "send-ref": env(SEND, B, A, "ping", body(1, "two", 3.0, [4, 5], {"six": 6}, None, True)),
     "send-name-nil-from": env(SEND, "calc", None, "add", body(2, 3)),

@@ -16,7 +16,88 @@
 
 static const char *const worker_argv[] = {GROVE_TEST_CLUSTER_WORKER, NULL};
 
-static int child_main(const tr_child *c) { return 2; } /* no forked children here */
+static const char *const plain_argv[] = {GROVE_TEST_CLUSTER_WORKER, "--plain", NULL};
+
+/* The child "coordinator": a cluster of two plain workers (no care of
+ * their own: only grove_cluster_join makes them exit with it); it tells
+ * the test their pids on fd 3 and waits to be killed or stopped. */
+static int child_main(const tr_child *c) {
+  if (strcmp(c->role, "coordinator") != 0)
+    return 2;
+  if (grove_node_start(c->name, c->endpoint, NULL) != 0)
+    return 3;
+  grove_cluster_opts o = {.argv = plain_argv, .workers = 2, .prefix = c->name, .quiet = true};
+  grove_cluster *cl = NULL;
+  if (grove_cluster_start(&o, &cl) != 0)
+    return 4;
+  char line[64];
+  int n = snprintf(line, sizeof line, "%d %d\n", grove_cluster_worker_pid(cl, 0),
+                   grove_cluster_worker_pid(cl, 1));
+  (void)!write(3, line, (size_t)n);
+  close(3);
+  grove_sleep(20); /* the test kills or stops us long before */
+  return 5;
+}
+
+/* Whether a worker has exited: reaped (an orphan comes to us, the
+ * subreaper), or a zombie its (stopped) parent has not reaped. */
+static int worker_gone(pid_t pid) {
+  int st;
+  if (waitpid(pid, &st, WNOHANG) == pid)
+    return 1;
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *paren = strrchr(buf, ')');
+  return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+/* Start a coordinator child, do `fault` to it, and time how long its
+ * workers outlive it (each must exit within `limit` seconds). */
+static void coordinator_fault(int sig, double limit) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphans come to us: we can reap them */
+  char line[64] = "";
+  pid_t co = tr_spawn(line, sizeof line, "coordinator", "co", tr_ipc("co"), NULL, NULL);
+  CHECK(co > 0);
+  int w[2] = {0, 0};
+  CHECK_EQ(sscanf(line, "%d %d", &w[0], &w[1]), 2);
+  if (co <= 0 || w[0] <= 0 || w[1] <= 0)
+    return;
+  CHECK_EQ(kill(co, sig), 0);
+  double t0 = test_now();
+  int left = 2;
+  while (left > 0 && test_now() - t0 < limit + 5) {
+    left = 0;
+    for (int i = 0; i < 2; i++)
+      if (w[i] > 0 && worker_gone(w[i]))
+        w[i] = 0;
+      else if (w[i] > 0)
+        left++;
+    tr_usleep(0.01);
+  }
+  double took = test_now() - t0;
+  printf("     coordinator %s: its workers were gone %.2f s later\n", strsignal(sig), took);
+  CHECK_EQ(left, 0);
+  CHECK(took < limit);
+  for (int i = 0; i < 2; i++)
+    if (w[i] > 0)
+      kill(w[i], SIGKILL), waitpid(w[i], NULL, 0);
+  tr_kill9(co);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+/* A SIGKILLed coordinator takes its workers along at once (their
+ * parent-death signal), */
+static void test_workers_die_with_killed_coordinator(void) { coordinator_fault(SIGKILL, 2.0); }
+
+/* and a frozen one once they declare it down (their monitor of its node:
+ * heartbeat timeout 2.5 s by default). */
+static void test_workers_leave_frozen_coordinator(void) { coordinator_fault(SIGSTOP, 6.0); }
 
 /* Call worker i's "w": returns [index, pid, coordinator ok] through out. */
 static int who(const grove_cluster *c, int i, int64_t out[3], grove_ref *ref) {
@@ -215,4 +296,5 @@ static void test_cluster_errors(void) {
 }
 
 TR_MAIN(child_main, TEST(test_cluster_restart), TEST(test_cluster_intensity),
-        TEST(test_cluster_errors))
+        TEST(test_cluster_errors), TEST(test_workers_die_with_killed_coordinator),
+        TEST(test_workers_leave_frozen_coordinator))

@@ -48,8 +48,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define TR_TIME_LIMIT 30       /* seconds: the whole parent program */
+#ifndef TR_TIME_LIMIT
+#define TR_TIME_LIMIT 30 /* seconds: the whole parent program */
+#endif
+#ifndef TR_CHILD_TIME_LIMIT
 #define TR_CHILD_TIME_LIMIT 28 /* seconds: one child */
+#endif
 
 /* ---- children: table and guard ---------------------------------------------------- */
 
