@@ -153,7 +153,8 @@ struct grove_greenlet {
   int error;
   int wake; /* result of the current wait */
   uint32_t refs;
-  uint16_t nfired; /* open scoped timeouts that have fired (core/timeout.c) */
+  uint16_t nfired;      /* open scoped timeouts that have fired (core/timeout.c) */
+  uint8_t local_linked; /* local_link was added (core/local.c) */
   uint8_t state;
   uint8_t shared;      /* shared stack index */
   grove__stack *stack; /* dedicated stack */

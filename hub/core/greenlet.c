@@ -569,11 +569,14 @@ int grove_error(const grove_greenlet *g) {
 
 /* ---- links ------------------------------------------------------------------------------ */
 
+enum { LINK_ALWAYS, LINK_VALUE, LINK_EXCEPTION };
+
 typedef struct link_req {
   grove__waiter w;
   grove_link_fn fn;
   void *arg;
   grove_greenlet *g;
+  int when; /* LINK_*: gevent's SpawnedLink, SuccessSpawnedLink, FailureSpawnedLink */
 } link_req;
 
 static void *link_run(void *p) {
@@ -589,9 +592,18 @@ static void *link_run(void *p) {
 static grove_greenlet *link_fire(grove__waiter *w, void *source) {
   (void)source;
   link_req *l = grove__container_of(w, link_req, w);
+  if (l->when != LINK_ALWAYS && (l->when == LINK_VALUE) != !(l->g->head.flags & GROVE__F_FAILED)) {
+    /* link_value of a failed greenlet, link_exception of a successful one:
+     * the link had its turn, and does nothing. */
+    greenlet_unref(l->g);
+    free(l);
+    return NULL;
+  }
   grove_greenlet *runner = grove__spawn_now(link_run, l);
-  if (runner)
+  if (runner) {
+    runner->head.flags |= GROVE__F_RAW;
     return runner;
+  }
   /* No memory for a greenlet: run it here rather than drop it. */
   l->fn(l->g, l->arg);
   greenlet_unref(l->g);
@@ -599,7 +611,7 @@ static grove_greenlet *link_fire(grove__waiter *w, void *source) {
   return NULL;
 }
 
-int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg) {
+static int add_link(grove_greenlet *g, grove_link_fn fn, void *arg, int when) {
   grove_hub *hub;
   int rc = check(g, &hub);
   if (rc)
@@ -614,9 +626,20 @@ int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg) {
   l->fn = fn;
   l->arg = arg;
   l->g = g;
+  l->when = when;
   g->refs++;
   grove__rawlink(g, &l->w);
   return 0;
+}
+
+int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg) {
+  return add_link(g, fn, arg, LINK_ALWAYS);
+}
+int grove_link_value(grove_greenlet *g, grove_link_fn fn, void *arg) {
+  return add_link(g, fn, arg, LINK_VALUE);
+}
+int grove_link_exception(grove_greenlet *g, grove_link_fn fn, void *arg) {
+  return add_link(g, fn, arg, LINK_EXCEPTION);
 }
 
 /* ---- identity ------------------------------------------------------------------------------- */

@@ -5,6 +5,15 @@
  * a handful of keys). When a greenlet ends its entries are destroyed, calling
  * each key's destructor on its non-NULL value. Freeing a key walks the live
  * greenlets of its hub and destroys their entries for it.
+ *
+ * gevent.local registers a cleanup with greenlet.rawlink() the first time
+ * a greenlet touches a local (any access, a failed lookup included), and
+ * that is observable: a greenlet with a link schedules its notification
+ * when it dies, so a link added after its death, while that notification
+ * is pending, runs in it - earlier than for a greenlet that has none. So a
+ * first touch adds the greenlet's own no-op link (local_link), as gevent's
+ * does; not for main or a link callback's greenlet, which gevent runs in
+ * raw greenlets that have no links.
  */
 #include "internal.h"
 
@@ -42,6 +51,24 @@ grove_local *grove_local_new(void (*destructor)(void *value)) {
   return k;
 }
 
+static grove_greenlet *local_link_fired(grove__waiter *w, void *source) {
+  (void)w;
+  (void)source;
+  return NULL;
+}
+
+/* The first local a greenlet touches links it (see above). */
+static inline void touch(grove_greenlet *g) {
+  if (GROVE__UNLIKELY(!grove__list_linked(&g->local_link.link)) &&
+      !(g->head.flags & (GROVE__F_MAIN | GROVE__F_HUB | GROVE__F_RAW)) && g->state != GROVE__DEAD &&
+      !g->local_linked) {
+    g->local_linked = 1;
+    g->local_link.fn = local_link_fired;
+    grove__list_init(&g->local_link.link);
+    grove__rawlink(g, &g->local_link);
+  }
+}
+
 static grove__local_entry **find(grove_greenlet *g, grove_local *k) {
   grove__local_entry **pp = &g->locals;
   while (*pp && (*pp)->key != k)
@@ -54,6 +81,7 @@ int grove_local_set(grove_local *k, void *value) {
   if (rc)
     return rc;
   grove_greenlet *g = k->hub->head.current;
+  touch(g);
   grove__local_entry **pp = find(g, k);
   if (*pp) {
     (*pp)->value = value;
@@ -75,6 +103,7 @@ int grove_local_lookup(grove_local *k, void **value) {
   int rc = local_check(k);
   if (rc)
     return rc;
+  touch(k->hub->head.current);
   grove__local_entry *e = *find(k->hub->head.current, k);
   if (!e)
     return GROVE_ENOENT;
@@ -99,6 +128,7 @@ int grove_local_delete(grove_local *k) {
   int rc = local_check(k);
   if (rc)
     return rc;
+  touch(k->hub->head.current);
   grove__local_entry **pp = find(k->hub->head.current, k);
   grove__local_entry *e = *pp;
   if (!e)

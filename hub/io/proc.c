@@ -514,8 +514,92 @@ static void give_up_reader(grove_greenlet *g, reader *r) {
   grove_greenlet_release(g);
 }
 
-int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t inlen, char **out,
-                                 size_t *outlen, char **err, size_t *errlen, double timeout) {
+/* The pieces of communicate, kept apart for run / check_output, which
+ * after a timeout kill the child and go on reading what it wrote. */
+typedef struct comm {
+  grove_greenlet *rg[2];
+  reader *rd[2];
+} comm;
+
+/* A reader greenlet per output pipe. */
+static int comm_start(grove_subprocess *p, comm *c) {
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < 2; i++) {
+    grove_socket *s = p->pipes[i + 1];
+    if (!s)
+      continue;
+    c->rd[i] = calloc(1, sizeof *c->rd[i]);
+    grove_spawn_opts so = {.name = i == 0 ? "communicate-stdout" : "communicate-stderr"};
+    if (!c->rd[i] || !(c->rg[i] = grove_spawn_ex(reader_run, c->rd[i], &so))) {
+      free(c->rd[i]);
+      c->rd[i] = NULL;
+      return GROVE_ENOMEM;
+    }
+    c->rd[i]->s = s;
+  }
+  return 0;
+}
+
+/* Write the input, then close stdin (closed in any case). */
+static int comm_feed(grove_subprocess *p, const void *input, size_t inlen, uint64_t deadline) {
+  int rc = 0;
+  if (!p->pipes[0])
+    return 0;
+  if (inlen > 0) {
+    rc = grove_socket_write_all(p->pipes[0], input, inlen, NULL, grove__seconds_left(deadline));
+    /* A child that exits without reading all of its input is not an error
+     * (Popen.communicate ignores the broken pipe too). */
+    if (rc == GROVE_EPIPE || rc == GROVE_ECONNRESET)
+      rc = 0;
+  }
+  grove_socket_close(p->pipes[0]);
+  p->pipes[0] = NULL;
+  return rc;
+}
+
+/* Join the readers and wait for the exit. */
+static int comm_finish(grove_subprocess *p, comm *c, uint64_t deadline) {
+  for (int i = 0; i < 2; i++) {
+    if (!c->rg[i])
+      continue;
+    int rc = grove_join(c->rg[i], grove__seconds_left(deadline));
+    if (rc)
+      return rc;
+  }
+  for (int i = 0; i < 2; i++)
+    if (c->rd[i] && c->rd[i]->rc < 0 && c->rd[i]->rc != GROVE_ECONNRESET)
+      return c->rd[i]->rc;
+  return wait_until(p, NULL, deadline);
+}
+
+/* Hand over what the readers read (they have ended) and free them. */
+static void comm_take(comm *c, char **out, size_t *outlen, char **err, size_t *errlen) {
+  char **bufs[2] = {out, err};
+  size_t *lens[2] = {outlen, errlen};
+  for (int i = 0; i < 2; i++) {
+    if (!c->rd[i])
+      continue;
+    c->rd[i]->buf[c->rd[i]->len] = 0; /* the reader always left room for it */
+    if (bufs[i]) {
+      *bufs[i] = c->rd[i]->buf;
+      c->rd[i]->buf = NULL;
+    }
+    if (lens[i])
+      *lens[i] = c->rd[i]->len;
+    free(c->rd[i]->buf);
+    free(c->rd[i]);
+    grove_greenlet_release(c->rg[i]);
+    c->rd[i] = NULL;
+    c->rg[i] = NULL;
+  }
+}
+
+static void comm_abandon(comm *c) {
+  for (int i = 0; i < 2; i++)
+    give_up_reader(c->rg[i], c->rd[i]);
+}
+
+static void out_clear(char **out, size_t *outlen, char **err, size_t *errlen) {
   if (out)
     *out = NULL;
   if (outlen)
@@ -524,6 +608,11 @@ int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t 
     *err = NULL;
   if (errlen)
     *errlen = 0;
+}
+
+int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t inlen, char **out,
+                                 size_t *outlen, char **err, size_t *errlen, double timeout) {
+  out_clear(out, outlen, err, errlen);
   int rc = proc_check(p);
   if (rc)
     return rc;
@@ -539,76 +628,101 @@ int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t 
    * the hub cannot do that. */
   if (grove__in_hub(hub))
     return GROVE_EPERM;
+  comm c;
+  if ((rc = comm_start(p, &c)) == 0 && (rc = comm_feed(p, input, inlen, deadline)) == 0 &&
+      (rc = comm_finish(p, &c, deadline)) == 0) {
+    comm_take(&c, out, outlen, err, errlen);
+    return 0;
+  }
+  comm_abandon(&c);
+  return rc;
+}
 
-  grove_greenlet *rg[2] = {NULL, NULL};
-  reader *rd[2] = {NULL, NULL};
-  for (int i = 0; i < 2; i++) {
-    grove_socket *s = p->pipes[i + 1];
-    if (!s)
-      continue;
-    rd[i] = calloc(1, sizeof *rd[i]);
-    grove_spawn_opts so = {.name = i == 0 ? "communicate-stdout" : "communicate-stderr"};
-    if (!rd[i] || !(rg[i] = grove_spawn_ex(reader_run, rd[i], &so))) {
-      free(rd[i]);
-      rd[i] = NULL;
-      rc = GROVE_ENOMEM;
-      goto fail;
-    }
-    rd[i]->s = s;
-  }
+/* ---- run and check_output (subprocess.run, subprocess.check_output) ------------------- */
 
-  if (p->pipes[0]) {
-    if (inlen > 0) {
-      rc = grove_socket_write_all(p->pipes[0], input, inlen, NULL, grove__seconds_left(deadline));
-      /* A child that exits without reading all of its input is not an error
-       * (Popen.communicate ignores the broken pipe too). */
-      if (rc == GROVE_EPIPE || rc == GROVE_ECONNRESET)
-        rc = 0;
-      if (rc)
-        goto fail;
-    }
-    grove_socket_close(p->pipes[0]);
-    p->pipes[0] = NULL;
-  }
-
-  for (int i = 0; i < 2; i++) {
-    if (!rg[i])
-      continue;
-    rc = grove_join(rg[i], grove__seconds_left(deadline));
-    if (rc)
-      goto fail;
-  }
-  for (int i = 0; i < 2; i++) {
-    if (rd[i] && rd[i]->rc < 0 && rd[i]->rc != GROVE_ECONNRESET) {
-      rc = rd[i]->rc;
-      goto fail;
-    }
-  }
-  rc = wait_until(p, NULL, deadline);
+/* subprocess.run: Popen, communicate(input, timeout); on TimeoutExpired,
+ * kill() and communicate() again, so that what the child wrote is kept;
+ * on any other failure, kill() and wait(). */
+static int run(const grove_subprocess_opts *opts, const void *input, size_t inlen, double timeout,
+               int check, int *returncode, char **out, size_t *outlen, char **err, size_t *errlen) {
+  out_clear(out, outlen, err, errlen);
+  if (returncode)
+    *returncode = 0;
+  if (!opts || (inlen > 0 && !input) || isnan(timeout))
+    return GROVE_EINVAL;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
+  uint64_t deadline;
+  int rc = grove__begin_wait(hub, timeout, &deadline);
   if (rc)
-    goto fail;
-
-  char **bufs[2] = {out, err};
-  size_t *lens[2] = {outlen, errlen};
-  for (int i = 0; i < 2; i++) {
-    if (!rd[i])
-      continue;
-    rd[i]->buf[rd[i]->len] = 0; /* the reader always left room for it */
-    if (bufs[i]) {
-      *bufs[i] = rd[i]->buf;
-      rd[i]->buf = NULL;
+    return rc;
+  if (grove__in_hub(hub))
+    return GROVE_EPERM;
+  grove_subprocess_opts o = *opts;
+  if (input)
+    o.stdin_mode = GROVE_STDIO_PIPE; /* input= means stdin=PIPE */
+  grove_subprocess *p;
+  if ((rc = grove_subprocess_spawn(&o, &p)) != 0)
+    return rc;
+  comm c;
+  if ((rc = comm_start(p, &c)) == 0) {
+    rc = comm_feed(p, input, inlen, deadline);
+    if (rc == 0)
+      rc = comm_finish(p, &c, deadline);
+    if (rc == GROVE_ETIMEDOUT && !grove__cancelled(grove__current(hub))) {
+      /* TimeoutExpired: kill it, read the rest, reap it. */
+      grove_subprocess_kill(p, SIGKILL);
+      if (p->pipes[0]) {
+        grove_socket_close(p->pipes[0]);
+        p->pipes[0] = NULL;
+      }
+      int rc2 = comm_finish(p, &c, UINT64_MAX);
+      if (rc2 != 0)
+        rc = rc2;
     }
-    if (lens[i])
-      *lens[i] = rd[i]->len;
-    free(rd[i]->buf);
-    free(rd[i]);
-    grove_greenlet_release(rg[i]);
   }
-  return 0;
+  if (rc == 0 || rc == GROVE_ETIMEDOUT) {
+    comm_take(&c, out, outlen, err, errlen);
+    if (p->exited && returncode)
+      *returncode = p->returncode;
+    if (rc == 0 && check && p->returncode != 0)
+      rc = GROVE_ESTATUS;
+  } else {
+    comm_abandon(&c);
+  }
+  grove_subprocess_free(p); /* kills and reaps a child still running */
+  return rc;
+}
 
-fail:
-  for (int i = 0; i < 2; i++)
-    give_up_reader(rg[i], rd[i]);
+int grove_subprocess_run(const grove_subprocess_opts *opts, const void *input, size_t inlen,
+                         double timeout, int flags, grove_subprocess_result *res) {
+  if (!res || (flags & ~GROVE_SUBPROCESS_CHECK))
+    return GROVE_EINVAL;
+  memset(res, 0, sizeof *res);
+  return run(opts, input, inlen, timeout, flags & GROVE_SUBPROCESS_CHECK, &res->returncode,
+             &res->out, &res->outlen, &res->err, &res->errlen);
+}
+
+void grove_subprocess_result_free(grove_subprocess_result *res) {
+  if (!res)
+    return;
+  free(res->out);
+  free(res->err);
+  res->out = res->err = NULL;
+  res->outlen = res->errlen = 0;
+}
+
+int grove_subprocess_check_output(const grove_subprocess_opts *opts, const void *input,
+                                  size_t inlen, char **out, size_t *outlen, int *returncode,
+                                  double timeout) {
+  if (!opts || !out)
+    return GROVE_EINVAL;
+  grove_subprocess_opts o = *opts;
+  o.stdout_mode = GROVE_STDIO_PIPE;
+  char *err = NULL;
+  int rc = run(&o, input, inlen, timeout, 1, returncode, out, outlen, &err, NULL);
+  free(err); /* only with stderr_mode GROVE_STDIO_PIPE: not part of the result */
   return rc;
 }
 

@@ -152,19 +152,34 @@ bool grove_group_contains(const grove_group *grp, const grove_greenlet *g) {
 
 size_t grove_group_size(const grove_group *grp) { return grp_check(grp) == 0 ? grp->n : 0; }
 
-grove_greenlet *grove_group_spawn(grove_group *grp, grove_fn fn, void *arg) {
-  if (grp_check(grp) != 0 || !fn)
-    return NULL;
-  if (grp->is_pool && grove_semaphore_acquire(grp->slots, GROVE_FOREVER) != 0)
-    return NULL;
-  grove_greenlet *g = grove_spawn(fn, arg);
+/* Pool.spawn: the slot first (blocking while the pool is full), then the
+ * greenlet. Returns 0 or why not: the wait's code, GROVE_ENOMEM. */
+int grove_group_spawn_ex(grove_group *grp, grove_fn fn, void *arg, const grove_spawn_opts *opts,
+                         grove_greenlet **out) {
+  if (!out)
+    return GROVE_EINVAL;
+  *out = NULL;
+  int rc = grp_check(grp);
+  if (rc)
+    return rc;
+  if (!fn)
+    return GROVE_EINVAL;
+  if (grp->is_pool && (rc = grove_semaphore_acquire(grp->slots, GROVE_FOREVER)) != 0)
+    return rc;
+  grove_greenlet *g = grove_spawn_ex(fn, arg, opts);
   if (!g) {
     if (grp->is_pool)
       grove_semaphore_release(grp->slots);
-    return NULL;
+    return GROVE_ENOMEM;
   }
   join_group(grp, g);
-  return g;
+  *out = g;
+  return 0;
+}
+
+grove_greenlet *grove_group_spawn(grove_group *grp, grove_fn fn, void *arg) {
+  grove_greenlet *g;
+  return grove_group_spawn_ex(grp, fn, arg, NULL, &g) == 0 ? g : NULL;
 }
 
 int grove_group_join(grove_group *grp, double timeout) {
@@ -274,10 +289,14 @@ struct grove_imap {
   int freed;
   int readers;
   grove_greenlet *runner;
+  grove_semaphore *result_sem; /* maxsize: gevent's _result_semaphore, NULL without */
+  int runner_done;             /* _run has ended: next() no longer releases it */
 };
 
 static void imap_destroy(grove_imap *it) {
   grove_queue_free(it->q);
+  if (it->result_sem)
+    grove_semaphore_free(it->result_sem);
   grove_greenlet_release(it->runner);
   free(it->args);
   free(it->recs);
@@ -285,8 +304,7 @@ static void imap_destroy(grove_imap *it) {
 }
 
 static void imap_maybe_destroy(grove_imap *it) {
-  if (it->freed && it->outstanding == 0 && it->runner && it->runner->state == GROVE__DEAD &&
-      it->readers == 0)
+  if (it->freed && it->outstanding == 0 && it->runner_done && it->readers == 0)
     imap_destroy(it);
 }
 
@@ -297,7 +315,7 @@ static grove_greenlet *imap_on_result(grove__waiter *w, void *source) {
   grove_greenlet *g = source;
   it->outstanding--;
   int put_finished = 0;
-  if (it->runner->state == GROVE__DEAD && it->outstanding == 0 && !it->finished) {
+  if (it->runner_done && it->outstanding == 0 && !it->finished) {
     it->finished = 1;
     put_finished = 1;
   }
@@ -318,11 +336,20 @@ static void *imap_run(void *p) {
   grove_imap *it = p;
   for (size_t i = 0; i < it->n; i++) {
     imap_rec *r = &it->recs[i];
+    /* _ispawn: with a maxsize, wait until a result has been taken. Once the
+     * iterator is freed nobody can take one: gevent's IMap would wait for
+     * ever, which nobody can tell from stopping here. */
+    if (it->result_sem && it->freed && grove_semaphore_counter(it->result_sem) == 0)
+      break;
+    if (it->result_sem &&
+        (it->runner_error = grove_semaphore_acquire(it->result_sem, GROVE_FOREVER)) != 0)
+      break;
     it->outstanding++;
-    grove_greenlet *g = grove_group_spawn(it->grp, it->fn, it->args[i]);
-    if (!g) {
+    grove_greenlet *g;
+    int rc = grove_group_spawn_ex(it->grp, it->fn, it->args[i], NULL, &g);
+    if (rc) {
       it->outstanding--;
-      it->runner_error = grove_cancelled(grove_current()) ? GROVE_ECANCELED : GROVE_ENOMEM;
+      it->runner_error = rc;
       break;
     }
     it->spawned++;
@@ -336,10 +363,13 @@ static void *imap_run(void *p) {
     it->finished = 1;
     grove_queue_put(it->q, &it->finish, GROVE_FOREVER);
   }
+  it->runner_done = 1;
+  imap_maybe_destroy(it); /* freed while it ran: the last one out frees it */
   return NULL;
 }
 
-static grove_imap *imap_new(grove_group *grp, grove_fn fn, void **args, size_t n, int ordered) {
+static grove_imap *imap_new(grove_group *grp, grove_fn fn, void **args, size_t n, int ordered,
+                            size_t maxsize) {
   if (grp_check(grp) != 0 || !fn || (n && !args))
     return NULL;
   grove_imap *it = calloc(1, sizeof *it);
@@ -355,6 +385,8 @@ static grove_imap *imap_new(grove_group *grp, grove_fn fn, void **args, size_t n
   it->recs = calloc(n ? n : 1, sizeof *it->recs);
   it->q = grove_queue_new(0);
   if (!it->args || !it->recs || !it->q)
+    goto fail;
+  if (maxsize && (maxsize > INT32_MAX || !(it->result_sem = grove_semaphore_new((int)maxsize))))
     goto fail;
   if (n)
     memcpy(it->args, args, n * sizeof *args);
@@ -372,6 +404,8 @@ static grove_imap *imap_new(grove_group *grp, grove_fn fn, void **args, size_t n
 fail:
   if (it->q)
     grove_queue_free(it->q);
+  if (it->result_sem)
+    grove_semaphore_free(it->result_sem);
   free(it->args);
   free(it->recs);
   free(it);
@@ -379,11 +413,16 @@ fail:
 }
 
 grove_imap *grove_group_imap(grove_group *grp, grove_fn fn, void **args, size_t n) {
-  return imap_new(grp, fn, args, n, 1);
+  return imap_new(grp, fn, args, n, 1, 0);
 }
 
 grove_imap *grove_group_imap_unordered(grove_group *grp, grove_fn fn, void **args, size_t n) {
-  return imap_new(grp, fn, args, n, 0);
+  return imap_new(grp, fn, args, n, 0, 0);
+}
+
+grove_imap *grove_group_imap_ex(grove_group *grp, grove_fn fn, void **args, size_t n,
+                                const grove_imap_opts *opts) {
+  return imap_new(grp, fn, args, n, !(opts && opts->unordered), opts ? opts->maxsize : 0);
 }
 
 static int imap_yield(grove_imap *it, imap_rec *r, void **result, size_t *index) {
@@ -411,6 +450,9 @@ int grove_imap_next(grove_imap *it, void **result, size_t *index, double timeout
     return GROVE_EINVAL;
   if (it->eof)
     return GROVE_EOF;
+  /* __next__: release the result semaphore (while _run runs), then read */
+  if (it->result_sem && !it->runner_done)
+    grove_semaphore_release(it->result_sem);
   uint64_t deadline = 0; /* set when the first get has to wait */
   int timed = 0;
   for (;;) {
@@ -448,36 +490,101 @@ int grove_imap_free(grove_imap *it) {
     return GROVE_EBUSY;
   it->freed = 1;
   it->magic = 0;
+  /* A runner waiting for a result to be taken would wait for ever (as
+   * gevent's dropped IMap greenlet does): end it, nobody can tell. */
+  if (it->result_sem && !it->runner_done && grove__waiting(it->runner) &&
+      it->runner->wait_obj == it->result_sem)
+    grove_kill_nowait(it->runner);
   imap_maybe_destroy(it);
   return 0;
 }
 
 /* ---- map -------------------------------------------------------------------------- */
 
-/* gevent's Group.map is list(self.imap(func, iterable)): the results are
- * read in index order, and the first task found failed in that order ends
- * the map with its error while the later ones still run; if the caller is
- * killed or times out, the imap helper goes on spawning the rest, as
- * gevent's IMap greenlet does (it frees itself once they have all ended). */
+/* gevent 22.10's Group.map: `g = Greenlet.spawn(self.__map, func,
+ * iterable); return g.get()`, where __map is `[g.get() for g in
+ * [self.spawn(func, i) for i in iterable]]`: a helper greenlet (not a
+ * member) spawns every task first - blocking while a pool is full - and
+ * then gets their results in index order; the first one found failed ends
+ * the helper with its error, which the caller's get returns, while the
+ * other tasks run on. If the caller is killed or times out, the helper
+ * goes on. The job is shared by the caller and the helper, freed by the
+ * last one to leave it. */
+typedef struct map_job {
+  grove_group *grp;
+  grove_fn fn;
+  void **args;
+  size_t n;
+  void **results;
+  size_t ngot; /* results read in index order */
+  int refs;
+} map_job;
+
+static void map_unref(map_job *m) {
+  if (--m->refs == 0) {
+    free(m->args);
+    free(m->results);
+    free(m);
+  }
+}
+
+static void *map_helper(void *p) {
+  map_job *m = p;
+  size_t spawned = 0;
+  int rc = 0;
+  grove_greenlet **gs = malloc((m->n ? m->n : 1) * sizeof *gs);
+  if (!gs)
+    rc = GROVE_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < m->n; i++)
+    if ((rc = grove_group_spawn_ex(m->grp, m->fn, m->args[i], NULL, &gs[i])) == 0)
+      spawned++;
+  for (size_t i = 0; rc == 0 && i < m->n; i++)
+    if ((rc = grove_get(gs[i], &m->results[i], GROVE_FOREVER)) == 0)
+      m->ngot++;
+  for (size_t i = 0; i < spawned; i++)
+    grove_greenlet_release(gs[i]);
+  free(gs);
+  map_unref(m);
+  if (rc)
+    grove_exit(rc);
+  return NULL;
+}
+
 int grove_group_map(grove_group *grp, grove_fn fn, void **args, size_t n, void **results) {
   int rc = grp_check(grp);
   if (rc)
     return rc;
   if (!fn || (n && (!args || !results)))
     return GROVE_EINVAL;
-  grove_imap *it = imap_new(grp, fn, args, n, 1);
-  if (!it)
+  map_job *m = calloc(1, sizeof *m);
+  if (!m)
     return GROVE_ENOMEM;
-  for (;;) {
-    void *value;
-    size_t index;
-    rc = grove_imap_next(it, &value, &index, GROVE_FOREVER);
-    if (rc)
-      break;
-    results[index] = value;
+  m->grp = grp;
+  m->fn = fn;
+  m->n = n;
+  m->args = malloc((n ? n : 1) * sizeof *args);
+  m->results = calloc(n ? n : 1, sizeof *results);
+  m->refs = 2;
+  if (!m->args || !m->results) {
+    free(m->args);
+    free(m->results);
+    free(m);
+    return GROVE_ENOMEM;
   }
-  grove_imap_free(it);
-  return rc == GROVE_EOF ? 0 : rc;
+  if (n)
+    memcpy(m->args, args, n * sizeof *args);
+  grove_greenlet *helper = grove_spawn(map_helper, m);
+  if (!helper) {
+    m->refs = 1;
+    map_unref(m);
+    return GROVE_ENOMEM;
+  }
+  rc = grove_get(helper, NULL, GROVE_FOREVER);
+  if (grove_ready(helper) && m->ngot)
+    memcpy(results, m->results, m->ngot * sizeof *results);
+  grove_greenlet_release(helper);
+  map_unref(m);
+  return rc;
 }
 
 /* ---- apply ------------------------------------------------------------------------ */
@@ -522,6 +629,8 @@ static grove_greenlet *apply_link(grove__waiter *w, void *source) {
   }
   a->result = g->value;
   grove_greenlet *cb = grove__spawn_now(callback_run, a);
+  if (cb)
+    cb->head.flags |= GROVE__F_RAW; /* a SpawnedLink: a raw greenlet */
   if (!cb) {
     a->callback(a->result, a->cb_arg);
     free(a);
@@ -543,14 +652,19 @@ int grove_group_apply(grove_group *grp, grove_fn fn, void *arg, void **value) {
   if (!fn)
     return GROVE_EINVAL;
   if (in_group(grp)) {
+    /* _apply_immediately: run inline. A kill during the call makes it fail
+     * as gevent's GreenletExit propagates out of apply (fn can only return:
+     * its return value is dropped). */
     void *v = fn(arg);
+    if (grove__cancelled(grp->hub->head.current))
+      return GROVE_ECANCELED;
     if (value)
       *value = v;
     return 0;
   }
-  grove_greenlet *g = grove_group_spawn(grp, fn, arg);
-  if (!g)
-    return grove_cancelled(grove_current()) ? GROVE_ECANCELED : GROVE_ENOMEM;
+  grove_greenlet *g;
+  if ((rc = grove_group_spawn_ex(grp, fn, arg, NULL, &g)) != 0)
+    return rc;
   rc = grove_get(g, value, GROVE_FOREVER);
   grove_greenlet_release(g);
   return rc;

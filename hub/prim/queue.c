@@ -385,6 +385,17 @@ static uint64_t q_deadline(grove_queue *q, double timeout, int nowait) {
   return grove__timeout_deadline(q->hub, nowait ? 0 : timeout);
 }
 
+/* A channel's _nowait form failed with `rc`: its own zero timeout is
+ * Full/Empty (`code`), but a scope that fired meanwhile (gevent: the scope's
+ * Timeout, armed before the call's, fires first in the same poll) or before
+ * stays GROVE_ETIMEDOUT. */
+static int chan_nowait_rc(grove_queue *q, int rc, int code) {
+  grove_greenlet *g = q->hub->head.current;
+  if (rc != GROVE_ETIMEDOUT || (g && g->head.timeouts != NULL && g->nfired))
+    return rc;
+  return code;
+}
+
 static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
   int rc = q_check(q);
   if (rc)
@@ -395,7 +406,7 @@ static int q_put(grove_queue *q, void *item, double timeout, int nowait) {
     if (!nowait && grove__poll_only(q->hub, timeout))
       nowait = 1; /* the hub polls: only a waiting getter will do */
     rc = channel_put(q, item, q_deadline(q, timeout, nowait));
-    return nowait && rc == GROVE_ETIMEDOUT ? GROVE_EFULL : rc;
+    return nowait ? chan_nowait_rc(q, rc, GROVE_EFULL) : rc;
   }
   if (has_room(q)) {
     rc = store(q, item);
@@ -471,7 +482,7 @@ static int q_get(grove_queue *q, void **item, double timeout, int nowait, int pe
     if (!nowait && grove__poll_only(q->hub, timeout))
       nowait = 1;
     rc = channel_get(q, item, q_deadline(q, timeout, nowait));
-    return nowait && rc == GROVE_ETIMEDOUT ? GROVE_EEMPTY : rc;
+    return nowait ? chan_nowait_rc(q, rc, GROVE_EEMPTY) : rc;
   }
   if (nowait && !q->count && !in_hub(q))
     return GROVE_EEMPTY;

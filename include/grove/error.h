@@ -48,6 +48,7 @@ extern "C" {
   XX(EFAILED, (-4004), "the greenlet failed")                                                      \
   XX(ECLOSED, (-4005), "object is closed")                                                         \
   XX(EFSM, (-4006), "not valid in the socket's current state (ZeroMQ EFSM)")                       \
+  XX(ESTATUS, (-4007), "the child process exited with a nonzero status")                           \
   XX(EOF, (-4095), "end of iteration")
 
 typedef enum {

@@ -170,6 +170,13 @@ int grove_error(const grove_greenlet *g);       /* 0, or the grove_exit code onc
  * GROVE_ENOMEM. */
 int grove_link(grove_greenlet *g, grove_link_fn fn, void *arg);
 
+/* gevent's link_value and link_exception: grove_link, but fn is called only
+ * if g succeeded (a killed greenlet counts as successful), or only if it
+ * failed (grove_exit). The link takes its turn among g's links either way;
+ * when it does not apply it does nothing (no greenlet is started). */
+int grove_link_value(grove_greenlet *g, grove_link_fn fn, void *arg);
+int grove_link_exception(grove_greenlet *g, grove_link_fn fn, void *arg);
+
 /* ---- the current greenlet and yielding ---------------------------------- */
 
 /* The running greenlet (the main greenlet when called outside any spawned

@@ -261,6 +261,42 @@ int grove_subprocess_pid(const grove_subprocess *p);
 int grove_subprocess_communicate(grove_subprocess *p, const void *input, size_t inlen, char **out,
                                  size_t *outlen, char **err, size_t *errlen, double timeout);
 
+/* What grove_subprocess_run found: gevent's CompletedProcess. */
+typedef struct grove_subprocess_result {
+  int returncode; /* the exit status, or -N if signal N killed it */
+  char *out;      /* stdout, if it was GROVE_STDIO_PIPE: malloc'ed, NUL-terminated; else NULL */
+  size_t outlen;
+  char *err; /* stderr likewise */
+  size_t errlen;
+} grove_subprocess_result;
+
+/* grove_subprocess_run flags */
+#define GROVE_SUBPROCESS_CHECK 1 /* check=True: a nonzero exit status is GROVE_ESTATUS */
+
+/* subprocess.run(args, input=..., timeout=..., check=...): start the child
+ * as opts say (a PIPE stdout or stderr is captured; with input, stdin is a
+ * pipe it is written to), read what is captured, and wait for the exit, all
+ * under one timeout. Returns 0 with *res filled whatever the exit status
+ * (with GROVE_SUBPROCESS_CHECK, a nonzero one gives GROVE_ESTATUS, res still
+ * filled: CalledProcessError); GROVE_ETIMEDOUT when the timeout passed: the
+ * child was killed with SIGKILL and reaped, and res holds what it wrote
+ * until then (TimeoutExpired.output); the spawn's errors (GROVE_ENOENT...);
+ * or a wait error (GROVE_ECANCELED: the child is killed, res is empty).
+ * Free res with grove_subprocess_result_free, whatever was returned. */
+int grove_subprocess_run(const grove_subprocess_opts *opts, const void *input, size_t inlen,
+                         double timeout, int flags, grove_subprocess_result *res);
+void grove_subprocess_result_free(grove_subprocess_result *res);
+
+/* subprocess.check_output: grove_subprocess_run with stdout captured (opts'
+ * stdout_mode is ignored) and check=True. Returns 0 and *out (malloc'ed,
+ * NUL-terminated, the caller frees it; *outlen may be NULL) and
+ * *returncode (may be NULL); GROVE_ESTATUS when the exit status is nonzero
+ * (*out and *returncode still set); GROVE_ETIMEDOUT (killed; *out holds
+ * what it wrote); or grove_subprocess_run's other codes. */
+int grove_subprocess_check_output(const grove_subprocess_opts *opts, const void *input,
+                                  size_t inlen, char **out, size_t *outlen, int *returncode,
+                                  double timeout);
+
 /* Wait for the child to exit. *returncode (may be NULL) is its exit status,
  * or -N if signal N killed it (Popen.returncode). */
 int grove_subprocess_wait(grove_subprocess *p, int *returncode, double timeout);

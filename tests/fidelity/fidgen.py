@@ -58,19 +58,17 @@ OFF_BY_DEFAULT = {'group_kill'}
 # The constructs above that still trigger an open divergence (DIVERGENCES.md
 # says which): `run.py --without-known` leaves them out, so that a sweep
 # shows what else there is. A fix takes its trigger off this list.
-KNOWN_TRIGGERS = {'map_fail'}
+KNOWN_TRIGGERS = set()
 GROVE_LACKS = {
-    'link_value': 'Greenlet.link_value (grove lacks it)',
-    'link_exception': 'Greenlet.link_exception (grove lacks it)',
     'unlink': 'Greenlet.unlink (grove lacks it)',
     'wait_queue': 'gevent.wait / iwait over queues (gevent 22.10 queues have no rawlink; grove extension)',
-    'imap_maxsize': 'Pool.imap(maxsize=n) (grove lacks it)',
-    'timeout_pending': 'Timeout.pending (grove lacks it)',
     'killone': 'Group.killone (grove lacks it)',
     'map_async': 'Pool.map_async / map_cb (grove lacks them)',
     'kill_exception': 'kill(exception=...) with another exception than GreenletExit',
     'self_join': "joining the current greenlet (gevent blocks forever, grove's documented EDEADLK)",
     'rlock_locked': 'RLock.locked() (gevent 22.10 has none)',
+    'apply_inline_fail': ('Pool.apply from a member of the pool (run inline) of a worker that fails: '
+                          "grove_exit ends the caller, C cannot catch it (a documented difference)"),
 }
 
 
@@ -97,6 +95,7 @@ class Gen:
         self.nfuncs = {'g': 0, 'L': 0, 'w': 0, 'cb': 0}
         self.nscope = 0
         self.in_worker = False
+        self.may_fail = True
         self.p = {'objs': [], 'funcs': {}, 'main': [], 'nslots': 0}
 
     # -- resources
@@ -210,7 +209,7 @@ class Gen:
                 out.append(s)
         if ctx.kind == 'g' and self.r.random() < 0.15:
             out.append({'k': 'fail', 'code': self.newcode()})
-        if ctx.kind == 'w' and self.r.random() < 0.4 and self.feat['map_fail']:
+        if ctx.kind == 'w' and self.r.random() < 0.4 and self.feat['map_fail'] and self.may_fail:
             out.append({'k': 'failx', 'items': None})  # items filled in by the map statement
         return out
 
@@ -221,7 +220,7 @@ class Gen:
         'link': 5, 'state': 3, 'ev_set': 4, 'ev_clear': 1, 'ev_isset': 1, 'ev_wait': 5,
         'ar_set': 3, 'ar_exc': 2, 'ar_get': 4, 'ar_wait': 2, 'ar_state': 1, 'ar_excval': 1, 'q_put': 6,
         'q_get': 6, 'q_peek': 2, 'q_size': 2, 'q_done': 2, 'q_join': 2, 'sem_acq': 5,
-        'sem_rel': 5, 'sem_state': 1, 'scope': 3, 'l_set': 2, 'l_get': 2, 'l_del': 1,
+        'sem_rel': 5, 'sem_state': 1, 'scope': 3, 'pending': 1, 'l_set': 2, 'l_get': 2, 'l_del': 1,
         'g_join': 2, 'g_kill': 1, 'g_len': 1, 'map': 2, 'imap': 2, 'apply': 1, 'apply_async': 2,
     }
     W_CB = {
@@ -258,7 +257,9 @@ class Gen:
             s['grp'] = self.pick(grps)['id']
         f = self.newfunc('g', ctx)
         s['slot'] = f['id']
-        f['body'] = self.body(Ctx(f['name'], 'g', f['id'], ctx.depth + 1), r.randint(1, 6))
+        gctx = Ctx(f['name'], 'g', f['id'], ctx.depth + 1)
+        gctx.grp = s['grp']
+        f['body'] = self.body(gctx, r.randint(1, 6))
         return s
 
     def s_sleep(self, ctx):
@@ -341,7 +342,8 @@ class Gen:
             return None
         f = self.newfunc('L', ctx, src=k)
         f['body'] = self.body(Ctx(f['name'], 'L', None, ctx.depth + 1), self.r.randint(0, 2))
-        return {'k': 'link', 'slot': k, 'cb': f['name']}
+        how = self.r.choice((None, None, None, 'value', 'exception'))
+        return {'k': 'link', 'slot': k, 'cb': f['name'], 'how': how}
 
     def s_state(self, ctx):
         k = self.slot(ctx, allow_self=True)
@@ -446,7 +448,13 @@ class Gen:
         self.nscope += 1
         sid = self.nscope
         inner = Ctx(ctx.who, ctx.kind, ctx.slot, ctx.depth, ctx.scopes + [sid])
+        inner.grp = ctx.grp
         return {'k': 'scope', 'id': sid, 'd': d, 'body': self.body(inner, self.r.randint(1, 4))}
+
+    def s_pending(self, ctx):
+        if not ctx.scopes:
+            return None
+        return {'k': 'pending', 'sid': self.r.choice(ctx.scopes)}
 
     def s_l_set(self, ctx):
         l = self.pick(self.objs(('local',)))
@@ -477,11 +485,12 @@ class Gen:
         g = self.group()
         return g and {'k': 'g_len', 'obj': g['id']}
 
-    def worker(self, ctx, items):
+    def worker(self, ctx, items, may_fail=True):
         if self.nfuncs['w'] >= 3:
             return None
         f = self.newfunc('w', ctx)
         self.in_worker = True
+        self.may_fail = may_fail
         f['body'] = self.body(Ctx(f['name'], 'w', None, ctx.depth + 1), self.r.randint(1, 3))
         self.in_worker = False
         for s in f['body']:
@@ -508,14 +517,19 @@ class Gen:
             return None
         items = self.items()
         f = self.worker(ctx, items)
+        maxsize = self.r.randint(1, 2) if self.r.random() < 0.3 else None
         return f and {'k': 'imap', 'obj': g['id'], 'w': f['name'], 'items': items,
-                      'ordered': self.r.random() < 0.5}
+                      'ordered': self.r.random() < 0.5, 'maxsize': maxsize}
 
     def s_apply(self, ctx):
         g = self.group()
         if not g:
             return None
-        f = self.worker(ctx, [1])
+        # Called by a member of the same pool, apply runs the worker inline:
+        # a failing worker would end the caller in grove (grove_exit cannot
+        # be caught; GROVE_LACKS['apply_inline_fail']).
+        inline = ctx.grp == g['id']
+        f = self.worker(ctx, [1], may_fail=not inline)
         return f and {'k': 'apply', 'obj': g['id'], 'w': f['name'], 'items': [1]}
 
     def s_apply_async(self, ctx):
@@ -541,6 +555,7 @@ class Ctx:
         self.slot = slot
         self.depth = depth
         self.scopes = scopes or []
+        self.grp = None  # the group it was spawned into (a greenlet's body)
 
 
 def generate(seed, index, without=(), with_=()):
@@ -668,11 +683,13 @@ def desc(s):
         return '%s [%s]%s%s' % ('iwait' if s['iter'] else 'wait', ', '.join(waitnames(s)),
                                 tosfx(s['to']), ' count=%d' % s['count'] if s['count'] else '')
     if k == 'link':
-        return 'link g%d %s' % (s['slot'], s['cb'])
+        return '%s g%d %s' % ('link_' + s['how'] if s.get('how') else 'link', s['slot'], s['cb'])
     if k == 'state':
         return 'state g%d' % s['slot']
     if k == 'fail':
         return 'fail %d' % s['code']
+    if k == 'pending':
+        return 'pending scope%d' % s['sid']
     o = s.get('obj')
     simple = {'ev_set': 'set', 'ev_clear': 'clear', 'ev_isset': 'is_set', 'ar_state': 'state',
               'ar_excval': 'exception', 'q_size': 'size', 'q_done': 'task_done', 'sem_rel': 'release', 'sem_state': 'state',
@@ -693,7 +710,8 @@ def desc(s):
         return 'lset %s %d' % (o, s['v'])
     if k in ('map', 'imap'):
         name = 'imap' if k == 'imap' and s['ordered'] else 'imap_unordered' if k == 'imap' else 'map'
-        return '%s %s %s %s' % (name, o, s['w'], '[' + ', '.join(map(str, s['items'])) + ']')
+        return '%s %s %s %s%s' % (name, o, s['w'], '[' + ', '.join(map(str, s['items'])) + ']',
+                                  ' maxsize=%d' % s['maxsize'] if s.get('maxsize') else '')
     if k == 'apply':
         return 'apply %s %s %d' % (o, s['w'], s['items'][0])
     if k == 'apply_async':
@@ -879,7 +897,7 @@ def py_stmt(o, p, s, ind, f):
             q(d), s['slot'], arg, q('dead=%s'), s['slot']))
     elif k == 'link':
         i = slotcheck(s['slot'])
-        o.w(i, 'G[%d].link(%s)' % (s['slot'], s['cb']))
+        o.w(i, 'G[%d].%s(%s)' % (s['slot'], 'link_' + s['how'] if s.get('how') else 'link', s['cb']))
         o.w(i, "tr(who + %s)" % q(': %s -> ok' % d))
     elif k == 'state':
         W("tr(who + %s + gstate(G[%d]))" % (q(': %s -> ' % d), s['slot']))
@@ -958,6 +976,8 @@ def py_stmt(o, p, s, ind, f):
         W('finally:')
         o.w(ind + 1, 'unscope(%s)' % t)
         W("tr(who + ': scope end')")
+    elif k == 'pending':
+        W("tr(who + %s + str(bool(_t%d.pending)))" % (q(': %s -> ' % d), s['sid']))
     elif k == 'l_set':
         W('%s.v = %d' % (s['obj'], s['v']))
         W("tr(who + %s)" % q(': %s -> ok' % d))
@@ -980,7 +1000,8 @@ def py_stmt(o, p, s, ind, f):
         OP('%s.map(%s, %r)' % (s['obj'], s['w'], s['items']))
     elif k == 'imap':
         meth = 'imap' if s['ordered'] else 'imap_unordered'
-        W('it = %s.%s(%s, %r)' % (s['obj'], meth, s['w'], s['items']))
+        W('it = %s.%s(%s, %r%s)' % (s['obj'], meth, s['w'], s['items'],
+                                    ', maxsize=%d' % s['maxsize'] if s.get('maxsize') else ''))
         W("tr(who + %s)" % q(': %s -> ok' % d))
         W('drain(who, it)')
     elif k == 'apply':
@@ -1276,7 +1297,8 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
         W('}')
     elif k == 'link':
         slotcheck(s['slot'])
-        W('grove_link(%s, %s%s, NULL);' % (G(s['slot']), P, s['cb']), ind + 1)
+        W('grove_link%s(%s, %s%s, NULL);' % ('_' + s['how'] if s.get('how') else '', G(s['slot']), P,
+                                             s['cb']), ind + 1)
         W('tr("%%s: %s -> ok", who);' % d, ind + 1)
         W('}')
     elif k == 'state':
@@ -1361,6 +1383,8 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
         W('%ss%d_x:' % (P, s['id']))
         W('grove_timeout_cancel(%s);' % t)
         W('tr("%s: scope end", who);')
+    elif k == 'pending':
+        W('tr("%%s: %s -> %%s", who, fid_b(grove_timeout_pending(t%d)));' % (d, s['sid']))
     elif k == 'l_set':
         W('grove_local_set(%s, (void *)(intptr_t)%d);' % (ob, s['v']))
         W('tr("%%s: %s -> ok", who);' % d)
@@ -1387,8 +1411,10 @@ def c_stmt(o, p, s, ind, f, scopes, ret):
             blocking('grove_group_map(%s, %s%s, args, %d, r)' % (ob, P, s['w'], n), 0,
                      'fid_list(r, %d)' % n, ind + 1)
         else:
-            fn = 'grove_group_imap' if s['ordered'] else 'grove_group_imap_unordered'
-            W('grove_imap *it = %s(%s, %s%s, args, %d);' % (fn, ob, P, s['w'], n), ind + 1)
+            W('grove_imap_opts io = {.unordered = %s, .maxsize = %d};' % (
+                'false' if s['ordered'] else 'true', s.get('maxsize') or 0), ind + 1)
+            W('grove_imap *it = grove_group_imap_ex(%s, %s%s, args, %d, &io);' % (ob, P, s['w'], n),
+              ind + 1)
             W('tr("%%s: %s -> ok", who);' % d, ind + 1)
             W('for (;;) {', ind + 1)
             W('rc = grove_imap_next(it, &v, NULL, GROVE_FOREVER);', ind + 2)
@@ -1511,7 +1537,7 @@ def plain_stmt(out, p, s, ind):
     elif k == 'kill':
         W('%s.kill(%s)' % (g(s['slot']), kw()))
     elif k == 'link':
-        W('%s.link(%s)' % (g(s['slot']), s['cb']))
+        W('%s.%s(%s)' % (g(s['slot']), 'link_' + s['how'] if s.get('how') else 'link', s['cb']))
     elif k == 'state':
         W('%s.ready(), %s.successful(), bool(%s), %s.value' % ((g(s['slot']),) * 4))
     elif k == 'fail':
@@ -1556,6 +1582,8 @@ def plain_stmt(out, p, s, ind):
         if not s['body']:
             W('    pass')
         plain_body(out, p, s['body'], ind + 1)
+    elif k == 'pending':
+        W('scope%d.pending' % s['sid'])
     elif k == 'l_set':
         W('%s.v = %d' % (o, s['v']))
     elif k == 'l_get':
@@ -1569,7 +1597,8 @@ def plain_stmt(out, p, s, ind):
     elif k == 'map':
         W('%s.map(%s, %r)' % (o, s['w'], s['items']))
     elif k == 'imap':
-        W('for value in %s.%s(%s, %r): pass' % (o, 'imap' if s['ordered'] else 'imap_unordered', s['w'], s['items']))
+        W('for value in %s.%s(%s, %r%s): pass' % (o, 'imap' if s['ordered'] else 'imap_unordered', s['w'],
+                                                 s['items'], ', maxsize=%d' % s['maxsize'] if s.get('maxsize') else ''))
     elif k == 'apply':
         W('%s.apply(%s, (%d,))' % (o, s['w'], s['items'][0]))
     elif k == 'apply_async':

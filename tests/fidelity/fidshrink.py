@@ -94,7 +94,8 @@ def candidates(p):
             if s['k'] == 'scope':
                 c = copy.deepcopy(p)
                 b = _get(c, path)
-                b[i:i + 1] = b[i]['body']
+                sid = b[i]['id']
+                b[i:i + 1] = [x for x in b[i]['body'] if not (x['k'] == 'pending' and x['sid'] == sid)]
                 if ok(c):
                     yield c
     # 4. Fewer map items; simpler timeouts and sleeps.
@@ -202,6 +203,8 @@ def canonical(p):
         if s['k'] == 'scope':
             scopemap[s['id']] = len(scopemap) + 1
             s['id'] = scopemap[s['id']]
+        if s['k'] == 'pending':
+            s['sid'] = scopemap[s['sid']]
     funcs = {}
     for name in list(fmap):
         f = p['funcs'][name]

@@ -571,6 +571,52 @@ static void test_spawn_later_zero_is_a_timer(void) {
   grove_greenlet_release(c);
 }
 
+/* ---- link_value and link_exception (gevent 22.10) ------------------------- */
+
+static void lv_value(grove_greenlet *g, void *arg) { test_log("value"); }
+static void lv_exception(grove_greenlet *g, void *arg) { test_log("exception"); }
+static void lv_link(grove_greenlet *g, void *arg) { test_log("link"); }
+static void *lv_ok(void *arg) { return IARG(1); }
+static void *lv_bad(void *arg) {
+  grove_exit(-3);
+  return NULL;
+}
+static void *lv_wait(void *arg) {
+  grove_event_wait(arg, GROVE_FOREVER);
+  return NULL;
+}
+
+/* gevent: g.link_value(v); g.link_exception(e); g.link(l) -> "value link"
+ * for a greenlet that succeeds, "exception link" for one that fails, and
+ * "value" for one killed (GreenletExit is success). */
+static void test_link_value_and_exception(void) {
+  grove_fn fns[] = {lv_ok, lv_bad};
+  const char *want[] = {"value link", "exception link"};
+  for (int i = 0; i < 2; i++) {
+    test_log_reset();
+    grove_greenlet *g = grove_spawn(fns[i], NULL);
+    CHECK_EQ(grove_link_value(g, lv_value, NULL), 0);
+    CHECK_EQ(grove_link_exception(g, lv_exception, NULL), 0);
+    CHECK_EQ(grove_link(g, lv_link, NULL), 0);
+    CHECK_EQ(grove_sleep(0.01), 0);
+    CHECK_LOG(want[i]);
+    grove_greenlet_release(g);
+  }
+  test_log_reset();
+  grove_event *e = grove_event_new();
+  grove_greenlet *g = grove_spawn(lv_wait, e);
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_link_value(g, lv_value, NULL), 0);
+  CHECK_EQ(grove_link_exception(g, lv_exception, NULL), 0);
+  CHECK_EQ(grove_kill(g, GROVE_FOREVER), 0);
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_LOG("value");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_event_free(e), 0);
+  CHECK_EQ(grove_link_value(NULL, lv_value, NULL), GROVE_EINVAL);
+  CHECK_EQ(grove_link_exception(grove_current(), NULL, NULL), GROVE_EINVAL);
+}
+
 TEST_MAIN(TEST(test_spawn_runs_after_caller_blocks), TEST(test_get_and_value),
           TEST(test_current_and_state_while_running), TEST(test_spawn_order),
           TEST(test_sleep0_interleaves), TEST(test_sleep_ordering), TEST(test_sleep_duration),
@@ -581,4 +627,4 @@ TEST_MAIN(TEST(test_spawn_runs_after_caller_blocks), TEST(test_get_and_value),
           TEST(test_detached_greenlet_keeps_running), TEST(test_names_and_ids),
           TEST(test_spawn_later), TEST(test_nested_spawn), TEST(test_greenlet_count),
           TEST(test_spawn_null), TEST(test_many_values), TEST(test_join_timeout_zero_yields),
-          TEST(test_spawn_later_zero_is_a_timer))
+          TEST(test_spawn_later_zero_is_a_timer), TEST(test_link_value_and_exception))

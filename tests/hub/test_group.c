@@ -487,6 +487,117 @@ static void test_invalid(void) {
   CHECK_EQ(grove_group_free(grp), 0);
 }
 
+/* ---- map, apply and imap(maxsize), checked against gevent 22.10 ----------- */
+
+static void *o_w(void *arg) {
+  int x = IVAL(arg);
+  test_log("w%d", x);
+  if (x < 3)
+    grove_exit(-x);
+  return arg;
+}
+
+/* gevent: Pool(3).map(w, [1, 2, 3]) where w fails for 1 and 2 -> w1 w2 w3
+ * map err=-1: every task is spawned before the first result is read. */
+static void test_map_spawns_every_task_first(void) {
+  grove_group *p = grove_pool_new(3);
+  void *args[] = {IARG(1), IARG(2), IARG(3)}, *res[3] = {0};
+  int rc = grove_group_map(p, o_w, args, 3, res);
+  test_log("map err=%d", rc);
+  CHECK_LOG("w1 w2 w3 map err=-1");
+  CHECK_EQ(grove_group_join(p, 1.0), 0);
+  CHECK_EQ(grove_group_free(p), 0);
+}
+
+static grove_group *o_p;
+static void *o_slow(void *arg) {
+  test_log("slow start");
+  if (grove_sleep(0.32) == 0)
+    test_log("not reached");
+  return arg;
+}
+static void *o_member(void *arg) {
+  void *v = NULL;
+  if (grove_group_apply(o_p, o_slow, NULL, &v) == GROVE_ECANCELED)
+    test_log("apply exit");
+  return arg;
+}
+
+/* gevent: Pool(1) kept full; with Timeout(0.01): p.apply(w, (3,)) ->
+ * Timeout (the wait for room failed: its code, not ENOMEM). A member calls
+ * p.apply(slow) inline and is killed during it -> slow-start apply-exit
+ * dead=True. */
+static void test_apply_errors(void) {
+  o_p = grove_pool_new(1);
+  ev = grove_event_new();
+  grove_greenlet *blocker = grove_group_spawn(o_p, wait_ev, NULL);
+  grove_timeout *t = grove_timeout_start(0.01);
+  void *v = NULL;
+  CHECK_EQ(grove_group_apply(o_p, o_w, IARG(3), &v), GROVE_ETIMEDOUT);
+  grove_greenlet *g = NULL;
+  CHECK_EQ(grove_group_spawn_ex(o_p, o_w, IARG(3), NULL, &g), GROVE_ETIMEDOUT);
+  CHECK(g == NULL);
+  CHECK_EQ(grove_timeout_cancel(t), 0);
+  CHECK_EQ(grove_kill(blocker, 1.0), 0);
+  grove_greenlet_release(blocker);
+  CHECK_EQ(grove_group_join(o_p, 1.0), 0);
+  CHECK_EQ(grove_group_spawn_ex(o_p, NULL, NULL, NULL, &g), GROVE_EINVAL);
+  CHECK_EQ(grove_group_free(o_p), 0);
+  CHECK_EQ(grove_event_free(ev), 0);
+
+  o_p = grove_pool_new(2);
+  g = grove_group_spawn(o_p, o_member, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  CHECK_EQ(grove_kill(g, GROVE_FOREVER), 0);
+  test_log("dead=%d", grove_ready(g));
+  CHECK_LOG("slow start apply exit dead=1");
+  grove_greenlet_release(g);
+  CHECK_EQ(grove_group_join(o_p, 1.0), 0);
+  CHECK_EQ(grove_group_free(o_p), 0);
+}
+
+static void *o_v(void *arg) {
+  test_log("v%d", IVAL(arg));
+  return arg;
+}
+
+/* gevent: Pool(4).imap(v, [1, 2, 3, 4], maxsize=1); sleep(0.01); print
+ * first; then iterate -> v1 first r1 v2 v3 r2 r3 v4 r4.
+ * imap_unordered(v, [1, 2, 3], maxsize=2) -> v1 v2 first r1 r2 v3 r3. */
+static void test_imap_maxsize(void) {
+  grove_group *p = grove_pool_new(4);
+  void *args[] = {IARG(1), IARG(2), IARG(3), IARG(4)};
+  grove_imap_opts o = {.unordered = false, .maxsize = 1};
+  grove_imap *it = grove_group_imap_ex(p, o_v, args, 4, &o);
+  CHECK_EQ(grove_sleep(0.01), 0);
+  test_log("first");
+  void *r;
+  int rc;
+  while ((rc = grove_imap_next(it, &r, NULL, GROVE_FOREVER)) == 0)
+    test_log("r%d", IVAL(r));
+  CHECK_EQ(rc, GROVE_EOF);
+  CHECK_LOG("v1 first r1 v2 v3 r2 r3 v4 r4");
+  CHECK_EQ(grove_imap_free(it), 0);
+  test_log_reset();
+  o.unordered = true;
+  o.maxsize = 2;
+  it = grove_group_imap_ex(p, o_v, args, 3, &o);
+  CHECK_EQ(grove_sleep(0.01), 0);
+  test_log("first");
+  while ((rc = grove_imap_next(it, &r, NULL, GROVE_FOREVER)) == 0)
+    test_log("r%d", IVAL(r));
+  CHECK_LOG("v1 v2 first r1 r2 v3 r3");
+  CHECK_EQ(grove_imap_free(it), 0);
+  /* Dropped early: the helper waiting for a result to be taken ends. */
+  o.maxsize = 1;
+  it = grove_group_imap_ex(p, o_v, args, 4, &o);
+  CHECK_EQ(grove_sleep(0.01), 0);
+  CHECK_EQ(grove_imap_free(it), 0);
+  CHECK_EQ(grove_sleep(0.01), 0);
+  CHECK_EQ(grove_group_join(p, 1.0), 0);
+  CHECK_EQ(grove_group_free(p), 0);
+}
+
 TEST_MAIN(TEST(test_group_add_discard_contains), TEST(test_group_add_finished),
           TEST(test_group_members_leave_when_done), TEST(test_group_detached_members),
           TEST(test_group_kill), TEST(test_group_free_count),
@@ -496,4 +607,5 @@ TEST_MAIN(TEST(test_group_add_discard_contains), TEST(test_group_add_finished),
           TEST(test_imap_unordered_finish_order), TEST(test_imap_errors_and_timeout),
           TEST(test_imap_free_early), TEST(test_apply_async_callback),
           TEST(test_apply_async_no_callback_on_failure), TEST(test_apply_async_full_pool),
-          TEST(test_apply), TEST(test_invalid))
+          TEST(test_apply), TEST(test_invalid), TEST(test_map_spawns_every_task_first),
+          TEST(test_apply_errors), TEST(test_imap_maxsize))

@@ -205,8 +205,54 @@ static void test_invalid(void) {
   CHECK_EQ(grove_local_free(NULL), GROVE_EINVAL);
 }
 
+/* ---- a local links the greenlet that touches it (gevent 22.10) ------------- */
+
+static grove_local *o_x;
+static int o_touch;
+static grove_greenlet *o_g2, *o_g3;
+static void o_l1(grove_greenlet *g, void *arg) { test_log("L1"); }
+static void *o_g3_fn(void *arg) {
+  CHECK_EQ(grove_link(o_g2, o_l1, NULL), 0);
+  test_log("linked");
+  return arg;
+}
+static void *o_g2_fn(void *arg) {
+  void *v;
+  if (o_touch && grove_local_lookup(o_x, &v) == GROVE_ENOENT)
+    test_log("lget ENOENT");
+  o_g3 = grove_spawn(o_g3_fn, NULL);
+  return arg;
+}
+static void *o_g1_fn(void *arg) {
+  o_g2 = grove_spawn(o_g2_fn, NULL);
+  CHECK_EQ(grove_sleep(0), 0);
+  test_log("g1 done");
+  return arg;
+}
+
+/* gevent: g2 touches a local (even a failed lookup), so it has a link when
+ * it dies and its notification is scheduled then; the link g3 adds after
+ * its death runs in that notification, before main's get of g1 returns:
+ * lget-ENOENT g1-done linked L1 get. Without the touch: g1-done linked get
+ * L1. */
+static void test_local_links_the_greenlet(void) {
+  for (o_touch = 1; o_touch >= 0; o_touch--) {
+    test_log_reset();
+    o_x = grove_local_new(NULL);
+    grove_greenlet *g1 = grove_spawn(o_g1_fn, NULL);
+    CHECK_EQ(grove_get(g1, NULL, GROVE_FOREVER), 0);
+    test_log("get");
+    CHECK_EQ(grove_sleep(0.01), 0);
+    CHECK_LOG(o_touch ? "lget ENOENT g1 done linked L1 get" : "g1 done linked get L1");
+    grove_greenlet_release(g1);
+    grove_greenlet_release(o_g2);
+    grove_greenlet_release(o_g3);
+    CHECK_EQ(grove_local_free(o_x), 0);
+  }
+}
+
 TEST_MAIN(TEST(test_values_are_per_greenlet), TEST(test_unset_is_enoent),
           TEST(test_delete_and_replace), TEST(test_destructors_run_when_greenlet_ends),
           TEST(test_destructors_run_for_killed_and_failed),
           TEST(test_free_key_runs_destructors_for_live_values), TEST(test_null_destructor),
-          TEST(test_many_keys), TEST(test_invalid))
+          TEST(test_many_keys), TEST(test_invalid), TEST(test_local_links_the_greenlet))

@@ -669,6 +669,26 @@ static void test_channel_put_nowait_switches(void) {
   CHECK_EQ(grove_queue_free(q), 0);
 }
 
+/* gevent: with Timeout(0): channel.get_nowait() raises the scope's Timeout,
+ * not Empty (put_nowait likewise, not Full): the _nowait form is a get with
+ * a timeout of 0, and the scope's timer, armed first, fires first in the
+ * poll. Outside a scope it is Empty. (Found by the fidelity sweep.) */
+static void test_channel_nowait_in_expiring_scope(void) {
+  q = grove_channel_new();
+  void *x;
+  grove_timeout *t = grove_timeout_start(0);
+  CHECK_EQ(grove_queue_get_nowait(q, &x), GROVE_ETIMEDOUT);
+  CHECK(grove_timeout_expired(t));
+  grove_timeout_cancel(t);
+  t = grove_timeout_start(0);
+  CHECK_EQ(grove_queue_put_nowait(q, IARG(1)), GROVE_ETIMEDOUT);
+  CHECK(grove_timeout_expired(t));
+  grove_timeout_cancel(t);
+  CHECK_EQ(grove_queue_get_nowait(q, &x), GROVE_EEMPTY);
+  CHECK_EQ(grove_queue_put_nowait(q, IARG(1)), GROVE_EFULL);
+  CHECK_EQ(grove_queue_free(q), 0);
+}
+
 TEST_MAIN(TEST(test_fifo_order), TEST(test_nowait_forms), TEST(test_put_get_timeouts),
           TEST(test_getters_served_fifo), TEST(test_bounded_putters_served_fifo),
           TEST(test_get_nowait_frees_blocked_putter), TEST(test_timed_getter_gets_item),
@@ -679,4 +699,5 @@ TEST_MAIN(TEST(test_fifo_order), TEST(test_nowait_forms), TEST(test_put_get_time
           TEST(test_channel_put_blocks_until_taken), TEST(test_channel_nowait_with_waiting_peer),
           TEST(test_channel_poll_timeout_zero), TEST(test_free_with_waiters_busy),
           TEST(test_killed_getter_takes_nothing), TEST(test_invalid),
-          TEST(test_queue_timeout_zero_yields), TEST(test_channel_put_nowait_switches))
+          TEST(test_queue_timeout_zero_yields), TEST(test_channel_put_nowait_switches),
+          TEST(test_channel_nowait_in_expiring_scope))

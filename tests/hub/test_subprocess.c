@@ -471,10 +471,88 @@ static void test_die_with_parent(void) {
   CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 }
 
+/* ---- run and check_output: what gevent.subprocess gives for the same ---- */
+
+/* check_output(['echo', 'hi']) -> b'hi\n';
+ * check_output(['sh', '-c', 'echo out; exit 3']) -> CalledProcessError(3,
+ * output=b'out\n'); check_output(..., stderr=STDOUT) -> b'o\ne\n';
+ * a missing program -> FileNotFoundError. */
+static void test_check_output(void) {
+  const char *echo[] = {"echo", "hi", NULL};
+  grove_subprocess_opts o = {.argv = echo};
+  char *out = NULL;
+  size_t len = 0;
+  int code = -1;
+  CHECK_EQ(grove_subprocess_check_output(&o, NULL, 0, &out, &len, &code, 5.0), 0);
+  CHECK_STR(out, "hi\n");
+  CHECK_EQ(len, 3);
+  CHECK_EQ(code, 0);
+  free(out);
+  const char *fail[] = {"sh", "-c", "echo out; exit 3", NULL};
+  o.argv = fail;
+  CHECK_EQ(grove_subprocess_check_output(&o, NULL, 0, &out, NULL, &code, 5.0), GROVE_ESTATUS);
+  CHECK_STR(out, "out\n");
+  CHECK_EQ(code, 3);
+  free(out);
+  const char *both[] = {"sh", "-c", "echo o; echo e >&2", NULL};
+  o.argv = both;
+  o.stderr_mode = GROVE_STDIO_STDOUT;
+  CHECK_EQ(grove_subprocess_check_output(&o, NULL, 0, &out, NULL, NULL, 5.0), 0);
+  CHECK_STR(out, "o\ne\n");
+  free(out);
+  const char *missing[] = {"/nonexistent-grove", NULL};
+  grove_subprocess_opts m = {.argv = missing};
+  CHECK_EQ(grove_subprocess_check_output(&m, NULL, 0, &out, NULL, NULL, 5.0), GROVE_ENOENT);
+  CHECK(out == NULL);
+  CHECK_EQ(grove_subprocess_check_output(NULL, NULL, 0, &out, NULL, NULL, 5.0), GROVE_EINVAL);
+}
+
+/* run(['sh', '-c', 'echo a; echo b >&2; exit 2'], stdout=PIPE, stderr=PIPE)
+ * -> returncode 2, b'a\n', b'b\n'; run(['cat'], input=b'xyz', stdout=PIPE)
+ * -> b'xyz'; run(['false'], check=True) -> CalledProcessError(1);
+ * run(['sh', '-c', 'echo started; exec sleep 5'], stdout=PIPE,
+ * timeout=0.2) -> TimeoutExpired, output b'started\n'. */
+static void test_run(void) {
+  const char *ab[] = {"sh", "-c", "echo a; echo b >&2; exit 2", NULL};
+  grove_subprocess_opts o = {
+      .argv = ab, .stdout_mode = GROVE_STDIO_PIPE, .stderr_mode = GROVE_STDIO_PIPE};
+  grove_subprocess_result r;
+  CHECK_EQ(grove_subprocess_run(&o, NULL, 0, 5.0, 0, &r), 0);
+  CHECK_EQ(r.returncode, 2);
+  CHECK_STR(r.out, "a\n");
+  CHECK_STR(r.err, "b\n");
+  grove_subprocess_result_free(&r);
+  const char *cat[] = {"cat", NULL};
+  grove_subprocess_opts c = {.argv = cat, .stdout_mode = GROVE_STDIO_PIPE};
+  CHECK_EQ(grove_subprocess_run(&c, "xyz", 3, 5.0, 0, &r), 0);
+  CHECK_EQ(r.returncode, 0);
+  CHECK_STR(r.out, "xyz");
+  CHECK(r.err == NULL);
+  grove_subprocess_result_free(&r);
+  const char *fls[] = {"false", NULL};
+  grove_subprocess_opts f = {.argv = fls};
+  CHECK_EQ(grove_subprocess_run(&f, NULL, 0, 5.0, GROVE_SUBPROCESS_CHECK, &r), GROVE_ESTATUS);
+  CHECK_EQ(r.returncode, 1);
+  CHECK(r.out == NULL);
+  grove_subprocess_result_free(&r);
+  CHECK_EQ(grove_subprocess_run(&f, NULL, 0, 5.0, 0, &r), 0);
+  CHECK_EQ(r.returncode, 1);
+  grove_subprocess_result_free(&r);
+  const char *slow[] = {"sh", "-c", "echo started; exec sleep 5", NULL};
+  grove_subprocess_opts s = {.argv = slow, .stdout_mode = GROVE_STDIO_PIPE};
+  double t0 = test_now();
+  CHECK_EQ(grove_subprocess_run(&s, NULL, 0, 0.2, 0, &r), GROVE_ETIMEDOUT);
+  CHECK(test_now() - t0 < 3.0);
+  CHECK_STR(r.out, "started\n");
+  CHECK_EQ(r.returncode, -9); /* killed with SIGKILL */
+  grove_subprocess_result_free(&r);
+  CHECK_EQ(grove_subprocess_run(&s, NULL, 0, 5.0, 8, &r), GROVE_EINVAL);
+}
+
 TEST_MAIN(TEST(test_echo), TEST(test_argv_env_cwd), TEST(test_cat_roundtrip),
           TEST(test_communicate_large), TEST(test_communicate_timeout_then_kill),
           TEST(test_not_found), TEST(test_exit_status), TEST(test_stderr_to_stdout),
           TEST(test_input_to_dead_child), TEST(test_seed_cron), TEST(test_kill_waiter),
           TEST(test_communicate_early_failures), TEST(test_several_waiters),
           TEST(test_free_running), TEST(test_free_running_then_close), TEST(test_leak_reported),
-          TEST(test_die_with_parent))
+          TEST(test_die_with_parent), TEST(test_check_output), TEST(test_run))
