@@ -143,8 +143,8 @@ typedef struct grove__peer {
   size_t span_head, span_len, span_cap;
   uint32_t span_acked;   /* bytes of the oldest envelope returned already (a foreign peer) */
   uint64_t ledger_msgs;  /* envelopes in it */
-  grove__flowq linkq;               /* waiting for the link window */
-  grove__reftab targets;            /* grove__rtarget: its bounded actors */
+  grove__flowq linkq;    /* waiting for the link window */
+  grove__reftab targets; /* grove__rtarget: its bounded actors */
   /* ... and what it sends us */
   uint64_t unreturned; /* data bytes processed, not returned in a CREDIT yet */
   grove__reftab pairs; /* grove__pair: our bounded actors it sends to */
