@@ -175,6 +175,15 @@ static int sup_init(grove_actor *self, void *arg) {
     rc = GROVE_EINVAL;
     goto out;
   }
+  /* A supervisor started as a child (its spec's class is this one) gets
+   * its name from the child spec's opts.name, registered at the spawn; its
+   * own args' opts.name registers here when the spec gave none. The spec's
+   * wins when both are set (an actor has one name). grove_supervisor_start
+   * registers opts.name at the spawn: nothing more to do then. */
+  if (a->opts.name && a->opts.name[0] && !(self->_ext && self->_ext->name)) {
+    if ((rc = grove_register(a->opts.name, grove_actor_ref(self))) != 0)
+      goto out; /* GROVE_EEXIST: the name is another actor's */
+  }
   s->opts = a->opts;
   s->opts.name = NULL;
   if (s->opts.intensity <= 0)

@@ -462,6 +462,72 @@ void grove__flow_ended(grove_ref target) {
   }
 }
 
+/* ---- the ledger: which messages are in flight -------------------------------------------
+ *
+ * Bytes bound the window; messages are what a user counts. The ledger
+ * keeps the data envelopes in flight as runs of equal size, so that a
+ * CREDIT's bytes (which always end on an envelope of grove's: the receiver
+ * returns whole envelopes) say how many messages were confirmed, and a
+ * peer going down how many were not. A stream of equal messages is one
+ * span: the hot path adds one to a count. */
+
+void grove__ledger_add_slow(grove__peer *p, uint32_t size) {
+  if (p->span_len == p->span_cap) {
+    size_t cap = p->span_cap ? p->span_cap * 2 : 16;
+    grove__span *s = malloc(cap * sizeof *s);
+    if (!s) {
+      if (p->span_len) /* out of memory: an approximate count, nothing lost */
+        p->spans[(p->span_head + p->span_len - 1) & (p->span_cap - 1)].count++;
+      else
+        p->ledger_msgs--;
+      return;
+    }
+    for (size_t i = 0; i < p->span_len; i++)
+      s[i] = p->spans[(p->span_head + i) & (p->span_cap - 1)];
+    free(p->spans);
+    p->spans = s;
+    p->span_cap = cap;
+    p->span_head = 0;
+  }
+  grove__span *t = &p->spans[(p->span_head + p->span_len++) & (p->span_cap - 1)];
+  t->size = size;
+  t->count = 1;
+}
+
+/* `bytes` of the oldest data in flight were returned. */
+static void ledger_ack(grove__peer *p, uint64_t bytes) {
+  bytes += p->span_acked;
+  p->span_acked = 0;
+  while (bytes && p->span_len) {
+    grove__span *h = &p->spans[p->span_head];
+    uint64_t k = bytes / h->size;
+    if (k >= h->count) {
+      bytes -= (uint64_t)h->size * h->count;
+      p->ledger_msgs -= h->count;
+      p->span_head = (p->span_head + 1) & (p->span_cap - 1);
+      p->span_len--;
+      continue;
+    }
+    h->count -= (uint32_t)k;
+    p->ledger_msgs -= k;
+    p->span_acked = (uint32_t)(bytes - k * h->size); /* part of one: not on a boundary */
+    break;
+  }
+}
+
+static void ledger_clear(grove__peer *p) {
+  p->span_head = p->span_len = 0;
+  p->span_acked = 0;
+  p->ledger_msgs = 0;
+}
+
+uint64_t grove__ledger_unconfirmed(const grove__peer *p) {
+  uint64_t buffered = p->out_msgs;
+  for (const grove__frame *f = p->sealed; f; f = f->next)
+    buffered += f->msgs;
+  return p->ledger_msgs > buffered ? p->ledger_msgs - buffered : 0;
+}
+
 /* ---- the sending side: a CREDIT arrives ---------------------------------------------- */
 
 static void target_free(void *e, void *arg) {
@@ -475,7 +541,9 @@ void grove__flow_credit_in(grove__node *n, grove__peer *p, const grove__env *e) 
   if (e->bytes) {
     uint64_t inflight = p->sent_bytes - p->acked_bytes;
     /* more than is in flight: from before a reset */
-    p->acked_bytes += e->bytes < inflight ? e->bytes : inflight;
+    uint64_t acked = e->bytes < inflight ? e->bytes : inflight;
+    p->acked_bytes += acked;
+    ledger_ack(p, acked);
     flowq_kick(&p->linkq);
   }
   grove__grant_iter it;
@@ -519,6 +587,7 @@ static void pair_free(void *e, void *arg) {
 void grove__flow_reset(grove__node *n, grove__peer *p, int code) {
   p->flow_epoch++;
   p->sent_bytes = p->acked_bytes = 0;
+  ledger_clear(p);
   p->unreturned = 0;
   flowq_release(&p->linkq, code);
   reftab_clear(&p->targets, target_free, (void *)(intptr_t)code);
@@ -531,4 +600,8 @@ void grove__flow_free(grove__peer *p) {
   /* Every waiter was woken when the peer went down. */
   reftab_clear(&p->targets, pair_free, NULL);
   reftab_clear(&p->pairs, pair_free, NULL);
+  free(p->spans);
+  p->spans = NULL;
+  p->span_cap = 0;
+  ledger_clear(p);
 }

@@ -278,17 +278,30 @@ static void node_at_exit(void) {
   if (!n || !n->sock)
     return;
   uint64_t deadline = grove__now() + (uint64_t)(n->opts.heartbeat_timeout * 1e9);
+  uint64_t hello_at = 0;
   for (;;) {
     int pending = 0;
+    uint64_t t = grove__now();
     for (size_t i = 0; i < n->npeers; i++) {
       grove__peer *p = n->peers[i];
+      if (p->state == GROVE__P_CONNECTING && buffered(p)) {
+        /* Messages wait for a handshake that has not finished (a peer
+         * connected to just before the exit, or not listening yet): the
+         * hub's loop, which would repeat the hello, runs no more, so the
+         * linger does, every 20 ms. */
+        if (t >= hello_at)
+          grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
+        pending = 1;
+        continue;
+      }
       if (p->state != GROVE__P_UP)
         continue;
       if (p->out.size || p->sealed)
         grove__peer_flush(n, p);
       pending |= p->out.size || p->sealed || p->sent_bytes != p->acked_bytes;
     }
-    uint64_t t = grove__now();
+    if (t >= hello_at)
+      hello_at = t + 20000000;
     if (!pending || t >= deadline || !n->sock)
       break;
     /* Read what comes (credit), or wait for room: at most 10 ms at a time. */
@@ -308,13 +321,13 @@ static void node_at_exit(void) {
     grove__peer *p = n->peers[i];
     lost += buffered(p);
     if (p->state == GROVE__P_UP)
-      unconfirmed += p->sent_bytes - p->acked_bytes;
+      unconfirmed += grove__ledger_unconfirmed(p);
   }
   if (lost || unconfirmed) {
     char line[300];
     int k = snprintf(line, sizeof line,
                      "grove: node %s: the process exits without grove_node_stop: %zu message(s) "
-                     "not delivered (dropped), %llu byte(s) of messages sent but not confirmed "
+                     "not delivered (dropped), %llu message(s) sent but not confirmed "
                      "by their nodes (they may be lost)\n",
                      n->name, lost, (unsigned long long)unconfirmed);
     if (k > 0)

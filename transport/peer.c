@@ -153,13 +153,22 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
   for (grove__frame *f = p->sealed; f; f = f->next)
     lost += f->msgs;
   n->stats.dropped_unroutable += lost;
+  /* What ZeroMQ took and the peer did not confirm (its CREDITs) may have
+   * arrived, or may yet (then the peer delivers it, or drops and counts it
+   * if it took us for down), or be lost with the connection (a redial, a
+   * connection reset, the process's end): the sender cannot tell, so it
+   * counts it, apart. Nothing accepted goes uncounted. */
+  uint64_t unconfirmed = grove__ledger_unconfirmed(p);
+  n->stats.unconfirmed += unconfirmed;
   /* An orderly stop (ours, or its goodbye) is not news; a loss is. One
    * line, in the peer's own log slot: another peer's news does not hide it. */
   int orderly = strcmp(why, "this node stopped") == 0 || strcmp(why, "it stopped") == 0;
   if (!orderly || lost) {
-    char dropped[64] = "";
-    if (lost)
-      snprintf(dropped, sizeof dropped, ", %zu message(s) to it dropped", lost);
+    char dropped[128] = "";
+    if (lost || unconfirmed)
+      snprintf(dropped, sizeof dropped,
+               ", %zu message(s) to it dropped, %llu sent and not confirmed (may be lost)", lost,
+               (unsigned long long)unconfirmed);
     grove__node_log(n, p, "node %s is down (%s)%s", p->name, why, dropped);
   }
   grove__peer_drop_output(p);

@@ -87,6 +87,11 @@ typedef struct grove__pair {
   struct grove__pair *next_dirty;
 } grove__pair;
 
+/* A run of data envelopes of one size in flight to a peer (the ledger). */
+typedef struct grove__span {
+  uint32_t size, count;
+} grove__span;
+
 /* A frame sealed while ZeroMQ pushed back: sent before the buffer. */
 typedef struct grove__frame {
   struct grove__frame *next;
@@ -130,8 +135,16 @@ typedef struct grove__peer {
   uint64_t window;                  /* the window it grants us (its hello) */
   uint64_t sent_bytes, acked_bytes; /* data bytes sent / returned by its CREDITs */
   uint64_t flow_epoch;              /* bumped when the flow state starts afresh */
-  grove__flowq linkq;               /* waiting for the link window */
-  grove__reftab targets;            /* grove__rtarget: its bounded actors */
+  /* The ledger: the data envelopes counted in sent_bytes and not yet
+   * returned, oldest first, run-length encoded by size (a stream of equal
+   * messages is one span), so that a peer going down tells how many
+   * messages it had not confirmed, not only how many bytes. A ring. */
+  grove__span *spans;
+  size_t span_head, span_len, span_cap;
+  uint32_t span_acked;   /* bytes of the oldest envelope returned already (a foreign peer) */
+  uint64_t ledger_msgs;  /* envelopes in it */
+  grove__flowq linkq;    /* waiting for the link window */
+  grove__reftab targets; /* grove__rtarget: its bounded actors */
   /* ... and what it sends us */
   uint64_t unreturned; /* data bytes processed, not returned in a CREDIT yet */
   grove__reftab pairs; /* grove__pair: our bounded actors it sends to */
@@ -254,10 +267,26 @@ msgpack_packer *grove__node_begin_env(grove__node *n, grove__peer *p, size_t siz
 /* Data envelopes (SEND, CALL, REPLY) count against the link window: note
  * the buffer's size before encoding one, count it after. */
 static inline size_t grove__data_mark(const grove__peer *p) { return p->out.size; }
+void grove__ledger_add_slow(grove__peer *p, uint32_t size);
 static inline void grove__data_count(grove__peer *p, size_t mark) {
-  p->sent_bytes += p->out.size - mark;
-  p->out_msgs += p->out.size > mark; /* an envelope was written */
+  size_t size = p->out.size - mark;
+  if (size == 0)
+    return;
+  p->sent_bytes += size;
+  p->out_msgs++; /* an envelope was written */
+  p->ledger_msgs++;
+  if (GROVE__LIKELY(p->span_len != 0)) {
+    grove__span *t = &p->spans[(p->span_head + p->span_len - 1) & (p->span_cap - 1)];
+    if (GROVE__LIKELY(t->size == size && t->count != UINT32_MAX)) {
+      t->count++;
+      return;
+    }
+  }
+  grove__ledger_add_slow(p, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size);
 }
+/* Messages sent to p and not confirmed that were handed to ZeroMQ (not
+ * buffered here). */
+uint64_t grove__ledger_unconfirmed(const grove__peer *p);
 /* The most a SEND/CALL envelope adds to a body and tag. */
 #define GROVE__ENV_OVERHEAD 64
 int grove__peer_flush(grove__node *n, grove__peer *p);

@@ -65,7 +65,12 @@ typedef struct grove_supervisor_opts {
 
 /* What to pass to grove_actor_spawn_ex (or as a child spec's arg, with
  * grove_supervisor_class as its class) to start a supervisor: nested
- * supervision trees are child specs whose class is a supervisor. */
+ * supervision trees are child specs whose class is a supervisor. Its name
+ * is the child spec's opts.name (or grove_actor_spawn_ex's opts.name) if
+ * that is set, otherwise opts.name here, registered when it starts (and
+ * at every restart); an actor has one name, so when both are set the
+ * spec's wins. A name that another actor holds fails its start with
+ * GROVE_EEXIST. */
 typedef struct grove_supervisor_args {
   grove_supervisor_opts opts;
   const grove_child_spec *children; /* copied */

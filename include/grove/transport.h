@@ -135,6 +135,12 @@ typedef struct grove_node_stats {
   uint64_t target_waits; /* sends and calls that waited for a remote bounded inbox */
   uint64_t credits_sent; /* CREDIT envelopes: bytes returned, grants */
   uint64_t credits_received;
+  /* Messages (SEND, CALL, REPLY) handed to a peer's connection that it had
+   * not confirmed (returned in a CREDIT) when it went down: each was
+   * delivered, counted by the peer (dropped_unknown_peer), or lost with
+   * the connection - the sender cannot tell which (docs/transport.md,
+   * "What is counted"). */
+  uint64_t unconfirmed;
 } grove_node_stats;
 int grove_node_stats_get(grove_node_stats *out);
 

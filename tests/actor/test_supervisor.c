@@ -693,6 +693,64 @@ static void test_supervisor_via_spawn_ex(void) {
   CHECK_LOG("stop:y:shutdown stop:x:shutdown");
 }
 
+/* A nested supervisor's name: its args' opts.name registers it as the
+ * child spec's opts.name does (it was ignored), again after a restart; the
+ * spec's wins when both are set; a name another actor holds fails its
+ * start (GROVE_EEXIST). */
+static void test_nested_supervisor_names(void) {
+  grove_supervisor_args named = inner_args;
+  named.opts.name = "inner.by_args";
+  grove_child_spec outer_children[] = {{.id = "by_args",
+                                        .cls = &grove_supervisor_class,
+                                        .arg = &named,
+                                        .restart = GROVE_PERMANENT,
+                                        .shutdown = GROVE_FOREVER},
+                                       {.id = "both",
+                                        .cls = &grove_supervisor_class,
+                                        .arg = &named,
+                                        .restart = GROVE_PERMANENT,
+                                        .shutdown = GROVE_FOREVER,
+                                        .opts = {.name = "inner.by_spec"}}};
+  /* "both" names the args' name too: the spec's wins, so the two do not
+   * collide */
+  grove_ref outer = start(GROVE_ONE_FOR_ONE, outer_children, 2);
+  grove_ref r = GROVE_REF_NULL;
+  CHECK_EQ(grove_whereis("inner.by_args", &r), 0);
+  CHECK(grove_ref_eq(r, child(outer, "by_args")));
+  CHECK_EQ(grove_whereis("inner.by_spec", &r), 0);
+  CHECK(grove_ref_eq(r, child(outer, "both")));
+  /* restarted: the new one has the name */
+  grove_ref old = child(outer, "by_args");
+  CHECK_EQ(grove_actor_exit(old, GROVE_EXIT_KILLED), 0);
+  CHECK_EQ(grove_actor_wait(old, NULL, 5.0), 0);
+  counts(outer);
+  settle();
+  grove_ref now = child(outer, "by_args");
+  CHECK(!grove_ref_eq(now, old));
+  CHECK_EQ(grove_whereis("inner.by_args", &r), 0);
+  CHECK(grove_ref_eq(r, now));
+  stop_sup(outer);
+  CHECK_EQ(grove_whereis("inner.by_args", &r), GROVE_ENOENT);
+  CHECK_EQ(grove_whereis("inner.by_spec", &r), GROVE_ENOENT);
+
+  /* spawned directly with the args: registered too; a second with the same
+   * name fails */
+  grove_ref sup, sup2 = GROVE_REF_NULL;
+  CHECK_EQ(grove_actor_spawn_ex(&grove_supervisor_class, &named, NULL, &sup), 0);
+  settle();
+  CHECK_EQ(grove_whereis("inner.by_args", &r), 0);
+  CHECK(grove_ref_eq(r, sup));
+  int rc = grove_actor_spawn_ex(&grove_supervisor_class, &named, NULL, &sup2);
+  if (rc == 0) {
+    int reason = 0;
+    CHECK_EQ(grove_actor_wait(sup2, &reason, 5.0), 0);
+    CHECK_EQ(reason, GROVE_EEXIST);
+  } else {
+    CHECK_EQ(rc, GROVE_EEXIST);
+  }
+  stop_sup(sup);
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------ */
 
 /* A child that traps exits and ignores the shutdown signal is killed once its
@@ -831,7 +889,8 @@ TEST_MAIN(TEST(test_one_for_one), TEST(test_one_for_all), TEST(test_rest_for_one
           TEST(test_which_child_and_start_child), TEST(test_named_child_restarted),
           TEST(test_start_errors), TEST(test_child_init_fails), TEST(test_simple_child_init_fails),
           TEST(test_nested_supervisors), TEST(test_nested_start_order_depth_first),
-          TEST(test_supervisor_via_spawn_ex), TEST(test_child_ignores_shutdown),
-          TEST(test_shutdown_zero_kills), TEST(test_stop_timeout), TEST(test_start_from_hub_eperm),
+          TEST(test_supervisor_via_spawn_ex), TEST(test_nested_supervisor_names),
+          TEST(test_child_ignores_shutdown), TEST(test_shutdown_zero_kills),
+          TEST(test_stop_timeout), TEST(test_start_from_hub_eperm),
           TEST(test_stop_default_shutdown), TEST(test_supervisor_killed),
           TEST(test_starts_side_by_side), TEST(test_restart_killed_in_init_is_retried))

@@ -450,11 +450,11 @@ static void report(void) {
          " dropped_oversize=%" PRIu64 " dropped_unknown_peer=%" PRIu64
          " dropped_unroutable=%" PRIu64 " unknown_target=%" PRIu64 " nodes_down=%" PRIu64
          " nodes_up=%" PRIu64 " dropped_flow=%" PRIu64 " window_waits=%" PRIu64
-         " dead_letters=%" PRIu64 " probes_excused=%" PRIu64 "\n",
+         " unconfirmed=%" PRIu64 " dead_letters=%" PRIu64 " probes_excused=%" PRIu64 "\n",
          me, st.sent, st.received, st.frames_sent, st.frames_received, st.dropped_malformed,
          st.dropped_version, st.dropped_oversize, st.dropped_unknown_peer, st.dropped_unroutable,
          st.unknown_target, st.nodes_down, st.nodes_up, st.dropped_flow, st.window_waits,
-         grove_dead_letter_count(), probes_excused);
+         st.unconfirmed, grove_dead_letter_count(), probes_excused);
   printf("REPORT end\n");
   fflush(stdout);
 }

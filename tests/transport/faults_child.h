@@ -21,7 +21,9 @@
  * to that node at start; at=T (CLOCK_REALTIME seconds) connect then, not at
  * once; floodto=NAME n=N send N "n" [i] to NAME's sink once connected, then
  * check NAME's count (exit 1 if wrong); exit=1 return from the child's
- * main right after the flood, without grove_node_stop (test_exit_flush). */
+ * main right after the flood, without grove_node_stop (test_exit_flush);
+ * sinkref=GEN:ID (with floodto, dial=NAME@ENDPOINT) the sink's ref: connect
+ * without waiting, flood at once (before the handshake is done), return. */
 #ifndef GROVE_TEST_FAULTS_CHILD_H
 #define GROVE_TEST_FAULTS_CHILD_H
 
@@ -223,6 +225,21 @@ static int fc_child_main(const tr_child *c) {
   if (floodto) {
     /* The connect-race and exit tests: no ctl, a flood and a check. */
     tr_child_ready();
+    const char *sinkref = tr_arg(c, "sinkref");
+    if (sinkref) {
+      /* sinkref=GEN:ID: the sink's ref is known, so the flood goes at
+       * once, before the handshake is done (test_exit_flush) */
+      const char *d = tr_arg(c, "dial"), *at = d ? strchr(d, '@') : NULL;
+      unsigned gen = 0;
+      unsigned long long id = 0;
+      if (!at || sscanf(sinkref, "%u:%llu", &gen, &id) != 2)
+        return 3;
+      CHECK_EQ(grove_node_connect_ex(floodto, at + 1, NULL, 0), 0);
+      grove_ref sink = {.node = grove_node_id(floodto), .gen = gen, .id = id};
+      int64_t n = (int64_t)tr_arg_double(c, "n", 0);
+      CHECK_EQ(fc_flood(sink, n), n);
+      return test__failed ? 1 : 0; /* no grove_node_stop: the node flushes at exit */
+    }
     if ((rc = fc_dial(c)) != 0) {
       fprintf(stderr, "child %s: connect: %s\n", c->name, grove_err_name(rc));
       return 3;
