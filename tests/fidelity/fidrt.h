@@ -199,6 +199,8 @@ static void fid_cleanup(grove_greenlet **gs, size_t ngs, grove_group **grps, siz
     if (grove_hub_greenlet_count() == 0)
       break;
   }
+  for (int i = 0; i < 10; i++)
+    grove_sleep(0); /* raw greenlets (link callbacks) are not counted: let them run */
   size_t left = grove_hub_greenlet_count();
   for (size_t i = 0; i < ngs; i++)
     grove_greenlet_release(gs[i]);
