@@ -353,6 +353,8 @@ size_t grove__hub_drain(grove_hub *hub);
  * (UINT64_MAX: until I/O): spin for inbound work first, then announce the
  * sleep. Returns true if the hub may block, false if work arrived. */
 bool grove__hub_may_sleep(grove_hub *hub, uint64_t wait_ns);
+/* The hub is back from a poll that could block. */
+void grove__hub_awake(grove_hub *hub);
 
 /* timer.c */
 /* Arm t for `deadline` with priority GROVE__TIMER_WATCHER or _TIMEOUT.

@@ -603,7 +603,7 @@ static void poll_once(grove_hub *hub) {
     }
     uv_run(&hub->loop, UV_RUN_ONCE);
     if (GROVE__UNLIKELY(hub->grouped))
-      atomic_store_explicit(&hub->xsleep, 0, memory_order_seq_cst);
+      grove__hub_awake(hub);
   }
 polled:
   hub->now = hub->loop_now = uv_hrtime();

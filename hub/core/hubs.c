@@ -34,9 +34,9 @@
  * the hub sees the push and does not block (Dekker's pattern).
  *
  * Spinning: a hub with nothing to run spins on its queue before it sleeps,
- * for spin_ns (between SPIN_MIN and SPIN_MAX, and never past its next
- * timer): doubled each time a spin found work, halved each time it did not
- * (Go's spinning Ms are as adaptive). Ping-pong across cores so never pays a
+ * for spin_ns (between SPIN_MIN and SPIN_MAX, 1 to 100 us, and never past
+ * its next timer): doubled each time a spin found work, an eighth shorter
+ * each time it did not (Go's spinning Ms are as adaptive). Ping-pong across cores so never pays a
  * system call per message, while an idle hub spins a microsecond or two and
  * then sleeps in epoll: an idle process uses no CPU. A hub that runs work
  * arriving this way within its turn does not poll libuv for it; the turn
@@ -64,8 +64,9 @@
 #include <unistd.h>
 
 #define HUBS_MAX 1024
-#define SPIN_MIN 1000ull   /* ns */
-#define SPIN_MAX 100000ull /* ns */
+#define SPIN_MIN 1000ull    /* ns */
+#define SPIN_START 20000ull /* ns */
+#define SPIN_MAX 100000ull  /* ns */
 #define DRAIN_BATCH 4096
 
 static inline void cpu_relax(void) {
@@ -155,14 +156,26 @@ bool grove__hub_may_sleep(grove_hub *hub, uint64_t wait_ns) {
     }
     now = uv_hrtime();
   }
+  /* Nothing came: spin a little less next time (slowly, so that one quiet
+   * moment in a conversation does not end the spinning). */
   if (budget == hub->spin_ns)
-    hub->spin_ns = hub->spin_ns / 2 < SPIN_MIN ? SPIN_MIN : hub->spin_ns / 2;
+    hub->spin_ns =
+        hub->spin_ns - hub->spin_ns / 8 < SPIN_MIN ? SPIN_MIN : hub->spin_ns - hub->spin_ns / 8;
   atomic_store_explicit(&hub->xsleep, 1, memory_order_seq_cst);
   if (grove__xq_pending(&hub->xq)) {
     atomic_store_explicit(&hub->xsleep, 0, memory_order_seq_cst);
     return false;
   }
   return true;
+}
+
+void grove__hub_awake(grove_hub *hub) {
+  /* Woken by another hub's push: a longer spin would have caught it
+   * without the two system calls, so spin longer next time. Without this
+   * a conversation whose spins once fell short (a preemption) would stay
+   * in the slow regime, each side asleep whenever the other sends. */
+  if (atomic_exchange_explicit(&hub->xsleep, 0, memory_order_seq_cst) == 2)
+    hub->spin_ns = hub->spin_ns * 2 > SPIN_MAX ? SPIN_MAX : hub->spin_ns * 2;
 }
 
 /* ---- the table of hubs --------------------------------------------------------- */
@@ -402,7 +415,7 @@ static void *worker_main(void *arg) {
   if (hub) {
     hub->index = w->index;
     hub->grouped = 1;
-    hub->spin_ns = SPIN_MIN;
+    hub->spin_ns = SPIN_START;
     grove_hub_hold();
   }
   w->hub = hub;
@@ -477,7 +490,7 @@ int grove_hubs_start(size_t n) {
   hub0 = hub;
   table[0] = hub;
   hub->index = 0;
-  hub->spin_ns = SPIN_MIN;
+  hub->spin_ns = SPIN_START;
   nstarted = 0;
   nworkers = 0;
   int rc = 0;
