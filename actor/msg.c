@@ -41,6 +41,9 @@ grove_msg *grove__msg_alloc(grove__actor_sys *sys) {
   m->flags = 0;
   m->remote = 0;
   m->origin = 0;
+  m->rd_index = 0;
+  m->key_hint = 0;
+  m->rd_off = 0;
   m->tag = m->tag_inline;
   m->body.data = m->body_inline;
   m->body.alloc = GROVE__MSG_BODY_INLINE;
@@ -179,6 +182,8 @@ static int body_write(void *data, const char *buf, size_t len) {
 int grove__msg_set_body(grove_msg *m, const void *data, size_t len) {
   body_changed(m);
   m->body.size = 0;
+  m->rd_index = 0; /* appending keeps the cursor's offsets; a new body does not */
+  m->rd_off = 0;
   return body_write(&m->body, data, len) == 0 ? 0 : GROVE_ENOMEM;
 }
 
@@ -228,6 +233,48 @@ int grove_msg_pack_ref(grove_msg *m, grove_ref r) {
     r.node = node_id(); /* one of ours, as other nodes name it */
   grove__ref_encode(b, r);
   PACK(m, msgpack_pack_ext_with_body(pk, b, sizeof b, GROVE_MSGPACK_EXT_REF));
+}
+
+int grove_msg_pack_bool(grove_msg *m, bool v) {
+  PACK(m, v ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+}
+
+int grove_msg_pack_uint(grove_msg *m, uint64_t v) { PACK(m, msgpack_pack_uint64(pk, v)); }
+
+int grove_msg_pack_array(grove_msg *m, uint32_t n) { PACK(m, msgpack_pack_array(pk, n)); }
+
+int grove_msg_pack_map(grove_msg *m, uint32_t n) { PACK(m, msgpack_pack_map(pk, n)); }
+
+/* A map's key and its value: the key first; if the value fails, the body
+ * goes back to where it was, so that a failed pair leaves no lone key. */
+#define PACK_KV(m, key, value_call)                                                                \
+  do {                                                                                             \
+    if (!(m) || !(key))                                                                            \
+      return GROVE_EINVAL;                                                                         \
+    size_t size0 = (m)->body.size;                                                                 \
+    int rc_ = grove_msg_pack_str((m), (key));                                                      \
+    if (rc_ == 0 && (rc_ = (value_call)) != 0)                                                     \
+      (m)->body.size = size0;                                                                      \
+    return rc_;                                                                                    \
+  } while (0)
+
+int grove_msg_pack_kv_int(grove_msg *m, const char *key, int64_t v) {
+  PACK_KV(m, key, grove_msg_pack_int(m, v));
+}
+int grove_msg_pack_kv_double(grove_msg *m, const char *key, double v) {
+  PACK_KV(m, key, grove_msg_pack_double(m, v));
+}
+int grove_msg_pack_kv_bool(grove_msg *m, const char *key, bool v) {
+  PACK_KV(m, key, grove_msg_pack_bool(m, v));
+}
+int grove_msg_pack_kv_str(grove_msg *m, const char *key, const char *v) {
+  PACK_KV(m, key, grove_msg_pack_str(m, v));
+}
+int grove_msg_pack_kv_bin(grove_msg *m, const char *key, const void *data, size_t len) {
+  PACK_KV(m, key, grove_msg_pack_bin(m, data, len));
+}
+int grove_msg_pack_kv_ref(grove_msg *m, const char *key, grove_ref r) {
+  PACK_KV(m, key, grove_msg_pack_ref(m, r));
 }
 
 /* ---- reading -------------------------------------------------------------------- */
@@ -309,9 +356,14 @@ static int read_at(grove_msg *m, size_t index, msgpack_object *out) {
     return GROVE_ENOMEM;
   if (!sys->scratch && !(sys->scratch = msgpack_zone_new(1024)))
     return GROVE_ENOMEM;
-  size_t off = 0;
+  /* From the cursor when reading forward, else from the start. */
+  size_t off = 0, i = 0;
+  if (index >= m->rd_index) {
+    off = m->rd_off;
+    i = m->rd_index;
+  }
   int rc = 0;
-  for (size_t i = 0;; i++) {
+  for (;; i++) {
     if (off >= m->body.size) {
       rc = GROVE_ENOENT;
       break;
@@ -326,93 +378,291 @@ static int read_at(grove_msg *m, size_t index, msgpack_object *out) {
       rc = GROVE_EINVAL;
       break;
     }
-    if (i == index)
+    if (i == index) {
+      m->rd_index = (uint32_t)(i + 1 <= UINT32_MAX ? i + 1 : 0);
+      m->rd_off = i + 1 <= UINT32_MAX ? off : 0;
       break;
+    }
   }
   msgpack_zone_clear(sys->scratch);
   return rc;
 }
 
-int grove_msg_int(grove_msg *m, size_t index, int64_t *out) {
-  msgpack_object o;
-  int rc = read_at(m, index, &o);
-  if (rc)
-    return rc;
-  if (o.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-    if (o.via.u64 > (uint64_t)INT64_MAX)
+/* ---- typed views of one object ----------------------------------------------------- */
+
+int grove_obj_int(const msgpack_object *o, int64_t *out) {
+  if (!o)
+    return GROVE_EINVAL;
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    if (o->via.u64 > (uint64_t)INT64_MAX)
       return GROVE_EOVERFLOW;
     if (out)
-      *out = (int64_t)o.via.u64;
+      *out = (int64_t)o->via.u64;
     return 0;
   }
-  if (o.type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
     if (out)
-      *out = o.via.i64;
+      *out = o->via.i64;
     return 0;
   }
   return GROVE_EINVAL;
 }
 
-int grove_msg_double(grove_msg *m, size_t index, double *out) {
-  msgpack_object o;
-  int rc = read_at(m, index, &o);
-  if (rc)
-    return rc;
-  if (o.type == MSGPACK_OBJECT_FLOAT64 || o.type == MSGPACK_OBJECT_FLOAT32) {
+int grove_obj_uint(const msgpack_object *o, uint64_t *out) {
+  if (!o)
+    return GROVE_EINVAL;
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
     if (out)
-      *out = o.via.f64;
+      *out = o->via.u64;
     return 0;
   }
-  if (o.type == MSGPACK_OBJECT_POSITIVE_INTEGER || o.type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+  return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? GROVE_EOVERFLOW : GROVE_EINVAL;
+}
+
+int grove_obj_double(const msgpack_object *o, double *out) {
+  if (!o)
+    return GROVE_EINVAL;
+  if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) {
     if (out)
-      *out = o.type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (double)o.via.u64 : (double)o.via.i64;
+      *out = o->via.f64;
+    return 0;
+  }
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+    if (out)
+      *out = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (double)o->via.u64 : (double)o->via.i64;
     return 0;
   }
   return GROVE_EINVAL;
 }
 
-int grove_msg_str(grove_msg *m, size_t index, const char **s, size_t *len) {
-  msgpack_object o;
-  int rc = read_at(m, index, &o);
-  if (rc)
-    return rc;
-  if (o.type != MSGPACK_OBJECT_STR)
+int grove_obj_bool(const msgpack_object *o, bool *out) {
+  if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+    return GROVE_EINVAL;
+  if (out)
+    *out = o->via.boolean;
+  return 0;
+}
+
+int grove_obj_str(const msgpack_object *o, const char **s, size_t *len) {
+  if (!o || o->type != MSGPACK_OBJECT_STR)
     return GROVE_EINVAL;
   if (s)
-    *s = o.via.str.ptr;
+    *s = o->via.str.ptr;
   if (len)
-    *len = o.via.str.size;
+    *len = o->via.str.size;
   return 0;
 }
 
-int grove_msg_bin(grove_msg *m, size_t index, const void **data, size_t *len) {
-  msgpack_object o;
-  int rc = read_at(m, index, &o);
-  if (rc)
-    return rc;
-  if (o.type != MSGPACK_OBJECT_BIN)
+int grove_obj_bin(const msgpack_object *o, const void **data, size_t *len) {
+  if (!o || o->type != MSGPACK_OBJECT_BIN)
     return GROVE_EINVAL;
   if (data)
-    *data = o.via.bin.ptr;
+    *data = o->via.bin.ptr;
   if (len)
-    *len = o.via.bin.size;
+    *len = o->via.bin.size;
   return 0;
 }
 
-int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out) {
-  msgpack_object o;
-  int rc = read_at(m, index, &o);
-  if (rc)
-    return rc;
-  if (o.type != MSGPACK_OBJECT_EXT || !grove__is_ref_ext(o.via.ext.type, o.via.ext.size))
+int grove_obj_ref(const msgpack_object *o, grove_ref *out) {
+  if (!o || o->type != MSGPACK_OBJECT_EXT || !grove__is_ref_ext(o->via.ext.type, o->via.ext.size))
     return GROVE_EINVAL;
   if (out) {
-    *out = grove__ref_decode((const unsigned char *)o.via.ext.ptr);
+    *out = grove__ref_decode((const unsigned char *)o->via.ext.ptr);
     if (out->node == node_id())
       out->node = 0; /* one of ours */
   }
   return 0;
 }
+
+int grove_obj_str_copy(const msgpack_object *o, char *buf, size_t cap) {
+  const char *s;
+  size_t n;
+  if (!buf || cap == 0)
+    return GROVE_EINVAL;
+  buf[0] = 0;
+  int rc = grove_obj_str(o, &s, &n);
+  if (rc)
+    return rc;
+  if (n && memchr(s, 0, n))
+    return GROVE_EINVAL; /* a C string cannot hold it */
+  if (n >= cap)
+    return GROVE_ERANGE;
+  memcpy(buf, s, n);
+  buf[n] = 0;
+  return 0;
+}
+
+int grove_obj_str_dup(const msgpack_object *o, char **out) {
+  const char *s;
+  size_t n;
+  if (!out)
+    return GROVE_EINVAL;
+  *out = NULL;
+  int rc = grove_obj_str(o, &s, &n);
+  if (rc)
+    return rc;
+  if (n && memchr(s, 0, n))
+    return GROVE_EINVAL;
+  char *d = malloc(n + 1);
+  if (!d)
+    return GROVE_ENOMEM;
+  memcpy(d, s, n);
+  d[n] = 0;
+  *out = d;
+  return 0;
+}
+
+size_t grove_obj_len(const msgpack_object *o) {
+  if (!o)
+    return 0;
+  if (o->type == MSGPACK_OBJECT_ARRAY)
+    return o->via.array.size;
+  if (o->type == MSGPACK_OBJECT_MAP)
+    return o->via.map.size;
+  return 0;
+}
+
+int grove_obj_at(const msgpack_object *arr, size_t i, msgpack_object *out) {
+  if (!arr || !out || arr->type != MSGPACK_OBJECT_ARRAY)
+    return GROVE_EINVAL;
+  if (i >= arr->via.array.size)
+    return GROVE_ENOENT;
+  *out = arr->via.array.ptr[i];
+  return 0;
+}
+
+static int key_is(const msgpack_object *k, const char *key, size_t klen) {
+  return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+         memcmp(k->via.str.ptr, key, klen) == 0;
+}
+
+/* The pair whose key is `key`, looking from pair `from` on and then from the
+ * start: the index of the pair, or -1. */
+static long find_key(const msgpack_object *map, const char *key, uint32_t from) {
+  size_t klen = strlen(key);
+  uint32_t n = map->via.map.size;
+  if (from >= n)
+    from = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = from + k < n ? from + k : from + k - n;
+    if (key_is(&map->via.map.ptr[i].key, key, klen))
+      return (long)i;
+  }
+  return -1;
+}
+
+int grove_obj_key(const msgpack_object *map, const char *key, msgpack_object *out) {
+  if (!map || !key || !out || map->type != MSGPACK_OBJECT_MAP)
+    return GROVE_EINVAL;
+  long i = find_key(map, key, 0);
+  if (i < 0)
+    return GROVE_ENOENT;
+  *out = map->via.map.ptr[i].val;
+  return 0;
+}
+
+/* ---- typed readers of the body ------------------------------------------------------ */
+
+int grove_msg_int(grove_msg *m, size_t index, int64_t *out) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_int(&o, out);
+}
+
+int grove_msg_uint(grove_msg *m, size_t index, uint64_t *out) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_uint(&o, out);
+}
+
+int grove_msg_double(grove_msg *m, size_t index, double *out) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_double(&o, out);
+}
+
+int grove_msg_bool(grove_msg *m, size_t index, bool *out) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_bool(&o, out);
+}
+
+int grove_msg_str(grove_msg *m, size_t index, const char **s, size_t *len) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_str(&o, s, len);
+}
+
+int grove_msg_str_copy(grove_msg *m, size_t index, char *buf, size_t cap) {
+  if (!buf || cap == 0)
+    return GROVE_EINVAL;
+  buf[0] = 0;
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_str_copy(&o, buf, cap);
+}
+
+int grove_msg_str_dup(grove_msg *m, size_t index, char **out) {
+  if (!out)
+    return GROVE_EINVAL;
+  *out = NULL;
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_str_dup(&o, out);
+}
+
+int grove_msg_bin(grove_msg *m, size_t index, const void **data, size_t *len) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_bin(&o, data, len);
+}
+
+int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out) {
+  msgpack_object o;
+  int rc = read_at(m, index, &o);
+  return rc ? rc : grove_obj_ref(&o, out);
+}
+
+int grove_msg_key(grove_msg *m, size_t index, const char *key, msgpack_object *out) {
+  if (!m || !key || !out)
+    return GROVE_EINVAL;
+  msgpack_object map;
+  int rc = grove_msg_get(m, index, &map); /* unpacked once, into the message's zone */
+  if (rc)
+    return rc;
+  if (map.type != MSGPACK_OBJECT_MAP)
+    return GROVE_EINVAL;
+  long i = find_key(&map, key, m->key_hint);
+  if (i < 0)
+    return GROVE_ENOENT;
+  m->key_hint = (uint32_t)i + 1; /* the next key read in order is there */
+  *out = map.via.map.ptr[i].val;
+  return 0;
+}
+
+#define KEY_READER(name, type_args, call)                                                          \
+  int name type_args {                                                                             \
+    msgpack_object v;                                                                              \
+    int rc = grove_msg_key(m, index, key, &v);                                                     \
+    return rc ? rc : (call);                                                                       \
+  }
+KEY_READER(grove_msg_key_int, (grove_msg * m, size_t index, const char *key, int64_t *out),
+           grove_obj_int(&v, out))
+KEY_READER(grove_msg_key_double, (grove_msg * m, size_t index, const char *key, double *out),
+           grove_obj_double(&v, out))
+KEY_READER(grove_msg_key_bool, (grove_msg * m, size_t index, const char *key, bool *out),
+           grove_obj_bool(&v, out))
+KEY_READER(grove_msg_key_str,
+           (grove_msg * m, size_t index, const char *key, const char **s, size_t *len),
+           grove_obj_str(&v, s, len))
+KEY_READER(grove_msg_key_str_copy,
+           (grove_msg * m, size_t index, const char *key, char *buf, size_t cap),
+           grove_obj_str_copy(&v, buf, cap))
+KEY_READER(grove_msg_key_bin,
+           (grove_msg * m, size_t index, const char *key, const void **data, size_t *len),
+           grove_obj_bin(&v, data, len))
+KEY_READER(grove_msg_key_ref, (grove_msg * m, size_t index, const char *key, grove_ref *out),
+           grove_obj_ref(&v, out))
 
 const void *grove_msg_body(const grove_msg *m, size_t *len) {
   if (len)

@@ -18,13 +18,16 @@
  *
  * A worker dies with its coordinator, on two counts (an orphan would hold
  * its endpoint and go on working for nobody). Its parent-death signal is
- * SIGKILL (set in grove_cluster_join, after checking that the parent is
- * still the coordinator whose pid the launcher put in the environment:
- * between fork and prctl it may have died), so a killed coordinator takes
- * its workers along at once. It is SIGKILL, not SIGTERM: a worker that is
- * stopped (SIGSTOP) when its coordinator dies would keep a SIGTERM pending
- * forever, and so would its watchdog thread; a SIGKILL ends it stopped. And the coordinator's node
- * is monitored: when it goes down for any reason but this worker's own stop (heartbeat timeout,
+ * SIGKILL, set between fork and exec (grove_subprocess_opts.die_with_parent),
+ * so a killed coordinator takes its workers along at once - also one that
+ * was stopped, or not yet started, at that moment (set in the worker's
+ * grove_cluster_join instead, a worker SIGSTOPped before it got there
+ * outlived a SIGKILLed coordinator: found by the chaos suite). join sets it
+ * again, after checking that the parent is still the coordinator whose pid
+ * the launcher put in the environment, for kernels without pidfd. It is SIGKILL, not SIGTERM: a
+ * worker that is stopped (SIGSTOP) when its coordinator dies would keep a SIGTERM pending forever,
+ * and so would its watchdog thread; a SIGKILL ends it stopped. And the coordinator's node is
+ * monitored: when it goes down for any reason but this worker's own stop (heartbeat timeout,
  * goodbye, a restart) the worker sends itself SIGTERM and, should it still run ORPHAN_GRACE seconds
  * later (SIGTERM handled and ignored, the hub frozen), a watchdog thread ends the process.
  *
@@ -188,8 +191,13 @@ static int worker_init(grove_actor *self, void *arg) {
                              .env = env,
                              .stdin_mode = GROVE_STDIO_INHERIT,
                              .stdout_mode = GROVE_STDIO_INHERIT,
-                             .stderr_mode = GROVE_STDIO_INHERIT};
+                             .stderr_mode = GROVE_STDIO_INHERIT,
+                             .die_with_parent = 1};
   int rc = grove_subprocess_spawn(&o, &w->proc);
+  if (rc == GROVE_ENOSYS) { /* no pidfd (Linux < 5.3): the worker sets it itself, in join */
+    o.die_with_parent = 0;
+    rc = grove_subprocess_spawn(&o, &w->proc);
+  }
   free(vpeers);
   free(env);
   if (rc) {
@@ -363,7 +371,7 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
         .id = w->name, .cls = &worker_class, .arg = w, .restart = GROVE_PERMANENT, .shutdown = -1};
   }
   grove_supervisor_opts so = {
-      .strategy = (grove_sup_strategy)c->opts.strategy,
+      .strategy = c->opts.strategy,
       .intensity = c->opts.intensity,
       .period = c->opts.period,
   };

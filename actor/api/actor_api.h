@@ -44,6 +44,11 @@ struct grove_msg {
   uint32_t flags;
   uint32_t remote; /* a request from another node: that node's id (reply goes there) */
   uint32_t origin; /* a message that came from another node: that node's id (0: local) */
+  /* The typed readers' cursor: object rd_index starts at byte rd_off (so
+   * reading in order costs O(1) a field); key_hint: where grove_msg_key
+   * looks first (the pair after the last one it found). */
+  uint32_t rd_index, key_hint;
+  size_t rd_off;
   /* Crossing to another hub (actor/hubs.c): the queue node, and whom it is
    * for. Set by the sender each time; not cleared on reuse. */
   grove__xnode xnode;

@@ -10,19 +10,6 @@ struct inspector {
   grove_msg *kept; /* taken with grove_msg_take: ours to free */
 };
 
-/* The value of a string key in a msgpack map, or NULL. */
-static const msgpack_object *map_get(msgpack_object map, const char *key) {
-  if (map.type != MSGPACK_OBJECT_MAP)
-    return NULL;
-  for (uint32_t i = 0; i < map.via.map.size; i++) {
-    msgpack_object k = map.via.map.ptr[i].key;
-    if (k.type == MSGPACK_OBJECT_STR && k.via.str.size == strlen(key) &&
-        memcmp(k.via.str.ptr, key, k.via.str.size) == 0)
-      return &map.via.map.ptr[i].val;
-  }
-  return NULL;
-}
-
 static int inspector_receive(grove_actor *self, grove_msg *msg) {
   struct inspector *in = (struct inspector *)self;
   if (grove_msg_is(msg, "point")) {
@@ -47,11 +34,15 @@ static int inspector_receive(grove_actor *self, grove_msg *msg) {
       msgpack_object_print(stdout, o);
     }
     printf("\n");
-    msgpack_object map;
-    const msgpack_object *user;
-    if (grove_msg_get(msg, 0, &map) == 0 && (user = map_get(map, "user")) &&
-        user->type == MSGPACK_OBJECT_STR)
-      printf("  user is %.*s\n", (int)user->via.str.size, user->via.str.ptr);
+    /* A map by key, as a C string; and inside a nested value. */
+    char user[16];
+    msgpack_object tags, first;
+    bool flag;
+    if (grove_msg_key_str_copy(msg, 0, "user", user, sizeof user) == 0 &&
+        grove_msg_key(msg, 0, "tags", &tags) == 0 && grove_obj_at(&tags, 0, &first) == 0 &&
+        grove_obj_bool(&first, &flag) == 0)
+      printf("  user is %s, first tag %s, %zu tags\n", user, flag ? "true" : "false",
+             grove_obj_len(&tags));
   } else if (grove_msg_is(msg, "image")) {
     size_t len;
     const char *pixels = grove_msg_blob(msg, &len); /* local-only, not copied */
@@ -92,17 +83,16 @@ int main(void) {
   grove_msg_pack_double(m, 0.5);
   grove_send(in, m); /* m now belongs to the receiver: do not touch it */
 
-  /* Anything else: msgpack-c's packer, writing into the message's body. */
+  /* Maps and arrays: the next values packed are their elements. */
   m = grove_msg_new("event");
-  msgpack_packer *pk = grove_msg_packer(m);
-  msgpack_pack_map(pk, 2);
-  msgpack_pack_str_with_body(pk, "user", 4);
-  msgpack_pack_str_with_body(pk, "ana", 3);
-  msgpack_pack_str_with_body(pk, "tags", 4);
-  msgpack_pack_array(pk, 2);
-  msgpack_pack_true(pk);
-  msgpack_pack_nil(pk);
-  grove_msg_pack_int(m, 42); /* helpers and the packer can be mixed */
+  grove_msg_pack_map(m, 2);
+  grove_msg_pack_kv_str(m, "user", "ana");
+  grove_msg_pack_str(m, "tags"); /* a key whose value is an array */
+  grove_msg_pack_array(m, 2);
+  grove_msg_pack_bool(m, true);
+  grove_msg_pack_nil(m);
+  /* Anything else: msgpack-c's packer, writing into the same body. */
+  msgpack_pack_int(grove_msg_packer(m), 42);
   size_t len;
   grove_msg_body(m, &len);
   printf("main: event body is %zu bytes of msgpack\n", len);

@@ -29,6 +29,18 @@
  * and abandoned: each frees its own buffer when it ends, and touches
  * nothing else, since the subprocess (and its sockets) may be freed first.
  *
+ * die_with_parent: libuv's spawn has no hook between fork and exec, and the
+ * parent-death signal must be set there (a child that sets it itself after
+ * exec leaves a window: stopped or slow before it got there, it outlives a
+ * SIGKILLed parent). So such a child is forked here: the child sets
+ * PR_SET_PDEATHSIG, checks that its parent is still us (we may have died
+ * between the fork and the prctl), puts its stdio in place, resets signals
+ * as libuv does, and execs; an exec failure comes back through a
+ * close-on-exec pipe (ENOENT...). libuv does not know that child, so its
+ * exit is watched through a pidfd (readable once the child has exited) with
+ * a uv_poll_t, and reaped with waitpid(pid): libuv's own SIGCHLD handling
+ * reaps only the pids it spawned.
+ *
  * Freeing: the object is a hub object (hub->nobjects). Its memory lives
  * until libuv has closed the process handle (uv_close's callback). Freeing
  * the object of a child still running sends SIGKILL and leaves the handle
@@ -45,14 +57,19 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAGIC_PROC 0x50524f43u
 
 struct grove_subprocess {
-  uv_process_t proc;
+  uv_process_t proc; /* spawned by libuv; or, for die_with_parent: */
+  uv_poll_t pidw;    /* the pidfd of the child forked here */
+  int pidfd;
+  uint8_t forked; /* forked here (die_with_parent): pidw is the handle */
   uint32_t magic;
   grove_hub *hub;
   grove_socket *pipes[3];
@@ -71,6 +88,20 @@ static void proc_close_cb(uv_handle_t *h) {
   free(p);
 }
 
+static void pidw_close_cb(uv_handle_t *h) {
+  grove_subprocess *p = grove__container_of((uv_poll_t *)h, grove_subprocess, pidw);
+  close(p->pidfd);
+  free(p);
+}
+
+/* Give the child's handle back to libuv; p is freed once it is closed. */
+static void close_handle(grove_subprocess *p) {
+  if (p->forked)
+    uv_close((uv_handle_t *)&p->pidw, pidw_close_cb);
+  else
+    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+}
+
 /* Called by grove_hub_close: the hub's orphans are reaped and closed. */
 void grove__proc_orphans_close(grove_hub *hub) {
   grove__list *n;
@@ -81,7 +112,7 @@ void grove__proc_orphans_close(grove_hub *hub) {
     int st;
     while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
       ;
-    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+    close_handle(p);
   }
 }
 
@@ -89,17 +120,132 @@ static void add_orphan(grove_subprocess *p) {
   grove__list_push(&p->hub->proc_orphans, &p->orphan_link);
 }
 
-static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
-  grove_subprocess *p = grove__container_of(h, grove_subprocess, proc);
-  p->returncode = term_signal ? -term_signal : (int)exit_status;
+static void exited(grove_subprocess *p, int returncode) {
+  p->returncode = returncode;
   p->exited = 1;
   if (p->orphan) {
     if (grove__list_linked(&p->orphan_link))
       grove__list_remove(&p->orphan_link);
-    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+    close_handle(p);
     return;
   }
   grove__wake_all(&p->waiters, 0);
+}
+
+static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
+  grove_subprocess *p = grove__container_of(h, grove_subprocess, proc);
+  exited(p, term_signal ? -term_signal : (int)exit_status);
+}
+
+/* The pidfd of a child forked here became readable: it has exited. */
+static void pidw_cb(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  grove_subprocess *p = grove__container_of(h, grove_subprocess, pidw);
+  int st;
+  pid_t r;
+  while ((r = waitpid(p->pid, &st, WNOHANG)) < 0 && errno == EINTR)
+    ;
+  if (r == 0)
+    return; /* not yet (cannot happen once the pidfd is readable) */
+  uv_poll_stop(&p->pidw);
+  int code = -1; /* reaped by someone else (waitpid(-1) in the program): unknown */
+  if (r == p->pid)
+    code = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+  exited(p, code);
+}
+
+/* ---- forking a child that dies with its parent ---------------------------------------- */
+
+static int pidfd_open_(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void child_run(const grove_subprocess_opts *o, const int fds[3], pid_t parent, int errfd) {
+  int e = 0;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+    e = ESRCH; /* the parent died before the prctl */
+    goto fail;
+  }
+  /* stdio: every source above 2 first, so that no dup2 clobbers another. */
+  int src[3];
+  for (int i = 0; i < 3; i++)
+    if ((src[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0) {
+      e = errno;
+      goto fail;
+    }
+  for (int i = 0; i < 3; i++)
+    if (dup2(src[i], i) < 0) {
+      e = errno;
+      goto fail;
+    }
+  if (o->cwd && chdir(o->cwd) != 0) {
+    e = errno;
+    goto fail;
+  }
+  /* Signals as a fresh process has them (libuv's child does the same). */
+  for (int n = 1; n < 32; n++)
+    if (n != SIGKILL && n != SIGSTOP)
+      signal(n, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* PATH is searched in the child's environment, as libuv does. */
+  extern char **environ;
+  if (o->env)
+    environ = (char **)o->env;
+  execvp(o->argv[0], (char *const *)o->argv);
+  e = errno;
+fail:
+  while (write(errfd, &e, sizeof e) < 0 && errno == EINTR)
+    ;
+  _exit(127);
+}
+
+static int fork_child(grove_hub *hub, grove_subprocess *p, const grove_subprocess_opts *o,
+                      const int fds[3]) {
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0)
+    return -errno;
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = -errno;
+    close(ep[0]);
+    close(ep[1]);
+    return e;
+  }
+  if (pid == 0)
+    child_run(o, fds, parent, ep[1]); /* never returns */
+  close(ep[1]);
+  int e = 0;
+  ssize_t n;
+  while ((n = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
+    ; /* 0 bytes: the exec happened (the pipe closed on exec) */
+  close(ep[0]);
+  int fd = n == (ssize_t)sizeof e ? -1 : pidfd_open_(pid);
+  if (n == (ssize_t)sizeof e || fd < 0) {
+    int rc = n == (ssize_t)sizeof e ? -e : -errno;
+    if (fd < 0 && n != (ssize_t)sizeof e)
+      kill(pid, SIGKILL); /* cannot watch it: do not leave it running */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    return rc;
+  }
+  int rc = uv_poll_init(&hub->loop, &p->pidw, fd);
+  if (rc == 0)
+    rc = uv_poll_start(&p->pidw, UV_READABLE, pidw_cb);
+  if (rc != 0) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    p->pidfd = fd;
+    p->forked = 1;
+    return rc; /* the handle was initialised: the caller closes it */
+  }
+  p->pidfd = fd;
+  p->forked = 1;
+  p->pid = pid;
+  return 0;
 }
 
 /* ---- spawning ----------------------------------------------------------------------- */
@@ -182,7 +328,23 @@ int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess *
     }
   }
 
-  if (rc == 0) {
+  if (rc == 0 && opts->die_with_parent) {
+    int fds[3];
+    for (int i = 0; i < 3; i++)
+      fds[i] = stdio[i].data.fd;
+    rc = fork_child(hub, p, opts, fds);
+    if (rc != 0 && p->forked) {
+      for (int i = 0; i < 3; i++)
+        if (child_fd[i] >= 0)
+          close(child_fd[i]);
+      if (devnull >= 0)
+        close(devnull);
+      for (int i = 0; i < 3; i++)
+        grove_socket_close(p->pipes[i]);
+      close_handle(p);
+      return rc;
+    }
+  } else if (rc == 0) {
     uv_process_options_t po;
     memset(&po, 0, sizeof po);
     po.exit_cb = exit_cb;
@@ -217,7 +379,8 @@ int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess *
     free(p);
     return rc;
   }
-  p->pid = p->proc.pid;
+  if (!p->forked)
+    p->pid = p->proc.pid;
   p->magic = MAGIC_PROC;
   hub->nobjects++;
   *out = p;
@@ -290,6 +453,8 @@ int grove_subprocess_kill(grove_subprocess *p, int signum) {
     return rc;
   if (p->exited)
     return -ESRCH; /* reaped: the pid may belong to another process now */
+  if (p->forked)
+    return kill(p->pid, signum) == 0 ? 0 : -errno; /* not reaped yet: still ours */
   return uv_process_kill(&p->proc, signum);
 }
 
@@ -466,10 +631,13 @@ void grove_subprocess_free(grove_subprocess *p) {
   }
   /* Waiters are woken after the state is final; they must not touch p. */
   if (p->exited) {
-    uv_close((uv_handle_t *)&p->proc, proc_close_cb);
+    close_handle(p);
   } else {
     p->orphan = 1;
-    uv_process_kill(&p->proc, SIGKILL);
+    if (p->forked)
+      kill(p->pid, SIGKILL);
+    else
+      uv_process_kill(&p->proc, SIGKILL);
     add_orphan(p);
   }
   grove__wake_all(&p->waiters, GROVE_ECLOSED);

@@ -121,6 +121,36 @@ int grove_msg_pack_bin(grove_msg *m, const void *data, size_t len);
 int grove_msg_pack_ref(grove_msg *m, grove_ref r);
 int grove_msg_pack_nil(grove_msg *m);
 
+int grove_msg_pack_bool(grove_msg *m, bool v);
+int grove_msg_pack_uint(grove_msg *m, uint64_t v);
+
+/* Nested bodies. grove_msg_pack_array(m, n) starts an array of n elements,
+ * grove_msg_pack_map(m, n) a map of n pairs: the next n values packed (2n
+ * for a map: key, value, key, value...) are its elements, containers
+ * included. grove_msg_pack_kv_* pack one pair of a map keyed by strings - the
+ * key, then the value - and pack nothing if either fails. grove does not
+ * count for you: a container given fewer elements than announced swallows
+ * the objects packed after it, and the receiver's readers see a different
+ * body (or GROVE_EINVAL when the body ends first). Return 0, GROVE_EINVAL
+ * (NULL message, key or string) or GROVE_ENOMEM.
+ *
+ *   grove_msg_pack_map(m, 3);
+ *   grove_msg_pack_kv_str(m, "user", "ada");
+ *   grove_msg_pack_kv_int(m, "age", 36);
+ *   grove_msg_pack_str(m, "langs");           // a key whose value is nested
+ *   grove_msg_pack_array(m, 2);
+ *   grove_msg_pack_str(m, "c");
+ *   grove_msg_pack_str(m, "erlang");
+ */
+int grove_msg_pack_array(grove_msg *m, uint32_t n);
+int grove_msg_pack_map(grove_msg *m, uint32_t n);
+int grove_msg_pack_kv_int(grove_msg *m, const char *key, int64_t v);
+int grove_msg_pack_kv_double(grove_msg *m, const char *key, double v);
+int grove_msg_pack_kv_bool(grove_msg *m, const char *key, bool v);
+int grove_msg_pack_kv_str(grove_msg *m, const char *key, const char *v);
+int grove_msg_pack_kv_bin(grove_msg *m, const char *key, const void *data, size_t len);
+int grove_msg_pack_kv_ref(grove_msg *m, const char *key, grove_ref r);
+
 /* For anything else: msgpack-c's packer writing into the body (owned by m). */
 msgpack_packer *grove_msg_packer(grove_msg *m);
 
@@ -139,6 +169,58 @@ int grove_msg_double(grove_msg *m, size_t index, double *out);
 int grove_msg_str(grove_msg *m, size_t index, const char **s, size_t *len);
 int grove_msg_bin(grove_msg *m, size_t index, const void **data, size_t *len);
 int grove_msg_ref(grove_msg *m, size_t index, grove_ref *out);
+/* grove_msg_uint: any non-negative integer (GROVE_EOVERFLOW for a negative
+ * one); grove_msg_bool: true/false only. */
+int grove_msg_uint(grove_msg *m, size_t index, uint64_t *out);
+int grove_msg_bool(grove_msg *m, size_t index, bool *out);
+/* The string at index as a C string. str_copy writes it NUL-terminated into
+ * buf (cap bytes, the NUL included): GROVE_ERANGE, with buf set to "", when
+ * it does not fit. str_dup hands the caller a malloc'd copy (free it);
+ * GROVE_ENOMEM. Both: GROVE_EINVAL when the string holds a NUL byte (a C
+ * string cannot). */
+int grove_msg_str_copy(grove_msg *m, size_t index, char *buf, size_t cap);
+int grove_msg_str_dup(grove_msg *m, size_t index, char **out);
+
+/* Costs. The typed readers decode from the bytes without allocating; the
+ * message remembers where the last one stopped, so reading a body's objects
+ * in order costs O(1) each (going back starts from the first object again).
+ * grove_msg_get and the key readers unpack the body once into a zone the
+ * message owns (then any index is O(1)). */
+
+/* Maps by key: the object at index must be a map (GROVE_EINVAL otherwise);
+ * the value of its first pair whose key is the string `key` (GROVE_ENOENT if
+ * none). The message remembers where the last key was found and looks
+ * there first, so reading a map's keys in the order they were packed costs
+ * O(1) each; any other order costs at most the map's size. The typed forms
+ * check the value as the index readers do. */
+int grove_msg_key(grove_msg *m, size_t index, const char *key, msgpack_object *out);
+int grove_msg_key_int(grove_msg *m, size_t index, const char *key, int64_t *out);
+int grove_msg_key_double(grove_msg *m, size_t index, const char *key, double *out);
+int grove_msg_key_bool(grove_msg *m, size_t index, const char *key, bool *out);
+int grove_msg_key_str(grove_msg *m, size_t index, const char *key, const char **s, size_t *len);
+int grove_msg_key_str_copy(grove_msg *m, size_t index, const char *key, char *buf, size_t cap);
+int grove_msg_key_bin(grove_msg *m, size_t index, const char *key, const void **data, size_t *len);
+int grove_msg_key_ref(grove_msg *m, size_t index, const char *key, grove_ref *out);
+
+/* Typed views of any object - from grove_msg_get, grove_msg_key, or inside
+ * one: the same checks and codes as the readers above (GROVE_EINVAL for a
+ * NULL object or another type). grove_obj_len: an array's elements or a
+ * map's pairs (0 for anything else). grove_obj_at: element i of an array
+ * (GROVE_ENOENT past its end). grove_obj_key: the value of a map's first
+ * pair keyed `key` (GROVE_ENOENT if none; a scan of the map). What they
+ * return points into the message, valid as long as the object is. */
+int grove_obj_int(const msgpack_object *o, int64_t *out);
+int grove_obj_uint(const msgpack_object *o, uint64_t *out);
+int grove_obj_double(const msgpack_object *o, double *out);
+int grove_obj_bool(const msgpack_object *o, bool *out);
+int grove_obj_str(const msgpack_object *o, const char **s, size_t *len);
+int grove_obj_str_copy(const msgpack_object *o, char *buf, size_t cap);
+int grove_obj_str_dup(const msgpack_object *o, char **out);
+int grove_obj_bin(const msgpack_object *o, const void **data, size_t *len);
+int grove_obj_ref(const msgpack_object *o, grove_ref *out);
+size_t grove_obj_len(const msgpack_object *o);
+int grove_obj_at(const msgpack_object *arr, size_t i, msgpack_object *out);
+int grove_obj_key(const msgpack_object *map, const char *key, msgpack_object *out);
 
 /* The packed body: bytes and length (what would travel on the wire). */
 const void *grove_msg_body(const grove_msg *m, size_t *len);

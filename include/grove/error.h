@@ -41,6 +41,7 @@ extern "C" {
   XX(ENOTCONN, (-ENOTCONN), "not connected")                                                       \
   XX(EPROTO, (-EPROTO), "protocol error: malformed or unexpected data from a peer")                \
   XX(ENAMETOOLONG, (-ENAMETOOLONG), "name too long")                                               \
+  XX(ERANGE, (-ERANGE), "result too large for the buffer given")                                   \
   XX(EEMPTY, (-4001), "queue is empty")                                                            \
   XX(EFULL, (-4002), "queue is full")                                                              \
   XX(ELOOPEXIT, (-4003), "hub loop exited: nothing can ever wake the blocked greenlet")            \

@@ -231,6 +231,13 @@ typedef struct grove_subprocess_opts {
   const char *const *env;                   /* NULL-terminated "K=V" list, NULL: inherit */
   const char *cwd;                          /* NULL: inherit */
   int stdin_mode, stdout_mode, stderr_mode; /* GROVE_STDIO_* */
+  /* Nonzero: the child is sent SIGKILL when the thread that spawned it ends
+   * - its hub's thread, so the process, for the main hub - whatever the
+   * cause, SIGKILL of this process included (Linux's parent-death signal,
+   * set in the child before it execs, so there is no moment at which it
+   * could outlive us unnoticed; a child stopped by SIGSTOP dies too). On
+   * kernels without pidfd_open (before 5.3) this returns GROVE_ENOSYS. */
+  int die_with_parent;
 } grove_subprocess_opts;
 
 /* Start a child process. Returns 0, or an error (GROVE_ENOENT when argv[0]

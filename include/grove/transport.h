@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "actor.h"
+#include "supervisor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -151,7 +152,8 @@ typedef struct grove_cluster_opts {
   /* Where workers bind: "ipc:///dir/file" (worker i: "<base>-<i>") or
    * "tcp://127.0.0.1" (a free port each). NULL: ipc in /tmp. */
   const char *endpoint_base;
-  int strategy;         /* GROVE_ONE_FOR_ONE, GROVE_ONE_FOR_ALL, GROVE_REST_FOR_ONE (else EINVAL) */
+  grove_sup_strategy
+      strategy;         /* GROVE_ONE_FOR_ONE (0), _ONE_FOR_ALL, _REST_FOR_ONE (else EINVAL) */
   int intensity;        /* at most this many restarts... (0: 3) */
   double period;        /* ...within this many seconds (0: 5); beyond: all stopped */
   double ready_timeout; /* for a worker to start and connect (0: 10) */

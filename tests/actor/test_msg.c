@@ -541,8 +541,193 @@ static void test_msg_take(void) {
   await_end(last);
 }
 
+/* Reading a body's objects in order costs O(1) each: 100,000 ints read by
+ * index, forwards, in well under a second (quadratic: minutes). Going back
+ * starts again from the front and still reads right. */
+static void test_read_in_order_is_linear(void) {
+  enum { N = 100000 };
+  grove_msg *m = grove_msg_new("ints");
+  for (int k = 0; k < N; k++)
+    CHECK_EQ(grove_msg_pack_int(m, (int64_t)k * 7 - 3), 0);
+  double t0 = test_now();
+  int bad = 0;
+  for (int k = 0; k < N; k++) {
+    int64_t v = 0;
+    bad += grove_msg_int(m, (size_t)k, &v) != 0 || v != (int64_t)k * 7 - 3;
+  }
+  double took = test_now() - t0;
+  CHECK_EQ(bad, 0);
+  printf("     %d ints read in order in %.1f ms\n", N, took * 1e3);
+  CHECK(took < 1.0);
+  /* Every 5th of them, then backwards: the cursor never gives a wrong one. */
+  for (int k = 0; k < N && !bad; k += 5) {
+    int64_t v = 0;
+    bad += grove_msg_int(m, (size_t)k, &v) != 0 || v != (int64_t)k * 7 - 3;
+  }
+  for (int k = 100; k >= 0; k--) {
+    int64_t v = 0;
+    bad += grove_msg_int(m, (size_t)k, &v) != 0 || v != (int64_t)k * 7 - 3;
+  }
+  int64_t v;
+  CHECK_EQ(grove_msg_int(m, N, &v), GROVE_ENOENT);
+  CHECK_EQ(bad, 0);
+  /* Appending keeps the cursor right. */
+  CHECK_EQ(grove_msg_pack_str(m, "end"), 0);
+  const char *s;
+  size_t len;
+  CHECK_EQ(grove_msg_str(m, N, &s, &len), 0);
+  CHECK(len == 3 && memcmp(s, "end", 3) == 0);
+  grove_msg_free(m);
+}
+
+/* Maps and arrays built with the builders, read by key and by index. */
+static void test_builders_and_keys(void) {
+  grove_ref r = {0, 3, 99};
+  grove_msg *m = grove_msg_new("user");
+  CHECK_EQ(grove_msg_pack_str(m, "header"), 0);
+  CHECK_EQ(grove_msg_pack_map(m, 7), 0);
+  CHECK_EQ(grove_msg_pack_kv_str(m, "user", "ada"), 0);
+  CHECK_EQ(grove_msg_pack_kv_int(m, "age", 36), 0);
+  CHECK_EQ(grove_msg_pack_kv_double(m, "score", 9.5), 0);
+  CHECK_EQ(grove_msg_pack_kv_bool(m, "admin", true), 0);
+  CHECK_EQ(grove_msg_pack_kv_bin(m, "key", "\x00\x01", 2), 0);
+  CHECK_EQ(grove_msg_pack_kv_ref(m, "owner", r), 0);
+  CHECK_EQ(grove_msg_pack_str(m, "langs"), 0);
+  CHECK_EQ(grove_msg_pack_array(m, 2), 0);
+  CHECK_EQ(grove_msg_pack_str(m, "c"), 0);
+  CHECK_EQ(grove_msg_pack_map(m, 1), 0);
+  CHECK_EQ(grove_msg_pack_kv_str(m, "name", "erlang"), 0);
+  CHECK_EQ(grove_msg_pack_uint(m, UINT64_MAX), 0);
+  CHECK_EQ(grove_msg_pack_bool(m, false), 0);
+  CHECK_EQ(grove_msg_count(m), 4);
+
+  char name[8];
+  CHECK_EQ(grove_msg_key_str_copy(m, 1, "user", name, sizeof name), 0);
+  CHECK_STR(name, "ada");
+  int64_t age = 0;
+  CHECK_EQ(grove_msg_key_int(m, 1, "age", &age), 0);
+  CHECK_EQ(age, 36);
+  double score = 0;
+  CHECK_EQ(grove_msg_key_double(m, 1, "score", &score), 0);
+  CHECK(score == 9.5);
+  bool admin = false;
+  CHECK_EQ(grove_msg_key_bool(m, 1, "admin", &admin), 0);
+  CHECK(admin);
+  const void *kb;
+  size_t klen;
+  CHECK_EQ(grove_msg_key_bin(m, 1, "key", &kb, &klen), 0);
+  CHECK(klen == 2 && memcmp(kb, "\x00\x01", 2) == 0);
+  grove_ref got;
+  CHECK_EQ(grove_msg_key_ref(m, 1, "owner", &got), 0);
+  CHECK(grove_ref_eq(got, r));
+  /* Out of order, missing, wrong type, not a map. */
+  CHECK_EQ(grove_msg_key_int(m, 1, "age", &age), 0);
+  CHECK_EQ(grove_msg_key_int(m, 1, "nope", &age), GROVE_ENOENT);
+  CHECK_EQ(grove_msg_key_int(m, 1, "user", &age), GROVE_EINVAL);
+  CHECK_EQ(grove_msg_key_int(m, 0, "user", &age), GROVE_EINVAL);
+  CHECK_EQ(grove_msg_key_int(m, 9, "user", &age), GROVE_ENOENT);
+  CHECK_EQ(grove_msg_key_str_copy(m, 1, "user", name, 3), GROVE_ERANGE);
+  CHECK_STR(name, "");
+
+  /* Nested: langs[1].name through the object views. */
+  msgpack_object langs, second, lang;
+  CHECK_EQ(grove_msg_key(m, 1, "langs", &langs), 0);
+  CHECK_EQ(grove_obj_len(&langs), 2);
+  CHECK_EQ(grove_obj_at(&langs, 1, &second), 0);
+  CHECK_EQ(grove_obj_at(&langs, 2, &second), GROVE_ENOENT);
+  CHECK_EQ(grove_obj_at(&langs, 1, &second), 0);
+  CHECK_EQ(grove_obj_len(&second), 1);
+  CHECK_EQ(grove_obj_key(&second, "name", &lang), 0);
+  char *dup = NULL;
+  CHECK_EQ(grove_obj_str_dup(&lang, &dup), 0);
+  CHECK_STR(dup, "erlang");
+  free(dup);
+  CHECK_EQ(grove_obj_key(&second, "nom", &lang), GROVE_ENOENT);
+  CHECK_EQ(grove_obj_key(&langs, "name", &lang), GROVE_EINVAL); /* an array */
+  CHECK_EQ(grove_obj_at(&second, 0, &lang), GROVE_EINVAL);      /* a map */
+
+  uint64_t u = 0;
+  CHECK_EQ(grove_msg_uint(m, 2, &u), 0);
+  CHECK(u == UINT64_MAX);
+  int64_t i;
+  CHECK_EQ(grove_msg_int(m, 2, &i), GROVE_EOVERFLOW);
+  bool b = true;
+  CHECK_EQ(grove_msg_bool(m, 3, &b), 0);
+  CHECK(!b);
+  CHECK_EQ(grove_msg_bool(m, 2, &b), GROVE_EINVAL);
+  grove_msg_free(m);
+
+  /* A negative int is no uint; NULL keys and messages are refused. */
+  m = grove_msg_new("neg");
+  CHECK_EQ(grove_msg_pack_int(m, -1), 0);
+  CHECK_EQ(grove_msg_uint(m, 0, &u), GROVE_EOVERFLOW);
+  CHECK_EQ(grove_msg_pack_kv_int(m, NULL, 1), GROVE_EINVAL);
+  CHECK_EQ(grove_msg_pack_kv_str(m, "k", NULL), GROVE_EINVAL);
+  CHECK_EQ(grove_msg_count(m), 1); /* the failed pair left no lone key */
+  CHECK_EQ(grove_msg_pack_kv_int(NULL, "k", 1), GROVE_EINVAL);
+  CHECK_EQ(grove_msg_key(m, 0, NULL, &langs), GROVE_EINVAL);
+  CHECK_EQ(grove_obj_int(NULL, &i), GROVE_EINVAL);
+  grove_msg_free(m);
+}
+
+/* Reading map keys in the order they were packed costs O(1) each. */
+static void test_keys_in_order_are_linear(void) {
+  enum { N = 20000 };
+  grove_msg *m = grove_msg_new("wide");
+  char key[16];
+  CHECK_EQ(grove_msg_pack_map(m, N), 0);
+  for (int k = 0; k < N; k++) {
+    snprintf(key, sizeof key, "k%d", k);
+    CHECK_EQ(grove_msg_pack_kv_int(m, key, k), 0);
+  }
+  double t0 = test_now();
+  int bad = 0;
+  for (int k = 0; k < N; k++) {
+    int64_t v = -1;
+    snprintf(key, sizeof key, "k%d", k);
+    bad += grove_msg_key_int(m, 0, key, &v) != 0 || v != k;
+  }
+  double took = test_now() - t0;
+  CHECK_EQ(bad, 0);
+  printf("     %d keys read in order in %.1f ms\n", N, took * 1e3);
+  CHECK(took < 1.0); /* a scan from the front per key: 200 M comparisons */
+  grove_msg_free(m);
+}
+
+/* C strings: the copies refuse what a C string cannot hold, and what does
+ * not fit. */
+static void test_str_copies(void) {
+  grove_msg *m = grove_msg_new("strs");
+  CHECK_EQ(grove_msg_pack_str(m, "hello"), 0);
+  CHECK_EQ(grove_msg_pack_bin(m, "x", 1), 0);
+  msgpack_packer *pk = grove_msg_packer(m);
+  msgpack_pack_str_with_body(pk, "a\0b", 3);
+  CHECK_EQ(grove_msg_pack_str(m, ""), 0);
+  char buf[6];
+  CHECK_EQ(grove_msg_str_copy(m, 0, buf, sizeof buf), 0);
+  CHECK_STR(buf, "hello");
+  CHECK_EQ(grove_msg_str_copy(m, 0, buf, 5), GROVE_ERANGE); /* no room for the NUL */
+  CHECK_STR(buf, "");
+  CHECK_EQ(grove_msg_str_copy(m, 1, buf, sizeof buf), GROVE_EINVAL); /* a bin */
+  CHECK_EQ(grove_msg_str_copy(m, 2, buf, sizeof buf), GROVE_EINVAL); /* a NUL inside */
+  CHECK_EQ(grove_msg_str_copy(m, 3, buf, sizeof buf), 0);
+  CHECK_STR(buf, "");
+  CHECK_EQ(grove_msg_str_copy(m, 4, buf, sizeof buf), GROVE_ENOENT);
+  CHECK_EQ(grove_msg_str_copy(m, 0, buf, 0), GROVE_EINVAL);
+  CHECK_EQ(grove_msg_str_copy(m, 0, NULL, 4), GROVE_EINVAL);
+  char *d = (char *)1;
+  CHECK_EQ(grove_msg_str_dup(m, 0, &d), 0);
+  CHECK_STR(d, "hello");
+  free(d);
+  CHECK_EQ(grove_msg_str_dup(m, 2, &d), GROVE_EINVAL);
+  CHECK(d == NULL);
+  CHECK_EQ(grove_msg_str_dup(m, 0, NULL), GROVE_EINVAL);
+  grove_msg_free(m);
+}
+
 TEST_MAIN(TEST(test_tags), TEST(test_pack_and_read_scalars), TEST(test_wrong_type_and_past_end),
           TEST(test_bad_pack_args), TEST(test_body_bytes), TEST(test_packer_arrays_and_maps),
           TEST(test_many_objects), TEST(test_invalid_bodies), TEST(test_bad_body_then_fixed),
           TEST(test_ref_ext_checked), TEST(test_deep_nesting), TEST(test_blob_free_once),
-          TEST(test_blob_send), TEST(test_msg_take))
+          TEST(test_blob_send), TEST(test_msg_take), TEST(test_read_in_order_is_linear),
+          TEST(test_builders_and_keys), TEST(test_keys_in_order_are_linear), TEST(test_str_copies))

@@ -1,13 +1,57 @@
-/* tests/hub/test_subprocess.c - child processes (gevent.subprocess). */
+/* tests/hub/test_subprocess.c - child processes (gevent.subprocess).
+ *
+ * The suite runs twice (ctest hub/test_subprocess and
+ * hub/test_subprocess_die_with_parent): with children spawned by libuv,
+ * and with GROVE_TEST_DIE_WITH_PARENT=1, forked by grove with
+ * die_with_parent set - every case must behave the same. */
 #include "test.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+static int die_mode; /* every spawn of the suite sets die_with_parent to this */
+
+/* The middle process of test_die_with_parent (this program again, with
+ * GROVE_TEST_SUBPROCESS_MIDDLE=0 or 1): spawns `sleep 30` with
+ * die_with_parent as given, stops it at once (SIGSTOP: it is frozen before
+ * it could do anything itself), prints its pid and waits to be killed. */
+static void middle(int die) {
+  const char *argv[] = {"sleep", "30", NULL};
+  grove_subprocess_opts o = {.argv = argv, .die_with_parent = die};
+  grove_subprocess *p;
+  if (grove_subprocess_spawn(&o, &p) != 0)
+    _exit(3);
+  kill(grove_subprocess_pid(p), SIGSTOP);
+  printf("%d\n", grove_subprocess_pid(p));
+  fflush(stdout);
+  grove_sleep(60);
+  _exit(4);
+}
+
+static char
+    self_path[4096]; /* this program (argv[0]: under valgrind, /proc/self/exe is valgrind) */
+
+/* glibc passes constructors main's arguments. */
+__attribute__((constructor)) static void setup(int argc, char **argv) {
+  if (argc > 0 && argv && argv[0] && !realpath(argv[0], self_path))
+    self_path[0] = 0;
+  const char *m = getenv("GROVE_TEST_SUBPROCESS_MIDDLE");
+  if (m)
+    middle(atoi(m));
+  die_mode = getenv("GROVE_TEST_DIE_WITH_PARENT") != NULL;
+}
+
 static grove_subprocess *start(const char *const *argv, int in, int out, int err) {
-  grove_subprocess_opts o = {
-      .argv = argv, .stdin_mode = in, .stdout_mode = out, .stderr_mode = err};
+  grove_subprocess_opts o = {.argv = argv,
+                             .stdin_mode = in,
+                             .stdout_mode = out,
+                             .stderr_mode = err,
+                             .die_with_parent = die_mode};
   grove_subprocess *p = NULL;
   int rc = grove_subprocess_spawn(&o, &p);
   CHECK_EQ(rc, 0);
@@ -122,7 +166,8 @@ static void test_communicate_timeout_then_kill(void) {
 
 static void test_not_found(void) {
   const char *argv[] = {"/nonexistent/grove-no-such-program", NULL};
-  grove_subprocess_opts o = {.argv = argv, .stdout_mode = GROVE_STDIO_PIPE};
+  grove_subprocess_opts o = {
+      .argv = argv, .stdout_mode = GROVE_STDIO_PIPE, .die_with_parent = die_mode};
   grove_subprocess *p = (grove_subprocess *)1;
   CHECK_EQ(grove_subprocess_spawn(&o, &p), GROVE_ENOENT);
   CHECK(p == NULL);
@@ -134,7 +179,8 @@ static void test_not_found(void) {
   grove_subprocess_opts empty = {0};
   CHECK_EQ(grove_subprocess_spawn(&empty, &p), GROVE_EINVAL);
   const char *sh[] = {"sh", "-c", "true", NULL};
-  grove_subprocess_opts bad = {.argv = sh, .stdout_mode = GROVE_STDIO_STDOUT};
+  grove_subprocess_opts bad = {
+      .argv = sh, .stdout_mode = GROVE_STDIO_STDOUT, .die_with_parent = die_mode};
   CHECK_EQ(grove_subprocess_spawn(&bad, &p), GROVE_EINVAL);
   bad.stdout_mode = 42;
   CHECK_EQ(grove_subprocess_spawn(&bad, &p), GROVE_EINVAL);
@@ -367,9 +413,68 @@ static void test_leak_reported(void) {
   grove_subprocess_free(p);
 }
 
+/* A child spawned with die_with_parent dies with its parent's SIGKILL, even
+ * frozen (SIGSTOP) from its first moment; one spawned without outlives it.
+ * This process is the subreaper, so the orphan comes back to it and its end
+ * can be read. */
+static void test_die_with_parent(void) {
+  CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  for (int die = 0; die <= 1; die++) {
+    char role[64];
+    snprintf(role, sizeof role, "GROVE_TEST_SUBPROCESS_MIDDLE=%d", die);
+    const char *env[] = {role, "PATH=/usr/bin:/bin", NULL};
+    const char *argv[] = {self_path[0] ? self_path : "/proc/self/exe", NULL};
+    grove_subprocess_opts o = {.argv = argv, .env = env, .stdout_mode = GROVE_STDIO_PIPE};
+    grove_subprocess *mid = NULL;
+    CHECK_EQ(grove_subprocess_spawn(&o, &mid), 0);
+    char line[32] = "";
+    CHECK(grove_socket_read_line(grove_subprocess_stdout(mid), line, sizeof line, 10) > 0);
+    pid_t g = (pid_t)atoi(line);
+    CHECK(g > 0);
+    if (g <= 0) { /* no grandchild to look for (and kill(0) would be ours) */
+      grove_subprocess_kill(mid, SIGKILL);
+      grove_subprocess_wait(mid, NULL, 10);
+      grove_subprocess_free(mid);
+      break;
+    }
+    CHECK_EQ(grove_subprocess_kill(mid, SIGKILL), 0);
+    int code = 0;
+    CHECK_EQ(grove_subprocess_wait(mid, &code, 10), 0);
+    CHECK_EQ(code, -SIGKILL);
+    grove_subprocess_free(mid);
+    /* The grandchild, now ours: killed within moments, or still there. */
+    int st = 0, got = 0;
+    double t0 = test_now();
+    while (test_now() - t0 < (die ? 5.0 : 0.5)) {
+      pid_t r = waitpid(g, &st, WNOHANG);
+      if (r == g) {
+        got = 1;
+        break;
+      }
+      if (r != 0) {
+        CHECK(r == 0);
+        break;
+      }
+      grove_sleep(0.01);
+    }
+    if (die) {
+      CHECK(got);
+      CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+      printf("     die_with_parent: the frozen child was SIGKILLed %.3f s after its parent\n",
+             test_now() - t0);
+    } else {
+      CHECK(!got); /* the window the option closes: it outlived its parent */
+      kill(g, SIGKILL);
+      CHECK_EQ(waitpid(g, &st, 0), g);
+    }
+  }
+  CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+}
+
 TEST_MAIN(TEST(test_echo), TEST(test_argv_env_cwd), TEST(test_cat_roundtrip),
           TEST(test_communicate_large), TEST(test_communicate_timeout_then_kill),
           TEST(test_not_found), TEST(test_exit_status), TEST(test_stderr_to_stdout),
           TEST(test_input_to_dead_child), TEST(test_seed_cron), TEST(test_kill_waiter),
           TEST(test_communicate_early_failures), TEST(test_several_waiters),
-          TEST(test_free_running), TEST(test_free_running_then_close), TEST(test_leak_reported))
+          TEST(test_free_running), TEST(test_free_running_then_close), TEST(test_leak_reported),
+          TEST(test_die_with_parent))

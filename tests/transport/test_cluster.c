@@ -30,6 +30,15 @@ static int child_main(const tr_child *c) {
   grove_cluster *cl = NULL;
   if (grove_cluster_start(&o, &cl) != 0)
     return 4;
+  /* Announce once both workers are up: the faults are for running workers
+   * (one still joining waits for its coordinator up to its connect timeout,
+   * 10 s, however frozen the coordinator is). */
+  for (int i = 0; i < 2; i++) {
+    char w[64];
+    snprintf(w, sizeof w, "%s-%d", c->name, i);
+    if (grove_node_wait_up(w, 30) != 0)
+      return 6;
+  }
   char line[64];
   int n = snprintf(line, sizeof line, "%d %d\n", grove_cluster_worker_pid(cl, 0),
                    grove_cluster_worker_pid(cl, 1));
