@@ -67,7 +67,10 @@ grove__actor_sys *grove__actor_sys_create(grove_hub *hub) {
   if (!sys)
     return NULL;
   sys->hub = hub;
+  sys->index = grove__hub_index(hub);
+  sys->id_base = (uint64_t)sys->index << GROVE__REF_HUB_SHIFT;
   grove__layer_set(hub, GROVE__LAYER_ACTOR, sys, sys_close);
+  grove__layer_set_stop(hub, GROVE__LAYER_ACTOR, grove__x_stop);
   grove__set_exit_hook(hub, runner_exit);
   return sys;
 }
@@ -110,10 +113,13 @@ void grove__msg_taken(grove_msg *m) {
 /* ---- refs ------------------------------------------------------------------- */
 
 grove_actor *grove__actor_lookup(grove__actor_sys *sys, grove_ref r) {
-  if (r.node != 0 || r.id == 0 || r.id > sys->nslots)
+  /* The slot is the id's low half; the whole id (hub, bounded bit) must be
+   * the actor's: a ref of another hub never names an actor here. */
+  uint64_t i = (uint64_t)grove__ref_slot(r) - 1;
+  if (r.node != 0 || i >= sys->nslots)
     return NULL;
-  grove__actor_slot *s = &sys->slots[r.id - 1];
-  if (s->gen != r.gen || !s->actor)
+  grove__actor_slot *s = &sys->slots[i];
+  if (s->gen != r.gen || !s->actor || s->actor->_id != r.id)
     return NULL;
   return grove__actor_state(s->actor) == A_DEAD ? NULL : s->actor;
 }
@@ -125,9 +131,10 @@ uint32_t grove__actor_bound(grove_ref to) {
 }
 
 grove__actor_slot *grove__actor_ended(grove__actor_sys *sys, grove_ref ref) {
-  if (ref.node != 0 || ref.id == 0 || ref.id > sys->nslots)
+  uint64_t i = (uint64_t)grove__ref_slot(ref) - 1;
+  if (!grove__ref_here(sys, ref) || i >= sys->nslots)
     return NULL;
-  grove__actor_slot *s = &sys->slots[ref.id - 1];
+  grove__actor_slot *s = &sys->slots[i];
   return s->ended_gen == ref.gen ? s : NULL;
 }
 
@@ -155,18 +162,18 @@ static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
   }
   sys->slots[i].actor = a;
   sys->slots[i].next_free = 0;
-  a->_id = (uint64_t)i + 1;
+  a->_id = sys->id_base + i + 1;
   a->_gen = sys->slots[i].gen;
   return 0;
 }
 
 static void slot_free(grove__actor_sys *sys, grove_actor *a) {
-  grove__actor_slot *s = &sys->slots[a->_id - 1];
+  grove__actor_slot *s = &sys->slots[(uint32_t)a->_id - 1];
   s->actor = NULL;
   if (++s->gen == 0)
     s->gen = 1;
   s->next_free = sys->free_head;
-  sys->free_head = (uint32_t)a->_id;
+  sys->free_head = (uint32_t)a->_id; /* the slot (the low half) */
 }
 
 grove_ref grove_actor_ref(const grove_actor *a) {
@@ -198,6 +205,7 @@ struct grove__actor_ext *grove__actor_ext(grove_actor *a) {
     grove__list_init(&e->monitors);
     grove__list_init(&e->watching);
     grove__list_init(&e->links);
+    grove__list_init(&e->xsenders);
     a->_ext = e;
   }
   return a->_ext;
@@ -312,6 +320,15 @@ void grove__actor_schedule(grove__actor_sys *sys, grove_actor *a) {
 
 /* ---- ending ------------------------------------------------------------------------- */
 
+/* The request an ending actor was serving, unanswered: a caller on another
+ * hub does not wait among its callers, so it is answered now, as a local
+ * caller's wait ends when the callee ends (GROVE_ENOENT). */
+static void end_pending_call(grove_msg *m) {
+  if ((m->flags & GROVE__MSG_CALL) && !(m->flags & GROVE__MSG_REPLIED) && m->caller &&
+      grove__greenlet_hub(m->caller) != grove__hub_peek())
+    grove_reply_error(m, GROVE_ENOENT);
+}
+
 static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   grove_ref ref = grove_actor_ref(a);
   grove_greenlet *me = grove__current(sys->hub);
@@ -320,20 +337,22 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
     a->_cls->terminate(a, reason); /* not after a failed init, as in Erlang */
   }
   set_state(a, A_DEAD);
-  sys->slots[a->_id - 1].ended_gen = a->_gen;
-  sys->slots[a->_id - 1].ended_reason = reason;
-  sys->slots[a->_id - 1].ended_started = (a->_flags & A_STARTED) != 0;
+  grove__actor_slot *sl = &sys->slots[(uint32_t)a->_id - 1];
+  sl->ended_gen = a->_gen;
+  sl->ended_reason = reason;
+  sl->ended_started = (a->_flags & A_STARTED) != 0;
   slot_free(sys, a);
   sys->nactors--;
   struct grove__actor_ext *e = a->_ext;
   if (e && e->name) {
-    grove__reg_remove(sys, e->name);
+    grove__reg_remove(sys, e->name, ref);
     free(e->name);
   }
   grove_msg *m;
   while ((m = a->_head) != NULL) {
     a->_head = m->next;
-    if ((m->flags & GROVE__MSG_CALL) && m->remote && !(m->flags & GROVE__MSG_REPLIED)) {
+    if ((m->flags & GROVE__MSG_CALL) && !(m->flags & GROVE__MSG_REPLIED) &&
+        (m->remote || (m->caller && grove__greenlet_hub(m->caller) != sys->hub))) {
       /* A remote caller is told now, as a local one is (its wait among the
        * callers ends with GROVE_ENOENT). */
       grove_reply_error(m, GROVE_ENOENT);
@@ -347,6 +366,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   if (e) {
     grove__wake_all(&e->callers, GROVE_ENOENT);
     grove__wake_all(&e->senders, GROVE_ENOENT);
+    grove__x_senders_fail(sys, a);
     grove__wake_all_slot(&e->waiters, 0, (void *)(intptr_t)reason);
     /* Those waiting for its init learn how it went: 1 if it had started,
      * else why it failed (a negative code). */
@@ -379,8 +399,10 @@ static void runner_exit(grove_greenlet *g, int code) {
     return;
   grove_msg *m = a->_cur;
   a->_cur = NULL;
-  if (m && !(a->_flags & A_TOOK))
+  if (m && !(a->_flags & A_TOOK)) {
+    end_pending_call(m);
     grove__msg_release(sys, m);
+  }
   a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);
   a->_flags |= A_INIT_DONE;
   grove__set_ext(g, a); /* actor_end clears it */
@@ -433,6 +455,8 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
         grove__wake(grove__wait_list_first(&a->_ext->senders), 0);
       if (m->origin && sys->remote)
         sys->remote->consumed(m->origin, grove_actor_ref(a));
+      if (a->_ext && !grove__list_empty(&a->_ext->xsenders))
+        grove__x_room(sys, a);
     }
     a->_flags |= A_IN_RECEIVE;
     a->_cur = m;
@@ -443,8 +467,11 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     a->_processed++;
     /* Whether receive took m is on the actor, not on m: a taken message may
      * already have been forwarded, received and freed by now. */
-    if (!(a->_flags & A_TOOK))
+    if (!(a->_flags & A_TOOK)) {
+      if (GROVE__UNLIKELY(rc != 0 || (a->_flags & (A_KILLED | A_EXITING))))
+        end_pending_call(m);
       grove__msg_release(sys, m);
+    }
     a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);
     if (GROVE__LIKELY(rc == 0)) {
       /* Fairness: when the hub's turn is over, an actor that still has mail
@@ -488,8 +515,12 @@ int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_ac
   if (!sys)
     return GROVE_ENOMEM;
   grove_actor *link = NULL;
-  if (opts && !grove_ref_is_null(opts->link) && !(link = grove__actor_lookup(sys, opts->link)))
-    return GROVE_ENOENT;
+  bool xlink = false; /* to link with an actor of another hub */
+  if (opts && !grove_ref_is_null(opts->link) && !(link = grove__actor_lookup(sys, opts->link))) {
+    if (!grove__ref_other_hub(sys, opts->link) || !grove__hub_at(grove__ref_hub(opts->link)))
+      return GROVE_ENOENT;
+    xlink = true;
+  }
   if (opts && opts->name) {
     grove_ref taken;
     if (!opts->name[0])
@@ -505,6 +536,8 @@ int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_ac
     return GROVE_ENOMEM;
   }
   a->_cls = cls;
+  if (opts && opts->inbox_max)
+    a->_id |= GROVE__REF_BOUNDED;           /* senders on other hubs must ask for room */
   a->_processed = (uint64_t)(uintptr_t)arg; /* for init, see actor_run */
   grove__cb *cb = actor_cb(a);
   grove__list_init(&cb->link);
@@ -516,14 +549,16 @@ int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_ac
     a->_max = opts->inbox_max > UINT32_MAX ? UINT32_MAX : (uint32_t)opts->inbox_max;
     if (opts->trap_exits)
       a->_flags |= A_TRAP;
-    if (opts->name && grove__reg_add(sys, opts->name, ref) != 0) {
+    int rc;
+    if (opts->name && (rc = grove__reg_add(sys, opts->name, ref)) != 0) {
+      free(a->_ext);
       slot_free(sys, a);
       sys->nactors--;
       grove__hub_object_remove(sys->hub);
       free(a);
-      return GROVE_ENOMEM;
+      return rc;
     }
-    if (link)
+    if (link || xlink)
       grove_link_actors(ref, opts->link);
   }
   set_state(a, A_SCHEDULED);

@@ -53,7 +53,9 @@ typedef struct grove__actor_sys {
   size_t nidle, capidle;
   grove_msg *free_msgs; /* message cache */
   size_t nfree_msgs;
-  grove__reg_entry *reg[GROVE__REG_BUCKETS];
+  grove__reg_entry *reg[GROVE__REG_BUCKETS]; /* names of a hub that is not grouped */
+  size_t index;                              /* the hub's index (grove_hubs_start) */
+  uint64_t id_base;                          /* index << GROVE__REF_HUB_SHIFT */
   uint64_t dead_letters;
   grove_dead_letter_fn dl_hook;
   void *dl_arg;
@@ -110,6 +112,7 @@ struct grove__actor_ext {
   grove__list monitors; /* grove__mon.at_target: who watches it */
   grove__list watching; /* grove__mon.at_watcher: what it watches */
   grove__list links;    /* grove__lnk_end.link: its links */
+  grove__list xsenders; /* senders on other hubs waiting for room (hubs.c) */
   int exit_reason;
 };
 
@@ -171,9 +174,43 @@ void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
 void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, int reason);
 void grove__tables_free(grove__actor_sys *sys);
 
+/* hubs.c: actors on other hubs of the process. */
+/* Whether r names an actor of this hub (or this process, for a hub that
+ * is not grouped). */
+static inline bool grove__ref_here(const grove__actor_sys *sys, grove_ref r) {
+  return r.node == 0 && grove__ref_hub(r) == sys->index;
+}
+/* r names an actor of another hub of this process. */
+static inline bool grove__ref_other_hub(const grove__actor_sys *sys, grove_ref r) {
+  return r.node == 0 && grove__ref_hub(r) != sys->index;
+}
+int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t deadline);
+int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg **reply,
+                  uint64_t deadline);
+void grove__x_reply(grove_msg *request, grove_msg *reply); /* the caller is on another hub */
+void grove__x_msg_home(grove_msg *m); /* a request whose caller is on another hub: free it there */
+void grove__x_exit(grove__actor_sys *sys, grove_ref to, grove_ref from, int reason, int how);
+int grove__x_monitor(grove__actor_sys *sys, grove_ref watcher, grove_ref target, uint64_t id);
+void grove__x_demonitor(grove__actor_sys *sys, grove_ref target, uint64_t id);
+void grove__x_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
+                   int reason);
+void grove__x_link(grove__actor_sys *sys, grove_ref local, grove_ref other);
+void grove__x_unlink(grove__actor_sys *sys, grove_ref local, grove_ref other);
+/* A message left a's inbox: room for a sender of another hub. */
+void grove__x_room(grove__actor_sys *sys, grove_actor *a);
+/* a ends: its waiting senders of other hubs fail with GROVE_ENOENT. */
+void grove__x_senders_fail(grove__actor_sys *sys, grove_actor *a);
+/* The worker hub stops: its actors are stopped (grove_hubs_stop). */
+void grove__x_stop(void *state, double timeout);
+/* Monitor ids: unique in the process once hubs are grouped. */
+uint64_t grove__x_monitor_seq(grove__actor_sys *sys);
+
+/* exits.c: drop this hub's record of a monitor held here on `target`. */
+int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target);
+
 /* registry.c */
 int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref);
-void grove__reg_remove(grove__actor_sys *sys, const char *name);
+void grove__reg_remove(grove__actor_sys *sys, const char *name, grove_ref ref); /* null: any */
 void grove__reg_free(grove__actor_sys *sys);
 
 /* msg.c */

@@ -30,6 +30,10 @@ void grove__send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, gro
       sys->remote->down(watcher, id, target, reason);
     return;
   }
+  if (GROVE__UNLIKELY(grove__ref_other_hub(sys, watcher))) {
+    grove__x_down(sys, id, watcher, target, reason);
+    return;
+  }
   grove_actor *w = grove__actor_lookup(sys, watcher);
   if (!w)
     return; /* the watcher is gone too: nobody to tell */
@@ -58,6 +62,10 @@ void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
   if (target.node != 0) {
     if (sys->remote)
       sys->remote->exit(target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
+    return;
+  }
+  if (GROVE__UNLIKELY(grove__ref_other_hub(sys, target))) {
+    grove__x_exit(sys, target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
     return;
   }
   grove_actor *t = grove__actor_lookup(sys, target);
@@ -108,6 +116,13 @@ int grove_actor_exit(grove_ref ref, int reason) {
                              reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
   }
   grove_actor *t = grove__actor_lookup(sys, ref);
+  if (!t && grove__ref_other_hub(sys, ref)) {
+    if (!grove__hub_at(grove__ref_hub(ref)))
+      return GROVE_ENOENT;
+    grove__x_exit(sys, ref, self_ref(sys), reason,
+                  reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
+    return 0;
+  }
   if (!t)
     return GROVE_ENOENT;
   grove_actor *self = grove__actor_current(sys);
@@ -261,7 +276,7 @@ static uint64_t mon_key_hash(uint64_t id, uint32_t wnode, uint64_t tslot) {
 
 static uint64_t mon_hash(const void *rec) {
   const grove__mon *m = rec;
-  return mon_key_hash(m->id, m->watcher.node, m->target.node ? 0 : m->target.id);
+  return mon_key_hash(m->id, m->watcher.node, m->target.node ? 0 : grove__ref_slot(m->target));
 }
 
 static grove__mon **mon_find(grove__actor_sys *sys, uint64_t id, uint32_t wnode, uint64_t tslot) {
@@ -271,7 +286,8 @@ static grove__mon **mon_find(grove__actor_sys *sys, uint64_t id, uint32_t wnode,
   grove__mon **pp = (grove__mon **)&t->buckets[mon_key_hash(id, wnode, tslot) & (t->nbuckets - 1)];
   for (; *pp; pp = &(*pp)->hnext) {
     grove__mon *m = *pp;
-    if (m->id == id && m->watcher.node == wnode && (m->target.node ? 0 : m->target.id) == tslot)
+    if (m->id == id && m->watcher.node == wnode &&
+        (m->target.node ? 0 : grove__ref_slot(m->target)) == tslot)
       return pp;
   }
   return NULL;
@@ -420,7 +436,7 @@ void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, 
   while ((n = grove__list_pop(&e->monitors)) != NULL) {
     grove__mon *m = grove__container_of(n, grove__mon, at_target);
     grove__list_init(n);
-    grove__mon **pp = mon_find(sys, m->id, m->watcher.node, ref.id);
+    grove__mon **pp = mon_find(sys, m->id, m->watcher.node, grove__ref_slot(ref));
     if (pp)
       mon_unhook(sys, pp);
     grove__send_down(sys, m->id, m->watcher, ref, reason);
@@ -430,11 +446,13 @@ void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, 
   while ((n = grove__list_pop(&e->watching)) != NULL) {
     grove__mon *m = grove__container_of(n, grove__mon, at_watcher);
     grove__list_init(n);
-    grove__mon **pp = mon_find(sys, m->id, 0, m->target.node ? 0 : m->target.id);
+    grove__mon **pp = mon_find(sys, m->id, 0, m->target.node ? 0 : grove__ref_slot(m->target));
     if (pp)
       mon_unhook(sys, pp);
     if (m->target.node && sys->remote)
       sys->remote->demonitor(m->id);
+    else if (grove__ref_other_hub(sys, m->target))
+      grove__x_demonitor(sys, m->target, m->id);
     free(m);
   }
   /* Its links break, and the other ends get exit signals. */
@@ -465,7 +483,7 @@ int grove_monitor(grove_ref target, uint64_t *id) {
   grove_ref me = grove_actor_ref(self);
   /* The id carries the target's slot (0: a remote target), so a table
    * lookup needs nothing but the id. */
-  uint64_t mid = (++sys->next_monitor << 32) | (target.node ? 0 : (target.id & 0xffffffffu));
+  uint64_t mid = (grove__x_monitor_seq(sys) << 32) | (target.node ? 0 : grove__ref_slot(target));
   if (id)
     *id = mid;
   if (target.node != 0) {
@@ -477,6 +495,16 @@ int grove_monitor(grove_ref target, uint64_t *id) {
     return 0;
   }
   if (!grove__actor_lookup(sys, target)) {
+    if (grove__ref_other_hub(sys, target) && grove__hub_at(grove__ref_hub(target))) {
+      /* Recorded here, and at the target's hub (which answers with a down
+       * message at once if the target is gone). */
+      int rc = mon_add(sys, mid, me, target);
+      if (rc == 0)
+        rc = grove__x_monitor(sys, me, target, mid);
+      if (rc)
+        mon_drop(sys, mid, 0, grove__ref_slot(target));
+      return rc;
+    }
     grove__send_down(sys, mid, me, target, GROVE_ENOENT);
     return 0;
   }
@@ -490,6 +518,9 @@ int grove_demonitor(uint64_t id) {
   if (id == 0)
     return GROVE_ENOENT;
   uint64_t slot = id & 0xffffffffu;
+  grove__mon **pp = slot ? mon_find(sys, id, 0, slot) : NULL;
+  if (pp && grove__ref_other_hub(sys, (*pp)->target))
+    grove__x_demonitor(sys, (*pp)->target, id);
   int rc = mon_drop(sys, id, 0, slot);
   if (slot == 0 && sys->remote) {
     int r = sys->remote->demonitor(id);
@@ -522,6 +553,19 @@ int grove_link_actors(grove_ref a, grove_ref b) {
     return rc;
   }
   grove_actor *x = grove__actor_lookup(sys, a), *y = grove__actor_lookup(sys, b);
+  if ((x && !y && grove__ref_other_hub(sys, b)) || (y && !x && grove__ref_other_hub(sys, a))) {
+    /* One end here, the other on another hub: each hub records its end;
+     * the other hub answers with an exit signal if its end is gone. */
+    grove_ref local = x ? a : b, other = x ? b : a;
+    if (!grove__hub_at(grove__ref_hub(other))) {
+      grove__signal_exit(sys, local, other, GROVE_ENOENT, 0);
+      return GROVE_ENOENT;
+    }
+    int rc = lnk_add(sys, local, other);
+    if (rc == 0)
+      grove__x_link(sys, local, other);
+    return rc;
+  }
   if (!x || !y) {
     /* Linking to something already gone: the live one gets the signal. */
     if (x)
@@ -541,6 +585,8 @@ int grove_unlink_actors(grove_ref a, grove_ref b) {
   int rc = lnk_drop(sys, a, b);
   if (sys->remote && (a.node != 0) != (b.node != 0))
     sys->remote->unlink(a.node ? b : a, a.node ? a : b);
+  if (rc == 0 && (x || y) && (grove__ref_other_hub(sys, a) || grove__ref_other_hub(sys, b)))
+    grove__x_unlink(sys, x ? a : b, x ? b : a);
   return (x || y || rc == 0) ? 0 : GROVE_ENOENT;
 }
 
@@ -570,7 +616,7 @@ int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id
 void grove__actor_demonitor_remote(grove_ref target, uint64_t id, uint32_t watcher_node) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (sys && target.node == 0)
-    mon_drop(sys, id, watcher_node, target.id);
+    mon_drop(sys, id, watcher_node, grove__ref_slot(target));
 }
 
 int grove__actor_link_remote(grove_ref local, grove_ref remote) {
@@ -624,4 +670,8 @@ void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int rea
   if (mon_drop(sys, id, 0, 0) != 0 && target.node != 0)
     return;
   grove__send_down(sys, id, watcher, target, reason);
+}
+
+int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target) {
+  return mon_drop(sys, id, 0, target.node ? 0 : grove__ref_slot(target));
 }

@@ -53,6 +53,13 @@ grove_msg *grove__msg_alloc(grove__actor_sys *sys) {
 static void msg_destroy(grove_msg *m) { free(m); }
 
 void grove__msg_release(grove__actor_sys *sys, grove_msg *m) {
+  if (GROVE__UNLIKELY(m->caller != NULL) && grove__greenlet_hub(m->caller) != grove__hub_peek()) {
+    /* A request whose caller is on another hub holds that greenlet: it is
+     * released there (greenlets are their hub's), so the message goes home
+     * to be freed. */
+    grove__x_msg_home(m);
+    return;
+  }
   if (m->tag != m->tag_inline)
     free(m->tag);
   if (m->body.data != m->body_inline)

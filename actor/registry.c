@@ -1,13 +1,32 @@
 /* actor/registry.c - names for actors (Erlang's register / whereis).
  *
- * Design notes: a hash table of names to refs, per hub, in the actor
- * system. An actor has at most one name and keeps a copy of it, so that its
- * end removes the entry without a search over the table. whereis checks that
- * the named actor still lives: a ref that went stale is never returned.
+ * Design notes: a hash table of names to refs. An actor has at most one
+ * name and keeps a copy of it, so that its end removes the entry without a
+ * search over the table. whereis checks that a named actor of this hub still
+ * lives: a ref that went stale is never returned.
+ *
+ * Hubs: a hub on its own keeps its table in its actor system, unlocked, as
+ * it always did. The hubs of grove_hubs_start share one process-wide table
+ * (one namespace) behind a mutex. A lock rather than RCU: names are
+ * registered and looked up rarely next to messages (grove_call_name pays one
+ * uncontended lock, some 20 ns, per call), a lookup copies a 16-byte ref out
+ * under the lock, and an entry is freed by its actor's end - with RCU that
+ * free would wait for a grace period across every hub, which needs liburcu
+ * or an epoch scheme of our own, for no measurable gain. An entry for an
+ * actor of another hub is removed by that hub when the actor ends, under the
+ * same lock, matching the ref, so a name taken over meanwhile is not lost.
  */
 #include "actor_internal.h"
 
+#include <pthread.h>
 #include <string.h>
+
+static pthread_mutex_t greg_lock = PTHREAD_MUTEX_INITIALIZER;
+static grove__reg_entry *greg[GROVE__REG_BUCKETS];
+static _Atomic size_t greg_n; /* entries in the shared table */
+
+/* Whether this hub is one of grove_hubs_start's (it uses the shared table). */
+static bool grouped(const grove__actor_sys *sys) { return grove__hub_at(sys->index) == sys->hub; }
 
 static unsigned reg_hash(const char *s) {
   unsigned h = 2166136261u;
@@ -16,8 +35,8 @@ static unsigned reg_hash(const char *s) {
   return h % GROVE__REG_BUCKETS;
 }
 
-static grove__reg_entry **reg_find(grove__actor_sys *sys, const char *name) {
-  grove__reg_entry **pp = &sys->reg[reg_hash(name)];
+static grove__reg_entry **table_find(grove__reg_entry **table, const char *name) {
+  grove__reg_entry **pp = &table[reg_hash(name)];
   while (*pp && strcmp((*pp)->name, name) != 0)
     pp = &(*pp)->next;
   return pp;
@@ -37,20 +56,71 @@ int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref) {
   memcpy(entry->name, name, n + 1);
   memcpy(copy, name, n + 1);
   entry->ref = ref;
-  grove__reg_entry **pp = reg_find(sys, name);
-  entry->next = *pp;
-  *pp = entry;
+  if (grouped(sys)) {
+    pthread_mutex_lock(&greg_lock);
+    grove__reg_entry **pp = table_find(greg, name);
+    if (*pp) { /* taken meanwhile by an actor of another hub */
+      pthread_mutex_unlock(&greg_lock);
+      free(entry);
+      free(copy);
+      return GROVE_EEXIST;
+    }
+    entry->next = *pp;
+    *pp = entry;
+    greg_n++;
+    pthread_mutex_unlock(&greg_lock);
+  } else {
+    grove__reg_entry **pp = table_find(sys->reg, name);
+    entry->next = *pp;
+    *pp = entry;
+  }
   e->name = copy;
   return 0;
 }
 
-void grove__reg_remove(grove__actor_sys *sys, const char *name) {
-  grove__reg_entry **pp = reg_find(sys, name);
+static bool reg_remove(grove__actor_sys *sys, const char *name, grove_ref ref) {
+  grove__reg_entry **pp = table_find(sys->reg, name);
   grove__reg_entry *e = *pp;
-  if (e) {
+  if (e && (grove_ref_is_null(ref) || grove_ref_eq(e->ref, ref))) {
     *pp = e->next;
     free(e);
+    return true;
   }
+  if (atomic_load(&greg_n) == 0)
+    return false;
+  pthread_mutex_lock(&greg_lock);
+  pp = table_find(greg, name);
+  e = *pp;
+  bool found = e && (grove_ref_is_null(ref) || grove_ref_eq(e->ref, ref));
+  if (found) {
+    *pp = e->next;
+    greg_n--;
+  }
+  pthread_mutex_unlock(&greg_lock);
+  if (found)
+    free(e);
+  return found;
+}
+
+void grove__reg_remove(grove__actor_sys *sys, const char *name, grove_ref ref) {
+  reg_remove(sys, name, ref);
+}
+
+/* The ref registered under name, here or in the shared table. */
+static bool reg_get(grove__actor_sys *sys, const char *name, grove_ref *out) {
+  grove__reg_entry *e = *table_find(sys->reg, name);
+  if (e) {
+    *out = e->ref;
+    return true;
+  }
+  if (atomic_load(&greg_n) == 0)
+    return false;
+  pthread_mutex_lock(&greg_lock);
+  e = *table_find(greg, name);
+  if (e)
+    *out = e->ref;
+  pthread_mutex_unlock(&greg_lock);
+  return e != NULL;
 }
 
 void grove__reg_free(grove__actor_sys *sys) {
@@ -71,8 +141,9 @@ int grove_register(const char *name, grove_ref ref) {
     return GROVE_ENOMEM;
   grove_actor *a = grove__actor_lookup(sys, ref);
   if (!a)
-    return GROVE_ENOENT;
-  if (*reg_find(sys, name) || (a->_ext && a->_ext->name))
+    return grove__ref_other_hub(sys, ref) ? GROVE_EINVAL : GROVE_ENOENT;
+  grove_ref taken;
+  if (reg_get(sys, name, &taken) || (a->_ext && a->_ext->name))
     return GROVE_EEXIST; /* the name is taken, or the actor has one */
   return grove__reg_add(sys, name, ref);
 }
@@ -83,15 +154,15 @@ int grove_unregister(const char *name) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
-  grove__reg_entry *e = *reg_find(sys, name);
-  if (!e)
+  grove_ref ref;
+  if (!reg_get(sys, name, &ref))
     return GROVE_ENOENT;
-  grove_actor *a = grove__actor_lookup(sys, e->ref);
+  grove_actor *a = grove__actor_lookup(sys, ref);
   if (a && a->_ext) {
     free(a->_ext->name);
     a->_ext->name = NULL;
   }
-  grove__reg_remove(sys, name);
+  reg_remove(sys, name, ref);
   return 0;
 }
 
@@ -103,10 +174,14 @@ int grove_whereis(const char *name, grove_ref *out) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
-  grove__reg_entry *e = *reg_find(sys, name);
-  if (!e || !grove__actor_lookup(sys, e->ref))
+  grove_ref ref;
+  if (!reg_get(sys, name, &ref))
+    return GROVE_ENOENT;
+  /* An actor of this hub is checked; one of another hub is there until its
+   * end removes the entry. */
+  if (grove__ref_here(sys, ref) && !grove__actor_lookup(sys, ref))
     return GROVE_ENOENT;
   if (out)
-    *out = e->ref;
+    *out = ref;
   return 0;
 }

@@ -94,6 +94,8 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
   }
   grove_actor *a = grove__actor_lookup(sys, to);
   if (!a) {
+    if (GROVE__UNLIKELY(grove__ref_other_hub(sys, to)))
+      return grove__x_send(sys, to, msg, deadline); /* actor/hubs.c */
     grove__dead_letter(sys, to, msg, GROVE_ENOENT);
     return GROVE_ENOENT;
   }
@@ -117,9 +119,11 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) 
   grove_actor *a = NULL;
   uint64_t deadline = UINT64_MAX;
   int rc = 0;
+  bool xhub = false; /* the callee is on another hub (actor/hubs.c) */
   if (!reply || isnan(timeout))
     rc = GROVE_EINVAL;
-  else if (to.node == 0 && !(a = grove__actor_lookup(sys, to)))
+  else if (to.node == 0 && !(a = grove__actor_lookup(sys, to)) &&
+           !(xhub = grove__ref_other_hub(sys, to)))
     rc = GROVE_ENOENT;
   else if (a && grove__ext(cur) == a)
     rc = GROVE_EDEADLK;
@@ -139,6 +143,8 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) 
   msg->origin = 0; /* as in grove_send_timeout */
   if (to.node != 0)
     return sys->remote->call(to, msg, reply, deadline);
+  if (GROVE__UNLIKELY(xhub))
+    return grove__x_call(sys, to, msg, reply, deadline);
   msg->flags |= GROVE__MSG_CALL;
   msg->caller = grove_greenlet_ref(cur);
   msg->token = ++sys->next_token;
@@ -187,6 +193,10 @@ int grove_reply(grove_msg *request, grove_msg *reply) {
     return sys->remote->reply(request, reply);
   }
   grove_greenlet *g = request->caller;
+  if (GROVE__UNLIKELY(grove__greenlet_hub(g) != sys->hub)) {
+    grove__x_reply(request, reply); /* the caller is on another hub */
+    return 0;
+  }
   if (grove__waiting(g) && grove__token(g) == request->token) {
     grove__set_slot(g, reply);
     grove__wake(g, 0);

@@ -25,6 +25,8 @@
  *                   ms, the worst lateness of a 10 ms periodic timer while an
  *                   actor works through a backlog of 2M messages (about a
  *                   microsecond of work each)
+ *   cross_hub_*, parallel_pingpong, hubs_idle_cpu
+ *                   several hubs in one process: see bench_hubs.c
  *   remote_*, tcp_* the transport and TCP, between two processes: see
  *                   bench_net.c
  *   http_*, ws_echo the HTTP server and WebSockets (a server process, wrk
@@ -618,6 +620,11 @@ static void bench_fairness_timer_lateness(void) {
 
 /* bench_net.c */
 extern int bench_net_quick;
+void bench_cross_hub_pingpong(void);
+void bench_cross_hub_call(void);
+void bench_parallel_pingpong(void);
+void bench_hubs_idle_cpu(void);
+extern int bench_hubs_quick;
 void bench_remote_rtt_ipc(void);
 void bench_remote_rtt_tcp(void);
 void bench_remote_throughput_ipc(void);
@@ -650,6 +657,10 @@ static const struct {
     {"skynet", bench_skynet},
     {"pipeline", bench_pipeline},
     {"fairness_timer_lateness", bench_fairness_timer_lateness},
+    {"cross_hub_pingpong", bench_cross_hub_pingpong},
+    {"cross_hub_call", bench_cross_hub_call},
+    {"parallel_pingpong", bench_parallel_pingpong},
+    {"hubs_idle_cpu", bench_hubs_idle_cpu},
     {"remote_rtt_ipc", bench_remote_rtt_ipc},
     {"remote_rtt_tcp", bench_remote_rtt_tcp},
     {"remote_throughput_ipc", bench_remote_throughput_ipc},
@@ -673,7 +684,7 @@ int main(int argc, char **argv) {
     return bench_net_child(argc, argv);
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0)
-      quick = bench_net_quick = 1;
+      quick = bench_net_quick = bench_hubs_quick = 1;
     else
       any = 1;
   }

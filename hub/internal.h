@@ -179,6 +179,15 @@ struct grove_greenlet {
 #endif
 };
 
+/* The inbound queue of a hub (core/hubs.c): an intrusive multi-producer,
+ * single-consumer queue of grove__xnode (Vyukov's, as Pony's actor queues):
+ * a push is one atomic exchange, the pop is the hub's own. */
+typedef struct grove__xq {
+  _Alignas(64) grove__xnode *_Atomic head; /* producers: the last pushed */
+  _Alignas(64) grove__xnode *tail;         /* the hub: the next to pop */
+  grove__xnode stub;
+} grove__xq;
+
 /* A callback posted from another thread. */
 typedef struct grove__post {
   struct grove__post *next;
@@ -253,6 +262,14 @@ struct grove_hub {
   void *altstack;
   const void *main_lo;
   size_t main_size;
+  /* several hubs in a process (core/hubs.c) */
+  size_t index;     /* its place among the process's hubs (0 unless grouped) */
+  uint8_t grouped;  /* one of the hubs of grove_hubs_start */
+  uint8_t stop_req; /* a worker hub: grove_hubs_stop asked it to stop */
+  uint64_t spin_ns; /* how long it spins for inbound work before it sleeps */
+  void (*layer_stop[GROVE__NLAYERS])(void *state, double timeout);
+  _Alignas(64) _Atomic uint32_t xsleep; /* 0 awake, 1 about to sleep in libuv, 2 signalled */
+  grove__xq xq;
 };
 
 /* ---- hub internals (core/hub.c) ------------------------------------------ */
@@ -322,6 +339,23 @@ static inline grove_greenlet *grove__waiter_fire(grove__waiter *w, void *source)
 /* Release the greenlet that just ended and switched here (if any): the
  * first thing every context does after a switch. */
 void grove__reap_zombie(grove_hub *hub);
+
+/* hubs.c: the inbound queue and the sleep protocol of grouped hubs. */
+void grove__xq_init(grove__xq *q);
+/* Whether anything was pushed that the hub has not popped (a push still in
+ * progress counts). */
+static inline bool grove__xq_pending(grove__xq *q) {
+  grove__xnode *h = atomic_load_explicit(&q->head, memory_order_seq_cst);
+  return !(q->tail == &q->stub && h == &q->stub);
+}
+/* Run what other hubs pushed, within the turn. Returns how many ran. */
+size_t grove__hub_drain(grove_hub *hub);
+/* The hub has nothing to run and would block in libuv for up to wait_ns
+ * (UINT64_MAX: until I/O): spin for inbound work first, then announce the
+ * sleep. Returns true if the hub may block, false if work arrived. */
+bool grove__hub_may_sleep(grove_hub *hub, uint64_t wait_ns);
+/* The hub is back from a poll that could block. */
+void grove__hub_awake(grove_hub *hub);
 
 /* timer.c */
 /* Arm t for `deadline` with priority GROVE__TIMER_WATCHER or _TIMEOUT.

@@ -14,6 +14,7 @@
 
 #include "grove/error.h"
 #include "grove/greenlet.h"
+#include "grove/hubs.h"
 #include "grove/event.h"
 #include "grove/queue.h"
 #include "grove/lock.h"

@@ -14,6 +14,7 @@ for demo in \
   "actors:pipeline:source -> parse -> transform -> sink with bounded inboxes (backpressure)" \
   "actors:supervision:a failing worker under a one_for_one supervisor; clients retry" \
   "actors:skynet:1,000,000 actors in a 10-ary tree summing their ids" \
+  "actors:parallel_map:a parallel map with one worker actor per hub (every core); its speed-up over one hub" \
   "transport:remote_pingpong:ping-pong between two processes over ZeroMQ: sends, calls, one-way throughput" \
   "transport:cluster:a map-reduce job on 3 worker processes; one is SIGKILLed halfway and restarted"; do
   kind=${demo%%:*}

@@ -49,10 +49,27 @@ struct grove_msg {
    * looks first (the pair after the last one it found). */
   uint32_t rd_index, key_hint;
   size_t rd_off;
+  /* Crossing to another hub (actor/hubs.c): the queue node, and whom it is
+   * for. Set by the sender each time; not cleared on reuse. */
+  grove__xnode xnode;
+  grove_ref xto;
   /* Below: not cleared when a message is reused from the cache. */
   char tag_inline[GROVE__MSG_TAG_INLINE];
   char body_inline[GROVE__MSG_BODY_INLINE];
 };
+
+/* A ref's id: the slot in its low 32 bits (never 0), the index of the hub
+ * it lives on in bits 32-47 (0 for a single-hub process: the id is the
+ * slot, as it always was), and bit 48 set for an actor with a bounded
+ * inbox (so that a sender on another hub knows, from the ref alone, that it
+ * must wait for room). Opaque to peers: the wire carries the 64 bits. */
+#define GROVE__REF_HUB_SHIFT 32
+#define GROVE__REF_HUB_MASK 0xffffull
+#define GROVE__REF_BOUNDED (1ull << 48)
+static inline size_t grove__ref_hub(grove_ref r) {
+  return (size_t)((r.id >> GROVE__REF_HUB_SHIFT) & GROVE__REF_HUB_MASK);
+}
+static inline uint32_t grove__ref_slot(grove_ref r) { return (uint32_t)r.id; }
 
 /* How an exit signal crosses between nodes. */
 enum {

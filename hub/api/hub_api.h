@@ -17,6 +17,7 @@
 
 #include <grove.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -207,6 +208,70 @@ static inline bool grove__turn_over(grove_hub *hub) {
   return grove__turn_check(hub);
 }
 
+/* ---- several hubs in one process (hub/core/hubs.c) ------------------------- */
+
+/* An item pushed to another hub's inbound queue: fn(n) runs on that hub, in
+ * its own context (like a run-queue callback: it must not block), in the
+ * order pushed by each thread. The pusher gives n up. */
+typedef struct grove__xnode {
+  struct grove__xnode *_Atomic next;
+  void (*fn)(struct grove__xnode *n);
+} grove__xnode;
+
+/* The running hub of index i of grove_hubs_start, or NULL (no such hub,
+ * or the hubs were stopped). Safe from any thread. */
+grove_hub *grove__hub_at(size_t i);
+/* A hub's index (0 for a hub not started by grove_hubs_start). */
+size_t grove__hub_index(const grove_hub *hub);
+/* Push n to hub's inbound queue, from any thread, and wake the hub if it
+ * sleeps (a hub that is awake, or already signalled, is not signalled). */
+void grove__hub_push(grove_hub *hub, grove__xnode *n);
+/* The hub a greenlet belongs to. */
+grove_hub *grove__greenlet_hub(const struct grove_greenlet *g);
+
+/* A layer's stop hook: on a hub of grove_hubs_start being stopped, before it
+ * closes, from its main greenlet (it may block): the layer ends what it runs
+ * there (the actor layer stops the hub's actors, as a supervisor does, with
+ * `timeout` for each to stop before it is killed). Hooks run from the top
+ * layer down. */
+void grove__layer_set_stop(grove_hub *hub, int layer, void (*stop)(void *state, double timeout));
+
+/* A cross-hub wait: a greenlet on its home hub asks another hub for
+ * something (a spawn, a delivery into a bounded inbox, a function run) and
+ * waits for the answer. The ticket lives in the heap (never on a greenlet's
+ * stack, which may be a shared stack copied away) and is owned, at every
+ * moment, by exactly one side:
+ *   - the asker fills it in (grove__xwait_prepare) and pushes it, or
+ *     something that points to it, to the other hub;
+ *   - the other hub does the work and, unless the asker gave up, answers
+ *     with grove__xwait_done (its node's fn is overwritten: the answer
+ *     travels home in the same ticket);
+ *   - the asker waits in grove__xwait_block. It returns the answer's code,
+ *     or its own wait's error (GROVE_ETIMEDOUT, GROVE_ECANCELED...) if it
+ *     gave up before the other side answered. In that case the ticket
+ *     belongs to the other side, which sees grove__xwait_done return false
+ *     and must undo what it did (free the ticket with `drop`). */
+typedef struct grove__xwait {
+  grove__xnode node;
+  _Atomic uint32_t state;
+  grove_hub *home;
+  struct grove_greenlet *g; /* referenced while the asker waits */
+  uint64_t token;
+  int code;
+  uint8_t answered; /* home side: the answer has arrived */
+  void (*drop)(struct grove__xwait *w);
+} grove__xwait;
+
+void grove__xwait_prepare(grove__xwait *w, void (*drop)(grove__xwait *w));
+int grove__xwait_block(grove__xwait *w, uint64_t deadline, const char *what);
+/* The other side: answer. Returns false if the asker gave up (the ticket
+ * is then the caller's: nothing is sent home). */
+bool grove__xwait_done(grove__xwait *w, int code);
+/* The other side: whether the asker still waits (it may give up later). */
+static inline bool grove__xwait_abandoned(grove__xwait *w) {
+  return atomic_load_explicit(&w->state, memory_order_acquire) == 2;
+}
+
 /* ---- blocking: the gate, waits and wakes ------------------------------------ */
 
 /* An entry in a wait list. A blocked greenlet's own waiter has fn == NULL;
@@ -276,6 +341,9 @@ void grove__wake_all_slot(grove__list *l, int code, void *slot);
 struct grove_greenlet *grove__wait_list_first(grove__list *l);
 /* Whether g is blocked on a wait list right now. */
 bool grove__waiting(const struct grove_greenlet *g);
+/* Whether g is blocked, on a wait list or not (a wait with no list: a
+ * cross-hub call). */
+bool grove__blocked(const struct grove_greenlet *g);
 
 /* A deadline on the hub clock (ns) from a timeout in seconds: UINT64_MAX for
  * a negative timeout (or NaN: callers check it first). */

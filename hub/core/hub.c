@@ -135,6 +135,7 @@ grove_hub *grove__hub_get(void) {
     default_hub = hub;
   pthread_mutex_unlock(&default_lock);
   grove__list_init(&hub->proc_orphans);
+  grove__xq_init(&hub->xq);
   grove__overflow_handler_install(hub);
   return hub;
 }
@@ -571,6 +572,18 @@ static void poll_once(grove_hub *hub) {
       uv_run(&hub->loop, UV_RUN_NOWAIT);
       goto polled;
     }
+    if (GROVE__UNLIKELY(hub->grouped)) {
+      /* Several hubs: spin a little for what the others send before the
+       * poll blocks, and say the hub sleeps so that they wake it. */
+      uint64_t now = uv_hrtime();
+      uint64_t wait = t ? (t->deadline > now ? t->deadline - now : 0) : UINT64_MAX;
+      if (!grove__hub_may_sleep(hub, wait)) {
+        if (uv_hrtime() < hub->batch_end)
+          return; /* within the turn: run it without a poll (a syscall) */
+        uv_run(&hub->loop, UV_RUN_NOWAIT);
+        goto polled;
+      }
+    }
     if (t) {
       uint64_t now = uv_hrtime();
       uint64_t ms = t->deadline > now ? (t->deadline - now + 999999) / 1000000 : 0;
@@ -582,12 +595,15 @@ static void poll_once(grove_hub *hub) {
     } else {
       uv_timer_stop(&hub->uvtimer);
       if (!uv_loop_alive(&hub->loop) && hub->holds == 0) {
+        atomic_store_explicit(&hub->xsleep, 0, memory_order_relaxed);
         hub->now = uv_hrtime();
         loop_exit(hub);
         return;
       }
     }
     uv_run(&hub->loop, UV_RUN_ONCE);
+    if (GROVE__UNLIKELY(hub->grouped))
+      grove__hub_awake(hub);
   }
 polled:
   hub->now = hub->loop_now = uv_hrtime();
@@ -611,6 +627,10 @@ static void hub_entry(void) {
       switch_to(hub, &hub->hub_g, t);
       continue;
     }
+    /* What other hubs sent: before a poll, which may block. */
+    if (GROVE__UNLIKELY(hub->grouped) && !hub->need_poll && grove__xq_pending(&hub->xq) &&
+        grove__hub_drain(hub) > 0)
+      continue;
     hub->need_poll = 0;
     poll_once(hub);
   }
@@ -740,6 +760,8 @@ int grove_hub_close(void) {
    * queues, actors...) are alive: a failed close must change nothing. */
   if (hub->nalive > 0 || hub->nobjects > 0)
     return GROVE_EBUSY;
+  if (hub->grouped)
+    return GROVE_EBUSY; /* hub 0 of grove_hubs_start: grove_hubs_stop first */
   /* Each layer frees its state, from the top layer down (the transport
    * before the actor system it uses); a hook runs once. */
   for (int i = GROVE__NLAYERS - 1; i >= 0; i--) {

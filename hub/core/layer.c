@@ -47,3 +47,5 @@ grove_greenlet *grove__wait_list_first(grove__list *l) {
 bool grove__waiting(const grove_greenlet *g) {
   return g->state == GROVE__BLOCKED && grove__list_linked(&g->waiter.link);
 }
+
+bool grove__blocked(const grove_greenlet *g) { return g->state == GROVE__BLOCKED; }

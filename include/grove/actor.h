@@ -28,7 +28,9 @@
  * and read by the receiver as msgpack_object. A send hands the message over
  * (no copy); the same bytes would go to another process unchanged.
  *
- * Actors belong to the hub (thread) that spawned them.
+ * Actors belong to the hub (thread) that spawned them. With several hubs
+ * (grove/hubs.h) every call below works on refs of any hub of the process,
+ * with the differences said at each call and in docs/actors.md, "Hubs".
  */
 #ifndef GROVE_ACTOR_H
 #define GROVE_ACTOR_H
@@ -278,6 +280,20 @@ grove_ref grove_actor_spawn(const grove_actor_class *cls, void *arg);
  * gone; the new actor is not started). */
 int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_actor_opts *opts,
                          grove_ref *out);
+
+/* Start an actor on hub `hub` of grove_hubs_start (grove/hubs.h): it runs,
+ * and stays, on that hub's thread; its ref names the hub, and every actor
+ * call works on it from any hub. Same arguments and codes as
+ * grove_actor_spawn_ex, plus GROVE_EINVAL for an index that is not below
+ * grove_hub_count(). On the calling thread's own hub it is
+ * grove_actor_spawn_ex (never blocks); on another hub it blocks the calling
+ * greenlet (only) until that hub has created the actor - a round trip of a
+ * few microseconds - so it fails with the gate's codes (GROVE_EPERM from the
+ * hub's own context, GROVE_ECANCELED for a killed caller), and opts->name
+ * and opts->link may name or link across hubs. arg is passed to init as is:
+ * it must stay valid until init has run on the other hub. */
+int grove_actor_spawn_on(size_t hub, const grove_actor_class *cls, void *arg,
+                         const grove_actor_opts *opts, grove_ref *out);
 
 /* The ref of an actor (from inside its class callbacks). */
 grove_ref grove_actor_ref(const grove_actor *a);
