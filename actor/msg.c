@@ -487,7 +487,8 @@ int grove_obj_str_copy(const msgpack_object *o, char *buf, size_t cap) {
     return GROVE_EINVAL; /* a C string cannot hold it */
   if (n >= cap)
     return GROVE_ERANGE;
-  memcpy(buf, s, n);
+  if (n)
+    memcpy(buf, s, n); /* an empty str may have no pointer at all */
   buf[n] = 0;
   return 0;
 }
@@ -506,7 +507,8 @@ int grove_obj_str_dup(const msgpack_object *o, char **out) {
   char *d = malloc(n + 1);
   if (!d)
     return GROVE_ENOMEM;
-  memcpy(d, s, n);
+  if (n)
+    memcpy(d, s, n);
   d[n] = 0;
   *out = d;
   return 0;
@@ -533,7 +535,7 @@ int grove_obj_at(const msgpack_object *arr, size_t i, msgpack_object *out) {
 
 static int key_is(const msgpack_object *k, const char *key, size_t klen) {
   return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-         memcmp(k->via.str.ptr, key, klen) == 0;
+         (klen == 0 || memcmp(k->via.str.ptr, key, klen) == 0);
 }
 
 /* The pair whose key is `key`, looking from pair `from` on and then from the

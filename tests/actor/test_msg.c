@@ -668,6 +668,19 @@ static void test_builders_and_keys(void) {
   CHECK_EQ(grove_msg_key(m, 0, NULL, &langs), GROVE_EINVAL);
   CHECK_EQ(grove_obj_int(NULL, &i), GROVE_EINVAL);
   grove_msg_free(m);
+
+  /* Empty keys and strings (msgpack may give them no pointer at all). */
+  m = grove_msg_new("empty");
+  CHECK_EQ(grove_msg_pack_map(m, 2), 0);
+  CHECK_EQ(grove_msg_pack_kv_int(m, "", 7), 0);
+  CHECK_EQ(grove_msg_pack_kv_str(m, "s", ""), 0);
+  CHECK_EQ(grove_msg_key_int(m, 0, "", &i), 0);
+  CHECK_EQ(i, 7);
+  char e[4] = "xyz";
+  CHECK_EQ(grove_msg_key_str_copy(m, 0, "s", e, sizeof e), 0);
+  CHECK_STR(e, "");
+  CHECK_EQ(grove_msg_key_int(m, 0, "x", &i), GROVE_ENOENT);
+  grove_msg_free(m);
 }
 
 /* Reading map keys in the order they were packed costs O(1) each. */
