@@ -721,6 +721,15 @@ def ctest(args, runner, tc, workdir):
         print('  when a divergence is fixed, update the list: '
               '/usr/bin/python3 tests/fidelity/run.py --ctest --write-expected')
     new = [i for i in range(n) if verdict[i] == 'new']
+    if args.order_advisory:
+        # A sanitizer build: the C side runs several times slower, so a timer
+        # that gevent sees expire after some work can expire before it here.
+        # Order is the plain build's to check; this run fails on what the
+        # sanitizers are for: crashes, hangs, what cannot be freed.
+        late = [i for i in new if all(r.status == 'diverge' for r in runs[i])]
+        for i in late:
+            print('  order differs in this (sanitizer) build, not counted: %s:%d' % (args.seed, i))
+        new = [i for i in new if i not in late]
     for i in new[:5]:
         r = [r for r in runs[i] if trace_hash(r.py.out) == exp[i][0]][-1]
         show(r, 'NEW (expected [%s])' % exp[i][1])
@@ -796,6 +805,9 @@ def main():
     ap.add_argument('--timeout', type=float, default=15.0, help='seconds per program run')
     ap.add_argument('--batch', type=int, default=100, help='programs per C binary')
     ap.add_argument('--confirm', type=int, default=1, help='reruns a failure must repeat in')
+    ap.add_argument('--order-advisory', action='store_true',
+                    help='--ctest in a sanitizer build: a program whose only difference is the '
+                         'order (the C side is slower) is reported, not failed')
     ap.add_argument('--shrink', type=int, default=None, nargs='?', const=30,
                     help='shrink one program per signature, at most N signatures (sweep default 30; '
                          'with --repro: shrink it)')
