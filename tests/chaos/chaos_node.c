@@ -628,7 +628,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < npeers; i++)
     if (strcmp(peers[i].name, me) > 0)
       grove_node_connect_ex(peers[i].name, peers[i].endpoint, NULL, 0);
-  grove_greenlet *g[2 * MAXPEERS + 1];
+  /* static: "floodexit" returns from main with these still running (the
+   * node too, on purpose), and they must stay reachable for LeakSanitizer */
+  static grove_greenlet *g[2 * MAXPEERS + 1];
   int ng = 0;
   for (int i = 0; i < npeers; i++) {
     g[ng++] = grove_spawn(streamer, &peers[i]);
