@@ -232,18 +232,19 @@ static int fork_child(grove_hub *hub, grove_subprocess *p, const grove_subproces
     return rc;
   }
   int rc = uv_poll_init(&hub->loop, &p->pidw, fd);
-  if (rc == 0)
+  if (rc == 0) {
+    p->pidfd = fd;
+    p->forked = 1; /* from here on the handle must be closed (pidw_close_cb) */
     rc = uv_poll_start(&p->pidw, UV_READABLE, pidw_cb);
+  } else {
+    close(fd); /* no handle: nothing of libuv's to close */
+  }
   if (rc != 0) {
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
       ;
-    p->pidfd = fd;
-    p->forked = 1;
-    return rc; /* the handle was initialised: the caller closes it */
+    return rc;
   }
-  p->pidfd = fd;
-  p->forked = 1;
   p->pid = pid;
   return 0;
 }
@@ -328,22 +329,13 @@ int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess *
     }
   }
 
+  int handle = 0; /* a failed spawn left a libuv handle: p goes with its close */
   if (rc == 0 && opts->die_with_parent) {
     int fds[3];
     for (int i = 0; i < 3; i++)
       fds[i] = stdio[i].data.fd;
     rc = fork_child(hub, p, opts, fds);
-    if (rc != 0 && p->forked) {
-      for (int i = 0; i < 3; i++)
-        if (child_fd[i] >= 0)
-          close(child_fd[i]);
-      if (devnull >= 0)
-        close(devnull);
-      for (int i = 0; i < 3; i++)
-        grove_socket_close(p->pipes[i]);
-      close_handle(p);
-      return rc;
-    }
+    handle = rc != 0 && p->forked;
   } else if (rc == 0) {
     uv_process_options_t po;
     memset(&po, 0, sizeof po);
@@ -355,18 +347,7 @@ int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess *
     po.stdio_count = 3;
     po.stdio = stdio;
     rc = uv_spawn(&hub->loop, &p->proc, &po);
-    if (rc != 0) {
-      /* libuv initialised the handle anyway: it must be closed. */
-      for (int i = 0; i < 3; i++)
-        if (child_fd[i] >= 0)
-          close(child_fd[i]);
-      if (devnull >= 0)
-        close(devnull);
-      for (int i = 0; i < 3; i++)
-        grove_socket_close(p->pipes[i]);
-      uv_close((uv_handle_t *)&p->proc, proc_close_cb);
-      return rc;
-    }
+    handle = rc != 0; /* libuv initialised the handle anyway */
   }
   for (int i = 0; i < 3; i++)
     if (child_fd[i] >= 0)
@@ -376,7 +357,10 @@ int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess *
   if (rc != 0) {
     for (int i = 0; i < 3; i++)
       grove_socket_close(p->pipes[i]);
-    free(p);
+    if (handle)
+      close_handle(p);
+    else
+      free(p);
     return rc;
   }
   if (!p->forked)
