@@ -11,25 +11,6 @@
 
 #define N 300
 
-/* Wait, running the hub, for a child to exit; its status (-1: killed at the
- * timeout). */
-static int reap_in_hub(pid_t pid, double timeout) {
-  double deadline = test_now() + timeout;
-  int st = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid)
-      break;
-    if (r < 0 || test_now() > deadline) {
-      tr_kill9(pid);
-      return -1;
-    }
-    grove_sleep(0.005);
-  }
-  tr_forget(pid);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static int64_t sink_count(grove_ref sink, int64_t *misordered) {
   grove_msg *rep = NULL;
   int64_t n = grove_call(sink, grove_msg_new("get"), &rep, 5.0) == 0 ? tr_int(rep, 0) : -1;
@@ -80,7 +61,7 @@ static int round_trip(const char *me, const char *other, int k, int delay_ms) {
       grove_sleep(0.005);
     CHECK_EQ(got, N);
     CHECK_EQ(mis, 0);
-    int st = reap_in_hub(pid, 10.0);
+    int st = tr_reap_in_hub(pid, 10.0);
     if (st != 0)
       fprintf(stderr, "round %d: the child exited with %d\n", k, st);
     CHECK_EQ(st, 0);

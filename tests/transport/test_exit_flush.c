@@ -11,23 +11,6 @@
 
 #define PAR "par"
 
-static int reap_in_hub(pid_t pid, double timeout) {
-  double deadline = test_now() + timeout;
-  int st = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid)
-      break;
-    if (r < 0 || test_now() > deadline) {
-      tr_kill9(pid);
-      return -1;
-    }
-    grove_sleep(0.005);
-  }
-  tr_forget(pid);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static int64_t count(grove_ref sink) {
   grove_msg *rep = NULL;
   int64_t n = grove_call(sink, grove_msg_new("get"), &rep, 5.0) == 0 ? tr_int(rep, 0) : -1;
@@ -85,7 +68,7 @@ static void test_all_delivered(void) {
   unlink(err);
   pid_t pid = flood_and_exit("fl1", 100000, err, "hbt=2.5");
   CHECK(pid > 0);
-  CHECK_EQ(reap_in_hub(pid, 30.0), 0);
+  CHECK_EQ(tr_reap_in_hub(pid, 30.0), 0);
   int64_t got = settle(sink, 0.3);
   char *text = slurp(err);
   printf("exit without grove_node_stop: %lld of 100000 delivered\n", (long long)got);
@@ -112,7 +95,7 @@ static void test_undeliverable_reported(void) {
   for (int i = 0; i < 2000 && count(sink) <= 0; i++)
     grove_sleep(0.001);
   tr_usleep(2.0);
-  CHECK_EQ(reap_in_hub(pid, 30.0), 0);
+  CHECK_EQ(tr_reap_in_hub(pid, 30.0), 0);
   int64_t got = settle(sink, 0.5);
   char *text = slurp(err);
   const char *line = strstr(text, "without grove_node_stop");
@@ -158,7 +141,7 @@ static void test_exit_before_handshake_delivered(void) {
   CHECK(pid > 0);
   tr_usleep(0.3); /* it has sent, and waits at its exit */
   CHECK_EQ(grove_node_start(PAR, ep_copy, NULL), 0);
-  CHECK_EQ(reap_in_hub(pid, 30.0), 0);
+  CHECK_EQ(tr_reap_in_hub(pid, 30.0), 0);
   int64_t got = settle(sink, 0.3);
   char *text = slurp(err);
   printf("exit before the handshake: %lld of 20000 delivered\n", (long long)got);

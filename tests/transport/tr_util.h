@@ -232,10 +232,11 @@ static inline pid_t tr_spawn(char *bound, size_t cap, const char *role, const ch
   return pid;
 }
 
-/* Wait (without the hub) for a child to exit; returns its exit status, 128 +
- * signal if a signal ended it, or -1 if it did not end in time (it is then
- * killed). */
-static inline int tr_reap(pid_t pid, double timeout) {
+/* Wait for a child to exit; returns its exit status, 128 + signal if a
+ * signal ended it, or -1 if it did not end in time (it is then killed).
+ * tr_reap waits without the hub; tr_reap_in_hub sleeps with grove_sleep, so
+ * that this process's node goes on talking to the child meanwhile. */
+static inline int tr_reap_ex(pid_t pid, double timeout, int in_hub) {
   double deadline = test_now() + timeout;
   int st = 0;
   for (;;) {
@@ -253,11 +254,16 @@ static inline int tr_reap(pid_t pid, double timeout) {
       tr_forget(pid);
       return -1;
     }
-    tr_usleep(0.002);
+    if (in_hub)
+      grove_sleep(0.005);
+    else
+      tr_usleep(0.002);
   }
   tr_forget(pid);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+static inline int tr_reap(pid_t pid, double timeout) { return tr_reap_ex(pid, timeout, 0); }
+static inline int tr_reap_in_hub(pid_t pid, double timeout) { return tr_reap_ex(pid, timeout, 1); }
 
 /* SIGKILL a child and reap it. */
 static inline void tr_kill9(pid_t pid) {
