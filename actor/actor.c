@@ -206,6 +206,7 @@ struct grove__actor_ext *grove__actor_ext(grove_actor *a) {
     grove__list_init(&e->watching);
     grove__list_init(&e->links);
     grove__list_init(&e->xsenders);
+    grove__list_init(&e->acallers);
     a->_ext = e;
   }
   return a->_ext;
@@ -322,11 +323,23 @@ void grove__actor_schedule(grove__actor_sys *sys, grove_actor *a) {
 
 /* The request an ending actor was serving, unanswered: a caller on another
  * hub does not wait among its callers, so it is answered now, as a local
- * caller's wait ends when the callee ends (GROVE_ENOENT). */
-static void end_pending_call(grove_msg *m) {
-  if ((m->flags & GROVE__MSG_CALL) && !(m->flags & GROVE__MSG_REPLIED) && m->caller &&
-      grove__greenlet_hub(m->caller) != grove__hub_peek())
-    grove_reply_error(m, GROVE_ENOENT);
+ * caller's wait ends when the callee ends (GROVE_EEXITED, with the reason). */
+static void end_pending_call(grove_msg *m, int reason) {
+  if ((m->flags & GROVE__MSG_CALL) && !(m->flags & GROVE__MSG_REPLIED) &&
+      grove__caller_elsewhere(m, grove__hub_peek()))
+    grove__reply_exited(m, reason);
+}
+
+/* The reason an actor that stops after this receive ends with (actor_run's
+ * rules below, for its pending call). */
+static int end_reason(const grove_actor *a, int rc) {
+  if (a->_flags & A_KILLED)
+    return GROVE_EXIT_KILLED;
+  if ((a->_flags & A_EXITING) && a->_ext)
+    return a->_ext->exit_reason;
+  if (rc == GROVE_STOP)
+    return GROVE_EXIT_NORMAL;
+  return rc < 0 ? rc : GROVE_EINVAL;
 }
 
 static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
@@ -352,10 +365,10 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   while ((m = a->_head) != NULL) {
     a->_head = m->next;
     if ((m->flags & GROVE__MSG_CALL) && !(m->flags & GROVE__MSG_REPLIED) &&
-        (m->remote || (m->caller && grove__greenlet_hub(m->caller) != sys->hub))) {
-      /* A remote caller is told now, as a local one is (its wait among the
-       * callers ends with GROVE_ENOENT). */
-      grove_reply_error(m, GROVE_ENOENT);
+        (m->remote || grove__caller_elsewhere(m, sys->hub))) {
+      /* A remote caller, or one on another hub, is told now, as a local one
+       * is (its wait among the callers ends with GROVE_EEXITED). */
+      grove__reply_exited(m, reason);
       grove__msg_release(sys, m);
       continue;
     }
@@ -364,7 +377,9 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   a->_tail = NULL;
   a->_len = 0;
   if (e) {
-    grove__wake_all(&e->callers, GROVE_ENOENT);
+    /* Callers learn that it ended before replying, and why (the slot). */
+    grove__wake_all_slot(&e->callers, GROVE_EEXITED, (void *)(intptr_t)reason);
+    grove__acalls_exited(e, reason);
     grove__wake_all(&e->senders, GROVE_ENOENT);
     grove__x_senders_fail(sys, a);
     grove__wake_all_slot(&e->waiters, 0, (void *)(intptr_t)reason);
@@ -381,7 +396,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   if (grove__ext(me) == a)
     grove__set_ext(me, NULL);
   if (sys->remote)
-    sys->remote->ended(ref);
+    sys->remote->ended(ref, reason);
   grove__hub_object_remove(sys->hub);
   free(a);
 }
@@ -400,7 +415,7 @@ static void runner_exit(grove_greenlet *g, int code) {
   grove_msg *m = a->_cur;
   a->_cur = NULL;
   if (m && !(a->_flags & A_TOOK)) {
-    end_pending_call(m);
+    end_pending_call(m, code);
     grove__msg_release(sys, m);
   }
   a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);
@@ -469,7 +484,7 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
      * already have been forwarded, received and freed by now. */
     if (!(a->_flags & A_TOOK)) {
       if (GROVE__UNLIKELY(rc != 0 || (a->_flags & (A_KILLED | A_EXITING))))
-        end_pending_call(m);
+        end_pending_call(m, end_reason(a, rc));
       grove__msg_release(sys, m);
     }
     a->_flags &= ~(uint32_t)(A_IN_RECEIVE | A_TOOK);

@@ -8,6 +8,7 @@
  *   actor.c     the system of one hub, refs and slots, runners, spawning,
  *               running receive, ending
  *   send.c      send, call, reply
+ *   future.c    grove_call_async: replies as futures
  *   exits.c     exit signals, links, monitors, and the transport's entry
  *               points for them
  *   registry.c  names
@@ -113,6 +114,7 @@ struct grove__actor_ext {
   grove__list watching; /* grove__mon.at_watcher: what it watches */
   grove__list links;    /* grove__lnk_end.link: its links */
   grove__list xsenders; /* senders on other hubs waiting for room (hubs.c) */
+  grove__list acallers; /* grove_call_async records waiting for a reply (future.c) */
   int exit_reason;
 };
 
@@ -186,7 +188,9 @@ static inline bool grove__ref_other_hub(const grove__actor_sys *sys, grove_ref r
 }
 int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t deadline);
 int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg **reply,
-                  uint64_t deadline);
+                  uint64_t deadline, int *reason);
+/* Push m, a request carrying m->acall, to hub th (grove_call_async). */
+void grove__x_call_async(grove_hub *th, grove_ref to, grove_msg *m);
 void grove__x_reply(grove_msg *request, grove_msg *reply); /* the caller is on another hub */
 void grove__x_msg_home(grove_msg *m); /* a request whose caller is on another hub: free it there */
 void grove__x_exit(grove__actor_sys *sys, grove_ref to, grove_ref from, int reason, int how);
@@ -207,6 +211,24 @@ uint64_t grove__x_monitor_seq(grove__actor_sys *sys);
 
 /* exits.c: drop this hub's record of a monitor held here on `target`. */
 int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target);
+
+/* future.c */
+/* grove_reply to a request of grove_call_async (request->acall): settle
+ * the future here, or send the reply to the caller's hub. Takes reply. */
+void grove__acall_reply(grove__actor_sys *sys, grove_msg *request, grove_msg *reply);
+/* An actor ends: the futures waiting for it fail with GROVE_EEXITED. */
+void grove__acalls_exited(struct grove__actor_ext *e, int reason);
+grove_hub *grove__acall_hub(const grove__acall *c);
+
+/* send.c: answer a request whose callee ends with `reason` before it
+ * replied: an error reply GROVE_EEXITED, body [GROVE_EEXITED, reason]. */
+int grove__reply_exited(grove_msg *request, int reason);
+/* Whether a request's caller (greenlet or future) is on another hub than
+ * `hub`: its callee's end must answer it, as it does not wait here. */
+static inline bool grove__caller_elsewhere(const grove_msg *m, grove_hub *hub) {
+  return (m->caller && grove__greenlet_hub(m->caller) != hub) ||
+         (m->acall && grove__acall_hub(m->acall) != hub);
+}
 
 /* registry.c */
 int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref);

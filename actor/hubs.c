@@ -29,7 +29,9 @@
  *     is freed on the callee's hub still holds the caller greenlet, which
  *     only its own hub may release: such a message is pushed home to be
  *     freed (grove__x_msg_home). A callee that ends while it holds a request
- *     answers it with GROVE_ENOENT, as a local caller's wait ends.
+ *     answers it with GROVE_EEXITED and its reason, as a local caller's wait
+ *     ends. grove_call_async's requests cross the same way, carrying the
+ *     future's record instead of the greenlet (future.c).
  *   - exit signals, links, monitors and downs are small records pushed to
  *     the hub of the actor they concern, which applies them with the same
  *     code the transport's entry points use for other nodes (a link's exit
@@ -165,8 +167,14 @@ int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t de
 
 /* ---- call and reply ------------------------------------------------------------- */
 
+void grove__x_call_async(grove_hub *th, grove_ref to, grove_msg *m) {
+  m->xto = to;
+  m->xnode.fn = deliver_arrive;
+  grove__hub_push(th, &m->xnode);
+}
+
 int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg **reply,
-                  uint64_t deadline) {
+                  uint64_t deadline, int *reason) {
   grove_hub *hub = sys->hub, *th = hub_of(to);
   if (!th || th == hub) {
     grove__dead_letter(sys, to, m, GROVE_ENOENT);
@@ -193,6 +201,8 @@ int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg *
     return GROVE_ENOENT;
   if (r->flags & GROVE__MSG_ERROR) {
     rc = r->error;
+    if (rc == GROVE_EEXITED && reason)
+      *reason = grove__error_reply_reason(r);
     grove__msg_release(sys, r);
     return rc;
   }
@@ -228,14 +238,20 @@ void grove__x_reply(grove_msg *request, grove_msg *reply) {
 static void home_arrive(grove__xnode *n) {
   grove_msg *m = grove__container_of(n, grove_msg, xnode);
   grove_greenlet *g = m->caller;
+  grove__acall *c = m->acall;
   m->caller = NULL;
-  grove_greenlet_release(g);
+  m->acall = NULL;
+  if (g)
+    grove_greenlet_release(g);
+  if (c)
+    grove__acall_unref(c); /* a future's request, freed unanswered on the callee's hub */
   grove__msg_release(grove__actor_sys_peek(), m);
 }
 
 void grove__x_msg_home(grove_msg *m) {
   m->xnode.fn = home_arrive;
-  grove__hub_push(grove__greenlet_hub(m->caller), &m->xnode);
+  grove__hub_push(m->caller ? grove__greenlet_hub(m->caller) : grove__acall_hub(m->acall),
+                  &m->xnode);
 }
 
 /* ---- exit signals, links, monitors ---------------------------------------------- */

@@ -28,6 +28,7 @@ grove_msg *grove__msg_alloc(grove__actor_sys *sys) {
   m->sender = GROVE_REF_NULL;
   m->caller = NULL;
   m->token = 0;
+  m->acall = NULL;
   m->body.size = 0;
   m->pk.data = NULL;
   m->pk.callback = NULL;
@@ -59,6 +60,16 @@ void grove__msg_release(grove__actor_sys *sys, grove_msg *m) {
      * to be freed. */
     grove__x_msg_home(m);
     return;
+  }
+  if (GROVE__UNLIKELY(m->acall != NULL)) {
+    /* A future's request (or its reply in transit): the record is its
+     * caller's hub's. */
+    if (grove__acall_hub(m->acall) != grove__hub_peek()) {
+      grove__x_msg_home(m);
+      return;
+    }
+    grove__acall_unref(m->acall);
+    m->acall = NULL;
   }
   if (m->tag != m->tag_inline)
     free(m->tag);

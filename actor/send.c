@@ -10,10 +10,18 @@
  *
  * Calls: the request carries the caller greenlet (referenced) and a token;
  * the caller blocks in the callee's "callers" list, so the callee's end wakes
- * it promptly (GROVE_ENOENT) - the call monitors the callee without a
- * monitor. A reply is delivered only if the caller is still waiting with the
- * same token; a late reply is a dead letter, never the answer to a later
- * call.
+ * it promptly - the call monitors the callee without a monitor - with
+ * GROVE_EEXITED and the callee's exit reason in the wake-up's slot (Erlang's
+ * {'EXIT', Reason} from gen_server:call). A callee that was not alive when
+ * the call began is GROVE_ENOENT. A reply is delivered only if the caller is
+ * still waiting with the same token; a late reply is a dead letter, never
+ * the answer to a later call. grove_call_async's requests carry a future's
+ * record instead of a greenlet (future.c); grove_reply hands them there.
+ *
+ * Error replies are one shape everywhere (locally, across hubs, on the
+ * wire): tag "grove.error", body [code], and for GROVE_EEXITED [code,
+ * reason] - a callee that ends before it replies answers the callers that
+ * cannot wait among its callers (other hubs, other nodes) with one.
  *
  * A call always waits, so it starts with the hub's gate (grove__begin_wait):
  * the same codes in the same order as any other blocking call. A send waits
@@ -43,7 +51,7 @@ int grove__actor_enqueue(grove__actor_sys *sys, grove_actor *a, grove_ref to, gr
     if (rc == 0 && !(a = grove__actor_lookup(sys, to)))
       rc = GROVE_ENOENT;
     if (rc) {
-      if (m->flags & GROVE__MSG_CALL)
+      if ((m->flags & GROVE__MSG_CALL) && !m->acall)
         grove__set_token(grove__current(hub), 0);
       grove__dead_letter(sys, to, m, rc);
       return rc;
@@ -104,9 +112,12 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
 
 int grove_send(grove_ref to, grove_msg *msg) { return grove_send_timeout(to, msg, GROVE_FOREVER); }
 
-int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) {
+int grove_call_ex(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout,
+                  int *exit_reason) {
   if (reply)
     *reply = NULL;
+  if (exit_reason)
+    *exit_reason = 0;
   if (!msg)
     return GROVE_EINVAL;
   grove__actor_sys *sys = grove__actor_sys_get();
@@ -142,9 +153,9 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) 
   msg->sender = self_ref(sys);
   msg->origin = 0; /* as in grove_send_timeout */
   if (to.node != 0)
-    return sys->remote->call(to, msg, reply, deadline);
+    return sys->remote->call(to, msg, reply, deadline, exit_reason);
   if (GROVE__UNLIKELY(xhub))
-    return grove__x_call(sys, to, msg, reply, deadline);
+    return grove__x_call(sys, to, msg, reply, deadline, exit_reason);
   msg->flags |= GROVE__MSG_CALL;
   msg->caller = grove_greenlet_ref(cur);
   msg->token = ++sys->next_token;
@@ -152,19 +163,30 @@ int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) 
   grove__set_slot(cur, NULL);
   if ((rc = grove__actor_enqueue(sys, a, to, msg, deadline)) != 0)
     return rc;
-  /* Wait among the callee's callers: its end wakes us (GROVE_ENOENT). */
+  /* Wait among the callee's callers: its end wakes us (GROVE_EEXITED, the
+   * reason in the slot). */
   rc = grove__wait_until(hub, &a->_ext->callers, deadline, "call", a);
   grove__set_token(cur, 0);
-  grove_msg *r = grove__take_slot(cur);
-  if (rc)
+  void *slot = grove__take_slot(cur);
+  if (GROVE__UNLIKELY(rc)) {
+    if (rc == GROVE_EEXITED && exit_reason)
+      *exit_reason = (int)(intptr_t)slot;
     return rc;
-  if (r->flags & GROVE__MSG_ERROR) {
+  }
+  grove_msg *r = slot;
+  if (GROVE__UNLIKELY(r->flags & GROVE__MSG_ERROR)) {
     rc = r->error;
+    if (rc == GROVE_EEXITED && exit_reason)
+      *exit_reason = grove__error_reply_reason(r);
     grove__msg_release(sys, r);
     return rc;
   }
   *reply = r;
   return 0;
+}
+
+int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout) {
+  return grove_call_ex(to, msg, reply, timeout, NULL);
 }
 
 int grove_reply(grove_msg *request, grove_msg *reply) {
@@ -192,6 +214,10 @@ int grove_reply(grove_msg *request, grove_msg *reply) {
     }
     return sys->remote->reply(request, reply);
   }
+  if (GROVE__UNLIKELY(request->acall != NULL)) {
+    grove__acall_reply(sys, request, reply); /* a future's (future.c) */
+    return 0;
+  }
   grove_greenlet *g = request->caller;
   if (GROVE__UNLIKELY(grove__greenlet_hub(g) != sys->hub)) {
     grove__x_reply(request, reply); /* the caller is on another hub */
@@ -214,4 +240,22 @@ int grove_reply_error(grove_msg *request, int error) {
   r->error = error ? error : GROVE_EFAILED;
   grove_msg_pack_int(r, r->error);
   return grove_reply(request, r);
+}
+
+int grove__reply_exited(grove_msg *request, int reason) {
+  grove_msg *r = grove_msg_new("grove.error");
+  if (!r)
+    return GROVE_ENOMEM;
+  r->flags |= GROVE__MSG_ERROR;
+  r->error = GROVE_EEXITED;
+  grove_msg_pack_int(r, GROVE_EEXITED);
+  grove_msg_pack_int(r, reason);
+  return grove_reply(request, r);
+}
+
+int grove__error_reply_reason(grove_msg *r) {
+  int64_t v;
+  if (grove_msg_int(r, 1, &v) != 0 || v < INT32_MIN || v > INT32_MAX)
+    return GROVE_EFAILED;
+  return (int)v;
 }

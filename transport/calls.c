@@ -9,6 +9,17 @@
  * that goes on the wire; the reply, a node-down or the caller's own
  * timeout or kill takes it out. A reply that finds no request (it came too
  * late) is counted and dropped, never given to a later call.
+ *
+ * grove_call_async's calls use the same records with no greenlet: the
+ * record holds a reference on the future's record (actor/future.c) instead,
+ * and the REPLY, a node-down or the node's stop settles the future and frees
+ * the record at once. Freeing the future first cancels the record
+ * (r_call_cancel): the REPLY that may still come finds no call and is
+ * counted as unknown_target.
+ *
+ * An error REPLY whose status is GROVE_EEXITED (the callee ended before it
+ * answered) carries the callee's exit reason as the second element of its
+ * body, [status, reason] (docs/protocol.md, section 7); the caller gets both.
  */
 #include "transport_internal.h"
 
@@ -23,7 +34,9 @@ struct grove__call {
   int kind;
   int done;
   int status;
-  grove_greenlet *g;
+  int reason;        /* GROVE_EEXITED: the callee's exit reason */
+  grove_greenlet *g; /* the blocked caller; NULL for a future's call */
+  grove__acall *acall;
   grove_msg *reply;
   grove_ref ref;
 };
@@ -69,7 +82,10 @@ static grove__call *new_call(grove__node *n, grove__peer *p, int kind) {
   return c;
 }
 
-int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline) {
+/* Write m as a CALL to `to` and file its record (*out). Takes m (a dead
+ * letter when it fails). May wait for the flow-control window. */
+static int start_call(grove_ref to, grove_msg *m, uint64_t deadline, grove__node **np,
+                      grove__call **out) {
   grove__node *n = grove__node_current();
   grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
   size_t size = m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD;
@@ -96,6 +112,17 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
                 m->body.size, 1, c->id);
   grove__data_count(p, mark);
   grove_msg_free(m);
+  *np = n;
+  *out = c;
+  return 0;
+}
+
+int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline, int *reason) {
+  grove__node *n;
+  grove__call *c;
+  int rc = start_call(to, m, deadline, &n, &c);
+  if (rc)
+    return rc;
   rc = await(n, c, deadline, "remote call");
   if (rc == 0) {
     rc = c->status;
@@ -103,9 +130,62 @@ int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadli
       *reply = c->reply;
     else if (c->reply)
       grove_msg_free(c->reply);
+    if (rc == GROVE_EEXITED && reason)
+      *reason = c->reason;
   }
   free(c);
   return rc;
+}
+
+int grove__r_call_async(grove_ref to, grove_msg *m, grove__acall *a, uint64_t deadline) {
+  grove__node *n;
+  grove__call *c;
+  int rc = start_call(to, m, deadline, &n, &c);
+  if (rc)
+    return rc;
+  c->g = NULL;
+  c->acall = a;
+  grove__acall_set_remote(a, c);
+  return 0;
+}
+
+/* A future's call is over: settle it (reply taken) and free the record. */
+static void async_done(grove__node *n, grove__call *c, grove_msg *reply, int status, int reason) {
+  grove__acall *a = c->acall;
+  drop(n, c);
+  free(c);
+  grove__acall_set_remote(a, NULL);
+  grove__acall_settle(a, reply, status, reason);
+  grove__acall_unref(a);
+}
+
+void grove__r_call_cancel(void *rec) {
+  grove__call *c = rec;
+  grove__node *n = grove__node_current();
+  grove__acall *a = c->acall;
+  if (n)
+    drop(n, c);
+  free(c);
+  grove__acall_unref(a); /* the caller already forgot c */
+}
+
+/* The exit reason of an error REPLY's body [status, reason] (GROVE_EFAILED
+ * when the body has none: an older peer, or a malformed one). */
+static int body_reason(const char *body, size_t len) {
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  size_t off = 0;
+  int reason = GROVE_EFAILED;
+  if (msgpack_unpack_next(&u, body, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+      msgpack_unpack_next(&u, body, len, &off) == MSGPACK_UNPACK_SUCCESS) {
+    const msgpack_object *o = &u.data;
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 >= INT32_MIN)
+      reason = (int)o->via.i64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT32_MAX)
+      reason = (int)o->via.u64;
+  }
+  msgpack_unpacked_destroy(&u);
+  return reason;
 }
 
 int grove_whereis_remote(const char *node, const char *name, grove_ref *out, double timeout) {
@@ -153,6 +233,8 @@ void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
     return;
   }
   c->status = (int)e->code;
+  if (c->status == GROVE_EEXITED && c->kind == K_CALL)
+    c->reason = body_reason((const char *)e->body, e->body_len);
   if (c->kind == K_WHEREIS) {
     grove_ref r;
     if (c->status == 0 && grove__wire_ref(e->body, e->body_len, &r) == 0)
@@ -172,14 +254,30 @@ void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
       c->reply = m;
     }
   }
+  if (c->acall) {
+    grove_msg *reply = c->reply;
+    int status = c->status;
+    if (reply && status != 0) {
+      grove_msg_free(reply);
+      reply = NULL;
+    }
+    async_done(n, c, reply, status, c->reason);
+    return;
+  }
   c->done = 1;
   grove__wake(c->g, 0);
 }
 
 void grove__calls_fail_node(grove__node *n, uint32_t node) {
-  for (size_t i = 0; i < n->ncalls; i++) {
+  for (size_t i = n->ncalls; i-- > 0;) {
+    if (i >= n->ncalls)
+      continue; /* settling a future may have run code that dropped calls */
     grove__call *c = n->calls[i];
     if (!c->done && (node == 0 || c->node == node)) {
+      if (c->acall) {
+        async_done(n, c, NULL, GROVE_EHOSTUNREACH, 0);
+        continue;
+      }
       c->done = 1;
       c->status = GROVE_EHOSTUNREACH;
       grove__wake(c->g, 0);
@@ -303,7 +401,7 @@ void grove__rcall_done(grove__node *n, uint32_t peer, uint64_t id) {
   n->nrcalls--;
 }
 
-void grove__rcalls_ended(grove__node *n, grove_ref callee) {
+void grove__rcalls_ended(grove__node *n, grove_ref callee, int reason) {
   if (n->nrcalls == 0)
     return;
   grove__rcall **pp = &n->rc_bycallee[hash_callee(callee) & (n->caprcalls - 1)];
@@ -318,7 +416,7 @@ void grove__rcalls_ended(grove__node *n, grove_ref callee) {
     n->nrcalls--;
     grove__peer *p = grove__peer_by_id(n, rc->peer);
     if (p && p->state == GROVE__P_UP)
-      grove__reply_error(n, p, rc->id, GROVE_ENOENT, grove__node_wire_ref(n, callee));
+      grove__reply_error(n, p, rc->id, GROVE_EEXITED, reason, grove__node_wire_ref(n, callee));
     free(rc);
   }
 }
@@ -357,18 +455,26 @@ void grove__rcalls_free(grove__node *n) {
   n->nrcalls = n->caprcalls = 0;
 }
 
-void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, grove_ref from) {
-  unsigned char body[9];
-  size_t blen = 0;
-  /* [status] as msgpack: a negative fixint, or int 32 */
-  if (status >= -32 && status < 0) {
-    body[blen++] = (unsigned char)(int8_t)status;
-  } else {
-    uint32_t u = (uint32_t)status;
-    body[blen++] = 0xd2;
-    for (int k = 3; k >= 0; k--)
-      body[blen++] = (unsigned char)(u >> (8 * k));
+/* One int as msgpack: a fixint, or int 32. */
+static size_t pack_int32(unsigned char *b, int v) {
+  if (v >= -32 && v < 128) {
+    b[0] = (unsigned char)(int8_t)v;
+    return 1;
   }
+  uint32_t u = (uint32_t)v;
+  b[0] = 0xd2;
+  for (int k = 3; k >= 0; k--)
+    b[4 - k] = (unsigned char)(u >> (8 * k));
+  return 5;
+}
+
+void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, int reason,
+                        grove_ref from) {
+  unsigned char body[10];
+  /* [status], and for GROVE_EEXITED [status, reason] */
+  size_t blen = pack_int32(body, status);
+  if (status == GROVE_EEXITED)
+    blen += pack_int32(body + blen, reason);
   msgpack_packer *pk = grove__node_begin_env(n, p, GROVE__ENV_OVERHEAD + 32);
   size_t mark = grove__data_mark(p);
   grove__w_reply(pk, id, status, from, "grove.error", body, blen);

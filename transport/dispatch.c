@@ -43,7 +43,7 @@ static grove_msg *msg_from(grove__node *n, const grove__env *e) {
 }
 
 static void reply_status(grove__node *n, grove__peer *p, uint64_t id, int status) {
-  grove__reply_error(n, p, id, status, GROVE_REF_NULL);
+  grove__reply_error(n, p, id, status, 0, GROVE_REF_NULL);
 }
 
 static int resolve_to(grove__node *n, const grove__env *e, grove_ref *to) {

@@ -225,7 +225,7 @@ static int r_reply(grove_msg *request, grove_msg *reply) {
      * told at once instead, as a send is refused. */
     grove_ref from = grove__node_wire_ref(n, reply->sender);
     grove__dead_letter_here(request->sender, reply, GROVE_EMSGSIZE);
-    grove__reply_error(n, p, request->token, GROVE_EMSGSIZE, from);
+    grove__reply_error(n, p, request->token, GROVE_EMSGSIZE, 0, from);
     return GROVE_EMSGSIZE;
   }
   /* A reply never waits for the window (grove_reply does not block), but
@@ -319,17 +319,20 @@ static int r_exit(grove_ref to, grove_ref from, int reason, int how) {
 }
 
 /* A local actor ended: flow control forgets it, and the calls it took from
- * other nodes without answering fail now (as a local caller's do). */
-static void r_ended(grove_ref target) {
+ * other nodes without answering fail now (as a local caller's do:
+ * GROVE_EEXITED with its reason). */
+static void r_ended(grove_ref target, int reason) {
   grove__flow_ended(target);
   grove__node *n = grove__node_current();
   if (n && n->nrcalls)
-    grove__rcalls_ended(n, target);
+    grove__rcalls_ended(n, target, reason);
 }
 
 const grove__remote_ops grove__node_remote_ops = {
     .send = r_send,
     .call = grove__r_call,
+    .call_async = grove__r_call_async,
+    .call_cancel = grove__r_call_cancel,
     .reply = r_reply,
     .monitor = r_monitor,
     .demonitor = r_demonitor,

@@ -361,7 +361,9 @@ void grove__flow_consumed(uint32_t origin, grove_ref target);
 void grove__flow_ended(grove_ref target);
 
 /* calls.c */
-int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
+int grove__r_call(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline, int *reason);
+int grove__r_call_async(grove_ref to, grove_msg *m, grove__acall *a, uint64_t deadline);
+void grove__r_call_cancel(void *rec);
 void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e);
 void grove__calls_fail_node(grove__node *n, uint32_t node); /* 0: all */
 void grove__calls_free(grove__node *n);
@@ -369,14 +371,16 @@ int grove__rmon_add(grove__peer *p, uint64_t id, grove_ref watcher, grove_ref ta
 int grove__rmon_take(grove__peer *p, uint64_t id, grove_ref *target);
 void grove__rmon_remove(grove__peer *p, uint64_t id);
 /* An error REPLY (docs/protocol.md, section 7: tag grove.error, body
- * [status]; `from` the actor that answered, or nil when the node did). */
-void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, grove_ref from);
+ * [status], or [status, reason] for GROVE_EEXITED; `from` the actor that
+ * answered, or nil when the node did). */
+void grove__reply_error(grove__node *n, grove__peer *p, uint64_t id, int status, int reason,
+                        grove_ref from);
 /* Calls from other nodes that a local actor took and has not answered: its
- * end answers them (GROVE_ENOENT, as a local caller gets), a reply takes
- * one out, a peer's down forgets its own. */
+ * end answers them (GROVE_EEXITED with its reason, as a local caller
+ * gets), a reply takes one out, a peer's down forgets its own. */
 void grove__rcall_add(grove__node *n, uint32_t peer, uint64_t id, grove_ref callee);
 void grove__rcall_done(grove__node *n, uint32_t peer, uint64_t id);
-void grove__rcalls_ended(grove__node *n, grove_ref callee);
+void grove__rcalls_ended(grove__node *n, grove_ref callee, int reason);
 void grove__rcalls_forget_peer(grove__node *n, uint32_t peer);
 void grove__rcalls_free(grove__node *n);
 int grove__rlink_add(grove__peer *p, grove_ref local, grove_ref remote);

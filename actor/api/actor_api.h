@@ -32,6 +32,9 @@ struct grove_msg {
   grove_ref sender;
   grove_greenlet *caller; /* requests: the greenlet waiting in grove_call (ref held) */
   uint64_t token;         /* requests: which wait of the caller */
+  /* grove_call_async's requests, and their replies on the way to another
+   * hub: the call's future record (a reference held; actor/future.c). */
+  struct grove__acall *acall;
   msgpack_sbuffer body;
   msgpack_packer pk;
   msgpack_zone *zone; /* unpacked objects live here */
@@ -78,12 +81,39 @@ enum {
   GROVE__EXIT_SIGNAL = 2 /* grove_actor_exit with another reason: always, as locally */
 };
 
+/* ---- call futures (actor/future.c) -------------------------------------------------
+ *
+ * A grove_call_async to a remote ref hands the transport the call's record:
+ * the transport keeps it (one reference) with its pending call, settles it
+ * once with the REPLY, a node-down or its own failure, and then drops its
+ * reference. call_cancel(rec) is the user freeing the future first: the
+ * transport forgets the pending call (a later REPLY finds none: counted as
+ * unknown_target) and drops its reference. */
+typedef struct grove__acall grove__acall;
+/* Settle the future: with `reply` (taken; an error reply - GROVE__MSG_ERROR -
+ * settles it with its code and reason), or with status (< 0) and, for
+ * GROVE_EEXITED, the callee's exit reason. A future that is already settled
+ * or was freed drops the reply as a dead letter. On the record's hub. */
+void grove__acall_settle(grove__acall *c, grove_msg *reply, int status, int reason);
+void grove__acall_unref(grove__acall *c);
+/* The transport's pending record for c (NULL: none any more). */
+void grove__acall_set_remote(grove__acall *c, void *rec);
+
+/* The exit reason an error reply carries (body [code, reason]); for a
+ * GROVE_EEXITED reply without one, GROVE_EFAILED. */
+int grove__error_reply_reason(grove_msg *r);
+
 /* ---- the transport's hooks --------------------------------------------------------
  *
  * Each takes ownership of the messages it is given. */
 typedef struct grove__remote_ops {
   int (*send)(grove_ref to, grove_msg *m, uint64_t deadline);
-  int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline);
+  /* *reason: the callee's exit reason when it returns GROVE_EEXITED. */
+  int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline, int *reason);
+  /* grove_call_async: 0 once the request is on its way (the transport took
+   * a reference on c and settles it later), or an error (c untouched). */
+  int (*call_async)(grove_ref to, grove_msg *m, grove__acall *c, uint64_t deadline);
+  void (*call_cancel)(void *rec);
   int (*reply)(grove_msg *request, grove_msg *reply); /* request->remote != 0 */
   int (*monitor)(grove_ref watcher, grove_ref target, uint64_t id);
   int (*demonitor)(uint64_t id);
@@ -98,8 +128,8 @@ typedef struct grove__remote_ops {
    * of `target`, a bounded actor (receive took it): room for one more from
    * that node. */
   void (*consumed)(uint32_t origin, grove_ref target);
-  /* A local actor has ended (its refs are stale now). */
-  void (*ended)(grove_ref target);
+  /* A local actor has ended with `reason` (its refs are stale now). */
+  void (*ended)(grove_ref target, int reason);
 } grove__remote_ops;
 
 /* Install the remote operations for this hub's actors, with this hub's node

@@ -354,6 +354,28 @@ double grove__seconds_left(uint64_t deadline);
 /* The hub clock, ns. */
 static inline uint64_t grove__now(void) { return uv_hrtime(); }
 
+/* ---- AsyncResults a layer settles for the user ------------------------------------
+ *
+ * A call's future (actor/future.c) is an ordinary grove_async_result - the
+ * user gets, waits, waits on many and frees it with the public calls - that
+ * the layer which made it settles. Two things tie it to its owner: freeing
+ * it calls ops->freed(owner, value) first (value: the value it holds, NULL
+ * if none), so the owner forgets it and frees what it handed over; and it
+ * may carry a deadline that fails it with GROVE_ETIMEDOUT (a timer of the
+ * timeout priority; setting it first disarms the timer). */
+typedef struct grove__result_owner {
+  void (*freed)(void *owner, void *value);
+} grove__result_owner;
+
+/* A new unset result owned by (ops, owner); NULL: out of memory. */
+grove_async_result *grove__async_result_new_owned(const grove__result_owner *ops, void *owner);
+/* The owner of r if r is one of ops's results (a valid result of this
+ * hub), else NULL. */
+void *grove__async_result_owner(const grove_async_result *r, const grove__result_owner *ops);
+/* Fail r with GROVE_ETIMEDOUT at `deadline` (hub clock; UINT64_MAX: no
+ * deadline) unless it is set before. 0, GROVE_ENOMEM, GROVE_EINVAL. */
+int grove__async_result_deadline(grove_async_result *r, uint64_t deadline);
+
 /* ---- greenlets, as the layers above see them --------------------------------- */
 
 /* The running greenlet of a hub (NULL for a NULL hub). */

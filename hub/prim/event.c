@@ -26,6 +26,14 @@
  * get returns it and successful() stays true), set does not clear an error
  * (which grove_async_result_error still reports). get on a ready result
  * returns at once; only wait queues behind a pending pass.
+ *
+ * An owned AsyncResult (grove__async_result_new_owned, hub_api.h) is one a
+ * layer above settles for the user - a call's future (actor/future.c). It
+ * differs in two ways only: freeing it tells the owner first (which forgets
+ * it and frees the value it handed over), and it may carry a deadline - a
+ * timer of the timeout priority, as every `timeout=` of gevent - that fails
+ * it with GROVE_ETIMEDOUT unless it was set before. Setting it, or freeing
+ * it, disarms the timer.
  */
 #include "internal.h"
 
@@ -240,7 +248,16 @@ struct grove_async_result {
   void *value;
   int has_value; /* gevent's _value is not _NONE */
   int error;     /* gevent's _exc_info: 0 = none */
+  /* owned results only (see the design notes) */
+  const grove__result_owner *owner_ops;
+  void *owner;
+  grove__timer timer; /* the deadline, armed while slot != 0 */
 };
+
+static void result_disarm(grove_async_result *r) {
+  if (GROVE__UNLIKELY(r->timer.slot != 0))
+    grove__timer_cancel(r->l.hub, &r->timer);
+}
 
 static int result_ready(const grove__linkable *l) {
   const grove_async_result *r = (const grove_async_result *)l;
@@ -266,7 +283,46 @@ grove_async_result *grove_async_result_new(void) {
   r->value = NULL;
   r->has_value = 0;
   r->error = 0;
+  r->owner_ops = NULL;
+  r->owner = NULL;
+  r->timer.slot = 0;
+  r->timer.fn = NULL;
   return r;
+}
+
+grove_async_result *grove__async_result_new_owned(const grove__result_owner *ops, void *owner) {
+  grove_async_result *r = grove_async_result_new();
+  if (r) {
+    r->owner_ops = ops;
+    r->owner = owner;
+  }
+  return r;
+}
+
+void *grove__async_result_owner(const grove_async_result *r, const grove__result_owner *ops) {
+  return result_check(r) == 0 && r->owner_ops == ops ? r->owner : NULL;
+}
+
+/* The deadline passed first: the wait that nobody is blocked in times out. */
+static grove_greenlet *result_expired(grove__timer *t) {
+  grove_async_result *r = grove__container_of(t, grove_async_result, timer);
+  if (!result_ready(&r->l)) {
+    r->error = GROVE_ETIMEDOUT;
+    grove__linkable_check_notify(&r->l);
+  }
+  return NULL;
+}
+
+int grove__async_result_deadline(grove_async_result *r, uint64_t deadline) {
+  int rc = result_check(r);
+  if (rc)
+    return rc;
+  if (deadline == UINT64_MAX || result_ready(&r->l)) {
+    result_disarm(r);
+    return 0;
+  }
+  r->timer.fn = result_expired;
+  return grove__timer_arm(r->l.hub, &r->timer, deadline, GROVE__TIMER_TIMEOUT);
 }
 
 void grove_async_result_set(grove_async_result *r, void *value) {
@@ -277,6 +333,7 @@ void grove_async_result_set(grove_async_result *r, void *value) {
   }
   r->value = value;
   r->has_value = 1;
+  result_disarm(r);
   grove__linkable_check_notify(&r->l);
 }
 
@@ -287,6 +344,7 @@ void grove_async_result_set_error(grove_async_result *r, int error) {
     return;
   }
   r->error = error ? error : GROVE_EFAILED;
+  result_disarm(r);
   grove__linkable_check_notify(&r->l);
 }
 
@@ -356,5 +414,16 @@ grove__linkable *grove__async_result_linkable(grove_async_result *r) {
 
 int grove_async_result_free(grove_async_result *r) {
   int rc = result_check(r);
-  return rc ? rc : grove__linkable_release(&r->l);
+  if (rc)
+    return rc;
+  if (grove__linkable_has_waiters(&r->l))
+    return GROVE_EBUSY;
+  result_disarm(r);
+  if (r->owner_ops) {
+    /* The owner forgets r (and frees what it handed over) first. */
+    const grove__result_owner *ops = r->owner_ops;
+    r->owner_ops = NULL;
+    ops->freed(r->owner, r->has_value ? r->value : NULL);
+  }
+  return grove__linkable_release(&r->l);
 }

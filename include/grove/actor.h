@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "greenlet.h"
 
 #ifdef __cplusplus
@@ -348,11 +349,74 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout);
 
 /* Send msg as a request and wait for the reply. Takes ownership of msg.
  * Returns 0 and *reply (the caller owns it); the error the callee replied
- * with (grove_reply_error); GROVE_ENOENT if the callee is not alive, or ends
- * before it replies (the call monitors it, so this is prompt); GROVE_ETIMEDOUT
- * (a reply that arrives later is dropped as a dead letter, never delivered
- * to a later call); GROVE_ECANCELED; GROVE_EDEADLK for a call to oneself. */
+ * with (grove_reply_error); GROVE_ENOENT if the callee is not alive when the
+ * call is made (no such actor, or it has ended); GROVE_EEXITED if it ends
+ * before it replies - while the request waited in its inbox, while it was
+ * handling it, or after keeping it (the call monitors the callee, so this is
+ * prompt; grove_call_ex gives the callee's exit reason); GROVE_ETIMEDOUT (a
+ * reply that arrives later is dropped as a dead letter, never delivered to
+ * a later call); GROVE_ECANCELED; GROVE_EDEADLK for a call to oneself; for
+ * a ref on another node GROVE_EHOSTUNREACH (no node, or it went down). */
 int grove_call(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout);
+
+/* grove_call, and when it returns GROVE_EEXITED, *exit_reason (may be NULL)
+ * is the callee's exit reason - GROVE_EXIT_NORMAL (receive returned
+ * GROVE_STOP without replying), GROVE_EXIT_SHUTDOWN, GROVE_EXIT_KILLED,
+ * GROVE_EXIT_NOCONNECTION, or the negative code it failed with - as Erlang's
+ * gen_server:call exits with {'EXIT', Reason}. The same across hubs and
+ * nodes (a remote callee's reason travels in the error REPLY:
+ * docs/protocol.md, section 7). *exit_reason is 0 on every other return.
+ * Why an out-parameter rather than a message in *reply: a call that fails
+ * leaves *reply NULL, as it always has, so no existing caller leaks. */
+int grove_call_ex(grove_ref to, grove_msg *msg, grove_msg **reply, double timeout,
+                  int *exit_reason);
+
+/* Replies as futures: send msg as a request and return at once with
+ * *result, a grove_async_result (grove/event.h) that the reply sets. Takes
+ * ownership of msg; the caller owns *result and frees it with
+ * grove_async_result_free. The arguments are grove_call's, in its order,
+ * with the reply slot replaced by the result; timeout is the call's own: the
+ * result fails with GROVE_ETIMEDOUT once it passes unanswered (negative: no
+ * limit but the waits' own timeouts), and a reply after that is a counted
+ * dead letter, as for grove_call.
+ *
+ * The result, once ready, holds what grove_call would return: its value is
+ * the reply (a grove_msg *), or its error is the call's - GROVE_ENOENT,
+ * GROVE_EEXITED (grove_call_result gives the reason), GROVE_ETIMEDOUT,
+ * GROVE_EHOSTUNREACH, GROVE_EMSGSIZE, the callee's grove_reply_error code,
+ * GROVE_ENOMEM. Use it as any AsyncResult: grove_async_result_get/wait/
+ * ready, and grove_wait / grove_iwait over many (grove/wait.h): a
+ * scatter-gather is a loop of grove_call_async and one grove_wait.
+ *
+ * Ownership of the reply: the result owns it until someone takes it with
+ * grove_call_result (the taker owns it then and frees it); grove_async_
+ * result_get only borrows it (valid until it is taken or the result freed);
+ * freeing the result frees an untaken reply. Freeing the result before the
+ * reply has come is safe: the call is abandoned, and the reply, if one
+ * comes, is dropped and counted (a dead letter with reason GROVE_ECANCELED;
+ * for a remote callee the node counts it in unknown_target).
+ *
+ * Returns 0 whenever it could make the result - every failure of the call
+ * itself, a dead callee included, is the result's error, so that one wait
+ * sees them all - or, with *result NULL: GROVE_EINVAL (NULL msg or result,
+ * NaN timeout), GROVE_ENOMEM. It never waits for the reply; like grove_send
+ * it waits while the callee's bounded inbox (or, remotely, the link to its
+ * node) is full, up to the timeout. Unlike grove_call, an actor may call
+ * itself: the request is handled once its receive returns. Works from
+ * greenlets, actors and the hub's own context, on refs of any hub and
+ * node; the result belongs to the calling hub. */
+int grove_call_async(grove_ref to, grove_msg *msg, grove_async_result **result, double timeout);
+
+/* Wait (timeout: as grove_async_result_get) for a result of
+ * grove_call_async and take its reply: 0 and *reply (the caller owns it
+ * now; the result's value becomes NULL); the call's error (for
+ * GROVE_EEXITED, *exit_reason - may be NULL - gets the callee's reason, as
+ * grove_call_ex); or the wait's codes (GROVE_ETIMEDOUT, GROVE_ECANCELED...).
+ * GROVE_EINVAL if result is not one of grove_call_async's, reply is NULL,
+ * or the reply was taken already; GROVE_EPERM for another hub's result.
+ * The result stays the caller's to free. */
+int grove_call_result(grove_async_result *result, grove_msg **reply, int *exit_reason,
+                      double timeout);
 
 /* Answer a request (a message for which grove_msg_is_call is true). Takes
  * ownership of reply. Returns 0 (also when the caller has given up: the

@@ -49,6 +49,7 @@ extern "C" {
   XX(ECLOSED, (-4005), "object is closed")                                                         \
   XX(EFSM, (-4006), "not valid in the socket's current state (ZeroMQ EFSM)")                       \
   XX(ESTATUS, (-4007), "the child process exited with a nonzero status")                           \
+  XX(EEXITED, (-4008), "the callee exited before replying")                                        \
   XX(EOF, (-4095), "end of iteration")
 
 typedef enum {

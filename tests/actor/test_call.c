@@ -180,23 +180,31 @@ static void *killer(void *arg) {
   return NULL;
 }
 
-/* The callee ends before it replies: the call returns GROVE_ENOENT promptly,
- * long before its timeout - whether it ends while processing the request or
- * after it took the request to answer later. */
+/* The callee ends before it replies: the call returns GROVE_EEXITED
+ * promptly, long before its timeout, with the callee's exit reason -
+ * whether it ends while processing the request or after it took the
+ * request to answer later. */
 static void test_callee_dies(void) {
   grove_ref s = grove_actor_spawn(&server_class, NULL);
   grove_msg *r = (grove_msg *)&r;
   double t0 = test_now();
-  CHECK_EQ(grove_call(s, grove_msg_new("die"), &r, 5.0), GROVE_ENOENT);
+  int why = 0;
+  CHECK_EQ(grove_call_ex(s, grove_msg_new("die"), &r, 5.0, &why), GROVE_EEXITED);
+  CHECK_EQ(why, GROVE_EAGAIN); /* what its receive failed with */
   CHECK(test_now() - t0 < 1.0);
   CHECK(r == NULL);
   CHECK(!grove_actor_alive(s));
+  /* ...and a call to it now: no such actor. */
+  why = 1;
+  CHECK_EQ(grove_call_ex(s, grove_msg_new("add"), &r, 5.0, &why), GROVE_ENOENT);
+  CHECK_EQ(why, 0);
 
   victim = grove_actor_spawn(&server_class, NULL);
   grove_greenlet *g = grove_spawn(killer, NULL);
   r = (grove_msg *)&r;
   t0 = test_now();
-  CHECK_EQ(grove_call(victim, grove_msg_new("keep"), &r, 5.0), GROVE_ENOENT);
+  CHECK_EQ(grove_call_ex(victim, grove_msg_new("keep"), &r, 5.0, &why), GROVE_EEXITED);
+  CHECK_EQ(why, GROVE_EXIT_KILLED);
   double dt = test_now() - t0;
   CHECK(dt >= 0.04 && dt < 1.0);
   CHECK(r == NULL);
@@ -207,7 +215,7 @@ static void test_callee_dies(void) {
 
 /* A callee killed while it sleeps inside the call's receive, and a callee
  * killed while the request still waits in its inbox: both calls return
- * GROVE_ENOENT as soon as it ends. */
+ * GROVE_EEXITED (reason killed) as soon as it ends. */
 static void test_callee_killed_promptly(void) {
   victim = grove_actor_spawn(&server_class, NULL);
   grove_greenlet *g = grove_spawn(killer, NULL);
@@ -216,7 +224,9 @@ static void test_callee_killed_promptly(void) {
   grove_msg *req = grove_msg_new("slow");
   grove_msg_pack_double(req, 3.0);
   grove_msg_pack_int(req, 1);
-  CHECK_EQ(grove_call(victim, req, &r, 5.0), GROVE_ENOENT);
+  int why = 0;
+  CHECK_EQ(grove_call_ex(victim, req, &r, 5.0, &why), GROVE_EEXITED);
+  CHECK_EQ(why, GROVE_EXIT_KILLED);
   double dt = test_now() - t0;
   CHECK(dt >= 0.04 && dt < 1.0);
   CHECK(r == NULL);
@@ -233,7 +243,9 @@ static void test_callee_killed_promptly(void) {
   CHECK_EQ(grove_send(victim, req), 0); /* busy for 3 s */
   g = grove_spawn(killer, NULL);
   t0 = test_now();
-  CHECK_EQ(grove_call(victim, grove_msg_new("add"), &r, 5.0), GROVE_ENOENT);
+  why = 0;
+  CHECK_EQ(grove_call_ex(victim, grove_msg_new("add"), &r, 5.0, &why), GROVE_EEXITED);
+  CHECK_EQ(why, GROVE_EXIT_KILLED); /* the request was still queued */
   dt = test_now() - t0;
   CHECK(dt >= 0.04 && dt < 1.0);
   CHECK_EQ(grove_join(g, 5.0), 0);
@@ -463,8 +475,8 @@ static void test_nested_calls(void) {
   await_end(b);
 }
 
-/* Two callers waiting on the same callee, which ends: both return
- * GROVE_ENOENT. */
+/* Three callers waiting on the same callee, which ends: all return
+ * GROVE_EEXITED. */
 static grove_ref shared_callee;
 static void *waiting_caller(void *arg) {
   grove_msg *r = NULL;
@@ -487,8 +499,8 @@ static void test_all_callers_woken(void) {
   CHECK(test_now() - t0 < 1.0);
   for (int i = 0; i < 3; i++)
     grove_greenlet_release(g[i]);
-  CHECK_LOG("S:keep(call) S:keep(call) S:keep(call) S:fail S:die c0=GROVE_ENOENT "
-            "c1=GROVE_ENOENT c2=GROVE_ENOENT");
+  CHECK_LOG("S:keep(call) S:keep(call) S:keep(call) S:fail S:die c0=GROVE_EEXITED "
+            "c1=GROVE_EEXITED c2=GROVE_EEXITED");
 }
 
 TEST_MAIN(TEST(test_call_reply), TEST(test_call_bad_args), TEST(test_reply_error),

@@ -298,8 +298,13 @@ static void test_call(void) {
   int64_t hub = -1;
   CHECK_EQ(call_where(r, &hub, NULL), 0);
   CHECK_EQ(hub, 1);
-  /* The callee ends without answering: prompt GROVE_ENOENT. */
-  CHECK_EQ(grove_call(r, grove_msg_new("die"), &reply, 5.0), GROVE_ENOENT);
+  /* The callee ends without answering: prompt GROVE_EEXITED, with its
+   * reason; a call to it then: no such actor. */
+  int why = 0;
+  CHECK_EQ(grove_call_ex(r, grove_msg_new("die"), &reply, 5.0, &why), GROVE_EEXITED);
+  CHECK_EQ(why, GROVE_EFAILED);
+  CHECK_EQ(grove_call_ex(r, grove_msg_new("get"), &reply, 5.0, &why), GROVE_ENOENT);
+  CHECK_EQ(why, 0);
   CHECK_EQ(grove_hubs_stop(1.0), 0);
 }
 
@@ -415,7 +420,7 @@ static void test_links(void) {
   int64_t hub;
   CHECK_EQ(call_where(t, &hub, NULL), 0); /* the link is in place on both hubs */
   grove_msg *reply = NULL;
-  CHECK_EQ(grove_call(t, grove_msg_new("die"), &reply, 5.0), GROVE_ENOENT);
+  CHECK_EQ(grove_call(t, grove_msg_new("die"), &reply, 5.0), GROVE_EEXITED);
   CHECK_EQ(await_int(&exit_msg_reason, 100), GROVE_EFAILED);
   CHECK_EQ(watcher_end, 100); /* trapped: still alive */
   end_actor(w);

@@ -8,7 +8,8 @@
  *   noreply  call: ends (GROVE_STOP) without replying
  *   hold     call: keeps the request; send "end": ends with the requests unanswered
  *   drop     call: returns without replying (the request is freed), lives on
- *   ctl      call "spawn": [ref] of a "mortal" (ends on "stop");
+ *   ctl      call "spawn": [ref] of a "mortal" (ends on "stop"; on "crash" [ms,
+ *            code] sleeps ms, then ends with code, unanswered);
  *            call "watch" [ref]: a watcher (trapping exits) monitors and links ref;
  *            call "report": [downs, exits] the watchers got so far;
  *            call "flood" [ref, n]: sends n "n" [i] to ref, answers [sent ok];
@@ -80,6 +81,10 @@ static void fc_terminate_hold(grove_actor *self, int reason) {
 static int fc_receive_drop(grove_actor *self, grove_msg *msg) { return 0; }
 
 static int fc_receive_mortal(grove_actor *self, grove_msg *msg) {
+  if (grove_msg_is(msg, "crash")) {
+    grove_sleep((double)tr_int(msg, 0) / 1000.0);
+    return (int)tr_int(msg, 1);
+  }
   return grove_msg_is(msg, "stop") ? GROVE_STOP : 0;
 }
 

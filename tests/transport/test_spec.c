@@ -247,6 +247,26 @@ static void check_error_shape(msgpack_object *o, int64_t status, int from_nil) {
   CHECK_EQ(f[4].type == MSGPACK_OBJECT_NIL, from_nil);
 }
 
+/* The second int of a REPLY's body: an ended callee's exit reason. */
+static int64_t reply_reason(const msgpack_object *o) {
+  const msgpack_object *b = &o->via.array.ptr[6];
+  int64_t v = -999999;
+  if (b->type != MSGPACK_OBJECT_BIN)
+    return v;
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  size_t off = 0;
+  if (msgpack_unpack_next(&u, b->via.bin.ptr, b->via.bin.size, &off) == MSGPACK_UNPACK_SUCCESS &&
+      msgpack_unpack_next(&u, b->via.bin.ptr, b->via.bin.size, &off) == MSGPACK_UNPACK_SUCCESS) {
+    if (u.data.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+      v = (int64_t)u.data.via.u64;
+    else if (u.data.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+      v = u.data.via.i64;
+  }
+  msgpack_unpacked_destroy(&u);
+  return v;
+}
+
 static void test_reply_rules(void) {
   CHECK_EQ(grove_node_start(ME, tr_ipc("spec3"), NULL), 0);
   grove_ref big = named(&big_class, "big"), nr = named(&noreply_class, "noreply"),
@@ -268,8 +288,10 @@ static void test_reply_rules(void) {
   check_error_shape(reply_for(&w, 3), GROVE_ENOENT, 1);
   call(&w, "err", 0, 4);
   check_error_shape(reply_for(&w, 4), -5001, 0);
-  call(&w, "noreply", 0, 5);
-  check_error_shape(reply_for(&w, 5), GROVE_ENOENT, 0);
+  call(&w, "noreply", 0, 5); /* ends before replying: [GROVE_EEXITED, reason normal] */
+  o = reply_for(&w, 5);
+  check_error_shape(o, GROVE_EEXITED, 0);
+  CHECK(o && reply_reason(o) == GROVE_EXIT_NORMAL);
   call(&w, "noreply", 0, 6); /* it has ended: the node answers */
   check_error_shape(reply_for(&w, 6), GROVE_ENOENT, 1);
   tr_end_actor(big);
