@@ -160,7 +160,11 @@ static int start(grove__actor_sys *sys, grove__acall *c, grove_ref to, grove_msg
       grove__dead_letter(sys, to, m, GROVE_EHOSTUNREACH);
       return GROVE_EHOSTUNREACH;
     }
-    return sys->remote->call_async(to, m, c, deadline);
+    c->refs++; /* the transport's, if it takes the call */
+    int rc = sys->remote->call_async(to, m, c, deadline);
+    if (rc)
+      c->refs--;
+    return rc;
   }
   grove_actor *a = grove__actor_lookup(sys, to);
   if (!a) {
