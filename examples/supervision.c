@@ -32,7 +32,7 @@ static unsigned char *answers; /* answers[id]: how many answers request id got *
 /* What happened (static: read by main after the run). */
 static struct {
   long failures; /* worker failures (each must cause one restart) */
-  long retries;  /* calls that failed with GROVE_ENOENT and were sent again */
+  long retries;  /* calls that failed with GROVE_EEXITED / GROVE_ENOENT and were sent again */
   long lookups;  /* grove_supervisor_which_child calls */
   long wrong;    /* answers with the wrong content */
   long lost;     /* requests given up on */
@@ -70,13 +70,14 @@ static const grove_actor_class worker_class = {
 
 /* ---- the clients ------------------------------------------------------------ */
 
-/* Retry policy. A grove_call that fails with GROVE_ENOENT got no answer: the
- * worker ended before replying, either while handling this very request or
- * with the request still in its inbox (where it became a dead letter), or
- * the ref the client held was already stale. The worker replies only after
+/* Retry policy. A grove_call that fails with GROVE_EEXITED got no answer:
+ * the worker ended before replying, either while handling this very request
+ * or with the request still in its inbox (where it became a dead letter);
+ * one that fails with GROVE_ENOENT found no worker: the ref the client held
+ * was already stale. The worker replies only after
  * it has done the work and fails before doing any, so an unanswered request
  * had no effect and sending it again cannot make it count twice: retrying
- * on GROVE_ENOENT turns "at most once" into "exactly once". Before retrying,
+ * on either turns "at most once" into "exactly once". Before retrying,
  * the client asks the supervisor for the worker's current ref
  * (grove_supervisor_which_child). The worker's exit reached the supervisor's
  * inbox before our question (it is sent as the worker ends, before the
@@ -115,7 +116,7 @@ static int request(grove_ref *worker, int64_t id) {
       grove_msg_free(reply);
       return 0;
     }
-    if (rc != GROVE_ENOENT)
+    if (rc != GROVE_EEXITED && rc != GROVE_ENOENT)
       return rc;
     stats.retries++;
     if ((rc = find_worker(worker)) != 0)
@@ -190,7 +191,8 @@ int main(int argc, char **argv) {
   }
   printf("worker failures: %ld; restarts by the supervisor: %llu; worker running: %zu of %zu\n",
          stats.failures, (unsigned long long)counts.restarts, counts.active, counts.specs);
-  printf("calls retried after GROVE_ENOENT: %ld (supervisor lookups: %ld, dead letters: %llu)\n",
+  printf("calls retried after GROVE_EEXITED or GROVE_ENOENT: %ld (supervisor lookups: %ld, dead "
+         "letters: %llu)\n",
          stats.retries, stats.lookups, (unsigned long long)grove_dead_letter_count());
   printf("requests: %ld; answered exactly once: %ld, never: %ld, more than once: %ld, "
          "wrong answers: %ld\n",

@@ -87,11 +87,16 @@ int main(void) {
   grove_join(g, GROVE_FOREVER);
   grove_greenlet_release(g);
 
-  /* The callee ends before replying: the call fails at once, not after 5 s. */
-  int rc4 = grove_call(server, grove_msg_new("crash"), &reply, 5.0);
-  printf("crash: %s\n", grove_err_name(rc4));
-  return rc1 == GROVE_ETIMEDOUT && rc2 == E_NOT_FOUND && rc3 == 0 && rc4 == GROVE_ENOENT &&
-                 grove_hub_close() == 0
+  /* The callee ends before replying: the call fails at once, not after 5 s,
+   * with the reason it ended with (Erlang's {'EXIT', Reason}). */
+  int why = 0;
+  int rc4 = grove_call_ex(server, grove_msg_new("crash"), &reply, 5.0, &why);
+  printf("crash: %s, reason %s\n", grove_err_name(rc4), grove_exit_reason_name(why));
+  /* Now nobody is there: no such actor. */
+  int rc5 = grove_call(server, grove_msg_new("add"), &reply, 5.0);
+  printf("after: %s\n", grove_err_name(rc5));
+  return rc1 == GROVE_ETIMEDOUT && rc2 == E_NOT_FOUND && rc3 == 0 && rc4 == GROVE_EEXITED &&
+                 rc5 == GROVE_ENOENT && grove_hub_close() == 0
              ? 0
              : 1;
 }

@@ -99,10 +99,15 @@ int main(void) {
   printf("2. call, never answered: %s %s\n", grove_err_name(rc),
          took >= 0.2 ? "after the call's 0.2 s" : "early");
 
-  /* 3. A callee that ends without replying: GROVE_ENOENT at once, as a
-   *    local call (node b answers for it). */
-  rc = call(quitter, "quit", 5.0, &took);
-  printf("3. call, callee ended: %s %s\n", grove_err_name(rc), took < 0.5 ? "at once" : "late");
+  /* 3. A callee that ends without replying: GROVE_EEXITED at once, with
+   *    its exit reason, as a local call (node b answers for it). */
+  grove_msg *none = NULL;
+  int why = -1;
+  double t0 = now_s();
+  rc = grove_call_ex(quitter, grove_msg_new("quit"), &none, 5.0, &why);
+  took = now_s() - t0;
+  printf("3. call, callee ended: %s %s, reason %s\n", grove_err_name(rc),
+         took < 0.5 ? "at once" : "late", grove_exit_reason_name(why));
 
   /* 4. A stale ref: node b answers at once that nobody is there. */
   rc = call(quitter, "quit", 1.0, &took);

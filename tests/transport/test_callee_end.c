@@ -82,8 +82,8 @@ static int mortal_receive(grove_actor *self, grove_msg *msg) {
   }
   return 0;
 }
-static const grove_actor_class mortal_class = {"mortal", sizeof(grove_actor), NULL,
-                                               mortal_receive, NULL};
+static const grove_actor_class mortal_class = {"mortal", sizeof(grove_actor), NULL, mortal_receive,
+                                               NULL};
 
 static void crash_mid_call(grove_ref m) {
   grove_async_result *rs[2] = {NULL, NULL};
