@@ -200,6 +200,9 @@ void grove__x_unlink(grove__actor_sys *sys, grove_ref local, grove_ref other);
 void grove__x_room(grove__actor_sys *sys, grove_actor *a);
 /* a ends: its waiting senders of other hubs fail with GROVE_ENOENT. */
 void grove__x_senders_fail(grove__actor_sys *sys, grove_actor *a);
+/* grove_actor_wait / grove__actor_await_init on an actor of another hub:
+ * run there, in a greenlet of that hub, while the caller waits. */
+int grove__x_wait(grove_ref ref, int *reason, double timeout, bool init);
 /* The worker hub stops: its actors are stopped (grove_hubs_stop). */
 void grove__x_stop(void *state, double timeout);
 /* Monitor ids: unique in the process once hubs are grouped. */

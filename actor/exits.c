@@ -161,6 +161,8 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
+  if (grove__ref_other_hub(sys, ref) && grove_hub_count() > 1)
+    return isnan(timeout) ? GROVE_EINVAL : grove__x_wait(ref, reason, timeout, false);
   uint64_t deadline;
   int rc = grove__begin_wait(sys->hub, timeout, &deadline);
   if (rc)
@@ -193,6 +195,8 @@ int grove__actor_await_init(grove_ref ref) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
+  if (grove__ref_other_hub(sys, ref) && grove_hub_count() > 1)
+    return grove__x_wait(ref, NULL, GROVE_FOREVER, true);
   for (;;) {
     grove_actor *a = grove__actor_lookup(sys, ref);
     if (!a) {

@@ -12,6 +12,11 @@
  * intensity + 1 entries: when the oldest of them is within `period`, the
  * intensity is exceeded.
  *
+ * A child on another hub (spec.hub) is spawned there with
+ * grove_actor_spawn_on and otherwise handled the same way: links, exit
+ * signals and grove_actor_wait work across hubs, and waiting for its init
+ * runs on its hub (grove__x_wait) while the supervisor waits.
+ *
  * The public calls are requests to the supervisor (grove_call), so they are
  * serialised with the restarts it performs. A child spec travels in such a
  * request as a heap copy (a zero-copy blob), never as a pointer into the
@@ -93,7 +98,9 @@ static void retire(sup *s, grove_ref r);
 static int start_child(sup *s, sup_child *c) {
   grove_actor_opts o = c->spec.opts;
   o.link = grove_actor_ref(&s->base);
-  int rc = grove_actor_spawn_ex(c->spec.cls, c->spec.arg, &o, &c->ref);
+  int rc = c->spec.hub > 0 ? grove_actor_spawn_on((size_t)(c->spec.hub - 1), c->spec.cls,
+                                                  c->spec.arg, &o, &c->ref)
+                           : grove_actor_spawn_ex(c->spec.cls, c->spec.arg, &o, &c->ref);
   if (rc == 0 && (rc = grove__actor_await_init(c->ref)) != 0)
     retire(s, c->ref); /* it ended: its exit is on the way */
   c->alive = rc == 0;
@@ -125,7 +132,7 @@ static void stop_from(sup *s, size_t from) {
 }
 
 static int add_child(sup *s, const grove_child_spec *spec, sup_child **out) {
-  if (!spec->cls)
+  if (!spec->cls || spec->hub < 0)
     return GROVE_EINVAL;
   if (spec->id)
     for (size_t i = 0; i < s->n; i++)
@@ -358,6 +365,8 @@ static int sup_receive(grove_actor *self, grove_msg *msg) {
         tmp.arg = spec->arg;
         if (spec->cls)
           tmp.cls = spec->cls;
+        if (spec->hub)
+          tmp.hub = spec->hub; /* spread dynamic children over the hubs */
       }
       spec = &tmp;
     }

@@ -322,8 +322,10 @@ int grove_actor_exit(grove_ref ref, int reason);
  * reason. An actor that has already ended returns at once with its reason,
  * as long as grove still knows it: the reason is kept until another actor
  * that reuses the same slot ends too. GROVE_ENOENT if the ref never named an
- * actor or that record is gone; GROVE_EDEADLK for the calling actor itself;
- * plus the usual wait codes. */
+ * actor or that record is gone (or its hub is stopped); GROVE_EDEADLK for
+ * the calling actor itself; plus the usual wait codes. An actor of another
+ * hub (grove/hubs.h) is waited for on its hub while the caller's greenlet
+ * waits. */
 int grove_actor_wait(grove_ref ref, int *reason, double timeout);
 
 /* Turn exit trapping on or off for the calling actor. */
