@@ -520,8 +520,9 @@ int grove_demonitor(uint64_t id) {
     return GROVE_ENOMEM;
   if (id == 0)
     return GROVE_ENOENT;
-  if (sys->watches && grove__watch_demonitor(sys, id))
-    return 0;
+  /* A greenlet's watch: its record goes, its proxy is ended, and its
+   * monitor is dropped here and now (below), as an actor's would be. */
+  int watch = sys->watches && grove__watch_demonitor(sys, id);
   uint64_t slot = id & 0xffffffffu;
   grove__mon **pp = slot ? mon_find(sys, id, 0, slot) : NULL;
   if (pp && grove__ref_other_hub(sys, (*pp)->target))
@@ -529,9 +530,9 @@ int grove_demonitor(uint64_t id) {
   int rc = mon_drop(sys, id, 0, slot);
   if (slot == 0 && sys->remote) {
     int r = sys->remote->demonitor(id);
-    return rc == 0 ? 0 : r;
+    return rc == 0 || watch ? 0 : r;
   }
-  return rc;
+  return watch ? 0 : rc;
 }
 
 /* ---- links ---------------------------------------------------------------------------- */
