@@ -6,6 +6,11 @@
  *   http_hello            req/s: keep-alive GET / ("Hello, World!", 13 bytes)
  *                         from `wrk -t1 -c100` for 3 s (1 s with --quick);
  *                         skipped when wrk is not installed
+ *   http_hello_hubs       the same from a server of one hub per CPU
+ *                         (grove_http_serve_hubs), nothing pinned, wrk with
+ *                         a thread per CPU
+ *   http_hello_hubs1      the same setup with one hub: the ratio of the two
+ *                         is what the extra hubs give
  *   http_long_poll_conns  bytes of server RSS per idle long-poll client: 10k
  *                         connections each waiting in GET /poll (the
  *                         handler started its response and waits on a
@@ -23,6 +28,7 @@
 #include <grove.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -63,7 +69,7 @@ static void pin(int cpu) {
 
 /* ---- the server (the child) ------------------------------------------------------------ */
 
-static grove_queue *never; /* /poll waits on it */
+static _Thread_local grove_queue *never; /* /poll waits on it (one per hub) */
 
 static void web_handler(grove_http_request *req, void *arg) {
   (void)arg;
@@ -91,10 +97,33 @@ static void web_handler(grove_http_request *req, void *arg) {
   grove_http_respond(req, 200, "text/plain", "Hello, World!", 13, 10);
 }
 
+static void *hub_setup(void *arg) {
+  (void)arg;
+  never = grove_queue_new(0);
+  return NULL;
+}
+
+static void *hub_teardown(void *arg) {
+  (void)arg;
+  grove_queue_free(never);
+  never = NULL;
+  return NULL;
+}
+
+/* GROVE_BENCH_WEB_HUBS=N (http_hello_hubs): N hubs accepting on the socket,
+ * not pinned; otherwise one hub pinned to CPU 0. */
 int bench_web_server_main(int port, int announce) {
   raise_nofile();
-  pin(0);
-  never = grove_queue_new(0);
+  const char *env = getenv("GROVE_BENCH_WEB_HUBS");
+  int hubs = env ? atoi(env) : 0;
+  if (hubs <= 0)
+    pin(0);
+  else if (grove_hubs_start((size_t)hubs) != 0) {
+    fprintf(stderr, "grove-bench web server: grove_hubs_start(%d) failed\n", hubs);
+    return 1;
+  }
+  for (size_t i = 0; i < grove_hub_count(); i++)
+    grove_hub_call_on(i, hub_setup, NULL, NULL, 10);
   grove_socket *ls;
   int rc = grove_tcp_listen("127.0.0.1", port, 4096, &ls);
   if (rc) {
@@ -102,22 +131,27 @@ int bench_web_server_main(int port, int announce) {
     return 1;
   }
   grove_http_config cfg = {.keepalive_timeout = 600, .request_timeout = 600};
-  grove_http_server *srv;
-  grove_http_server_new(ls, web_handler, NULL, &cfg, &srv);
-  grove_http_server_start(srv);
+  grove_http_hubs *srv;
+  if ((rc = grove_http_serve_hubs(ls, web_handler, NULL, &cfg, &srv)) != 0) {
+    fprintf(stderr, "grove-bench web server: serve: %s\n", grove_strerror(rc));
+    return 1;
+  }
   if (announce) {
-    printf("%d\n", grove_http_server_port(srv));
+    printf("%d\n", grove_http_hubs_port(srv));
     fflush(stdout);
   }
   grove_signal_wait(SIGTERM, GROVE_FOREVER);
-  grove_http_server_free(srv);
-  grove_queue_free(never);
+  grove_http_hubs_free(srv);
+  for (size_t i = 0; i < grove_hub_count(); i++)
+    grove_hub_call_on(i, hub_teardown, NULL, NULL, 10);
+  if (hubs > 0)
+    grove_hubs_stop(5);
   return 0;
 }
 
 /* ---- the client side ----------------------------------------------------------------------- */
 
-static pid_t start_server(const char *name, int *port) {
+static pid_t start_server(const char *name, int *port, bool pinned) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0)
@@ -138,7 +172,7 @@ static pid_t start_server(const char *name, int *port) {
   close(pfd[1]);
   /* The server on CPU 0, the client (wrk, or this process) on CPU 1, as
    * bench/peers/web/peer.sh runs the peers' servers. */
-  if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+  if (pinned && sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(0, &one);
@@ -158,24 +192,31 @@ static void stop_server(pid_t pid) {
   waitpid(pid, NULL, 0);
 }
 
-void bench_http_hello(void) {
+/* wrk against a server of `hubs` hubs (0: one hub pinned to CPU 0, wrk on
+ * CPU 1; else unpinned, wrk with a thread per CPU). */
+static void http_hello(const char *name, int hubs) {
   if (system("command -v wrk >/dev/null 2>&1") != 0) {
-    fprintf(stderr,
-            "grove-bench: http_hello: skipped: wrk is not installed (apt-get install wrk)\n");
+    fprintf(stderr, "grove-bench: %s: skipped: wrk is not installed (apt-get install wrk)\n", name);
     exit(77);
   }
   int port;
-  pid_t pid = start_server("http_hello", &port);
+  char nhubs[16];
+  snprintf(nhubs, sizeof nhubs, "%d", hubs);
+  if (hubs > 0)
+    setenv("GROVE_BENCH_WEB_HUBS", nhubs, 1);
+  pid_t pid = start_server(name, &port, hubs == 0);
+  unsetenv("GROVE_BENCH_WEB_HUBS");
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  int threads = hubs > 0 && ncpu > 1 ? (int)ncpu : 1;
+  const char *pin_wrk = hubs == 0 && ncpu >= 2 && system("command -v taskset >/dev/null 2>&1") == 0
+                            ? "taskset -c 1 "
+                            : "";
   char cmd[256];
-  const char *pin_wrk =
-      sysconf(_SC_NPROCESSORS_ONLN) >= 2 && system("command -v taskset >/dev/null 2>&1") == 0
-          ? "taskset -c 1 "
-          : "";
-  snprintf(cmd, sizeof cmd, "%swrk -t1 -c100 -d1s http://127.0.0.1:%d/ >/dev/null 2>&1", pin_wrk,
-           port);
+  snprintf(cmd, sizeof cmd, "%swrk -t%d -c100 -d1s http://127.0.0.1:%d/ >/dev/null 2>&1", pin_wrk,
+           threads, port);
   if (system(cmd) != 0) /* warm-up */
-    fail("http_hello", "wrk failed", 0);
-  snprintf(cmd, sizeof cmd, "%swrk -t1 -c100 -d%ds http://127.0.0.1:%d/ 2>&1", pin_wrk,
+    fail(name, "wrk failed", 0);
+  snprintf(cmd, sizeof cmd, "%swrk -t%d -c100 -d%ds http://127.0.0.1:%d/ 2>&1", pin_wrk, threads,
            bench_net_quick ? 1 : 3, port);
   FILE *p = popen(cmd, "r");
   double rps = 0;
@@ -190,9 +231,18 @@ void bench_http_hello(void) {
     pclose(p);
   stop_server(pid);
   if (rps <= 0 || errors)
-    fail("http_hello", "wrk reported no rate, or errors", 0);
-  report("http_hello", rps, "req/s");
+    fail(name, "wrk reported no rate, or errors", 0);
+  report(name, rps, "req/s");
 }
+
+void bench_http_hello(void) { http_hello("http_hello", 0); }
+
+void bench_http_hello_hubs(void) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  http_hello("http_hello_hubs", ncpu > 1 ? (int)ncpu : 1);
+}
+
+void bench_http_hello_hubs1(void) { http_hello("http_hello_hubs1", 1); }
 
 void bench_http_long_poll_conns(void) {
   raise_nofile();
@@ -202,7 +252,7 @@ void bench_http_long_poll_conns(void) {
   if ((rlim_t)n + 100 > rl.rlim_cur)
     n = (int)rl.rlim_cur - 100;
   int port;
-  pid_t pid = start_server("http_long_poll_conns", &port);
+  pid_t pid = start_server("http_long_poll_conns", &port, true);
   usleep(100000);
   long before = proc_rss(pid);
   int *fds = malloc(sizeof *fds * (size_t)n);
@@ -285,7 +335,7 @@ void bench_ws_echo(void) {
     snprintf(url, sizeof url, "%s", ext);
   } else {
     int port;
-    pid = start_server("ws_echo", &port);
+    pid = start_server("ws_echo", &port, true);
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/echo", port);
   }
   cpu_set_t saved;

@@ -638,6 +638,8 @@ void bench_tcp_connections(void);
 int bench_net_child(int argc, char **argv);
 /* bench_web.c */
 void bench_http_hello(void);
+void bench_http_hello_hubs(void);
+void bench_http_hello_hubs1(void);
 void bench_http_long_poll_conns(void);
 void bench_ws_echo(void);
 int bench_web_server_main(int port, int announce);
@@ -672,6 +674,8 @@ static const struct {
     {"tcp_echo", bench_tcp_echo},
     {"tcp_connections", bench_tcp_connections},
     {"http_hello", bench_http_hello},
+    {"http_hello_hubs", bench_http_hello_hubs},
+    {"http_hello_hubs1", bench_http_hello_hubs1},
     {"http_long_poll_conns", bench_http_long_poll_conns},
     {"ws_echo", bench_ws_echo},
 };

@@ -2,7 +2,7 @@
  * server, on grove's HTTP server (fixed, so that programs outside the
  * project can drive it).
  *
- *   http_server --port N [--processes N] [--host H] [--cert PEM --key PEM]
+ *   http_server --port N [--processes N | --hubs N] [--host H] [--cert PEM --key PEM]
  *
  *   /            the Hello World page (the tutorial's first WSGI server)
  *   /stream      the streaming handler: "<p>Hello" and "World</p>", two chunks
@@ -16,7 +16,9 @@
  * It prints "listening on N" (N: the port; --port 0 picks one) once it
  * accepts, and stops cleanly on SIGTERM or SIGINT. --processes N serves from
  * N pre-forked worker processes sharing the socket (the tutorial's
- * multi-process server); --cert and --key serve HTTPS and WSS instead.
+ * multi-process server); --hubs N from N hubs in this process, one per core,
+ * accepting on the one socket (0: one per CPU); --cert and --key serve HTTPS
+ * and WSS instead.
  *
  *   http_server --demo
  *
@@ -75,10 +77,14 @@ static const char jquery_shim[] =
     "return;}var e=document.querySelector(a);return{append:function(h){e.insertAdjacentHTML("
     "'beforeend',h);},html:function(h){e.innerHTML=h;}};}\n";
 
-static bool stopping; /* SIGTERM: the feeds end their loops */
+static _Atomic bool stopping; /* SIGTERM: the feeds end their loops */
 static char *jquery;
 static size_t jquery_len;
-static grove_queue *data_source;
+/* Each hub has its own (with --hubs the handlers run on every hub, and a
+ * queue belongs to the hub that made it): the long-poll queue and the
+ * producer filling it. */
+static _Thread_local grove_queue *data_source;
+static _Thread_local grove_greenlet *data_producer;
 
 static void load_jquery(void) {
   FILE *f = fopen("/usr/share/javascript/jquery/jquery.min.js", "rb");
@@ -335,39 +341,65 @@ static void *on_signal(void *arg) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: http_server --port N [--processes N] [--host H] [--cert PEM --key PEM]\n");
+          "usage: http_server --port N [--processes N | --hubs N] [--host H] [--cert PEM --key "
+          "PEM]\n");
   return 2;
 }
 
-/* Serve on ls until SIGTERM or SIGINT. */
-static int serve(grove_socket *ls, grove_tls_ctx *tls, bool announce) {
+/* What each serving hub needs of its own: the long-poll queue and its
+ * producer (run on every hub with grove_hub_call_on). */
+static void *hub_setup(void *arg) {
+  (void)arg;
   data_source = grove_queue_new(0);
+  data_producer = grove_spawn(producer, NULL);
+  return NULL;
+}
+
+static void *hub_teardown(void *arg) {
+  (void)arg;
+  grove_kill(data_producer, GROVE_FOREVER);
+  grove_greenlet_release(data_producer);
+  grove_queue_free(data_source);
+  data_producer = NULL;
+  data_source = NULL;
+  return NULL;
+}
+
+/* Serve on ls until SIGTERM or SIGINT: one server on this hub, or with
+ * hubs > 0 (or hubs == 0 and multi: one per CPU) a server on every hub. */
+static int serve(grove_socket *ls, grove_tls_ctx *tls, bool announce, bool multi, size_t hubs) {
+  int rc = multi ? grove_hubs_start(hubs) : 0;
+  if (rc) {
+    fprintf(stderr, "http_server: --hubs %zu: %s\n", hubs, grove_strerror(rc));
+    grove_socket_close(ls);
+    return 1;
+  }
   stop_event = grove_event_new();
-  grove_greenlet *prod = grove_spawn(producer, NULL);
+  for (size_t i = 0; i < grove_hub_count(); i++)
+    grove_hub_call_on(i, hub_setup, NULL, NULL, 10);
   grove_signal_handler *h1 = grove_signal_handle(SIGTERM, on_signal, NULL);
   grove_signal_handler *h2 = grove_signal_handle(SIGINT, on_signal, NULL);
   grove_http_config cfg = {.tls = tls};
-  grove_http_server *srv;
-  int rc = grove_http_server_new(ls, handle, NULL, &cfg, &srv);
-  if (rc == 0)
-    rc = grove_http_server_start(srv);
+  grove_http_hubs *srv;
+  rc = grove_http_serve_hubs(ls, handle, NULL, &cfg, &srv);
   if (rc) {
     fprintf(stderr, "http_server: %s\n", grove_strerror(rc));
   } else {
     if (announce) {
-      printf("listening on %d\n", grove_http_server_port(srv));
+      printf("listening on %d\n", grove_http_hubs_port(srv));
       fflush(stdout);
     }
     grove_event_wait(stop_event, GROVE_FOREVER);
-    grove_http_server_stop(srv, 1);
+    grove_http_hubs_stop(srv, 1);
+    grove_http_hubs_free(srv);
   }
-  grove_http_server_free(srv);
-  grove_kill(prod, GROVE_FOREVER);
-  grove_greenlet_release(prod);
+  for (size_t i = 0; i < grove_hub_count(); i++)
+    grove_hub_call_on(i, hub_teardown, NULL, NULL, 10);
   grove_signal_handler_cancel(h1);
   grove_signal_handler_cancel(h2);
   grove_event_free(stop_event);
-  grove_queue_free(data_source);
+  if (multi && grove_hubs_stop(5) != 0)
+    rc = GROVE_EBUSY;
   return rc ? 1 : 0;
 }
 
@@ -380,13 +412,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "http_server --demo: %s\n", grove_strerror(rc));
     return rc == 0 && grove_hub_close() == 0 ? 0 : 1;
   }
-  int port = -1, processes = 0;
+  int port = -1, processes = 0, hubs = -1;
   const char *host = "127.0.0.1", *cert = NULL, *key = NULL;
   for (int i = 1; i < argc; i++) {
     if (i + 1 < argc && strcmp(argv[i], "--port") == 0)
       port = atoi(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--processes") == 0)
       processes = atoi(argv[++i]);
+    else if (i + 1 < argc && strcmp(argv[i], "--hubs") == 0)
+      hubs = atoi(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--host") == 0)
       host = argv[++i];
     else if (i + 1 < argc && strcmp(argv[i], "--cert") == 0)
@@ -396,7 +430,8 @@ int main(int argc, char **argv) {
     else
       return usage();
   }
-  if (port < 0 || port > 65535 || processes < 0 || !cert != !key)
+  if (port < 0 || port > 65535 || processes < 0 || hubs < -1 || hubs > 1024 ||
+      (processes > 0 && hubs >= 0) || !cert != !key)
     return usage();
   srand((unsigned)getpid());
   load_jquery();
@@ -424,7 +459,7 @@ int main(int argc, char **argv) {
       grove_prefork_free(master);
       status = rc ? 1 : 0;
     } else {
-      status = serve(ls, tls, false);
+      status = serve(ls, tls, false, false, 0);
     }
   } else {
     grove_socket *ls;
@@ -433,7 +468,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "http_server: %s:%d: %s\n", host, port, grove_strerror(rc));
       status = 1;
     } else {
-      status = serve(ls, tls, true);
+      status = serve(ls, tls, true, hubs >= 0, hubs >= 0 ? (size_t)hubs : 0);
     }
   }
   grove_tls_ctx_free(tls);

@@ -114,6 +114,7 @@ struct conn {
 
 struct grove_http_server {
   grove_server *srv;
+  grove_group *own_pool; /* for cfg.max_connections */
   grove_http_handler handler;
   void *arg;
   grove_http_config cfg;
@@ -919,7 +920,7 @@ int grove_http_server_new(grove_socket *listener, grove_http_handler handler, vo
                           const grove_http_config *cfg, grove_http_server **out) {
   if (out)
     *out = NULL;
-  if (!listener || !handler || !out) {
+  if (!listener || !handler || !out || (cfg && cfg->pool && cfg->max_connections)) {
     grove_socket_close(listener);
     return GROVE_EINVAL;
   }
@@ -933,8 +934,15 @@ int grove_http_server_new(grove_socket *listener, grove_http_handler handler, vo
   defaults(&hs->cfg);
   hs->handler = handler;
   hs->arg = arg;
+  if (hs->cfg.max_connections &&
+      !(hs->cfg.pool = hs->own_pool = grove_pool_new(hs->cfg.max_connections))) {
+    grove_socket_close(listener);
+    free(hs);
+    return GROVE_ENOMEM;
+  }
   int rc = grove_stream_server_new(listener, on_connection, hs, hs->cfg.pool, &hs->srv);
   if (rc) {
+    grove_group_free(hs->own_pool);
     free(hs);
     return rc;
   }
@@ -986,5 +994,6 @@ void grove_http_server_free(grove_http_server *srv) {
     return;
   grove_http_server_stop(srv, 0);
   grove_server_free(srv->srv);
+  grove_group_free(srv->own_pool);
   free(srv);
 }

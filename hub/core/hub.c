@@ -627,9 +627,10 @@ static void hub_entry(void) {
       switch_to(hub, &hub->hub_g, t);
       continue;
     }
-    /* What other hubs sent: before a poll, which may block. */
-    if (GROVE__UNLIKELY(hub->grouped) && !hub->need_poll && grove__xq_pending(&hub->xq) &&
-        grove__hub_drain(hub) > 0)
+    /* What other hubs sent, or the hub itself (a grove_hub_call_on to its
+     * own hub answers through its queue, with or without grove_hubs_start):
+     * before a poll, which may block. */
+    if (!hub->need_poll && grove__xq_pending(&hub->xq) && grove__hub_drain(hub) > 0)
       continue;
     hub->need_poll = 0;
     poll_once(hub);

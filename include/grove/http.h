@@ -56,6 +56,8 @@ typedef struct grove_http_config {
   double keepalive_timeout; /* idle before the next request's first byte: 60 s */
   size_t max_requests;      /* requests per connection (then it closes): unlimited */
   grove_group *pool;        /* bounds concurrent connections (the caller's) or NULL */
+  size_t max_connections;   /* or this bound, with a pool the server makes (per hub
+                               with grove_http_serve_hubs): unlimited; not with pool */
   grove_tls_ctx *tls;       /* a server context: HTTPS (and WSS); NULL: plain HTTP */
 } grove_http_config;
 
@@ -109,6 +111,56 @@ void grove_http_server_stats(const grove_http_server *srv, grove_http_stats *out
 
 /* Stop (timeout 0) and free the server. NULL is a no-op. */
 void grove_http_server_free(grove_http_server *srv);
+
+/* ---- one accepting hub per core --------------------------------------------------- */
+
+/* HTTP servers on every hub of the process (grove_hubs_start, grove/hubs.h). */
+typedef struct grove_http_hubs grove_http_hubs;
+
+/* Serve on every hub: each hub (0 .. grove_hub_count()-1) runs its own
+ * grove_http_server with handler, arg and cfg, accepting on its own
+ * descriptor of `listener` (the call takes the socket over, even on
+ * failure). The hubs share the socket's one accept queue, so a connection
+ * goes to a hub that is free to take it: a hub busy with handlers, or whose
+ * max_connections are all in use, leaves new connections to the others.
+ * A connection is then served wholly by the hub that accepted it: the
+ * handler runs in a greenlet of that hub, so handler and arg must be safe to
+ * use from every hub's thread at once (share state through actors, which
+ * work across hubs, or atomics). cfg->tls may be shared; cfg->pool may not
+ * (a pool belongs to one hub: GROVE_EINVAL with more than one hub; use
+ * max_connections, a bound per hub). With one hub (no grove_hubs_start) it
+ * is one server on the caller's hub.
+ *
+ * Call it, and the calls below, from greenlets of one hub (usually hub 0),
+ * the same for all of them. Blocks the caller until every hub accepts.
+ * Returns 0 and *out; GROVE_EINVAL; GROVE_ENOMEM; an error from a hub whose
+ * server could not start (the others are stopped again); GROVE_ECANCELED if
+ * the caller was killed (what was started is stopped without it). Stop the
+ * servers before grove_hubs_stop, which cannot close hubs that still serve. */
+int grove_http_serve_hubs(grove_socket *listener, grove_http_handler handler, void *arg,
+                          const grove_http_config *cfg, grove_http_hubs **out);
+
+/* grove_http_server_stop on every hub at once, the same timeout for each.
+ * Returns 0, GROVE_ETIMEDOUT if some hub had to kill handlers, another
+ * hub's error, or GROVE_ECANCELED if the caller was killed (the stops still
+ * complete). Blocks the caller. Idempotent. */
+int grove_http_hubs_stop(grove_http_hubs *h, double timeout);
+
+/* The counters summed over the hubs into *out, and each hub's into
+ * per_hub[0 .. grove_http_hubs_count(h)-1] if per_hub is not NULL. Blocks
+ * the caller briefly (each hub is asked). Returns 0 or an error. */
+int grove_http_hubs_stats(grove_http_hubs *h, grove_http_stats *out, grove_http_stats *per_hub);
+
+/* How many hubs serve (grove_hub_count() when it was made). */
+size_t grove_http_hubs_count(const grove_http_hubs *h);
+
+/* The listening port (for port 0). */
+int grove_http_hubs_port(const grove_http_hubs *h);
+
+/* Stop (timeout 0) and free the servers, each on its hub, and h. Blocks the
+ * caller until done (a killed caller returns at once; the servers are still
+ * freed). NULL is a no-op. */
+void grove_http_hubs_free(grove_http_hubs *h);
 
 /* ---- the request --------------------------------------------------------------------- */
 

@@ -114,10 +114,24 @@ static void *where_am_i(void *arg) {
   return (void *)(intptr_t)(grove_hub_index() + 100);
 }
 
+static void *sleepy_hub(void *arg) {
+  (void)arg;
+  grove_sleep(0.01);
+  return (void *)(intptr_t)(grove_hub_index() + 200);
+}
+
 static void test_start_stop(void) {
   CHECK_EQ(grove_hub_count(), 1);
   CHECK_EQ(grove_hub_index(), 0);
   CHECK_EQ(grove_hubs_stop(1.0), 0); /* none started: nothing to do */
+  /* Without grove_hubs_start the caller's hub is hub 0 and takes work too
+   * (its answer comes through the hub's own queue, a sleeping fn too). */
+  void *v0 = NULL;
+  CHECK_EQ(grove_hub_call_on(0, where_am_i, NULL, &v0, 10.0), 0);
+  CHECK_EQ((intptr_t)v0, 100);
+  CHECK_EQ(grove_hub_call_on(0, sleepy_hub, NULL, &v0, 10.0), 0);
+  CHECK_EQ((intptr_t)v0, 200);
+  CHECK_EQ(grove_hub_call_on(1, where_am_i, NULL, NULL, 1.0), GROVE_EINVAL);
   CHECK_EQ(grove_hubs_start(3), 0);
   CHECK_EQ(grove_hub_count(), 3);
   CHECK_EQ(grove_hub_index(), 0);

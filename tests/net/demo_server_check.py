@@ -4,8 +4,9 @@
 Drives examples/http_server as a separate process, as a program outside the
 project would: Python's http.client for /, /stream and /poll, Debian's
 python3-websockets for /ws and /ws/echo (text, binary, fragments, ping,
-close codes); then SIGTERM must end it cleanly. With --processes, the same
-against two pre-forked workers, one of them SIGKILLed and restarted.
+close codes); then SIGTERM must end it cleanly. With --hubs 2 the same
+against two hubs of one process; with --processes, against two pre-forked
+workers, one of them SIGKILLed and restarted.
 With --tls DIR (made by make_certs.sh: ca.pem, cert.pem, key.pem), the
 server runs with --cert/--key and every check goes over HTTPS / WSS with
 certificate verification against ca.pem (Python's ssl module), and
@@ -175,6 +176,32 @@ def main():
         asyncio.run(ws_checks(port))
     finally:
         stop(p, "http_server")
+
+    # One process, two hubs accepting on the one socket: every check again,
+    # and concurrent long polls (whichever hub takes one has its own queue).
+    p, port = start("--hubs", "2")
+    try:
+        threads = len(os.listdir("/proc/%d/task" % p.pid))
+        check(threads >= 2, "--hubs 2: a thread per hub (%d threads)" % threads)
+        http_checks(port)
+        asyncio.run(ws_checks(port))
+        import concurrent.futures
+
+        def poll_once(_):
+            c = conn(port)
+            c.request("GET", "/poll")
+            r = c.getresponse()
+            r.fp.readline()  # the chunk size
+            datum = r.fp.readline()
+            c.close()
+            return r.status == 200 and json.loads(datum) == "Hello World"
+
+        # each hub's producer puts one datum a second: 4 polls take 2-4 s
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            got = sum(ex.map(poll_once, range(4)))
+        check(got == 4, "  4 concurrent long polls answered: %d" % got)
+    finally:
+        stop(p, "http_server --hubs 2")
 
     p, port = start("--processes", "2")
     try:
