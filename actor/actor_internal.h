@@ -67,6 +67,7 @@ typedef struct grove__actor_sys {
   const grove__remote_ops *remote;
   uint32_t node_id;             /* this hub's node as it appears in refs on the wire (0: none) */
   grove__table monitors, links; /* exits.c */
+  struct grove__watch *watches; /* watch.c: the greenlets' monitors */
 } grove__actor_sys;
 
 grove__actor_sys *grove__actor_sys_create(grove_hub *hub);
@@ -96,9 +97,10 @@ enum {
   A_KILLED = 1 << 4,
   A_EXITING = 1 << 5,
   A_IN_RECEIVE = 1 << 6,
-  A_TOOK = 1 << 7,       /* receive took the message it is processing */
-  A_STARTED = 1 << 8,    /* init returned successfully */
-  A_TERMINATING = 1 << 9 /* its terminate is running (or ran) */
+  A_TOOK = 1 << 7,        /* receive took the message it is processing */
+  A_STARTED = 1 << 8,     /* init returned successfully */
+  A_TERMINATING = 1 << 9, /* its terminate is running (or ran) */
+  A_QUIET = 1 << 10       /* no crash report, no supervisor reports (grove__actor_set_quiet) */
 };
 
 /* What an actor needs only once it is watched, linked, named, waited for
@@ -207,6 +209,11 @@ int grove__x_wait(grove_ref ref, int *reason, double timeout, bool init);
 void grove__x_stop(void *state, double timeout);
 /* Monitor ids: unique in the process once hubs are grouped. */
 uint64_t grove__x_monitor_seq(grove__actor_sys *sys);
+/* grove_monitor with `me` (an actor of this hub) as the watcher. */
+int grove__monitor_as(grove__actor_sys *sys, grove_ref me, grove_ref target, uint64_t *id);
+/* watch.c: a greenlet's monitor (grove_monitor_to). grove_demonitor asks
+ * first whether `id` is one: 1 if it was (and it is ended now), else 0. */
+int grove__watch_demonitor(grove__actor_sys *sys, uint64_t id);
 
 /* exits.c: drop this hub's record of a monitor held here on `target`. */
 int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target);

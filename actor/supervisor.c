@@ -32,7 +32,8 @@ typedef struct sup_child {
   grove_child_spec spec; /* id and opts.name are owned copies */
   grove_ref ref;
   int alive;
-  int pending; /* a restart is due (one failed: it is tried again) */
+  int pending;     /* a restart is due (one failed: it is tried again) */
+  int last_reason; /* why the previous incarnation ended (for the restart's report) */
 } sup_child;
 
 typedef struct sup {
@@ -46,7 +47,43 @@ typedef struct sup {
   uint64_t restarts;
   grove_ref *retired; /* children we stopped whose exit has not arrived yet */
   size_t nretired, capretired;
+  int last_reason; /* of the last child that ended (for the give-up report) */
 } sup;
+
+/* ---- reports (grove/log.h) ---------------------------------------------------------- */
+
+static const char *sup_name(sup *s) { return s->base._ext ? s->base._ext->name : NULL; }
+
+static void report_restart(sup *s, sup_child *c) {
+  if ((s->base._flags & A_QUIET) || !grove_log_enabled(GROVE_LOG_INFO))
+    return;
+  grove_log_event ev = {.level = GROVE_LOG_INFO, .kind = GROVE_LOG_CHILD_RESTARTED};
+  ev.supervisor = grove_actor_ref(&s->base);
+  ev.actor = c->ref;
+  ev.actor_name = c->spec.opts.name;
+  ev.actor_class = c->spec.cls && c->spec.cls->name ? c->spec.cls->name : "?";
+  ev.child_id = c->spec.id;
+  ev.reason = c->last_reason;
+  grove__log(&ev, "supervisor %s: restarted child %s (%s) after it ended: %s",
+             sup_name(s) ? sup_name(s) : "(unnamed)", c->spec.id ? c->spec.id : "(no id)",
+             ev.actor_class, grove_exit_reason_name(c->last_reason));
+}
+
+static void report_give_up(sup *s) {
+  if ((s->base._flags & A_QUIET) || !grove_log_enabled(GROVE_LOG_ERROR))
+    return;
+  grove_log_event ev = {.level = GROVE_LOG_ERROR, .kind = GROVE_LOG_SUPERVISOR_GAVE_UP};
+  ev.supervisor = ev.actor = grove_actor_ref(&s->base);
+  ev.actor_name = sup_name(s);
+  ev.actor_class = s->base._cls && s->base._cls->name ? s->base._cls->name : "supervisor";
+  ev.reason = s->last_reason;
+  ev.count = (uint64_t)s->opts.intensity;
+  grove__log(&ev,
+             "supervisor %s: intensity exceeded (more than %d restarts in %.1f s), giving up: "
+             "every child stopped, the supervisor shuts down (last child's reason: %s)",
+             sup_name(s) ? sup_name(s) : "(unnamed)", s->opts.intensity, s->opts.period,
+             grove_exit_reason_name(s->last_reason));
+}
 
 static void retire(sup *s, grove_ref r) {
   if (grove__grow((void **)&s->retired, &s->capretired, s->nretired, sizeof *s->retired, 8))
@@ -111,6 +148,7 @@ static void stop_child(sup *s, sup_child *c) {
   if (!c->alive)
     return;
   c->alive = 0;
+  c->last_reason = GROVE_EXIT_SHUTDOWN; /* stopped by us (one_for_all, rest_for_one) */
   retire(s, c->ref);
   int reason;
   if (c->spec.shutdown == 0) {
@@ -239,6 +277,7 @@ static void sup_cleanup(sup *s) {
 #define TAG_RETRY "grove.sup.retry"
 
 static void give_up(sup *s) {
+  report_give_up(s);
   stop_from(s, 0);
   grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
 }
@@ -256,6 +295,7 @@ static void restart_pending(sup *s) {
       continue;
     if (start_child(s, ck) == 0) {
       ck->pending = 0;
+      report_restart(s, ck);
       continue;
     }
     grove_msg *m = grove_msg_new(TAG_RETRY);
@@ -269,6 +309,7 @@ static void restart_pending(sup *s) {
 static int child_exited(sup *s, size_t i, int reason) {
   sup_child *c = &s->children[i];
   c->alive = 0;
+  c->last_reason = s->last_reason = reason;
   int restart = c->spec.restart == GROVE_PERMANENT ||
                 (c->spec.restart == GROVE_TRANSIENT && reason != GROVE_EXIT_NORMAL &&
                  reason != GROVE_EXIT_SHUTDOWN);

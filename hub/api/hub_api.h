@@ -119,6 +119,33 @@ void grove__hub_poll_soon(grove_hub *hub);
  * lives (an actor, a node's handles), and uncount it. */
 void grove__hub_object_add(grove_hub *hub);
 void grove__hub_object_remove(grove_hub *hub);
+/* The same, counted under a kind (what grove_hub_counts_get and the
+ * GROVE_EBUSY report of grove_hub_close name); the two above count as
+ * GROVE__OBJ_OTHER. */
+enum {
+  GROVE__OBJ_OTHER = 0,
+  GROVE__OBJ_EVENT,
+  GROVE__OBJ_RESULT,
+  GROVE__OBJ_SEM, /* semaphores, locks, rlocks */
+  GROVE__OBJ_QUEUE,
+  GROVE__OBJ_GROUP,
+  GROVE__OBJ_LOCAL,
+  GROVE__OBJ_SOCKET,
+  GROVE__OBJ_PROC,
+  GROVE__OBJ_SIGNAL,
+  GROVE__OBJ_ACTOR,
+  GROVE__OBJ_NKINDS
+};
+void grove__hub_object_add_kind(grove_hub *hub, int kind);
+void grove__hub_object_remove_kind(grove_hub *hub, int kind);
+
+/* ---- logging (include/grove/log.h) ---------------------------------------------- */
+
+/* Format `fmt` into ev->text and emit ev (grove_log_emit), if its level is
+ * enabled; the caller fills the other fields. At most ~1 KiB of text. */
+struct grove_log_event;
+void grove__log(struct grove_log_event *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- per-hub layer state ------------------------------------------------- */
 

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "greenlet.h"
+#include "queue.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -382,6 +383,24 @@ int grove_whereis(const char *name, grove_ref *out); /* 0 or GROVE_ENOENT */
  * identifies the monitor. GROVE_EINVAL when not called from an actor. */
 int grove_monitor(grove_ref target, uint64_t *id);
 int grove_demonitor(uint64_t id); /* 0 or GROVE_ENOENT */
+
+/* Watch `target` from any greenlet - an actor or not (erlang:monitor from
+ * something that is not a process): when the target ends, the same
+ * GROVE_TAG_DOWN message an actor would receive, [id, target, reason], is
+ * put into q, which then owns it (the getter frees it with grove_msg_free).
+ * The target may be on this hub, another hub of grove_hubs_start, or
+ * another node (then a lost connection gives reason
+ * GROVE_EXIT_NOCONNECTION, as for an actor's monitor); one already gone
+ * gives a down message at once, reason GROVE_ENOENT. A watch is one-shot:
+ * it ends with its down message. *id (may be NULL) is what grove_demonitor
+ * takes to cancel it before; after grove_demonitor returns, nothing more is
+ * put into q, so q may be freed then (not before: the caller keeps q alive
+ * and on this hub while the watch lasts, and frees the messages it holds).
+ * A full bounded q drops the message (counted, logged as GROVE_LOG_DROP):
+ * use an unbounded queue. Never blocks. Returns 0, GROVE_EINVAL (NULL q),
+ * GROVE_ENOMEM. Each watch is a small actor on the calling hub until it
+ * ends: grove_hub_close counts an unfinished one among the actors. */
+int grove_monitor_to(grove_ref target, grove_queue *q, uint64_t *id);
 
 /* Link two actors: when one ends with a reason other than normal, the other
  * gets an exit signal with that reason (see grove_actor_exit). Returns 0,

@@ -119,6 +119,17 @@ int grove_whereis_remote(const char *node, const char *name, grove_ref *out, dou
 int grove_monitor_node(const char *node);
 int grove_demonitor_node(const char *node);
 
+/* Watch a node from any greenlet (not only an actor): every time it goes
+ * down or comes (back) up, the same GROVE_TAG_NODEDOWN / GROVE_TAG_NODEUP
+ * message an actor would get, [node name], is put into q, which then owns
+ * it (the getter frees it with grove_msg_free). The watch lasts until
+ * grove_demonitor(*id); after that returns nothing more is put into q (the
+ * caller keeps q alive, on this hub, until then, and frees the messages it
+ * holds). A full bounded q drops the message (counted, logged as
+ * GROVE_LOG_DROP). Never blocks. Returns 0, GROVE_ENOENT (no node runs on
+ * this hub), GROVE_EINVAL (NULL node or q), GROVE_ENOMEM. */
+int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id);
+
 typedef struct grove_node_stats {
   uint64_t sent, received; /* envelopes */
   uint64_t frames_sent, frames_received;
