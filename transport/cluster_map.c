@@ -181,7 +181,8 @@ int grove_cluster_map(grove_cluster *c, const char *name, grove_msg **jobs, size
   r->results = results;
   r->jobs = malloc((n ? n : 1) * sizeof *jobs);
   if (r->jobs) {
-    memcpy(r->jobs, jobs, n * sizeof *jobs);
+    if (n)
+      memcpy(r->jobs, jobs, n * sizeof *jobs);
   } else {
     for (size_t i = 0; i < n; i++)
       grove_msg_free(jobs[i]);
