@@ -69,6 +69,7 @@ grove__actor_sys *grove__actor_sys_create(grove_hub *hub) {
   sys->hub = hub;
   sys->index = grove__hub_index(hub);
   sys->id_base = (uint64_t)sys->index << GROVE__REF_HUB_SHIFT;
+  grove__list_init(&sys->name_waiters);
   grove__layer_set(hub, GROVE__LAYER_ACTOR, sys, sys_close);
   grove__layer_set_stop(hub, GROVE__LAYER_ACTOR, grove__x_stop);
   grove__set_exit_hook(hub, runner_exit);
@@ -364,6 +365,11 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   a->_tail = NULL;
   a->_len = 0;
   if (e) {
+    /* Its group first, as a greenlet's group link runs before the links of
+     * those who joined it later: a grove_actor_wait that returns sees the
+     * group without it. */
+    if (e->member)
+      grove__actor_group_ended(e);
     grove__wake_all(&e->callers, GROVE_ENOENT);
     grove__wake_all(&e->senders, GROVE_ENOENT);
     grove__x_senders_fail(sys, a);

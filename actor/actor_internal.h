@@ -13,6 +13,7 @@
  *   registry.c  names
  *   msg.c       messages and their msgpack bodies
  *   supervisor.c OTP supervisors (an actor class of its own)
+ *   group.c     actors as members of a grove_group (Group, Pool)
  */
 #ifndef GROVE_ACTOR_INTERNAL_H
 #define GROVE_ACTOR_INTERNAL_H
@@ -68,6 +69,7 @@ typedef struct grove__actor_sys {
   uint32_t node_id;             /* this hub's node as it appears in refs on the wire (0: none) */
   grove__table monitors, links; /* exits.c */
   struct grove__watch *watches; /* watch.c: the greenlets' monitors */
+  grove__list name_waiters;     /* greenlets in grove_whereis_wait (registry.c) */
 } grove__actor_sys;
 
 grove__actor_sys *grove__actor_sys_create(grove_hub *hub);
@@ -107,14 +109,15 @@ enum {
  * or called: allocated on first use (ext_of). */
 struct grove__actor_ext {
   char *name;
-  grove__list callers;  /* greenlets in grove_call, waiting for a reply */
-  grove__list senders;  /* greenlets waiting for room in a bounded inbox */
-  grove__list waiters;  /* greenlets in grove_actor_wait */
-  grove__list starters; /* greenlets waiting for init to return */
-  grove__list monitors; /* grove__mon.at_target: who watches it */
-  grove__list watching; /* grove__mon.at_watcher: what it watches */
-  grove__list links;    /* grove__lnk_end.link: its links */
-  grove__list xsenders; /* senders on other hubs waiting for room (hubs.c) */
+  grove__list callers;          /* greenlets in grove_call, waiting for a reply */
+  grove__list senders;          /* greenlets waiting for room in a bounded inbox */
+  grove__list waiters;          /* greenlets in grove_actor_wait */
+  grove__list starters;         /* greenlets waiting for init to return */
+  grove__list monitors;         /* grove__mon.at_target: who watches it */
+  grove__list watching;         /* grove__mon.at_watcher: what it watches */
+  grove__list links;            /* grove__lnk_end.link: its links */
+  grove__list xsenders;         /* senders on other hubs waiting for room (hubs.c) */
+  struct grove__member *member; /* its membership of a grove_group (group.c), or NULL */
   int exit_reason;
 };
 
@@ -218,6 +221,11 @@ int grove__watch_demonitor(grove__actor_sys *sys, uint64_t id);
 /* exits.c: drop this hub's record of a monitor held here on `target`. */
 int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target);
 
+/* group.c: the actor has ended: it leaves its group on the next turn. */
+void grove__actor_group_ended(struct grove__actor_ext *e);
+
+/* registry.c: wake the greenlets waiting for a name to be registered. */
+void grove__reg_notify(grove__actor_sys *sys);
 /* registry.c */
 int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref);
 void grove__reg_remove(grove__actor_sys *sys, const char *name, grove_ref ref); /* null: any */

@@ -340,6 +340,7 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
     return GROVE_ENOMEM;
   c->hub = n->hub;
   c->opts = *opts;
+  c->opts.await_names = NULL; /* read during the start only */
   if (c->opts.intensity <= 0)
     c->opts.intensity = 3;
   if (c->opts.period <= 0 || isnan(c->opts.period))
@@ -409,6 +410,14 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
                   c->w[i].name, grove_strerror(rc));
       goto fail_running;
     }
+  /* The names the caller declared: registered on every worker before we
+   * return, so nobody has to loop on whereis. */
+  for (const char *const *nm = opts->await_names; nm && *nm; nm++)
+    if ((rc = grove_cluster_wait_name(c, *nm, c->opts.ready_timeout)) != 0) {
+      fprintf(stderr, "grove: cluster: \"%s\" was not registered on every worker: %s\n", *nm,
+              grove_strerror(rc));
+      goto fail_running;
+    }
   grove_spawn_opts wo = {.name = "cluster-supervisor"};
   if (!(c->sup_watch = grove_spawn_ex(watch_supervisor, c, &wo))) {
     rc = GROVE_ENOMEM;
@@ -425,6 +434,19 @@ fail:
   c->stopping = 1;
   grove_cluster_free(c);
   return rc;
+}
+
+int grove_cluster_wait_name(grove_cluster *c, const char *name, double timeout) {
+  if (!c || !name || !*name || isnan(timeout))
+    return GROVE_EINVAL;
+  uint64_t deadline = grove__deadline(c->hub, timeout);
+  for (int i = 0; i < c->n; i++) {
+    grove_ref r;
+    int rc = grove_whereis_remote_wait(c->w[i].name, name, &r, grove__seconds_left(deadline));
+    if (rc)
+      return rc;
+  }
+  return 0;
 }
 
 int grove_cluster_size(const grove_cluster *c) { return c ? c->n : GROVE_EINVAL; }
