@@ -33,11 +33,8 @@ static int child_main(const tr_child *c) {
    * being up here is not enough - the worker's side of the handshake may
    * still be on its way - but "w", registered once join has returned, is. */
   static const char *const names[] = {"w", NULL};
-  grove_cluster_opts o = {.argv = plain_argv,
-                          .workers = 2,
-                          .prefix = c->name,
-                          .quiet = true,
-                          .await_names = names};
+  grove_cluster_opts o = {
+      .argv = plain_argv, .workers = 2, .prefix = c->name, .quiet = true, .await_names = names};
   grove_cluster *cl = NULL;
   if (grove_cluster_start(&o, &cl) != 0)
     return 4;
