@@ -69,6 +69,7 @@ grove__actor_sys *grove__actor_sys_create(grove_hub *hub) {
   sys->hub = hub;
   sys->index = grove__hub_index(hub);
   sys->id_base = (uint64_t)sys->index << GROVE__REF_HUB_SHIFT;
+  grove__list_init(&sys->name_waiters);
   grove__layer_set(hub, GROVE__LAYER_ACTOR, sys, sys_close);
   grove__layer_set_stop(hub, GROVE__LAYER_ACTOR, grove__x_stop);
   grove__set_exit_hook(hub, runner_exit);
@@ -377,6 +378,11 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   a->_tail = NULL;
   a->_len = 0;
   if (e) {
+    /* Its group first, as a greenlet's group link runs before the links of
+     * those who joined it later: a grove_actor_wait that returns sees the
+     * group without it. */
+    if (e->member)
+      grove__actor_group_ended(e);
     /* Callers learn that it ended before replying, and why (the slot). */
     grove__wake_all_slot(&e->callers, GROVE_EEXITED, (void *)(intptr_t)reason);
     grove__acalls_exited(e, reason);
@@ -397,8 +403,44 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
     grove__set_ext(me, NULL);
   if (sys->remote)
     sys->remote->ended(ref, reason);
-  grove__hub_object_remove(sys->hub);
+  grove__hub_object_remove_kind(sys->hub, GROVE__OBJ_ACTOR);
   free(a);
+}
+
+/* ---- crash reports ------------------------------------------------------------------ */
+
+/* An actor failed on its own (init or receive returned an error, receive
+ * returned nonsense, grove_exit with an error code): Erlang's crash report,
+ * through the logger, before it ends. Ends that are not failures (normal,
+ * shutdown) and ends caused by an exit signal from outside (a kill, a
+ * linked actor's failure: that actor's own report says why) are not
+ * reported, as proc_lib does. `tag` is the tag of the message it was
+ * handling (NULL in init). */
+int grove__actor_set_quiet(grove_ref ref) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  grove_actor *a = sys ? grove__actor_lookup(sys, ref) : NULL;
+  if (!a)
+    return GROVE_ENOENT;
+  a->_flags |= A_QUIET;
+  return 0;
+}
+
+static void crash_report(grove_actor *a, int reason, const char *tag, const char *why) {
+  if (reason >= 0 || (a->_flags & A_QUIET) || !grove_log_enabled(GROVE_LOG_ERROR))
+    return;
+  grove_log_event ev = {.level = GROVE_LOG_ERROR, .kind = GROVE_LOG_ACTOR_CRASHED};
+  ev.actor = grove_actor_ref(a);
+  ev.actor_name = a->_ext ? a->_ext->name : NULL;
+  ev.actor_class = a->_cls->name ? a->_cls->name : "?";
+  ev.reason = reason;
+  ev.msg_tag = tag;
+  char name[96] = "";
+  if (ev.actor_name)
+    snprintf(name, sizeof name, " '%s'", ev.actor_name);
+  grove__log(&ev, "actor %s%s <%u.%u.%llu> crashed: %s%s%s%s%s", ev.actor_class, name,
+             ev.actor.node, ev.actor.gen, (unsigned long long)ev.actor.id,
+             grove_exit_reason_name(reason), tag ? " while handling '" : " in init", tag ? tag : "",
+             tag ? "'" : "", why ? why : "");
 }
 
 /* grove_exit called inside an actor's init, receive or terminate: the
@@ -414,6 +456,12 @@ static void runner_exit(grove_greenlet *g, int code) {
     return;
   grove_msg *m = a->_cur;
   a->_cur = NULL;
+  if (code < 0 && !(a->_flags & (A_KILLED | A_EXITING)))
+    crash_report(a, code,
+                 !(a->_flags & A_STARTED)     ? NULL
+                 : m && !(a->_flags & A_TOOK) ? grove_msg_tag(m)
+                                              : "?",
+                 " (grove_exit)");
   if (m && !(a->_flags & A_TOOK)) {
     end_pending_call(m, code);
     grove__msg_release(sys, m);
@@ -442,7 +490,10 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
       if (GROVE__UNLIKELY(a->_flags & A_KILLED) && rc == 0)
         rc = GROVE_EXIT_KILLED; /* killed before its init returned: it never started */
       if (rc != 0) {
-        actor_end(sys, a, rc < 0 || rc == GROVE_EXIT_KILLED ? rc : GROVE_EFAILED);
+        rc = rc < 0 || rc == GROVE_EXIT_KILLED ? rc : GROVE_EFAILED;
+        if (!(a->_flags & A_KILLED))
+          crash_report(a, rc, NULL, NULL);
+        actor_end(sys, a, rc);
         return;
       }
     }
@@ -479,6 +530,13 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     a->_cur = NULL;
     if (GROVE__UNLIKELY(a->_flags & A_KILLED))
       rc = 0; /* killed while in receive: "killed" wins over what it returned */
+    char tag[GROVE_MSG_TAG_MAX + 1];
+    if (GROVE__UNLIKELY(rc != 0 && rc != GROVE_STOP)) {
+      /* m may be gone below (released, or taken and freed): keep its tag
+       * for the crash report. */
+      const char *t = (a->_flags & A_TOOK) ? NULL : grove_msg_tag(m);
+      snprintf(tag, sizeof tag, "%s", t ? t : "?");
+    }
     a->_processed++;
     /* Whether receive took m is on the actor, not on m: a taken message may
      * already have been forwarded, received and freed by now. */
@@ -504,12 +562,13 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
     if (rc == GROVE_STOP) {
       actor_end(sys, a, GROVE_EXIT_NORMAL);
     } else if (rc < 0) {
+      if (!(a->_flags & A_EXITING))
+        crash_report(a, rc, tag, NULL);
       actor_end(sys, a, rc);
     } else {
-      fprintf(stderr,
-              "grove: actor %s: receive returned %d (not 0, GROVE_STOP or an error); "
-              "ending it with GROVE_EINVAL\n",
-              a->_cls->name ? a->_cls->name : "?", rc);
+      char why[96];
+      snprintf(why, sizeof why, " (receive returned %d: not 0, GROVE_STOP or an error)", rc);
+      crash_report(a, GROVE_EINVAL, tag, why);
       actor_end(sys, a, GROVE_EINVAL);
     }
     return;
@@ -558,7 +617,7 @@ int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_ac
   grove__list_init(&cb->link);
   cb->fn = activate_cb;
   sys->nactors++;
-  grove__hub_object_add(sys->hub);
+  grove__hub_object_add_kind(sys->hub, GROVE__OBJ_ACTOR);
   grove_ref ref = grove_actor_ref(a);
   if (opts) {
     a->_max = opts->inbox_max > UINT32_MAX ? UINT32_MAX : (uint32_t)opts->inbox_max;
@@ -569,7 +628,7 @@ int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_ac
       free(a->_ext);
       slot_free(sys, a);
       sys->nactors--;
-      grove__hub_object_remove(sys->hub);
+      grove__hub_object_remove_kind(sys->hub, GROVE__OBJ_ACTOR);
       free(a);
       return rc;
     }

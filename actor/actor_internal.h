@@ -14,6 +14,7 @@
  *   registry.c  names
  *   msg.c       messages and their msgpack bodies
  *   supervisor.c OTP supervisors (an actor class of its own)
+ *   group.c     actors as members of a grove_group (Group, Pool)
  */
 #ifndef GROVE_ACTOR_INTERNAL_H
 #define GROVE_ACTOR_INTERNAL_H
@@ -68,6 +69,8 @@ typedef struct grove__actor_sys {
   const grove__remote_ops *remote;
   uint32_t node_id;             /* this hub's node as it appears in refs on the wire (0: none) */
   grove__table monitors, links; /* exits.c */
+  struct grove__watch *watches; /* watch.c: the greenlets' monitors */
+  grove__list name_waiters;     /* greenlets in grove_whereis_wait (registry.c) */
 } grove__actor_sys;
 
 grove__actor_sys *grove__actor_sys_create(grove_hub *hub);
@@ -97,24 +100,26 @@ enum {
   A_KILLED = 1 << 4,
   A_EXITING = 1 << 5,
   A_IN_RECEIVE = 1 << 6,
-  A_TOOK = 1 << 7,       /* receive took the message it is processing */
-  A_STARTED = 1 << 8,    /* init returned successfully */
-  A_TERMINATING = 1 << 9 /* its terminate is running (or ran) */
+  A_TOOK = 1 << 7,        /* receive took the message it is processing */
+  A_STARTED = 1 << 8,     /* init returned successfully */
+  A_TERMINATING = 1 << 9, /* its terminate is running (or ran) */
+  A_QUIET = 1 << 10       /* no crash report, no supervisor reports (grove__actor_set_quiet) */
 };
 
 /* What an actor needs only once it is watched, linked, named, waited for
  * or called: allocated on first use (ext_of). */
 struct grove__actor_ext {
   char *name;
-  grove__list callers;  /* greenlets in grove_call, waiting for a reply */
-  grove__list senders;  /* greenlets waiting for room in a bounded inbox */
-  grove__list waiters;  /* greenlets in grove_actor_wait */
-  grove__list starters; /* greenlets waiting for init to return */
-  grove__list monitors; /* grove__mon.at_target: who watches it */
-  grove__list watching; /* grove__mon.at_watcher: what it watches */
-  grove__list links;    /* grove__lnk_end.link: its links */
-  grove__list xsenders; /* senders on other hubs waiting for room (hubs.c) */
-  grove__list acallers; /* grove_call_async records waiting for a reply (future.c) */
+  grove__list callers;          /* greenlets in grove_call, waiting for a reply */
+  grove__list senders;          /* greenlets waiting for room in a bounded inbox */
+  grove__list waiters;          /* greenlets in grove_actor_wait */
+  grove__list starters;         /* greenlets waiting for init to return */
+  grove__list monitors;         /* grove__mon.at_target: who watches it */
+  grove__list watching;         /* grove__mon.at_watcher: what it watches */
+  grove__list links;            /* grove__lnk_end.link: its links */
+  grove__list xsenders;         /* senders on other hubs waiting for room (hubs.c) */
+  grove__list acallers;         /* grove_call_async records waiting for a reply (future.c) */
+  struct grove__member *member; /* its membership of a grove_group (group.c), or NULL */
   int exit_reason;
 };
 
@@ -204,10 +209,18 @@ void grove__x_unlink(grove__actor_sys *sys, grove_ref local, grove_ref other);
 void grove__x_room(grove__actor_sys *sys, grove_actor *a);
 /* a ends: its waiting senders of other hubs fail with GROVE_ENOENT. */
 void grove__x_senders_fail(grove__actor_sys *sys, grove_actor *a);
+/* grove_actor_wait / grove__actor_await_init on an actor of another hub:
+ * run there, in a greenlet of that hub, while the caller waits. */
+int grove__x_wait(grove_ref ref, int *reason, double timeout, bool init);
 /* The worker hub stops: its actors are stopped (grove_hubs_stop). */
 void grove__x_stop(void *state, double timeout);
 /* Monitor ids: unique in the process once hubs are grouped. */
 uint64_t grove__x_monitor_seq(grove__actor_sys *sys);
+/* grove_monitor with `me` (an actor of this hub) as the watcher. */
+int grove__monitor_as(grove__actor_sys *sys, grove_ref me, grove_ref target, uint64_t *id);
+/* watch.c: a greenlet's monitor (grove_monitor_to). grove_demonitor asks
+ * first whether `id` is one: 1 if it was (and it is ended now), else 0. */
+int grove__watch_demonitor(grove__actor_sys *sys, uint64_t id);
 
 /* exits.c: drop this hub's record of a monitor held here on `target`. */
 int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target);
@@ -230,6 +243,11 @@ static inline bool grove__caller_elsewhere(const grove_msg *m, grove_hub *hub) {
          (m->acall && grove__acall_hub(m->acall) != hub);
 }
 
+/* group.c: the actor has ended: it leaves its group on the next turn. */
+void grove__actor_group_ended(struct grove__actor_ext *e);
+
+/* registry.c: wake the greenlets waiting for a name to be registered. */
+void grove__reg_notify(grove__actor_sys *sys);
 /* registry.c */
 int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref);
 void grove__reg_remove(grove__actor_sys *sys, const char *name, grove_ref ref); /* null: any */

@@ -161,6 +161,8 @@ int grove_actor_wait(grove_ref ref, int *reason, double timeout) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
+  if (grove__ref_other_hub(sys, ref) && grove_hub_count() > 1)
+    return isnan(timeout) ? GROVE_EINVAL : grove__x_wait(ref, reason, timeout, false);
   uint64_t deadline;
   int rc = grove__begin_wait(sys->hub, timeout, &deadline);
   if (rc)
@@ -193,6 +195,8 @@ int grove__actor_await_init(grove_ref ref) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
     return GROVE_ENOMEM;
+  if (grove__ref_other_hub(sys, ref) && grove_hub_count() > 1)
+    return grove__x_wait(ref, NULL, GROVE_FOREVER, true);
   for (;;) {
     grove_actor *a = grove__actor_lookup(sys, ref);
     if (!a) {
@@ -480,7 +484,10 @@ int grove_monitor(grove_ref target, uint64_t *id) {
   grove_actor *self = grove__actor_current(sys);
   if (!self)
     return GROVE_EINVAL;
-  grove_ref me = grove_actor_ref(self);
+  return grove__monitor_as(sys, grove_actor_ref(self), target, id);
+}
+
+int grove__monitor_as(grove__actor_sys *sys, grove_ref me, grove_ref target, uint64_t *id) {
   /* The id carries the target's slot (0: a remote target), so a table
    * lookup needs nothing but the id. */
   uint64_t mid = (grove__x_monitor_seq(sys) << 32) | (target.node ? 0 : grove__ref_slot(target));
@@ -517,6 +524,9 @@ int grove_demonitor(uint64_t id) {
     return GROVE_ENOMEM;
   if (id == 0)
     return GROVE_ENOENT;
+  /* A greenlet's watch: its record goes, its proxy is ended, and its
+   * monitor is dropped here and now (below), as an actor's would be. */
+  int watch = sys->watches && grove__watch_demonitor(sys, id);
   uint64_t slot = id & 0xffffffffu;
   grove__mon **pp = slot ? mon_find(sys, id, 0, slot) : NULL;
   if (pp && grove__ref_other_hub(sys, (*pp)->target))
@@ -524,9 +534,9 @@ int grove_demonitor(uint64_t id) {
   int rc = mon_drop(sys, id, 0, slot);
   if (slot == 0 && sys->remote) {
     int r = sys->remote->demonitor(id);
-    return rc == 0 ? 0 : r;
+    return rc == 0 || watch ? 0 : r;
   }
-  return rc;
+  return watch ? 0 : rc;
 }
 
 /* ---- links ---------------------------------------------------------------------------- */

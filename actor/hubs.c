@@ -46,6 +46,8 @@
 #include "actor_internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 static grove_hub *hub_of(grove_ref r) { return grove__hub_at(grove__ref_hub(r)); }
@@ -430,6 +432,65 @@ int grove_actor_spawn_on(size_t hub, const grove_actor_class *cls, void *arg,
       *out = s->ref;
     xspawn_drop(&s->w);
   }
+  return rc;
+}
+
+/* ---- waiting for an actor of another hub ------------------------------------------ */
+
+/* What the greenlet on the actor's hub and the caller share; the last of
+ * the two to let go frees it (a caller that times out or is killed returns
+ * while the wait there still runs to its own deadline). */
+typedef struct xwaitq {
+  _Atomic int refs;
+  grove_ref ref;
+  double timeout;
+  bool init;
+  int rc, reason;
+} xwaitq;
+
+static void xwaitq_put(xwaitq *q) {
+  if (atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) == 1)
+    free(q);
+}
+
+static void *xwait_there(void *p) {
+  xwaitq *q = p;
+  q->rc =
+      q->init ? grove__actor_await_init(q->ref) : grove_actor_wait(q->ref, &q->reason, q->timeout);
+  xwaitq_put(q);
+  return NULL;
+}
+
+int grove__x_wait(grove_ref ref, int *reason, double timeout, bool init) {
+  /* The caller's own checks first (a killed caller, the hub's context...),
+   * so that grove_hub_call_on below fails only before it sent the request
+   * (GROVE_EINVAL, GROVE_ENOMEM) or after it (the wait's codes). */
+  grove_hub *me = grove__hub();
+  uint64_t deadline;
+  int rc = me ? grove__begin_wait(me, timeout, &deadline) : GROVE_ENOMEM;
+  if (rc)
+    return rc;
+  xwaitq *q = calloc(1, sizeof *q);
+  if (!q)
+    return GROVE_ENOMEM;
+  atomic_init(&q->refs, 2);
+  q->ref = ref;
+  q->timeout = timeout;
+  q->init = init;
+  /* The wait there has the deadline; the caller waits for its answer (the
+   * hop back included). A kill of the caller ends its own wait at once. */
+  rc = grove_hub_call_on(grove__ref_hub(ref), xwait_there, q, NULL, GROVE_FOREVER);
+  if (rc == GROVE_EINVAL || rc == GROVE_ENOMEM) {
+    xwaitq_put(q); /* never sent: the other side's reference is ours too */
+    xwaitq_put(q);
+    return rc == GROVE_EINVAL ? GROVE_ENOENT : rc; /* no such hub: no such actor */
+  }
+  if (rc == 0) {
+    rc = q->rc;
+    if (rc == 0 && reason)
+      *reason = q->reason;
+  }
+  xwaitq_put(q);
   return rc;
 }
 

@@ -15,11 +15,21 @@
  * or an epoch scheme of our own, for no measurable gain. An entry for an
  * actor of another hub is removed by that hub when the actor ends, under the
  * same lock, matching the ref, so a name taken over meanwhile is not lost.
+ *
+ * Waiting for a name (grove_whereis_wait, grove_call_name): the waiters of a
+ * hub sit on one list, and every registration on that hub wakes them all to
+ * look again (registrations are rare; waiters rarer). A name registered on
+ * another hub of grove_hubs_start wakes nobody here: a waiter on a grouped
+ * hub also looks again every NAME_POLL seconds.
  */
 #include "actor_internal.h"
 
 #include <pthread.h>
 #include <string.h>
+
+#include <math.h>
+
+#define NAME_POLL 0.005 /* seconds: a grouped hub's waiters look again this often */
 
 static pthread_mutex_t greg_lock = PTHREAD_MUTEX_INITIALIZER;
 static grove__reg_entry *greg[GROVE__REG_BUCKETS];
@@ -75,7 +85,13 @@ int grove__reg_add(grove__actor_sys *sys, const char *name, grove_ref ref) {
     *pp = entry;
   }
   e->name = copy;
+  grove__reg_notify(sys);
   return 0;
+}
+
+void grove__reg_notify(grove__actor_sys *sys) {
+  if (!grove__list_empty(&sys->name_waiters))
+    grove__wake_all(&sys->name_waiters, 0);
 }
 
 static bool reg_remove(grove__actor_sys *sys, const char *name, grove_ref ref) {
@@ -184,4 +200,63 @@ int grove_whereis(const char *name, grove_ref *out) {
   if (out)
     *out = ref;
   return 0;
+}
+
+int grove_whereis_wait(const char *name, grove_ref *out, double timeout) {
+  if (out)
+    *out = GROVE_REF_NULL;
+  if (!name || !name[0] || isnan(timeout))
+    return GROVE_EINVAL;
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (!sys)
+    return GROVE_ENOMEM;
+  if (grove_whereis(name, out) == 0)
+    return 0;
+  uint64_t deadline;
+  int rc = grove__begin_wait(sys->hub, timeout, &deadline);
+  if (rc)
+    return rc;
+  bool poll = grouped(sys);
+  for (;;) {
+    if (grove__now() >= deadline)
+      return GROVE_ETIMEDOUT;
+    uint64_t until = deadline;
+    if (poll) {
+      uint64_t slice = grove__deadline(sys->hub, NAME_POLL);
+      if (slice < until)
+        until = slice;
+    }
+    rc = grove__wait_until(sys->hub, &sys->name_waiters, until, "whereis_wait", name);
+    if (rc && rc != GROVE_ETIMEDOUT)
+      return rc;
+    if (grove_whereis(name, out) == 0)
+      return 0;
+    if (rc == GROVE_ETIMEDOUT && until == deadline)
+      return GROVE_ETIMEDOUT;
+  }
+}
+
+int grove_call_name(const char *name, grove_msg *msg, grove_msg **reply, double timeout) {
+  if (reply)
+    *reply = NULL;
+  if (!msg)
+    return GROVE_EINVAL;
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (!sys) {
+    grove_msg_free(msg);
+    return GROVE_ENOMEM;
+  }
+  int rc = 0;
+  if (!name || !name[0] || !reply || isnan(timeout))
+    rc = GROVE_EINVAL;
+  /* One deadline for both: the wait for the name and the call. */
+  uint64_t deadline = rc ? 0 : grove__deadline(sys->hub, timeout);
+  grove_ref ref;
+  if (rc == 0 && (rc = grove_whereis_wait(name, &ref, timeout)) == GROVE_ETIMEDOUT)
+    rc = GROVE_ENOENT; /* nobody had the name within the timeout */
+  if (rc) {
+    grove__dead_letter(sys, GROVE_REF_NULL, msg, rc);
+    return rc;
+  }
+  return grove_call(ref, msg, reply, grove__seconds_left(deadline));
 }

@@ -12,6 +12,11 @@
  * intensity + 1 entries: when the oldest of them is within `period`, the
  * intensity is exceeded.
  *
+ * A child on another hub (spec.hub) is spawned there with
+ * grove_actor_spawn_on and otherwise handled the same way: links, exit
+ * signals and grove_actor_wait work across hubs, and waiting for its init
+ * runs on its hub (grove__x_wait) while the supervisor waits.
+ *
  * The public calls are requests to the supervisor (grove_call), so they are
  * serialised with the restarts it performs. A child spec travels in such a
  * request as a heap copy (a zero-copy blob), never as a pointer into the
@@ -27,7 +32,8 @@ typedef struct sup_child {
   grove_child_spec spec; /* id and opts.name are owned copies */
   grove_ref ref;
   int alive;
-  int pending; /* a restart is due (one failed: it is tried again) */
+  int pending;     /* a restart is due (one failed: it is tried again) */
+  int last_reason; /* why the previous incarnation ended (for the restart's report) */
 } sup_child;
 
 typedef struct sup {
@@ -41,7 +47,43 @@ typedef struct sup {
   uint64_t restarts;
   grove_ref *retired; /* children we stopped whose exit has not arrived yet */
   size_t nretired, capretired;
+  int last_reason; /* of the last child that ended (for the give-up report) */
 } sup;
+
+/* ---- reports (grove/log.h) ---------------------------------------------------------- */
+
+static const char *sup_name(sup *s) { return s->base._ext ? s->base._ext->name : NULL; }
+
+static void report_restart(sup *s, sup_child *c) {
+  if ((s->base._flags & A_QUIET) || !grove_log_enabled(GROVE_LOG_INFO))
+    return;
+  grove_log_event ev = {.level = GROVE_LOG_INFO, .kind = GROVE_LOG_CHILD_RESTARTED};
+  ev.supervisor = grove_actor_ref(&s->base);
+  ev.actor = c->ref;
+  ev.actor_name = c->spec.opts.name;
+  ev.actor_class = c->spec.cls && c->spec.cls->name ? c->spec.cls->name : "?";
+  ev.child_id = c->spec.id;
+  ev.reason = c->last_reason;
+  grove__log(&ev, "supervisor %s: restarted child %s (%s) after it ended: %s",
+             sup_name(s) ? sup_name(s) : "(unnamed)", c->spec.id ? c->spec.id : "(no id)",
+             ev.actor_class, grove_exit_reason_name(c->last_reason));
+}
+
+static void report_give_up(sup *s) {
+  if ((s->base._flags & A_QUIET) || !grove_log_enabled(GROVE_LOG_ERROR))
+    return;
+  grove_log_event ev = {.level = GROVE_LOG_ERROR, .kind = GROVE_LOG_SUPERVISOR_GAVE_UP};
+  ev.supervisor = ev.actor = grove_actor_ref(&s->base);
+  ev.actor_name = sup_name(s);
+  ev.actor_class = s->base._cls && s->base._cls->name ? s->base._cls->name : "supervisor";
+  ev.reason = s->last_reason;
+  ev.count = (uint64_t)s->opts.intensity;
+  grove__log(&ev,
+             "supervisor %s: intensity exceeded (more than %d restarts in %.1f s), giving up: "
+             "every child stopped, the supervisor shuts down (last child's reason: %s)",
+             sup_name(s) ? sup_name(s) : "(unnamed)", s->opts.intensity, s->opts.period,
+             grove_exit_reason_name(s->last_reason));
+}
 
 static void retire(sup *s, grove_ref r) {
   if (grove__grow((void **)&s->retired, &s->capretired, s->nretired, sizeof *s->retired, 8))
@@ -93,7 +135,9 @@ static void retire(sup *s, grove_ref r);
 static int start_child(sup *s, sup_child *c) {
   grove_actor_opts o = c->spec.opts;
   o.link = grove_actor_ref(&s->base);
-  int rc = grove_actor_spawn_ex(c->spec.cls, c->spec.arg, &o, &c->ref);
+  int rc = c->spec.hub > 0 ? grove_actor_spawn_on((size_t)(c->spec.hub - 1), c->spec.cls,
+                                                  c->spec.arg, &o, &c->ref)
+                           : grove_actor_spawn_ex(c->spec.cls, c->spec.arg, &o, &c->ref);
   if (rc == 0 && (rc = grove__actor_await_init(c->ref)) != 0)
     retire(s, c->ref); /* it ended: its exit is on the way */
   c->alive = rc == 0;
@@ -104,6 +148,7 @@ static void stop_child(sup *s, sup_child *c) {
   if (!c->alive)
     return;
   c->alive = 0;
+  c->last_reason = GROVE_EXIT_SHUTDOWN; /* stopped by us (one_for_all, rest_for_one) */
   retire(s, c->ref);
   int reason;
   if (c->spec.shutdown == 0) {
@@ -125,7 +170,7 @@ static void stop_from(sup *s, size_t from) {
 }
 
 static int add_child(sup *s, const grove_child_spec *spec, sup_child **out) {
-  if (!spec->cls)
+  if (!spec->cls || spec->hub < 0)
     return GROVE_EINVAL;
   if (spec->id)
     for (size_t i = 0; i < s->n; i++)
@@ -232,6 +277,7 @@ static void sup_cleanup(sup *s) {
 #define TAG_RETRY "grove.sup.retry"
 
 static void give_up(sup *s) {
+  report_give_up(s);
   stop_from(s, 0);
   grove_actor_exit(grove_actor_ref(&s->base), GROVE_EXIT_SHUTDOWN);
 }
@@ -249,6 +295,7 @@ static void restart_pending(sup *s) {
       continue;
     if (start_child(s, ck) == 0) {
       ck->pending = 0;
+      report_restart(s, ck);
       continue;
     }
     grove_msg *m = grove_msg_new(TAG_RETRY);
@@ -262,6 +309,7 @@ static void restart_pending(sup *s) {
 static int child_exited(sup *s, size_t i, int reason) {
   sup_child *c = &s->children[i];
   c->alive = 0;
+  c->last_reason = s->last_reason = reason;
   int restart = c->spec.restart == GROVE_PERMANENT ||
                 (c->spec.restart == GROVE_TRANSIENT && reason != GROVE_EXIT_NORMAL &&
                  reason != GROVE_EXIT_SHUTDOWN);
@@ -358,6 +406,8 @@ static int sup_receive(grove_actor *self, grove_msg *msg) {
         tmp.arg = spec->arg;
         if (spec->cls)
           tmp.cls = spec->cls;
+        if (spec->hub)
+          tmp.hub = spec->hub; /* spread dynamic children over the hubs */
       }
       spec = &tmp;
     }

@@ -11,16 +11,19 @@
  * sum of k*k for k = lo..hi (after sleeping ms milliseconds, to stand for
  * real work), and waits for SIGTERM.
  *
- * The job: the sum of k*k for k = 1..1,000,000, split into 30 chunks. The
- * coordinator runs one driver greenlet per worker; each takes chunks from a
- * shared queue and grove_call's its worker's mapper. Halfway through, the
- * coordinator SIGKILLs worker 1. Its driver's call fails at once with
- * GROVE_EHOSTUNREACH (the launcher sees the process exit, so nobody waits
- * for the heartbeat timeout); the driver puts the chunk back in the queue,
- * where the other drivers can take it, and waits for the cluster's one_for_one
- * supervisor to restart the worker (grove_node_wait_up, then
- * grove_whereis_remote for the new mapper). The coordinator then checks the
- * total against n(n+1)(2n+1)/6 and exits 0 only if it is right.
+ * The job: the sum of k*k for k = 1..1,000,000, split into 30 chunks, handed
+ * to grove_cluster_map: it keeps two chunks in flight per worker (a call to
+ * the worker's "mapper", looked up by name), and a free worker takes the
+ * next chunk. grove_cluster_start was told the workers register "mapper"
+ * (opts.await_names), so it returns once every mapper can be called. A
+ * third of the way through, a greenlet SIGKILLs worker 1: its calls fail at
+ * once with GROVE_EHOSTUNREACH (the launcher sees the process exit, so
+ * nobody waits for the heartbeat timeout), grove_cluster_map puts the
+ * chunks it held back in the queue for the other workers, and looks worker
+ * 1's "mapper" up again once the cluster's one_for_one supervisor has
+ * restarted it. Each chunk's result arrives once, in chunk order. The
+ * coordinator checks the total against n(n+1)(2n+1)/6 and exits 0 only if
+ * it is right.
  *
  * --quick: 30 ms of "work" per chunk instead of 100 ms (the test suite).
  */
@@ -35,10 +38,9 @@
 
 #define WORKERS 3
 #define CHUNKS 30
-#define N 1000000           /* sum k*k for k = 1..N */
-#define VICTIM 1            /* the worker killed halfway */
-#define CALL_TIMEOUT 5.0    /* seconds; a chunk takes ~0.1 s */
-#define RESOLVE_TIMEOUT 5.0 /* for a restarted worker to come back */
+#define N 1000000        /* sum k*k for k = 1..N */
+#define VICTIM 1         /* the worker killed halfway */
+#define CALL_TIMEOUT 5.0 /* seconds; a chunk takes ~0.1 s */
 
 static double t0;
 
@@ -111,105 +113,17 @@ static int worker_main(void) {
 static grove_cluster *cluster;
 static int work_ms = 100;
 
-static struct {
-  grove_queue *todo;       /* chunk numbers + 1 still to do */
-  int64_t partial[CHUNKS]; /* results, by chunk */
-  bool done[CHUNKS];
-  int ndone, resent;
-  grove_event *half, *finished;
-  struct {
-    int worker, pid, chunks;
-  } by_pid[16]; /* who did what: one row per worker process */
-  int npids;
-} job;
-
-static void count_for(int worker, int pid) {
-  for (int i = 0; i < job.npids; i++)
-    if (job.by_pid[i].pid == pid) {
-      job.by_pid[i].chunks++;
-      return;
-    }
-  if (job.npids < 16)
-    job.by_pid[job.npids++] = (typeof(job.by_pid[0])){worker, pid, 1};
-}
-
-/* The ref of a worker's mapper: wait until its node is up, then look the
- * name up. A worker that has just (re)started may not have registered it
- * yet (its node is up as soon as grove_cluster_join has connected): retry. */
-static int resolve(const char *worker, grove_ref *mapper, double timeout) {
-  double deadline = now_s() + timeout;
-  int rc;
-  do {
-    rc = grove_node_wait_up(worker, deadline - now_s());
-    if (rc == 0)
-      rc = grove_whereis_remote(worker, "mapper", mapper, deadline - now_s());
-    if (rc == 0)
-      return 0;
-    grove_sleep(0.005);
-  } while (now_s() < deadline && (rc == GROVE_ENOENT || rc == GROVE_EHOSTUNREACH));
-  return rc;
-}
-
-static void *driver(void *arg) {
-  int w = (int)(intptr_t)arg;
-  const char *name = grove_cluster_worker_name(cluster, w);
-  grove_ref mapper;
-  int rc = resolve(name, &mapper, RESOLVE_TIMEOUT);
-  if (rc != 0) {
-    printf("[%5.2f s] %s: no mapper (%s): this driver gives up\n", elapsed(), name,
-           grove_err_name(rc));
+/* A third of the way through the job (the chunks take CHUNKS / WORKERS *
+ * work_ms at full strength), kill a worker in the middle of its chunks. */
+static int victim_pid;
+static void *killer(void *arg) {
+  (void)arg;
+  if (grove_sleep((double)CHUNKS / WORKERS * work_ms / 1e3 / 3) != 0)
     return NULL;
-  }
-  const int64_t size = (N + CHUNKS - 1) / CHUNKS;
-  while (job.ndone < CHUNKS) {
-    void *item;
-    rc = grove_queue_get(job.todo, &item, 0.05);
-    if (rc == GROVE_ETIMEDOUT)
-      continue; /* the queue is empty for now: a failed chunk may come back */
-    if (rc != 0)
-      break;
-    int c = (int)(intptr_t)item - 1;
-    int64_t lo = (int64_t)c * size + 1, hi = lo + size - 1 < N ? lo + size - 1 : N;
-    grove_msg *req = grove_msg_new("map"), *rep;
-    grove_msg_pack_int(req, c);
-    grove_msg_pack_int(req, lo);
-    grove_msg_pack_int(req, hi);
-    grove_msg_pack_int(req, work_ms);
-    rc = grove_call(mapper, req, &rep, CALL_TIMEOUT);
-    if (rc == 0) {
-      int64_t chunk = -1, sum = 0, pid = 0;
-      grove_msg_int(rep, 0, &chunk);
-      grove_msg_int(rep, 1, &sum);
-      grove_msg_int(rep, 2, &pid);
-      grove_msg_free(rep);
-      if (chunk == c && !job.done[c]) {
-        job.done[c] = true;
-        job.partial[c] = sum;
-        count_for(w, (int)pid);
-        if (++job.ndone == CHUNKS / 2)
-          grove_event_set(job.half);
-        if (job.ndone == CHUNKS)
-          grove_event_set(job.finished);
-      }
-      continue;
-    }
-    /* The call failed: the chunk goes back to the queue, for whichever
-     * driver is free first. */
-    printf("[%5.2f s] %s: chunk %d failed with %s; it goes back to the queue\n", elapsed(), name, c,
-           grove_err_name(rc));
-    job.resent++;
-    grove_queue_put_nowait(job.todo, item);
-    if (rc == GROVE_ECANCELED)
-      break;
-    /* Wait for the cluster to restart the worker, and find its new mapper. */
-    if ((rc = resolve(name, &mapper, RESOLVE_TIMEOUT)) != 0) {
-      printf("[%5.2f s] %s did not come back (%s): its driver gives up\n", elapsed(), name,
-             grove_err_name(rc));
-      return NULL;
-    }
-    printf("[%5.2f s] %s is back (pid %d, restarts so far: %d); its new \"mapper\" is resolved\n",
-           elapsed(), name, grove_cluster_worker_pid(cluster, w), grove_cluster_restarts(cluster));
-  }
+  victim_pid = grove_cluster_worker_pid(cluster, VICTIM);
+  printf("[%5.2f s] SIGKILL %s (pid %d)\n", elapsed(), grove_cluster_worker_name(cluster, VICTIM),
+         victim_pid);
+  grove_cluster_kill_worker(cluster, VICTIM, SIGKILL);
   return NULL;
 }
 
@@ -237,6 +151,7 @@ static int coordinator_main(void) {
       .intensity = 3,                /* at most 3 restarts in 5 s, else give up */
       .period = 5,
       .quiet = true, /* this program says what happens itself */
+      .await_names = (const char *const[]){"mapper", NULL}, /* start returns once registered */
   };
   t0 = now_s();
   rc = grove_cluster_start(&copts, &cluster);
@@ -253,46 +168,61 @@ static int coordinator_main(void) {
   printf("job: sum of k*k for k = 1..%d in %d chunks, %d ms of work per chunk\n", N, CHUNKS,
          work_ms);
 
-  job.todo = grove_queue_new(0);
-  job.half = grove_event_new();
-  job.finished = grove_event_new();
-  for (int c = 0; c < CHUNKS; c++)
-    grove_queue_put_nowait(job.todo, (void *)(intptr_t)(c + 1));
-  t0 = now_s();
-  grove_greenlet *drivers[WORKERS];
-  for (int i = 0; i < WORKERS; i++)
-    drivers[i] = grove_spawn(driver, (void *)(intptr_t)i);
-
-  /* Halfway: kill a worker in the middle of a chunk. */
-  grove_event_wait(job.half, 10);
-  int victim_pid = grove_cluster_worker_pid(cluster, VICTIM);
-  printf("[%5.2f s] %d/%d chunks done: SIGKILL %s (pid %d)\n", elapsed(), job.ndone, CHUNKS,
-         grove_cluster_worker_name(cluster, VICTIM), victim_pid);
-  grove_cluster_kill_worker(cluster, VICTIM, SIGKILL);
-
-  rc = grove_event_wait(job.finished, 8);
-  double took = elapsed();
-  grove_joinall(drivers, WORKERS, 1);
-  for (int i = 0; i < WORKERS; i++) {
-    grove_kill(drivers[i], GROVE_FOREVER);
-    grove_greenlet_release(drivers[i]);
+  /* One request per chunk; grove_cluster_map owns them from here. */
+  const int64_t size = (N + CHUNKS - 1) / CHUNKS;
+  grove_msg *jobs[CHUNKS], *replies[CHUNKS];
+  for (int c = 0; c < CHUNKS; c++) {
+    int64_t lo = (int64_t)c * size + 1, hi = lo + size - 1 < N ? lo + size - 1 : N;
+    jobs[c] = grove_msg_new("map");
+    grove_msg_pack_int(jobs[c], c);
+    grove_msg_pack_int(jobs[c], lo);
+    grove_msg_pack_int(jobs[c], hi);
+    grove_msg_pack_int(jobs[c], work_ms);
   }
+  t0 = now_s();
+  grove_greenlet *k = grove_spawn(killer, NULL);
+  grove_cluster_map_opts mo = {.per_worker = 2, .job_timeout = CALL_TIMEOUT};
+  rc = grove_cluster_map(cluster, "mapper", jobs, CHUNKS, replies, &mo, 20);
+  double took = elapsed();
+  grove_kill(k, GROVE_FOREVER);
+  grove_greenlet_release(k);
+  if (rc != 0)
+    printf("[%5.2f s] grove_cluster_map: %s\n", took, grove_strerror(rc));
 
-  /* The result, checked against the closed form. */
+  /* The result, checked against the closed form; who did what. */
+  struct {
+    int pid, chunks;
+  } by_pid[16];
+  int npids = 0, ndone = 0;
   int64_t total = 0, expected = (int64_t)N * (N + 1) * (2 * N + 1) / 6;
-  for (int c = 0; c < CHUNKS; c++)
-    total += job.partial[c];
-  int ok = rc == 0 && job.ndone == CHUNKS && total == expected;
-  printf("[%5.2f s] %d/%d chunks done\n", took, job.ndone, CHUNKS);
+  for (int c = 0; c < CHUNKS; c++) {
+    int64_t chunk = -1, sum = 0, pid = 0;
+    if (!replies[c])
+      continue;
+    grove_msg_int(replies[c], 0, &chunk);
+    grove_msg_int(replies[c], 1, &sum);
+    grove_msg_int(replies[c], 2, &pid);
+    grove_msg_free(replies[c]);
+    if (chunk != c)
+      continue; /* never: results come in chunk order */
+    ndone++;
+    total += sum;
+    int i = 0;
+    while (i < npids && by_pid[i].pid != pid)
+      i++;
+    if (i == npids && npids < 16)
+      by_pid[npids++] = (typeof(by_pid[0])){(int)pid, 0};
+    if (i < npids)
+      by_pid[i].chunks++;
+  }
+  int ok = rc == 0 && ndone == CHUNKS && total == expected;
+  printf("[%5.2f s] %d/%d chunks done\n", took, ndone, CHUNKS);
   printf("chunks done by each worker process:");
-  for (int w = 0, shown = 0; w < WORKERS; w++)
-    for (int i = 0; i < job.npids; i++)
-      if (job.by_pid[i].worker == w)
-        printf(" %s pid %d: %d%s", grove_cluster_worker_name(cluster, w), job.by_pid[i].pid,
-               job.by_pid[i].chunks, ++shown < job.npids ? "," : "\n");
+  for (int i = 0; i < npids; i++)
+    printf(" pid %d%s: %d%s", by_pid[i].pid, by_pid[i].pid == victim_pid ? " (killed)" : "",
+           by_pid[i].chunks, i + 1 < npids ? "," : "\n");
   int restarts = grove_cluster_restarts(cluster);
-  printf("workers killed: 1, restarted by the cluster: %d, chunks re-sent: %d\n", restarts,
-         job.resent);
+  printf("workers killed: 1, restarted by the cluster: %d\n", restarts);
   printf("result   %lld\nexpected %lld (n(n+1)(2n+1)/6): %s\n", (long long)total,
          (long long)expected, ok ? "correct" : "WRONG");
 
@@ -300,9 +230,6 @@ static int coordinator_main(void) {
   grove_cluster_free(cluster);
   printf("cluster stopped: %s\n",
          rc == 0 ? "every worker ended on SIGTERM" : "some worker had to be killed");
-  grove_queue_free(job.todo);
-  grove_event_free(job.half);
-  grove_event_free(job.finished);
   grove_node_stop();
   remove_ipc_file(endpoint);
   if (grove_hub_close() != 0) {

@@ -237,8 +237,9 @@ struct grove_hub {
   grove__post *post_head, **post_tail;
   pthread_t thread;
   uint8_t closing;
-  size_t nstructs; /* greenlet structs not yet freed (unreleased references) */
-  size_t nobjects; /* primitives created on this hub and not yet freed */
+  size_t nstructs;                 /* greenlet structs not yet freed (unreleased references) */
+  size_t nobjects;                 /* primitives created on this hub and not yet freed */
+  size_t nkind[GROVE__OBJ_NKINDS]; /* the same by kind (grove_hub_counts_get) */
   void (*exit_hook)(grove_greenlet *g, int code); /* grove__set_exit_hook */
   /* the layers above the hub: their close hooks (their states lead the struct) */
   void (*layer_close[GROVE__NLAYERS])(void *state);
@@ -403,6 +404,20 @@ void grove__locals_destroy(grove_greenlet *g);
 /* timeout.c: free the greenlet's open scopes (it ended, or the hub closes) */
 void grove__timeouts_free(grove_greenlet *g);
 
+/* grove_hub_close; report: log what is left when it refuses (hubs.c tries
+ * again in a loop and reports once). */
+int grove__hub_close(int report);
+
+/* Count a hub object (hub->nobjects) under its kind, and uncount it. */
+static inline void grove__obj_add(grove_hub *hub, int kind) {
+  hub->nobjects++;
+  hub->nkind[kind]++;
+}
+static inline void grove__obj_remove(grove_hub *hub, int kind) {
+  hub->nobjects--;
+  hub->nkind[kind]--;
+}
+
 /* ---- linkable: the shared core of Event, AsyncResult, Semaphore ---------- */
 
 /* gevent's AbstractLinkable: waiters registered in `links`; when the object
@@ -419,6 +434,7 @@ typedef struct grove__linkable {
   uint8_t phase; /* of the running pass: 1 the links it started with, 2 the arrived */
   uint8_t free_pending;
   uint8_t uncounted; /* part of another object, which counts in hub->nobjects */
+  uint8_t kind;      /* GROVE__OBJ_* it is counted as */
   grove__list links;
   grove__list arrived;
   grove__list batch; /* the links being notified by the running pass */

@@ -13,6 +13,7 @@
 #define GROVE_VERSION_STRING "0.1.0"
 
 #include "grove/error.h"
+#include "grove/log.h"
 #include "grove/greenlet.h"
 #include "grove/hubs.h"
 #include "grove/event.h"

@@ -197,19 +197,19 @@ static void *watch(void *arg) {
     if (pf->stopping)
       return NULL;
     if (!restart_allowed(pf)) {
-      fprintf(stderr,
-              "grove: prefork: worker %d (pid %d) exited (%d): more than %d restarts in %g s, "
-              "stopping\n",
-              s->index, pid, code, pf->opts.max_restarts, pf->opts.restart_period);
+      grove_logf(GROVE_LOG_ERROR,
+                 "prefork: worker %d (pid %d) exited (%d): more than %d restarts in %g s, "
+                 "stopping",
+                 s->index, pid, code, pf->opts.max_restarts, pf->opts.restart_period);
       pf->failed = true;
       grove_event_set(pf->stop);
       return NULL;
     }
-    fprintf(stderr, "grove: prefork: worker %d (pid %d) exited (%d), restarting it\n", s->index,
-            pid, code);
+    grove_logf(GROVE_LOG_WARN, "prefork: worker %d (pid %d) exited (%d), restarting it", s->index,
+               pid, code);
     pf->restarts++;
     if ((rc = spawn_worker(pf, s)) != 0) {
-      fprintf(stderr, "grove: prefork: worker %d: %s\n", s->index, grove_strerror(rc));
+      grove_logf(GROVE_LOG_ERROR, "prefork: worker %d: %s", s->index, grove_strerror(rc));
       pf->failed = true;
       grove_event_set(pf->stop);
       return NULL;

@@ -220,6 +220,80 @@ int grove_whereis_remote(const char *node, const char *name, grove_ref *out, dou
   return rc;
 }
 
+/* The name on node, waited for until `deadline`: 0, the wait's error, or
+ * GROVE_ETIMEDOUT with *last the last answer that was not a ref (ENOENT:
+ * the node has no such name; EHOSTUNREACH: the node was not up). Asks
+ * again and again (a lookup is a round trip, cheap next to a restart): a
+ * wire-level wait would need the peer's help, and any peer - any
+ * language - answers a plain WHEREIS. */
+static int whereis_until(const char *node, const char *name, grove_ref *out, uint64_t deadline,
+                         int *last) {
+  double pause = 0.002;
+  *last = GROVE_EHOSTUNREACH;
+  for (;;) {
+    double left = grove__seconds_left(deadline);
+    int rc = grove_node_is_up(node) ? 0 : grove_node_wait_up(node, left);
+    if (rc == 0)
+      rc = grove_whereis_remote(node, name, out, grove__seconds_left(deadline));
+    if (rc == 0 || (rc != GROVE_ENOENT && rc != GROVE_EHOSTUNREACH && rc != GROVE_ETIMEDOUT))
+      return rc;
+    if (rc != GROVE_ETIMEDOUT)
+      *last = rc;
+    left = grove__seconds_left(deadline);
+    if (left == 0)
+      return GROVE_ETIMEDOUT;
+    if ((rc = grove_sleep(left >= 0 && left < pause ? left : pause)) != 0)
+      return rc;
+    pause = pause * 2 < 0.05 ? pause * 2 : 0.05;
+  }
+}
+
+int grove_whereis_remote_wait(const char *node, const char *name, grove_ref *out, double timeout) {
+  grove__node *n = grove__node_current();
+  if (!n)
+    return GROVE_ENOENT;
+  if (out)
+    *out = GROVE_REF_NULL;
+  if (!node || !name || !*name || strlen(name) > GROVE__NAME_MAX || !out || isnan(timeout))
+    return GROVE_EINVAL;
+  if (strcmp(node, n->name) == 0)
+    return grove_whereis_wait(name, out, timeout);
+  uint64_t deadline;
+  int rc = grove__begin_wait(n->hub, timeout, &deadline);
+  if (rc)
+    return rc;
+  int last;
+  return whereis_until(node, name, out, deadline, &last);
+}
+
+int grove_call_name_remote(const char *node, const char *name, grove_msg *msg, grove_msg **reply,
+                           double timeout) {
+  if (reply)
+    *reply = NULL;
+  if (!msg)
+    return GROVE_EINVAL;
+  grove__node *n = grove__node_current();
+  int rc = 0;
+  if (!node || !name || !*name || strlen(name) > GROVE__NAME_MAX || !reply || isnan(timeout))
+    rc = GROVE_EINVAL;
+  else if (!n)
+    rc = GROVE_EHOSTUNREACH;
+  else if (strcmp(node, n->name) == 0)
+    return grove_call_name(name, msg, reply, timeout);
+  uint64_t deadline = UINT64_MAX;
+  if (rc == 0)
+    rc = grove__begin_wait(n->hub, timeout, &deadline);
+  grove_ref ref;
+  int last = 0;
+  if (rc == 0 && (rc = whereis_until(node, name, &ref, deadline, &last)) == GROVE_ETIMEDOUT)
+    rc = last; /* nobody had the name there in time, or the node was not up */
+  if (rc) {
+    grove__dead_letter_here(GROVE_REF_NULL, msg, rc);
+    return rc;
+  }
+  return grove_call(ref, msg, reply, grove__seconds_left(deadline));
+}
+
 void grove__call_complete(grove__node *n, grove__peer *p, const grove__env *e) {
   grove__call *c = NULL;
   for (size_t i = 0; i < n->ncalls; i++) {

@@ -45,6 +45,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <stdio.h>
@@ -93,6 +94,25 @@ typedef struct watch {
   int refs;
   uint8_t detached; /* the actor is ending: tell nobody */
 } watch;
+
+/* The cluster's lines (grove/log.h: GROVE_LOG_CLUSTER; peer: the worker
+ * node it is about). */
+static void cluster_log(int level, const char *peer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void cluster_log(int level, const char *peer, const char *fmt, ...) {
+  if (!grove_log_enabled((grove_log_level)level))
+    return;
+  char text[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  grove_log_event ev = {.level = (grove_log_level)level, .kind = GROVE_LOG_CLUSTER};
+  ev.node = grove_node_name();
+  ev.peer = peer;
+  ev.text = text;
+  grove_log_emit(&ev);
+}
 
 static void watch_release(watch *wt) {
   if (--wt->refs == 0)
@@ -180,8 +200,9 @@ static int worker_init(grove_actor *self, void *arg) {
   worker *w = arg;
   grove_cluster *c = w->c;
   a->w = w;
+  grove__actor_set_quiet(grove_actor_ref(self)); /* the cluster says it in its own words */
   if (w->starts++ > 0 && !c->opts.quiet)
-    fprintf(stderr, "grove: cluster: restarting worker %s\n", w->name);
+    cluster_log(GROVE_LOG_INFO, w->name, "cluster: restarting worker %s", w->name);
   char bufs[5][400];
   char *vpeers;
   const char **env = worker_env(c, w, bufs, &vpeers);
@@ -202,7 +223,8 @@ static int worker_init(grove_actor *self, void *arg) {
   free(env);
   if (rc) {
     if (!c->opts.quiet)
-      fprintf(stderr, "grove: cluster: cannot start %s: %s\n", w->name, grove_strerror(rc));
+      cluster_log(GROVE_LOG_ERROR, w->name, "cluster: cannot start %s: %s", w->name,
+                  grove_strerror(rc));
     return rc;
   }
   w->pid = grove_subprocess_pid(w->proc);
@@ -237,8 +259,8 @@ static int worker_receive(grove_actor *self, grove_msg *msg) {
   if (!w->c->stopping)
     w->c->restarts++; /* counted against the intensity, as the supervisor counts it */
   if (!w->c->stopping && !w->c->opts.quiet)
-    fprintf(stderr, "grove: cluster: worker %s exited (%s %d)\n", w->name,
-            code < 0 ? "signal" : "status", (int)(code < 0 ? -code : code));
+    cluster_log(GROVE_LOG_WARN, w->name, "cluster: worker %s exited (%s %d)", w->name,
+                code < 0 ? "signal" : "status", (int)(code < 0 ? -code : code));
   return GROVE_EFAILED; /* the supervisor restarts it (or gives up) */
 }
 
@@ -293,8 +315,9 @@ static void *watch_supervisor(void *arg) {
   grove_actor_wait(c->sup, &reason, GROVE_FOREVER);
   if (!c->stopping) {
     /* Not our stop: past the intensity (or the supervisor was killed). */
-    fprintf(stderr, "grove: cluster: more than %d restarts in %.1f s: every worker stopped\n",
-            c->opts.intensity, c->opts.period);
+    cluster_log(GROVE_LOG_ERROR, NULL,
+                "cluster: more than %d restarts in %.1f s: every worker stopped", c->opts.intensity,
+                c->opts.period);
     c->result = GROVE_EFAILED;
   }
   grove_event_set(c->done);
@@ -317,6 +340,7 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
     return GROVE_ENOMEM;
   c->hub = n->hub;
   c->opts = *opts;
+  c->opts.await_names = NULL; /* read during the start only */
   if (c->opts.intensity <= 0)
     c->opts.intensity = 3;
   if (c->opts.period <= 0 || isnan(c->opts.period))
@@ -377,12 +401,21 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
   };
   if ((rc = grove_supervisor_start(&so, specs, (size_t)c->n, &c->sup)) != 0)
     goto fail;
+  grove__actor_set_quiet(c->sup); /* its restarts are the cluster's lines above */
   free(specs);
   specs = NULL;
   for (int i = 0; i < c->n; i++)
     if ((rc = grove_node_wait_up(c->w[i].name, c->opts.ready_timeout)) != 0) {
-      fprintf(stderr, "grove: cluster: worker %s did not come up: %s\n", c->w[i].name,
-              grove_strerror(rc));
+      cluster_log(GROVE_LOG_ERROR, c->w[i].name, "cluster: worker %s did not come up: %s",
+                  c->w[i].name, grove_strerror(rc));
+      goto fail_running;
+    }
+  /* The names the caller declared: registered on every worker before we
+   * return, so nobody has to loop on whereis. */
+  for (const char *const *nm = opts->await_names; nm && *nm; nm++)
+    if ((rc = grove_cluster_wait_name(c, *nm, c->opts.ready_timeout)) != 0) {
+      cluster_log(GROVE_LOG_ERROR, NULL, "cluster: \"%s\" was not registered on every worker: %s",
+                  *nm, grove_strerror(rc));
       goto fail_running;
     }
   grove_spawn_opts wo = {.name = "cluster-supervisor"};
@@ -401,6 +434,19 @@ fail:
   c->stopping = 1;
   grove_cluster_free(c);
   return rc;
+}
+
+int grove_cluster_wait_name(grove_cluster *c, const char *name, double timeout) {
+  if (!c || !name || !*name || isnan(timeout))
+    return GROVE_EINVAL;
+  uint64_t deadline = grove__deadline(c->hub, timeout);
+  for (int i = 0; i < c->n; i++) {
+    grove_ref r;
+    int rc = grove_whereis_remote_wait(c->w[i].name, name, &r, grove__seconds_left(deadline));
+    if (rc)
+      return rc;
+  }
+  return 0;
 }
 
 int grove_cluster_size(const grove_cluster *c) { return c ? c->n : GROVE_EINVAL; }
@@ -509,10 +555,9 @@ static int parent_gone(void) {
 static void *orphan_watchdog(void *arg) {
   (void)arg;
   sleep(ORPHAN_GRACE);
-  fprintf(stderr,
-          "grove: cluster worker still running %d s after its coordinator went down: "
-          "exiting\n",
-          ORPHAN_GRACE);
+  cluster_log(GROVE_LOG_ERROR, NULL,
+              "cluster worker still running %d s after its coordinator went down: exiting",
+              ORPHAN_GRACE);
   _exit(ORPHAN_EXIT);
   return NULL;
 }
@@ -524,8 +569,8 @@ void grove__cluster_peer_down(grove__node *n, const char *peer, const char *why)
     return;
   once = 1;
   (void)n;
-  fprintf(stderr, "grove: cluster worker %s: coordinator %s is down (%s): exiting\n",
-          grove_node_name(), peer, why);
+  cluster_log(GROVE_LOG_ERROR, peer, "cluster worker %s: coordinator %s is down (%s): exiting",
+              grove_node_name(), peer, why);
   pthread_t t;
   pthread_attr_t at;
   pthread_attr_init(&at);

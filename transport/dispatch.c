@@ -197,8 +197,9 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
   int wlen = p ? (int)p->name_len : named ? (int)ilen : (int)strlen(who);
   if (len > n->opts.max_message) {
     n->stats.dropped_oversize++;
-    grove__node_log(n, p, "dropped a %zu-byte frame from %.*s: larger than max_message (%zu)", len,
-                    wlen, who, n->opts.max_message);
+    grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                       "dropped a %zu-byte frame from %.*s: larger than max_message (%zu)", len,
+                       wlen, who, n->opts.max_message);
     return 0;
   }
   size_t off = 0, at = 0;
@@ -211,12 +212,14 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
     over |= grove__turn_over(hub); /* one unit of the hub's turn per envelope */
     if (r == GROVE__ENV_VERSION) {
       n->stats.dropped_version++;
-      grove__node_log(n, p, "dropped an envelope from %.*s: unknown protocol version", wlen, who);
+      grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                         "dropped an envelope from %.*s: unknown protocol version", wlen, who);
       continue;
     }
     if (r != GROVE__ENV_OK) {
       n->stats.dropped_malformed++;
-      grove__node_log(n, p, "dropped a malformed envelope from %.*s", wlen, who);
+      grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                         "dropped a malformed envelope from %.*s", wlen, who);
       continue;
     }
     if (e.kind == GROVE__W_HELLO || e.kind == GROVE__W_WELCOME) {
@@ -226,7 +229,8 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
       size_t wantlen = named ? ilen : p ? p->name_len : 0;
       if (!want || e.name_len != wantlen || memcmp(e.name, want, wantlen) != 0) {
         n->stats.dropped_malformed++;
-        grove__node_log(n, p, "hello from %.*s names another node: dropped", wlen, who);
+        grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                           "hello from %.*s names another node: dropped", wlen, who);
         continue;
       }
       if (!p && !(p = grove__peer_add(n, ident, ilen)))
@@ -243,7 +247,8 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
     }
     if (!p || p->state != GROVE__P_UP) {
       n->stats.dropped_unknown_peer++;
-      grove__node_log(n, p, "dropped an envelope from %.*s: no handshake yet", wlen, who);
+      grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                         "dropped an envelope from %.*s: no handshake yet", wlen, who);
       /* A peer that thinks we know it (we restarted, or declared it down):
        * invite it to shake hands again, once per frame, on the pipe it
        * came on. */
@@ -260,7 +265,8 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
   }
   if (r == GROVE__ENV_GARBAGE) {
     n->stats.dropped_malformed++;
-    grove__node_log(n, p, "dropped the rest of a frame from %.*s: not msgpack", wlen, who);
+    grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                       "dropped the rest of a frame from %.*s: not msgpack", wlen, who);
   }
   if (p && p->unreturned) {
     /* Return credit in large steps while a flood comes in, and the rest at
@@ -323,7 +329,8 @@ void grove__node_drain(grove__node *n) {
     if (!got || extra) {
       n->stats.frames_received++;
       n->stats.dropped_malformed++;
-      grove__node_log(n, NULL, "dropped a message with %s frames", got ? "too many" : "no");
+      grove__node_log_ev(n, NULL, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                         "dropped a message with %s frames", got ? "too many" : "no");
     } else {
       /* A frame costs a unit, and one more per 64 KiB (copying it is the
        * work): the meter adapts to the frames' sizes. */

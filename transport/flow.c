@@ -338,8 +338,8 @@ int grove__flow_arrive(grove__node *n, grove__peer *p, grove_ref to, uint32_t bo
   pr->uncredited += bytes;
   if (pr->uncredited > 2 * (uint64_t)n->opts.window + n->opts.max_message) {
     n->stats.dropped_flow++;
-    grove__node_log(n, p, "dropped a message from %s: beyond its credit for a bounded inbox",
-                    p->name);
+    grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,
+                       "dropped a message from %s: beyond its credit for a bounded inbox", p->name);
     return GROVE_EAGAIN;
   }
   pr->held++;

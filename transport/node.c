@@ -44,7 +44,10 @@ grove__node *grove__node_current(void) {
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-void grove__node_log(grove__node *n, grove__peer *p, const char *fmt, ...) {
+static void node_logv(grove__node *n, grove__peer *p, int level, int kind, uint64_t count,
+                      const char *fmt, va_list ap) {
+  if (!grove_log_enabled((grove_log_level)level))
+    return;
   /* Once per peer (or for the node) per interval: a flood of bad frames
    * must not become a flood of log lines. */
   uint64_t *last = p ? &p->log_at : &n->log_at;
@@ -54,22 +57,34 @@ void grove__node_log(grove__node *n, grove__peer *p, const char *fmt, ...) {
     return;
   }
   *last = t;
-  /* One write per line: nodes in several processes share a terminal. */
   char line[512];
-  int k = snprintf(line, sizeof line, "grove: node %s: ", n->name);
-  va_list ap;
-  va_start(ap, fmt);
-  if (k > 0 && (size_t)k < sizeof line)
-    k += vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
-  va_end(ap);
+  int k = vsnprintf(line, sizeof line, fmt, ap);
   if (k > 0 && (size_t)k < sizeof line && n->log_suppressed)
     k += snprintf(line + k, sizeof line - (size_t)k, " (%llu similar messages suppressed)",
                   (unsigned long long)n->log_suppressed);
-  if (k < 0 || (size_t)k >= sizeof line - 1)
-    k = (int)sizeof line - 2;
-  line[k++] = '\n';
-  fwrite(line, 1, (size_t)k, stderr);
+  if (k < 0)
+    line[0] = 0;
   n->log_suppressed = 0;
+  grove_log_event ev = {.level = (grove_log_level)level, .kind = (grove_log_kind)kind};
+  ev.node = n->name;
+  ev.peer = p ? p->name : NULL;
+  ev.count = count;
+  grove__log(&ev, "node %s: %s", n->name, line);
+}
+
+void grove__node_log(grove__node *n, grove__peer *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  node_logv(n, p, GROVE_LOG_WARN, GROVE_LOG_TEXT, 0, fmt, ap);
+  va_end(ap);
+}
+
+void grove__node_log_ev(grove__node *n, grove__peer *p, int level, int kind, uint64_t count,
+                        const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  node_logv(n, p, level, kind, count, fmt, ap);
+  va_end(ap);
 }
 
 uint32_t grove_node_id(const char *name) { return name ? grove__fnv1a(name, strlen(name)) : 0; }
@@ -324,14 +339,13 @@ static void node_at_exit(void) {
       unconfirmed += grove__ledger_unconfirmed(p);
   }
   if (lost || unconfirmed) {
-    char line[300];
-    int k = snprintf(line, sizeof line,
-                     "grove: node %s: the process exits without grove_node_stop: %zu message(s) "
-                     "not delivered (dropped), %llu message(s) sent but not confirmed "
-                     "by their nodes (they may be lost)\n",
-                     n->name, lost, (unsigned long long)unconfirmed);
-    if (k > 0)
-      fwrite(line, 1, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1, stderr);
+    grove_log_event ev = {.level = GROVE_LOG_WARN, .kind = GROVE_LOG_DROP, .node = n->name};
+    ev.count = lost;
+    grove__log(&ev,
+               "node %s: the process exits without grove_node_stop: %zu message(s) "
+               "not delivered (dropped), %llu message(s) sent but not confirmed "
+               "by their nodes (they may be lost)",
+               n->name, lost, (unsigned long long)unconfirmed);
   }
   grove_node_stop(); /* counts the dropped ones; goodbyes; ZeroMQ's linger */
 }
@@ -346,7 +360,8 @@ int grove_node_stop(void) {
     size_t k = p->state == GROVE__P_UP ? 0 : buffered(p);
     if (k) {
       n->stats.dropped_unroutable += k;
-      grove__node_log(n, p, "%zu message(s) to %s dropped: it never came up", k, p->name);
+      grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, k,
+                         "%zu message(s) to %s dropped: it never came up", k, p->name);
       grove__peer_drop_output(p);
     }
   }

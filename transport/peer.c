@@ -169,7 +169,11 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
       snprintf(dropped, sizeof dropped,
                ", %zu message(s) to it dropped, %llu sent and not confirmed (may be lost)", lost,
                (unsigned long long)unconfirmed);
-    grove__node_log(n, p, "node %s is down (%s)%s", p->name, why, dropped);
+    grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_NODE_DOWN, lost, "node %s is down (%s)%s",
+                       p->name, why, dropped);
+  } else {
+    grove__node_log_ev(n, p, GROVE_LOG_DEBUG, GROVE_LOG_NODE_DOWN, 0, "node %s is down (%s)",
+                       p->name, why);
   }
   grove__peer_drop_output(p);
   /* Senders waiting for credit fail; the flow state starts afresh. */
@@ -257,6 +261,7 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e, const c
   }
   p->state = GROVE__P_UP;
   n->stats.nodes_up++;
+  grove__node_log_ev(n, p, GROVE_LOG_DEBUG, GROVE_LOG_NODE_UP, 0, "node %s is up", p->name);
   grove__wake_all(&p->waiters, 0);
   notify_watchers(p, GROVE_TAG_NODEUP);
   grove_event_set(n->changed);
@@ -485,11 +490,35 @@ int grove_node_wait_up(const char *node, double timeout) {
   }
 }
 
-int grove_monitor_node(const char *node) {
+static int monitor_node_as(const char *node, grove_ref self);
+
+int grove_monitor_node(const char *node) { return monitor_node_as(node, grove_self()); }
+
+int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id) {
+  if (id)
+    *id = 0;
+  if (!grove__node_current())
+    return GROVE_ENOENT;
+  if (!node || !q)
+    return GROVE_EINVAL;
+  grove_ref proxy;
+  uint64_t wid;
+  int rc = grove__watch_new(q, 1, &proxy, &wid);
+  if (rc)
+    return rc;
+  if ((rc = monitor_node_as(node, proxy)) != 0) {
+    grove__watch_cancel(wid);
+    return rc;
+  }
+  if (id)
+    *id = wid;
+  return 0;
+}
+
+static int monitor_node_as(const char *node, grove_ref self) {
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
-  grove_ref self = grove_self();
   if (!node || grove_ref_is_null(self))
     return GROVE_EINVAL;
   grove__peer *p = grove__peer_by_name(n, node, strlen(node));

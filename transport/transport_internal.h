@@ -209,6 +209,11 @@ grove__node *grove__node_current(void);
  * (a flood of bad frames must not become a flood of log lines). */
 void grove__node_log(grove__node *n, grove__peer *p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same as an event of the given level and kind (grove/log.h), with
+ * count in its count field; grove__node_log is GROVE_LOG_WARN, GROVE_LOG_TEXT.
+ * A level the threshold drops costs nothing and uses no rate-limit slot. */
+void grove__node_log_ev(grove__node *n, grove__peer *p, int level, int kind, uint64_t count,
+                        const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* A ref as it goes on the wire (ours carry our id) and as it comes off it
  * (ours are local: node 0). */

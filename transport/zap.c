@@ -103,8 +103,8 @@ void grove__zap_serve(grove__node *n) {
       uint64_t t = uv_hrtime();
       if (!n->zap_log_at || t - n->zap_log_at > GROVE__LOG_INTERVAL_NS) {
         n->zap_log_at = t;
-        fprintf(stderr, "grove: node %s: refused a CURVE client whose key is not allowed\n",
-                n->name);
+        grove_log_event ev = {.level = GROVE_LOG_WARN, .kind = GROVE_LOG_DROP, .node = n->name};
+        grove__log(&ev, "node %s: refused a CURVE client whose key is not allowed", n->name);
       }
     }
     zmq_send(n->zap, "1.0", 3, ZMQ_SNDMORE);

@@ -166,4 +166,18 @@ int grove__msg_set_body(grove_msg *m, const void *data, size_t len);
  * it) and free it. */
 void grove__dead_letter_here(grove_ref to, grove_msg *m, int reason);
 
+/* The actor (of this hub) makes no crash report, and as a supervisor no
+ * restart or give-up reports: for the library's own actors whose owner
+ * logs what happened in its own words (the cluster's workers and their
+ * supervisor). 0 or GROVE_ENOENT. */
+int grove__actor_set_quiet(grove_ref ref);
+
+/* watch.c: a greenlet's watch - a proxy actor on this hub whose
+ * notifications (node: GROVE_TAG_NODEDOWN/NODEUP, else GROVE_TAG_DOWN with
+ * its id) go into q. *proxy is the watcher ref to register; *id the id
+ * grove_demonitor takes (node watches: fixed here). grove__watch_cancel(id)
+ * ends it (as grove_demonitor). */
+int grove__watch_new(grove_queue *q, int node, grove_ref *proxy, uint64_t *id);
+void grove__watch_cancel(uint64_t id);
+
 #endif

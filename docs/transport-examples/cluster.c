@@ -38,24 +38,14 @@ static int worker(void) {
 
 /* ---- the coordinator ---------------------------------------------------------------- */
 
-/* Ask worker i for x*x. A worker that has just started may not have
- * registered its actor yet: look it up again until it has. */
+/* Ask worker i for x*x. A worker that has just (re)started may not have
+ * registered its actor yet: grove_call_name_remote resolves the name at
+ * the call and waits for it. */
 static int ask(grove_cluster *c, int i, int64_t x) {
   const char *name = grove_cluster_worker_name(c, i);
-  grove_ref sq;
-  int rc = GROVE_ENOENT;
-  for (int tries = 0; tries < 200 && rc != 0; tries++) {
-    if ((rc = grove_node_wait_up(name, 2.0)) == 0)
-      rc = grove_whereis_remote(name, "square", &sq, 1.0);
-    if (rc != 0)
-      grove_sleep(0.01);
-  }
   grove_msg *req = grove_msg_new("square"), *reply;
   grove_msg_pack_int(req, x);
-  if (rc == 0)
-    rc = grove_call(sq, req, &reply, 1.0);
-  else
-    grove_msg_free(req);
+  int rc = grove_call_name_remote(name, "square", req, &reply, 3.0);
   if (rc == 0) {
     int64_t y, index;
     const char *coordinator;

@@ -119,6 +119,33 @@ void grove__hub_poll_soon(grove_hub *hub);
  * lives (an actor, a node's handles), and uncount it. */
 void grove__hub_object_add(grove_hub *hub);
 void grove__hub_object_remove(grove_hub *hub);
+/* The same, counted under a kind (what grove_hub_counts_get and the
+ * GROVE_EBUSY report of grove_hub_close name); the two above count as
+ * GROVE__OBJ_OTHER. */
+enum {
+  GROVE__OBJ_OTHER = 0,
+  GROVE__OBJ_EVENT,
+  GROVE__OBJ_RESULT,
+  GROVE__OBJ_SEM, /* semaphores, locks, rlocks */
+  GROVE__OBJ_QUEUE,
+  GROVE__OBJ_GROUP,
+  GROVE__OBJ_LOCAL,
+  GROVE__OBJ_SOCKET,
+  GROVE__OBJ_PROC,
+  GROVE__OBJ_SIGNAL,
+  GROVE__OBJ_ACTOR,
+  GROVE__OBJ_NKINDS
+};
+void grove__hub_object_add_kind(grove_hub *hub, int kind);
+void grove__hub_object_remove_kind(grove_hub *hub, int kind);
+
+/* ---- logging (include/grove/log.h) ---------------------------------------------- */
+
+/* Format `fmt` into ev->text and emit ev (grove_log_emit), if its level is
+ * enabled; the caller fills the other fields. At most ~1 KiB of text. */
+struct grove_log_event;
+void grove__log(struct grove_log_event *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- per-hub layer state ------------------------------------------------- */
 
@@ -431,6 +458,43 @@ void grove__greenlet_daemonize(struct grove_greenlet *g);
  * abandoned: it ends what the greenlet was running (the actor, with that
  * reason). One hook per hub; NULL removes it. */
 void grove__set_exit_hook(grove_hub *hub, void (*hook)(struct grove_greenlet *g, int code));
+
+/* ---- Group/Pool members that are not greenlets (hub/prim/group.c) --------- */
+
+/* gevent's Group holds anything that can be linked and killed; grove's holds
+ * greenlets and, through this, the things a layer above runs that are not
+ * greenlets (an actor). The layer owns the grove__member (it lives until
+ * `left` is called), fills in kill and left, takes a pool's slot with
+ * grove__group_reserve (blocks while a pool is full) and then adds the
+ * member with grove__group_add_member. When the thing ends, the layer calls
+ * grove__member_ended: it leaves the group from a run-queue callback at the
+ * back of the queue, as a greenlet leaves from its link notification, so
+ * join, size and a pool's waiting spawners see it go in gevent's order. */
+typedef struct grove__member {
+  grove__list link;          /* the group's list of such members */
+  struct grove_group *group; /* NULL once it has left */
+  grove__cb cb;              /* its leaving (grove__member_ended) */
+  /* End it without blocking (grove_group_kill; called once). */
+  void (*kill)(struct grove__member *m);
+  /* It has left the group (ended or discarded): the layer may free it. */
+  void (*left)(struct grove__member *m);
+  uint8_t dying; /* kill was called */
+} grove__member;
+
+/* 0 if grp is a live group of the calling thread's hub, else GROVE_EINVAL or
+ * GROVE_EPERM. */
+int grove__group_check(const struct grove_group *grp);
+/* A pool's slot for a member about to be added (a group: at once): the wait
+ * codes of a semaphore acquire. */
+int grove__group_reserve(struct grove_group *grp, double timeout);
+/* Give back a slot reserved and not used. */
+void grove__group_unreserve(struct grove_group *grp);
+/* Add m (kill and left set; the slot reserved). */
+void grove__group_add_member(struct grove_group *grp, grove__member *m);
+/* m's thing has ended: m leaves on the next turn (then left is called). */
+void grove__member_ended(grove__member *m);
+/* Take m out of its group now, as grove_group_discard (left is called). */
+void grove__member_discard(grove__member *m);
 
 /* Report a misuse that cannot be returned as an error (a void call). */
 void grove__misuse(const char *fn, int code);

@@ -71,8 +71,8 @@ static void idle_off_cb(uv_check_t *h) {
 static grove_greenlet *timer_pass(grove__cb *cb);
 
 void grove__misuse(const char *fn, int code) {
-  fprintf(stderr, "grove: %s: %s (%s); call ignored\n", fn, grove_strerror(code),
-          grove_err_name(code));
+  grove_logf(GROVE_LOG_WARN, "%s: %s (%s); call ignored", fn, grove_strerror(code),
+             grove_err_name(code));
 }
 
 static void init_special(grove_hub *hub, grove_greenlet *g, uint8_t flags, const char *name) {
@@ -246,7 +246,7 @@ static void jump_to_hub(grove_hub *hub, grove_greenlet *g) {
   grove_greenlet *h = &hub->hub_g;
   if (GROVE__UNLIKELY(h->state == GROVE__NEW)) {
     if (grove__stack_alloc(hub, &h->stack, GROVE__HUB_STACK) != 0) {
-      fprintf(stderr, "grove: cannot allocate the hub's stack\n");
+      grove_logf(GROVE_LOG_ERROR, "cannot allocate the hub's stack");
       abort();
     }
     h->stack_size = GROVE__HUB_STACK;
@@ -558,7 +558,7 @@ static void loop_exit(grove_hub *hub) {
     return;
   }
   /* Unreachable: the hub only runs while main is switched out. */
-  fprintf(stderr, "grove: hub loop exited while the main greenlet was not blocked\n");
+  grove_logf(GROVE_LOG_ERROR, "hub loop exited while the main greenlet was not blocked");
   abort();
 }
 
@@ -732,6 +732,87 @@ size_t grove_hub_greenlet_count(void) {
 
 /* ---- closing ------------------------------------------------------------------ */
 
+int grove_hub_counts_get(grove_hub_counts *out) {
+  if (!out)
+    return GROVE_EINVAL;
+  memset(out, 0, sizeof *out);
+  grove_hub *hub = grove__tls_hub;
+  if (!hub)
+    return 0;
+  /* Every greenlet not finished has its struct; the structs beyond them
+   * are finished greenlets someone still holds. The library's own daemon
+   * greenlets (parked actor runners) end at the close: not counted. */
+  size_t live = hub->nalive + hub->ndaemons;
+  out->greenlets = hub->nalive;
+  out->greenlet_refs = hub->nstructs > live ? hub->nstructs - live : 0;
+  out->events = hub->nkind[GROVE__OBJ_EVENT];
+  out->async_results = hub->nkind[GROVE__OBJ_RESULT];
+  out->semaphores = hub->nkind[GROVE__OBJ_SEM];
+  out->queues = hub->nkind[GROVE__OBJ_QUEUE];
+  out->groups = hub->nkind[GROVE__OBJ_GROUP];
+  out->locals = hub->nkind[GROVE__OBJ_LOCAL];
+  out->sockets = hub->nkind[GROVE__OBJ_SOCKET];
+  out->subprocesses = hub->nkind[GROVE__OBJ_PROC];
+  out->signals = hub->nkind[GROVE__OBJ_SIGNAL];
+  out->actors = hub->nkind[GROVE__OBJ_ACTOR];
+  out->other = hub->nkind[GROVE__OBJ_OTHER];
+  out->objects = hub->nobjects;
+  out->timers = grove__timer_count(hub);
+  return 0;
+}
+
+size_t grove_hub_leftovers(char *buf, size_t len) {
+  grove_hub_counts c;
+  grove_hub_counts_get(&c);
+  const struct {
+    size_t n;
+    const char *one, *many;
+  } parts[] = {
+      {c.greenlets, "greenlet", "greenlets"},
+      {c.greenlet_refs, "unreleased greenlet reference", "unreleased greenlet references"},
+      {c.events, "event", "events"},
+      {c.async_results, "async result", "async results"},
+      {c.semaphores, "semaphore/lock", "semaphores/locks"},
+      {c.queues, "queue", "queues"},
+      {c.groups, "group/pool", "groups/pools"},
+      {c.locals, "local key", "local keys"},
+      {c.sockets, "socket", "sockets"},
+      {c.subprocesses, "subprocess", "subprocesses"},
+      {c.signals, "signal handler", "signal handlers"},
+      {c.actors, "actor", "actors"},
+      {c.other, "other object", "other objects"},
+  };
+  char tmp[512];
+  size_t k = 0;
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+    if (!parts[i].n)
+      continue;
+    int w = snprintf(tmp + k, k < sizeof tmp ? sizeof tmp - k : 0, "%s%zu %s", k ? ", " : "",
+                     parts[i].n, parts[i].n == 1 ? parts[i].one : parts[i].many);
+    if (w > 0)
+      k += (size_t)w;
+  }
+  if (k == 0)
+    k = (size_t)snprintf(tmp, sizeof tmp, "nothing");
+  if (buf && len) {
+    size_t n = k < len - 1 ? k : len - 1;
+    memcpy(buf, tmp, n < sizeof tmp ? n : sizeof tmp - 1);
+    buf[n < sizeof tmp ? n : sizeof tmp - 1] = 0;
+  }
+  return k;
+}
+
+/* grove_hub_close refused: say what is left (and return GROVE_EBUSY). */
+static int refuse_close(int report) {
+  if (report && grove_log_enabled(GROVE_LOG_WARN)) {
+    char what[512];
+    grove_hub_leftovers(what, sizeof what);
+    grove_log_event ev = {.level = GROVE_LOG_WARN, .kind = GROVE_LOG_HUB_LEFTOVERS};
+    grove__log(&ev, "grove_hub_close: the hub is busy: %s left", what);
+  }
+  return GROVE_EBUSY;
+}
+
 static void close_walk(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h))
@@ -751,7 +832,9 @@ static void cancel_daemons(grove_hub *hub) {
   }
 }
 
-int grove_hub_close(void) {
+int grove_hub_close(void) { return grove__hub_close(1); }
+
+int grove__hub_close(int report) {
   grove_hub *hub = grove__tls_hub;
   if (!hub)
     return 0;
@@ -760,7 +843,7 @@ int grove_hub_close(void) {
   /* Refuse before touching anything while greenlets or objects (events,
    * queues, actors...) are alive: a failed close must change nothing. */
   if (hub->nalive > 0 || hub->nobjects > 0)
-    return GROVE_EBUSY;
+    return refuse_close(report);
   if (hub->grouped)
     return GROVE_EBUSY; /* hub 0 of grove_hubs_start: grove_hubs_stop first */
   /* Each layer frees its state, from the top layer down (the transport
@@ -783,7 +866,7 @@ int grove_hub_close(void) {
   }
   if (hub->nalive > 0 || hub->ndaemons > 0 || hub->nstructs > 0 || hub->nobjects > 0 ||
       !grove__list_empty(&hub->runq))
-    return GROVE_EBUSY;
+    return refuse_close(report);
   hub->closing = 1;
   pthread_mutex_lock(&default_lock);
   if (default_hub == hub)
@@ -794,7 +877,7 @@ int grove_hub_close(void) {
   uv_run(&hub->loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&hub->loop);
   if (rc != 0)
-    fprintf(stderr, "grove: hub loop did not close cleanly: %s\n", uv_strerror(rc));
+    grove_logf(GROVE_LOG_WARN, "hub loop did not close cleanly: %s", uv_strerror(rc));
 
   async_cb(&hub->async); /* posts that raced with the close still run */
   for (int i = 0; i < GROVE__NSHARED; i++)

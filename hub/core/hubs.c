@@ -445,17 +445,19 @@ static void *worker_main(void *arg) {
     while (grove__hub_drain(hub) > 0)
       ;
     hub->grouped = 0;
-    rc = grove_hub_close();
+    rc = grove__hub_close(0); /* tried again: logged below if it never closes */
     if (rc != GROVE_EBUSY)
       break;
     hub->grouped = 1;
     grove_sleep(i < 10 ? 0 : 0.001);
   }
-  if (rc != 0)
-    fprintf(stderr,
-            "grove: hub %zu did not close cleanly: %s (%s); its greenlets or objects are "
-            "left\n",
-            w->index, grove_strerror(rc), grove_err_name(rc));
+  if (rc != 0 && grove_log_enabled(GROVE_LOG_WARN)) {
+    char what[512];
+    grove_hub_leftovers(what, sizeof what);
+    grove_log_event ev = {.level = GROVE_LOG_WARN, .kind = GROVE_LOG_HUB_LEFTOVERS};
+    grove__log(&ev, "hub %zu did not close cleanly: %s (%s); left: %s", w->index,
+               grove_strerror(rc), grove_err_name(rc), what);
+  }
   w->close_rc = rc;
   /* Told through hub 0's queue: hub 0 joins the thread once it has it. */
   w->closed.fn = reported_cb;

@@ -10,11 +10,17 @@
 
 uv_loop_t *grove__hub_loop(grove_hub *hub) { return &hub->loop; }
 void grove__hub_poll_soon(grove_hub *hub) { hub->need_poll = 1; }
-void grove__hub_object_add(grove_hub *hub) { hub->nobjects++; }
+void grove__hub_object_add(grove_hub *hub) { grove__obj_add(hub, GROVE__OBJ_OTHER); }
 void grove__set_exit_hook(grove_hub *hub, void (*hook)(grove_greenlet *g, int code)) {
   hub->exit_hook = hook;
 }
-void grove__hub_object_remove(grove_hub *hub) { hub->nobjects--; }
+void grove__hub_object_remove(grove_hub *hub) { grove__obj_remove(hub, GROVE__OBJ_OTHER); }
+void grove__hub_object_add_kind(grove_hub *hub, int kind) {
+  grove__obj_add(hub, kind >= 0 && kind < GROVE__OBJ_NKINDS ? kind : GROVE__OBJ_OTHER);
+}
+void grove__hub_object_remove_kind(grove_hub *hub, int kind) {
+  grove__obj_remove(hub, kind >= 0 && kind < GROVE__OBJ_NKINDS ? kind : GROVE__OBJ_OTHER);
+}
 
 void grove__layer_set(grove_hub *hub, int layer, void *state, void (*close)(void *state)) {
   if (!hub || layer < 0 || layer >= GROVE__NLAYERS)

@@ -47,7 +47,7 @@ grove_local *grove_local_new(void (*destructor)(void *value)) {
   k->magic = GROVE__MAGIC_LOCAL;
   k->hub = hub;
   k->destructor = destructor;
-  hub->nobjects++;
+  grove__obj_add(hub, GROVE__OBJ_LOCAL);
   return k;
 }
 
@@ -156,7 +156,7 @@ int grove_local_free(grove_local *k) {
   for (grove__list *n = hub->greenlets.next; n != &hub->greenlets; n = n->next)
     drop_key(grove__container_of(n, grove_greenlet, all), k);
   k->magic = 0;
-  hub->nobjects--;
+  grove__obj_remove(hub, GROVE__OBJ_LOCAL);
   free(k);
   return 0;
 }

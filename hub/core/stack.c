@@ -206,8 +206,8 @@ static void copy_out(grove_greenlet *occ, grove__shared *sh) {
     if (!buf) {
       /* Out of memory with a greenlet's frames on the stack we need: there is
        * no way to continue without corrupting one of them. */
-      fprintf(stderr, "grove: out of memory saving the stack of greenlet %llu\n",
-              (unsigned long long)occ->id);
+      grove_logf(GROVE_LOG_ERROR, "out of memory saving the stack of greenlet %llu",
+                 (unsigned long long)occ->id);
       abort();
     }
     occ->saved = buf;
@@ -350,7 +350,7 @@ void grove__ctx_jump(grove_hub *hub, grove_greenlet *from, grove_greenlet *to) {
   grove__ctx_switch(&from->sp, to->sp);
 #else
   if (!from->uc && !(from->uc = calloc(1, sizeof *from->uc))) {
-    fprintf(stderr, "grove: out of memory switching context\n");
+    grove_logf(GROVE_LOG_ERROR, "out of memory switching context");
     abort();
   }
   /* Everything swapcontext will need of this stack lies above this bound:

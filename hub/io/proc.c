@@ -366,7 +366,7 @@ int grove_subprocess_spawn(const grove_subprocess_opts *opts, grove_subprocess *
   if (!p->forked)
     p->pid = p->proc.pid;
   p->magic = MAGIC_PROC;
-  hub->nobjects++;
+  grove__obj_add(hub, GROVE__OBJ_PROC);
   *out = p;
   return 0;
 }
@@ -722,7 +722,7 @@ void grove_subprocess_free(grove_subprocess *p) {
   }
   grove_hub *hub = p->hub;
   p->magic = 0;
-  hub->nobjects--;
+  grove__obj_remove(hub, GROVE__OBJ_PROC);
   for (int i = 0; i < 3; i++) {
     grove_socket_close(p->pipes[i]);
     p->pipes[i] = NULL;

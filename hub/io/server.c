@@ -111,7 +111,7 @@ static void *accept_loop(void *arg) {
       break;
     if (rc) {
       /* EMFILE and friends: say so, back off, keep serving. */
-      fprintf(stderr, "grove: server on port %d: accept: %s\n", srv->port, grove_strerror(rc));
+      grove_logf(GROVE_LOG_WARN, "server on port %d: accept: %s", srv->port, grove_strerror(rc));
       if (grove_sleep(backoff) != 0)
         break;
       backoff = backoff < 0.5 ? backoff * 2 : backoff;

@@ -98,7 +98,7 @@ static void handler_cb(uv_signal_t *s, int signum) {
   grove_signal_handler *h = s->data;
   grove_greenlet *g = grove_spawn(h->fn, h->arg);
   if (!g) {
-    fprintf(stderr, "grove: signal %d: cannot spawn its handler (out of memory)\n", signum);
+    grove_logf(GROVE_LOG_ERROR, "signal %d: cannot spawn its handler (out of memory)", signum);
     return;
   }
   grove_greenlet_release(g); /* detached: it keeps itself alive */
@@ -127,7 +127,7 @@ grove_signal_handler *grove_signal_handle(int signum, grove_fn fn, void *arg) {
   h->hub = hub;
   h->fn = fn;
   h->arg = arg;
-  hub->nobjects++;
+  grove__obj_add(hub, GROVE__OBJ_SIGNAL);
   return h;
 }
 
@@ -143,7 +143,7 @@ void grove_signal_handler_cancel(grove_signal_handler *h) {
     return;
   }
   h->magic = 0;
-  h->hub->nobjects--;
+  grove__obj_remove(h->hub, GROVE__OBJ_SIGNAL);
   uv_signal_stop(&h->sig);
   uv_close((uv_handle_t *)&h->sig, free_on_close);
 }

@@ -73,7 +73,7 @@ static int wrap(grove_hub *hub, int fd, grove_socket **out) {
   s->magic = GROVE__MAGIC_SOCKET;
   struct stat st;
   s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-  hub->nobjects++;
+  grove__obj_add(hub, GROVE__OBJ_SOCKET);
   *out = s;
   return 0;
 }
@@ -107,7 +107,7 @@ int grove_socket_close(grove_socket *s) {
     return rc;
   }
   s->magic = 0;
-  s->io.hub->nobjects--;
+  grove__obj_remove(s->io.hub, GROVE__OBJ_SOCKET);
   int fd = s->io.fd;
   grove__io_close(&s->io); /* unregisters before the fd goes */
   return close(fd) == 0 ? 0 : -errno;

@@ -73,8 +73,8 @@ static void default_report(const char *name, void *fn, double seconds, void *arg
              (unsigned long)((char *)fn - (char *)info.dli_fbase));
   else
     snprintf(where, sizeof where, "fn %p", fn);
-  fprintf(stderr, "grove: greenlet '%s' (%s) has blocked the hub for %.3f s\n", name, where,
-          seconds);
+  grove_log_event ev = {.level = GROVE_LOG_WARN, .kind = GROVE_LOG_HUB_BLOCKED};
+  grove__log(&ev, "greenlet '%s' (%s) has blocked the hub for %.3f s", name, where, seconds);
 }
 
 static grove_greenlet *load_current(grove_hub *hub) {

@@ -56,7 +56,13 @@ void grove__linkable_init(grove__linkable *l, grove_hub *hub, uint32_t magic, in
   l->ready = ready;
   l->destroy = destroy;
   l->uncounted = 0;
-  hub->nobjects++;
+  l->kind = magic == GROVE__MAGIC_EVENT                                ? GROVE__OBJ_EVENT
+            : magic == GROVE__MAGIC_RESULT                             ? GROVE__OBJ_RESULT
+            : magic == GROVE__MAGIC_SEM || magic == GROVE__MAGIC_RLOCK ? GROVE__OBJ_SEM
+            : magic == GROVE__MAGIC_QUEUE                              ? GROVE__OBJ_QUEUE
+            : magic == GROVE__MAGIC_GROUP                              ? GROVE__OBJ_GROUP
+                                                                       : GROVE__OBJ_OTHER;
+  grove__obj_add(hub, l->kind);
 }
 
 void grove__linkable_check_notify(grove__linkable *l) {
@@ -160,7 +166,7 @@ int grove__linkable_release(grove__linkable *l) {
     return GROVE_EBUSY;
   l->magic = 0;
   if (!l->uncounted)
-    l->hub->nobjects--;
+    grove__obj_remove(l->hub, l->kind);
   if (l->notifying) {
     l->free_pending = 1; /* freed when its own pass ends */
     return 0;

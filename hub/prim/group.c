@@ -10,6 +10,13 @@
  * adds a semaphore of `size`: a slot is acquired before the greenlet is even
  * scheduled and released when it leaves.
  *
+ * Members that are not greenlets (actors: hub_api.h's grove__member) are
+ * gevent's duck-typed members, anything with rawlink and kill: they sit on a
+ * second list, count in n and take pool slots like greenlets, and leave from
+ * a run-queue callback their layer schedules when they end, as a greenlet
+ * leaves from its link notification. kill asks each to end (once: gevent's
+ * `dying` set) and waits on `leavers` until they have left.
+ *
  * map and imap mirror gevent: a helper greenlet (not a member) spawns the
  * tasks one by one into the group, blocking whenever a pool is full, so the
  * caller's "is the pool full" moments are the same as gevent's. Arguments are
@@ -24,7 +31,10 @@ struct grove_group {
   uint32_t magic;
   grove_hub *hub;
   grove__list members;
-  size_t n;
+  grove__list foreign; /* grove__member: members that are not greenlets */
+  grove__list leavers; /* greenlets in grove_group_kill waiting for a foreign member to leave */
+  size_t n;            /* members of both kinds */
+  size_t nforeign;
   int is_pool;
   size_t size;
   grove_semaphore *slots; /* pools only */
@@ -68,6 +78,8 @@ static grove_group *group_new(int is_pool, size_t size) {
   grp->size = size;
   grp->empty = 1;
   grove__list_init(&grp->members);
+  grove__list_init(&grp->foreign);
+  grove__list_init(&grp->leavers);
   grove__linkable_init(&grp->empty_ev, hub, GROVE__MAGIC_GROUP, 1, empty_ready, empty_destroy);
   return grp;
 }
@@ -77,9 +89,8 @@ grove_group *grove_pool_new(size_t size) { return group_new(1, size); }
 
 /* ---- membership --------------------------------------------------------------- */
 
-static void leave(grove_group *grp, grove_greenlet *g) {
-  grove__list_remove(&g->group_link);
-  g->group = NULL;
+/* One member fewer: the empty event, a pool's slot (gevent's Pool._discard). */
+static void one_left(grove_group *grp) {
   grp->n--;
   if (grp->n == 0) {
     grp->empty = 1;
@@ -87,7 +98,73 @@ static void leave(grove_group *grp, grove_greenlet *g) {
   }
   if (grp->is_pool)
     grove_semaphore_release(grp->slots);
+}
+
+static void leave(grove_group *grp, grove_greenlet *g) {
+  grove__list_remove(&g->group_link);
+  g->group = NULL;
+  one_left(grp);
   grove_greenlet_release(g);
+}
+
+/* ---- members that are not greenlets (grove__member, hub_api.h) ---------------- */
+
+int grove__group_check(const grove_group *grp) { return grp_check(grp); }
+
+int grove__group_reserve(grove_group *grp, double timeout) {
+  int rc = grp_check(grp);
+  if (rc)
+    return rc;
+  if (isnan(timeout))
+    return GROVE_EINVAL;
+  return grp->is_pool ? grove_semaphore_acquire(grp->slots, timeout) : 0;
+}
+
+void grove__group_unreserve(grove_group *grp) {
+  if (grp_check(grp) == 0 && grp->is_pool)
+    grove_semaphore_release(grp->slots);
+}
+
+static void member_leave(grove__member *m) {
+  grove_group *grp = m->group;
+  grove__list_remove(&m->link);
+  m->group = NULL;
+  grp->nforeign--;
+  one_left(grp);
+  grove__wake_all(&grp->leavers, 0);
+  if (m->left)
+    m->left(m);
+}
+
+static grove_greenlet *member_leave_cb(grove__cb *cb) {
+  grove__member *m = grove__container_of(cb, grove__member, cb);
+  if (m->group)
+    member_leave(m);
+  return NULL;
+}
+
+void grove__group_add_member(grove_group *grp, grove__member *m) {
+  m->group = grp;
+  m->dying = 0;
+  grove__list_init(&m->cb.link);
+  m->cb.fn = member_leave_cb;
+  grove__list_push(&grp->foreign, &m->link);
+  grp->nforeign++;
+  grp->n++;
+  grp->empty = 0;
+}
+
+void grove__member_ended(grove__member *m) {
+  if (m->group && !grove__list_linked(&m->cb.link))
+    grove__schedule(m->group->hub, &m->cb);
+}
+
+void grove__member_discard(grove__member *m) {
+  if (!m->group)
+    return;
+  if (grove__list_linked(&m->cb.link))
+    grove__unschedule(&m->cb);
+  member_leave(m);
 }
 
 static grove_greenlet *member_ended(grove__waiter *w, void *source) {
@@ -199,7 +276,23 @@ int grove_group_kill(grove_group *grp, double timeout) {
     return GROVE_EINVAL;
   uint64_t deadline = grove__deadline(grp->hub, timeout);
   while (grp->n > 0) {
-    size_t n = grp->n, i = 0;
+    /* Members that are not greenlets: asked to end once each (kill never
+     * blocks; what it ends leaves on a later turn), then waited for. */
+    for (grove__list *l = grp->foreign.next, *next; l != &grp->foreign; l = next) {
+      next = l->next;
+      grove__member *m = grove__container_of(l, grove__member, link);
+      if (!m->dying) {
+        m->dying = 1;
+        m->kill(m);
+      }
+    }
+    if (grp->n == grp->nforeign) {
+      rc = grove__wait_until(grp->hub, &grp->leavers, deadline, "group kill", grp);
+      if (rc)
+        return rc;
+      continue;
+    }
+    size_t n = grp->n - grp->nforeign, i = 0;
     grove_greenlet **gs = malloc(n * sizeof *gs);
     if (!gs)
       return GROVE_ENOMEM;
@@ -247,7 +340,7 @@ int grove_group_free(grove_group *grp) {
     return GROVE_EBUSY;
   if (grp->is_pool && grove__linkable_has_waiters((grove__linkable *)grp->slots))
     return GROVE_EBUSY;
-  if (grove__linkable_has_waiters(&grp->empty_ev))
+  if (grove__linkable_has_waiters(&grp->empty_ev) || !grove__list_empty(&grp->leavers))
     return GROVE_EBUSY;
   if (grp->slots)
     grove_semaphore_free(grp->slots);

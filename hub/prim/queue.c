@@ -121,7 +121,7 @@ static grove_queue *q_new(int kind, size_t maxsize, grove_compare_fn cmp, int jo
   grove__linkable_init(&q->done, hub, GROVE__MAGIC_QUEUE, 1, done_ready, done_destroy);
   grove__linkable_init(&q->readable, hub, GROVE__MAGIC_QUEUE, 1, readable_ready, readable_destroy);
   q->readable.uncounted = 1;
-  hub->nobjects--;
+  grove__obj_remove(hub, GROVE__OBJ_QUEUE);
   return q;
 }
 

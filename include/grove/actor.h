@@ -42,6 +42,8 @@
 
 #include "event.h"
 #include "greenlet.h"
+#include "group.h"
+#include "queue.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -323,8 +325,10 @@ int grove_actor_exit(grove_ref ref, int reason);
  * reason. An actor that has already ended returns at once with its reason,
  * as long as grove still knows it: the reason is kept until another actor
  * that reuses the same slot ends too. GROVE_ENOENT if the ref never named an
- * actor or that record is gone; GROVE_EDEADLK for the calling actor itself;
- * plus the usual wait codes. */
+ * actor or that record is gone (or its hub is stopped); GROVE_EDEADLK for
+ * the calling actor itself; plus the usual wait codes. An actor of another
+ * hub (grove/hubs.h) is waited for on its hub while the caller's greenlet
+ * waits. */
 int grove_actor_wait(grove_ref ref, int *reason, double timeout);
 
 /* Turn exit trapping on or off for the calling actor. */
@@ -436,6 +440,31 @@ int grove_register(const char *name, grove_ref ref);
 int grove_unregister(const char *name);
 int grove_whereis(const char *name, grove_ref *out); /* 0 or GROVE_ENOENT */
 
+/* Wait until `name` is registered (on this hub, or on any hub of
+ * grove_hubs_start) and give its ref: 0 and *out; GROVE_ETIMEDOUT if nobody
+ * registered it within the timeout (0: a poll, as grove_whereis but with
+ * that code); GROVE_EINVAL (NULL or empty name, NaN timeout); the gate's
+ * codes (GROVE_ECANCELED, GROVE_EPERM from the hub's own context unless the
+ * timeout is 0). Blocks only while the name is missing. A registration on
+ * this hub wakes the waiter at once; one on another hub of
+ * grove_hubs_start is seen within 5 ms. */
+int grove_whereis_wait(const char *name, grove_ref *out, double timeout);
+
+/* grove_call to the actor registered as `name`, resolved at this call (Erlang's
+ * gen_server:call(Name, Request, Timeout)): a supervisor that restarted the
+ * actor under the same name is invisible to the caller. If the name is not
+ * registered (a restart in progress: the old actor has ended and released
+ * it, the new one has not registered yet), the call waits for it
+ * (grove_whereis_wait) and then sends; `timeout` bounds both waits
+ * together. Takes ownership of msg, even when it fails (a failure before
+ * the send makes it a dead letter). Returns grove_call's codes, and
+ * GROVE_ENOENT when nobody had the name within the timeout (with timeout 0:
+ * the name is not registered now). The request is sent at most once: a
+ * callee that ends before replying fails the call (it is not re-sent to
+ * its successor, which could do the work twice); call again to reach the
+ * successor. */
+int grove_call_name(const char *name, grove_msg *msg, grove_msg **reply, double timeout);
+
 /* ---- monitors and links ----------------------------------------------------------- */
 
 /* Watch `target` from the calling actor: when it ends, the caller receives a
@@ -445,12 +474,68 @@ int grove_whereis(const char *name, grove_ref *out); /* 0 or GROVE_ENOENT */
 int grove_monitor(grove_ref target, uint64_t *id);
 int grove_demonitor(uint64_t id); /* 0 or GROVE_ENOENT */
 
+/* Watch `target` from any greenlet - an actor or not (erlang:monitor from
+ * something that is not a process): when the target ends, the same
+ * GROVE_TAG_DOWN message an actor would receive, [id, target, reason], is
+ * put into q, which then owns it (the getter frees it with grove_msg_free).
+ * The target may be on this hub, another hub of grove_hubs_start, or
+ * another node (then a lost connection gives reason
+ * GROVE_EXIT_NOCONNECTION, as for an actor's monitor); one already gone
+ * gives a down message at once, reason GROVE_ENOENT. A watch is one-shot:
+ * it ends with its down message. *id (may be NULL) is what grove_demonitor
+ * takes to cancel it before; after grove_demonitor returns, nothing more is
+ * put into q, so q may be freed then (not before: the caller keeps q alive
+ * and on this hub while the watch lasts, and frees the messages it holds).
+ * A full bounded q drops the message (counted, logged as GROVE_LOG_DROP):
+ * use an unbounded queue. Never blocks. Returns 0, GROVE_EINVAL (NULL q),
+ * GROVE_ENOMEM. Each watch is a small actor on the calling hub until it
+ * ends: grove_hub_close counts an unfinished one among the actors. */
+int grove_monitor_to(grove_ref target, grove_queue *q, uint64_t *id);
+
 /* Link two actors: when one ends with a reason other than normal, the other
  * gets an exit signal with that reason (see grove_actor_exit). Returns 0,
  * GROVE_ENOENT (one is gone: the other gets the signal right away, reason
  * GROVE_ENOENT, as in Erlang), GROVE_EINVAL. */
 int grove_link_actors(grove_ref a, grove_ref b);
 int grove_unlink_actors(grove_ref a, grove_ref b);
+
+/* ---- actors in a Group or Pool (grove/group.h) ------------------------------------- */
+
+/* An actor can be a member of a grove_group, as a greenlet can (one group at
+ * a time, the group and the actor on the same hub): grove_group_join waits
+ * until its actors and greenlets have all ended, grove_group_kill stops
+ * them, grove_group_size counts both, and a Pool's size bounds how many
+ * members of either kind are alive at once. An actor leaves its group by
+ * itself when it ends, on the hub's next turn (as a greenlet leaves from its
+ * link notification: grove_actor_wait returning sees the group without it).
+ * grove_group_kill sends each actor member an exit with GROVE_EXIT_KILLED
+ * (it cannot be trapped): the actor ends after the message it is
+ * processing, whose blocking calls are cancelled, its terminate runs, and
+ * kill waits (within its timeout) until every member has left. Supervisors
+ * are unchanged: an actor may be a supervisor's child and a group's member. */
+
+/* Spawn an actor (as grove_actor_spawn_ex, same arguments and codes) as a
+ * member of grp. Into a full Pool it blocks first, creating nothing, until a
+ * member has left (gevent's Pool.spawn); that wait returns the gate's codes
+ * (GROVE_ECANCELED, GROVE_ETIMEDOUT from a scoped timeout, GROVE_EPERM from
+ * the hub's own context). GROVE_EINVAL, GROVE_EPERM for a group of another
+ * hub. *out (may be NULL) gets the ref. */
+int grove_group_spawn_actor(grove_group *grp, const grove_actor_class *cls, void *arg,
+                            const grove_actor_opts *opts, grove_ref *out);
+
+/* Make a live actor of this hub a member; blocks while a Pool is full (up
+ * to timeout: GROVE_ETIMEDOUT). Returns 0; GROVE_EEXIST if it is in a group
+ * already; GROVE_ENOENT if it is not alive (also when it ended while the
+ * call waited for room); GROVE_EPERM for an actor of another hub or node;
+ * GROVE_EINVAL (null ref, NaN timeout); the wait's codes. */
+int grove_group_add_actor(grove_group *grp, grove_ref ref, double timeout);
+
+/* Stop tracking the actor (it keeps running). 0, GROVE_ENOENT if it is not
+ * a live member of grp. */
+int grove_group_discard_actor(grove_group *grp, grove_ref ref);
+
+/* Whether the actor is alive and a member of grp. */
+bool grove_group_contains_actor(const grove_group *grp, grove_ref ref);
 
 /* ---- dead letters ------------------------------------------------------------------ */
 

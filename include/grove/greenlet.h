@@ -266,6 +266,39 @@ uint64_t grove_hub_turns_cut(void);
  * that nothing leaked. */
 int grove_hub_close(void);
 
+/* What keeps grove_hub_close from succeeding: the live objects of the
+ * calling thread's hub, by kind. When grove_hub_close returns GROVE_EBUSY
+ * it also logs them (grove/log.h: a GROVE_LOG_HUB_LEFTOVERS event at
+ * GROVE_LOG_WARN, with the text of grove_hub_leftovers). */
+typedef struct grove_hub_counts {
+  size_t greenlets;     /* not finished (the library's own daemon greenlets excepted) */
+  size_t greenlet_refs; /* finished greenlets whose reference was not released */
+  size_t events;
+  size_t async_results;
+  size_t semaphores; /* semaphores, locks and rlocks */
+  size_t queues;     /* of every kind, channels included */
+  size_t groups;     /* groups and pools */
+  size_t locals;     /* grove_local keys */
+  size_t sockets;
+  size_t subprocesses;
+  size_t signals; /* signal handlers */
+  size_t actors;
+  size_t other;   /* the library's own (a node, a user ZeroMQ socket, an iterator...) */
+  size_t objects; /* every object above, greenlets excepted: the sum */
+  size_t timers;  /* armed timers (sleeps, timeouts, spawn_later): informational */
+} grove_hub_counts;
+
+/* Fill *out with the calling thread's hub's counts (all 0 without a hub).
+ * Returns 0 or GROVE_EINVAL for a NULL out. Never blocks. */
+int grove_hub_counts_get(grove_hub_counts *out);
+
+/* The same as one line of text in buf (NUL-terminated, cut to len - 1
+ * bytes), naming only what is there: "2 greenlets, 1 queue, 1 actor", or
+ * "nothing" on a hub that can close. Returns the length the whole line
+ * needs (as snprintf: a return >= len means it was cut). buf may be NULL
+ * when len is 0. Never blocks. */
+size_t grove_hub_leftovers(char *buf, size_t len);
+
 /* Print every greenlet of the calling thread's hub, one per line: id, name,
  * state, and what it waits on (gevent's format_run_info). */
 void grove_dump(FILE *out);

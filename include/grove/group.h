@@ -8,6 +8,10 @@
  * A group holds a reference on each member while it is a member. Calls that
  * return a greenlet return a new reference the caller must release. A
  * greenlet can be a member of one group at a time.
+ *
+ * Actors can be members too (grove/actor.h: grove_group_spawn_actor,
+ * grove_group_add_actor): join, kill, size and a pool's bound count them
+ * with the greenlets; map, imap and apply run greenlets only.
  */
 #ifndef GROVE_GROUP_H
 #define GROVE_GROUP_H
@@ -56,12 +60,15 @@ int grove_group_discard(grove_group *grp, grove_greenlet *g);
 bool grove_group_contains(const grove_group *grp, const grove_greenlet *g);
 size_t grove_group_size(const grove_group *grp);
 
-/* Block until the group has been empty at least once. 0, GROVE_ETIMEDOUT,
+/* Block until the group has been empty at least once (no greenlet and no
+ * actor member). 0, GROVE_ETIMEDOUT,
  * GROVE_ECANCELED, GROVE_ELOOPEXIT. */
 int grove_group_join(grove_group *grp, double timeout);
 
 /* Kill every member, then wait until they have all finished (as
- * grove_killall). */
+ * grove_killall; actor members get an exit with GROVE_EXIT_KILLED and are
+ * waited for until they have left). Returns 0, or the wait's code
+ * (GROVE_ETIMEDOUT, GROVE_ECANCELED); members still running then stay. */
 int grove_group_kill(grove_group *grp, double timeout);
 
 /* Pools: how many more members fit (a group: always 1), whether it is full,

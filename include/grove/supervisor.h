@@ -54,7 +54,17 @@ typedef struct grove_child_spec {
   double shutdown;       /* seconds between the shutdown signal and a kill;
                             0 kills at once; negative waits forever */
   grove_actor_opts opts; /* name, inbox_max, trap_exits (link is ignored) */
+  int hub;               /* where it runs (grove/hubs.h): 0, the default, is the
+                            supervisor's own hub; GROVE_HUB(k) is hub k */
 } grove_child_spec;
+
+/* A child spec's hub field for hub k (0 .. grove_hub_count()-1). A child on
+ * another hub is supervised as one on the supervisor's hub: linked, started
+ * one after the other (its init has returned before the next starts),
+ * restarted on the same hub, stopped with its shutdown time. A hub that
+ * does not exist when the child is (re)started fails that start with
+ * GROVE_EINVAL. */
+#define GROVE_HUB(k) ((int)(k) + 1)
 
 typedef struct grove_supervisor_opts {
   grove_sup_strategy strategy;
@@ -91,9 +101,9 @@ int grove_supervisor_start(const grove_supervisor_opts *opts, const grove_child_
 
 /* Add and start a child. For simple_one_for_one, spec may be NULL (the
  * template with its own arg) or carry just another arg (cls NULL: the
- * template's class). Waits until the child's init has returned. Returns 0
- * and *child (may be NULL), GROVE_EEXIST (the id is taken), GROVE_EINVAL,
- * the error of a failed init, or a call error. */
+ * template's class; hub 0: the template's hub). Waits until the child's init has returned. Returns
+ * 0 and *child (may be NULL), GROVE_EEXIST (the id is taken), GROVE_EINVAL, the error of a failed
+ * init, or a call error. */
 int grove_supervisor_start_child(grove_ref sup, const grove_child_spec *spec, grove_ref *child);
 
 /* Stop a child (by ref) and forget it (it is not restarted). */

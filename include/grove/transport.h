@@ -112,12 +112,43 @@ int grove_node_wait_up(const char *node, double timeout);
  * GROVE_ETIMEDOUT. */
 int grove_whereis_remote(const char *node, const char *name, grove_ref *out, double timeout);
 
+/* Wait until `name` is registered on `node` (global:whereis_name that waits):
+ * until the node is up (grove_node_wait_up), then asks it, again and again
+ * (every 2 ms at first, backing off to 50 ms) while the answer is
+ * GROVE_ENOENT or the node is unreachable. Returns 0 and *out;
+ * GROVE_ETIMEDOUT when the timeout passed first; GROVE_EINVAL; GROVE_ENOENT
+ * when no node runs here; another answer of grove_whereis_remote
+ * (GROVE_EPROTO...). Names on this node itself: grove_whereis_wait. */
+int grove_whereis_remote_wait(const char *node, const char *name, grove_ref *out, double timeout);
+
+/* grove_call_name for a name registered on another node (or this one): the
+ * name is resolved at this call (grove_whereis_remote_wait), so a worker
+ * restarted by its supervisor, or a whole node restarted with its actors, is
+ * invisible to the caller; the wait for the name and the call share
+ * `timeout`. Takes ownership of msg. Returns grove_call's codes, and when
+ * the name could not be resolved in time GROVE_ENOENT (the node answered
+ * that nobody has the name) or GROVE_EHOSTUNREACH (the node was not up).
+ * Sent at most once, as grove_call_name. */
+int grove_call_name_remote(const char *node, const char *name, grove_msg *msg, grove_msg **reply,
+                           double timeout);
+
 /* The calling actor receives GROVE_TAG_NODEDOWN / GROVE_TAG_NODEUP messages
  * [node name] when the node goes down / comes (back) up. */
 #define GROVE_TAG_NODEDOWN "grove.nodedown"
 #define GROVE_TAG_NODEUP "grove.nodeup"
 int grove_monitor_node(const char *node);
 int grove_demonitor_node(const char *node);
+
+/* Watch a node from any greenlet (not only an actor): every time it goes
+ * down or comes (back) up, the same GROVE_TAG_NODEDOWN / GROVE_TAG_NODEUP
+ * message an actor would get, [node name], is put into q, which then owns
+ * it (the getter frees it with grove_msg_free). The watch lasts until
+ * grove_demonitor(*id); after that returns nothing more is put into q (the
+ * caller keeps q alive, on this hub, until then, and frees the messages it
+ * holds). A full bounded q drops the message (counted, logged as
+ * GROVE_LOG_DROP). Never blocks. Returns 0, GROVE_ENOENT (no node runs on
+ * this hub), GROVE_EINVAL (NULL node or q), GROVE_ENOMEM. */
+int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id);
 
 typedef struct grove_node_stats {
   uint64_t sent, received; /* envelopes */
@@ -164,6 +195,11 @@ typedef struct grove_cluster_opts {
   double period;        /* ...within this many seconds (0: 5); beyond: all stopped */
   double ready_timeout; /* for a worker to start and connect (0: 10) */
   bool quiet;           /* do not log restarts on stderr */
+  /* NULL-terminated names every worker registers (its actors): with it,
+   * grove_cluster_start returns only once each is registered on every
+   * worker (within ready_timeout), so the caller can call them at once.
+   * Read during grove_cluster_start only. NULL: wait for the nodes only. */
+  const char *const *await_names;
 } grove_cluster_opts;
 
 /* Launch the workers (this thread's node must be started: it is the
@@ -176,6 +212,9 @@ typedef struct grove_cluster_opts {
  * past it, every worker is stopped and grove_cluster_wait returns
  * GROVE_EFAILED. Blocks (a supervisor start and the readiness wait). */
 int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out);
+/* Wait until `name` is registered on every worker (restarted ones
+ * included: each worker's current process). 0, GROVE_ETIMEDOUT, GROVE_EINVAL. */
+int grove_cluster_wait_name(grove_cluster *c, const char *name, double timeout);
 int grove_cluster_size(const grove_cluster *c);
 const char *grove_cluster_worker_name(const grove_cluster *c, int i);
 int grove_cluster_worker_pid(const grove_cluster *c, int i); /* 0 while restarting */
@@ -190,6 +229,36 @@ int grove_cluster_wait(grove_cluster *c, double timeout);
  * for them. Returns 0, or GROVE_ETIMEDOUT when one had to be SIGKILLed. */
 int grove_cluster_stop(grove_cluster *c, double timeout);
 void grove_cluster_free(grove_cluster *c);
+
+/* ---- work distribution over a cluster ------------------------------------------------ */
+
+typedef struct grove_cluster_map_opts {
+  size_t per_worker;  /* jobs in flight per worker at most (0: 1) */
+  double job_timeout; /* one attempt's call timeout, seconds (0: 30) */
+  int max_attempts;   /* failed attempts of one job before the map gives up (0: 3) */
+} grove_cluster_map_opts;
+
+/* Spread jobs over the workers' actor registered as `name` and gather the
+ * replies in job order (a pool of workers: Erlang's poolboy, Python's
+ * Pool.map over processes). Each job is a request message (jobs[i]: the
+ * map takes ownership of every one, even when it fails); worker i serves
+ * at most per_worker jobs at a time, each a grove_call to the name,
+ * resolved again after any failure (grove_whereis_remote_wait). A job whose
+ * attempt fails - its worker died or was restarted (GROVE_EHOSTUNREACH,
+ * GROVE_ENOENT), did not answer in job_timeout, or replied with an error -
+ * goes back to the queue for whichever worker is free first; its worker
+ * waits until the name is registered there again. Each result is delivered
+ * exactly once: results[i] gets the reply to jobs[i] (the caller owns and
+ * frees each), a late reply to an abandoned attempt is dropped (so a job
+ * may have been *done* more than once, when a worker did it but died before
+ * its reply arrived). Blocks until every job has its reply, or: a job
+ * failed max_attempts times (returns its last error), the cluster failed
+ * (GROVE_EFAILED: intensity exceeded), `timeout` passed (GROVE_ETIMEDOUT),
+ * the caller was killed (GROVE_ECANCELED). On an error, results[i] holds
+ * the replies that did arrive (NULL for the others); free them too.
+ * GROVE_EINVAL for NULL arguments (jobs are freed). opts may be NULL. */
+int grove_cluster_map(grove_cluster *c, const char *name, grove_msg **jobs, size_t n,
+                      grove_msg **results, const grove_cluster_map_opts *opts, double timeout);
 
 /* In a worker: start the node from the environment the launcher set and
  * connect to the coordinator (and to the lower-numbered workers).

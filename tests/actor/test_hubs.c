@@ -322,6 +322,103 @@ static void test_call(void) {
   CHECK_EQ(grove_hubs_stop(1.0), 0);
 }
 
+/* grove_actor_wait on an actor of another hub: a timeout, the end with its
+ * reason, an actor that ended already, a hub that is gone. */
+static void test_wait_across(void) {
+  reset();
+  CHECK_EQ(grove_hubs_start(2), 0);
+  grove_ref r;
+  CHECK_EQ(grove_actor_spawn_on(1, &counter_class, NULL, NULL, &r), 0);
+  int reason = 100;
+  double t0 = test_now();
+  CHECK_EQ(grove_actor_wait(r, &reason, 0.05), GROVE_ETIMEDOUT);
+  CHECK(test_now() - t0 >= 0.04);
+  CHECK_EQ(reason, 100);
+  CHECK_EQ(grove_actor_wait(r, &reason, NAN), GROVE_EINVAL);
+  CHECK_EQ(grove_actor_exit(r, GROVE_EXIT_KILLED), 0);
+  CHECK_EQ(grove_actor_wait(r, &reason, 5), 0);
+  CHECK_EQ(reason, GROVE_EXIT_KILLED);
+  reason = 100;
+  CHECK_EQ(grove_actor_wait(r, &reason, 5), 0); /* ended already: its slot remembers */
+  CHECK_EQ(reason, GROVE_EXIT_KILLED);
+  /* an actor that stops itself while we wait */
+  CHECK_EQ(grove_actor_spawn_on(1, &counter_class, NULL, NULL, &r), 0);
+  CHECK_EQ(grove_send(r, grove_msg_new("stop")), 0);
+  CHECK_EQ(grove_actor_wait(r, &reason, 5), 0);
+  CHECK_EQ(reason, GROVE_EXIT_NORMAL);
+  CHECK_EQ(grove_hubs_stop(1.0), 0);
+  CHECK_EQ(grove_actor_wait(r, &reason, 1), GROVE_ENOENT); /* its hub is gone */
+}
+
+/* A supervisor on hub 0 whose children run on hub 1: started there, one
+ * after the other; a crashed child restarted there; a dynamic child of a
+ * simple_one_for_one placed by its spec; everything stopped with the
+ * supervisor. */
+static void test_supervisor_across(void) {
+  reset();
+  CHECK_EQ(grove_hubs_start(2), 0);
+  grove_child_spec kids[] = {
+      {.id = "here", .cls = &counter_class},
+      {.id = "there", .cls = &counter_class, .shutdown = 5, .hub = GROVE_HUB(1)},
+  };
+  grove_supervisor_opts so = {.strategy = GROVE_ONE_FOR_ONE, .intensity = 5, .period = 5};
+  grove_ref sup;
+  CHECK_EQ(grove_supervisor_start(&so, kids, 2, &sup), 0);
+  grove_ref here, there;
+  CHECK_EQ(grove_supervisor_which_child(sup, "here", &here), 0);
+  CHECK_EQ(grove_supervisor_which_child(sup, "there", &there), 0);
+  int64_t hub = -1;
+  CHECK_EQ(call_where(here, &hub, NULL), 0);
+  CHECK_EQ(hub, 0);
+  CHECK_EQ(call_where(there, &hub, NULL), 0);
+  CHECK_EQ(hub, 1);
+  /* the child on hub 1 crashes: restarted, on hub 1 */
+  grove_msg *reply = NULL;
+  CHECK_EQ(grove_call(there, grove_msg_new("die"), &reply, 5.0), GROVE_ENOENT);
+  grove_ref again = there;
+  for (int i = 0; i < 500 && grove_ref_eq(again, there); i++) {
+    grove_sleep(0.002);
+    CHECK_EQ(grove_supervisor_which_child(sup, "there", &again), 0);
+  }
+  CHECK(!grove_ref_eq(again, there));
+  hub = -1;
+  CHECK_EQ(call_where(again, &hub, NULL), 0);
+  CHECK_EQ(hub, 1);
+  grove_supervisor_counts cnt;
+  CHECK_EQ(grove_supervisor_count(sup, &cnt), 0);
+  CHECK_EQ(cnt.restarts, 1);
+  CHECK_EQ(cnt.active, 2);
+  /* a hub that does not exist: the start fails, nothing is left */
+  grove_child_spec bad = {.id = "nowhere", .cls = &counter_class, .hub = GROVE_HUB(7)};
+  grove_ref none;
+  CHECK_EQ(grove_supervisor_start_child(sup, &bad, &none), GROVE_EINVAL);
+  CHECK_EQ(grove_supervisor_count(sup, &cnt), 0);
+  CHECK_EQ(cnt.specs, 2);
+  /* stop: every child stopped, the one on hub 1 too (a shutdown signal,
+   * then the supervisor waits for its end across the hubs) */
+  CHECK_EQ(grove_supervisor_stop(sup, 5), 0);
+  int reason = 100;
+  CHECK_EQ(grove_actor_wait(again, &reason, 5), 0);
+  CHECK_EQ(reason, GROVE_EXIT_SHUTDOWN);
+
+  /* simple_one_for_one: the template on hub 0, a child placed on hub 1 */
+  grove_child_spec tmpl = {.cls = &counter_class, .restart = GROVE_TEMPORARY, .shutdown = 5};
+  so.strategy = GROVE_SIMPLE_ONE_FOR_ONE;
+  CHECK_EQ(grove_supervisor_start(&so, &tmpl, 1, &sup), 0);
+  grove_ref d0, d1;
+  CHECK_EQ(grove_supervisor_start_child(sup, NULL, &d0), 0);
+  grove_child_spec on1 = {.hub = GROVE_HUB(1)};
+  CHECK_EQ(grove_supervisor_start_child(sup, &on1, &d1), 0);
+  CHECK_EQ(call_where(d0, &hub, NULL), 0);
+  CHECK_EQ(hub, 0);
+  CHECK_EQ(call_where(d1, &hub, NULL), 0);
+  CHECK_EQ(hub, 1);
+  CHECK_EQ(grove_supervisor_stop(sup, 5), 0);
+  CHECK_EQ(grove_actor_wait(d1, &reason, 5), 0);
+  CHECK_EQ(reason, GROVE_EXIT_SHUTDOWN);
+  CHECK_EQ(grove_hubs_stop(1.0), 0);
+}
+
 /* ---- monitors, links, exit signals -------------------------------------------------- */
 
 typedef struct watcher {
@@ -563,5 +660,6 @@ static void test_misuse_eperm(void) {
 
 TEST_MAIN(TEST(test_start_stop), TEST(test_run_on), TEST(test_call_on_timeout), TEST(test_spawn_on),
           TEST(test_send_order), TEST(test_stale_refs), TEST(test_bounded), TEST(test_call),
-          TEST(test_monitor), TEST(test_links), TEST(test_registry), TEST(test_stop_kills_stubborn),
+          TEST(test_wait_across), TEST(test_supervisor_across), TEST(test_monitor),
+          TEST(test_links), TEST(test_registry), TEST(test_stop_kills_stubborn),
           TEST(test_misuse_eperm))

@@ -585,6 +585,19 @@ static double link_time(grove_ref keeper, int n) {
   return t;
 }
 
+/* The best of three: a few milliseconds measured once are at the mercy of
+ * one preemption on a loaded machine (5 ms instead of 0.3 seen under CI
+ * load), which says nothing about the tables. */
+static double link_time_best(grove_ref keeper, int n) {
+  double best = 1e9;
+  for (int i = 0; i < 3; i++) {
+    double t = link_time(keeper, n);
+    best = t < best ? t : best;
+    settle();
+  }
+  return best;
+}
+
 static void test_ended_ends_leave_nothing(void) {
   grove_ref keeper;
   CHECK_EQ(grove_actor_spawn_ex(&churn_class, IARG(10000), NULL, &keeper), 0);
@@ -596,7 +609,7 @@ static void test_ended_ends_leave_nothing(void) {
   for (int i = 0; i < 3000 && churn_downs < 10000; i++)
     grove_sleep(0.01);
   CHECK_EQ(churn_downs, 10000);
-  double before = link_time(keeper, 2000);
+  double before = link_time_best(keeper, 2000);
   settle();
   size_t base = heap_in_use();
   /* 100k temporary actors, each monitored by and linked to the keeper */
@@ -607,7 +620,7 @@ static void test_ended_ends_leave_nothing(void) {
     grove_sleep(0.01);
   CHECK_EQ(churn_downs, 100000);
   size_t grown = heap_in_use() > base ? heap_in_use() - base : 0;
-  double after = link_time(keeper, 2000);
+  double after = link_time_best(keeper, 2000);
   settle();
   printf("     heap +%zu B after the churn; 2000 links: %.2f ms before, %.2f ms after\n", grown,
          before * 1e3, after * 1e3);

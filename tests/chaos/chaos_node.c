@@ -486,12 +486,7 @@ static void *diecalls(void *arg) {
     int last_code = 0;
     for (int k = 0; k < n; k++) {
       grove_ref r;
-      int rc = GROVE_ENOENT;
-      for (int t = 0; t < 100 && rc != 0; t++) {
-        rc = grove_whereis_remote(p->name, "mortal", &r, 1.0);
-        if (rc)
-          grove_sleep(0.01);
-      }
+      int rc = grove_whereis_remote_wait(p->name, "mortal", &r, 2.0);
       if (rc) {
         lookup_failed++;
         continue;

@@ -7,7 +7,11 @@
  * grove_cluster_stop); then it stops its node, closes its hub and exits 0.
  * It dies with the test (PR_SET_PDEATHSIG) and gives up after 30 s.
  * "--join-delay=SECONDS": wait that long before joining (a worker that is
- * slow to start, so a test can kill it before it connects). "--plain": none
+ * slow to start, so a test can kill it before it connects).
+ * "--register-delay=SECONDS": join at once, register "w" that much later (a
+ * worker whose node is up before its actors are). "w" also serves
+ * grove_cluster_map's jobs: "sq" [x, ms] sleeps ms and replies
+ * [x*x, pid, inbox length] ("bad" replies GROVE_EPROTO). "--plain": none
  * of its own care (no parent-death signal, no coordinator monitor): only
  * what grove_cluster_join does makes it exit with its coordinator.
  */
@@ -35,6 +39,20 @@ static int w_receive(grove_actor *self, grove_msg *msg) {
                        coord && getenv("GROVE_CLUSTER_COORDINATOR") &&
                            strncmp(getenv("GROVE_CLUSTER_COORDINATOR"), coord, strlen(coord)) == 0);
     grove_reply(msg, r);
+  } else if (grove_msg_is(msg, "sq") && grove_msg_is_call(msg)) {
+    int64_t x = 0, ms = 0;
+    grove_msg_int(msg, 0, &x);
+    grove_msg_int(msg, 1, &ms);
+    grove_sleep((double)ms / 1e3);
+    grove_actor_stats st = {0};
+    grove_actor_stats_get(grove_self(), &st);
+    grove_msg *r = grove_msg_new("sq");
+    grove_msg_pack_int(r, x * x);
+    grove_msg_pack_int(r, getpid());
+    grove_msg_pack_int(r, (int64_t)st.inbox_len);
+    grove_reply(msg, r);
+  } else if (grove_msg_is(msg, "bad") && grove_msg_is_call(msg)) {
+    grove_reply_error(msg, GROVE_EPROTO);
   }
   return 0;
 }
@@ -87,6 +105,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cluster_worker: grove_cluster_join: %s\n", grove_err_name(rc));
     return 2;
   }
+  double register_delay = 0;
+  for (int i = 1; i < argc; i++)
+    if (strncmp(argv[i], "--register-delay=", 17) == 0)
+      register_delay = atof(argv[i] + 17);
+  if (register_delay > 0)
+    grove_sleep(register_delay);
   grove_actor_opts o = {.name = "w"};
   grove_ref w = GROVE_REF_NULL, ctl = GROVE_REF_NULL;
   CHECK_EQ(grove_actor_spawn_ex(&w_class, NULL, &o, &w), 0);

@@ -8,6 +8,7 @@
  * rejoins. Past the intensity limit every worker is stopped and
  * grove_cluster_wait says GROVE_EFAILED. grove_cluster_stop ends them all.
  */
+#define TR_TIME_LIMIT 60 /* seconds: the whole program (seven clusters) */
 #include "tr_util.h"
 
 #ifndef GROVE_TEST_CLUSTER_WORKER
@@ -26,13 +27,17 @@ static int child_main(const tr_child *c) {
     return 2;
   if (grove_node_start(c->name, c->endpoint, NULL) != 0)
     return 3;
-  grove_cluster_opts o = {.argv = plain_argv, .workers = 2, .prefix = c->name, .quiet = true};
+  /* Announce once both workers run: the faults are for running workers
+   * (one still in grove_cluster_join waits for its coordinator up to its
+   * connect timeout, 10 s, however frozen the coordinator is). Their node
+   * being up here is not enough - the worker's side of the handshake may
+   * still be on its way - but "w", registered once join has returned, is. */
+  static const char *const names[] = {"w", NULL};
+  grove_cluster_opts o = {
+      .argv = plain_argv, .workers = 2, .prefix = c->name, .quiet = true, .await_names = names};
   grove_cluster *cl = NULL;
   if (grove_cluster_start(&o, &cl) != 0)
     return 4;
-  /* Announce once both workers are up: the faults are for running workers
-   * (one still joining waits for its coordinator up to its connect timeout,
-   * 10 s, however frozen the coordinator is). */
   for (int i = 0; i < 2; i++) {
     char w[64];
     snprintf(w, sizeof w, "%s-%d", c->name, i);
@@ -112,11 +117,9 @@ static void test_workers_leave_frozen_coordinator(void) { coordinator_fault(SIGS
 static int who(const grove_cluster *c, int i, int64_t out[3], grove_ref *ref) {
   const char *name = grove_cluster_worker_name(c, i);
   grove_ref w;
-  /* "up" means its node is connected: the worker registers "w" just after */
-  int rc;
-  double deadline = test_now() + 3;
-  while ((rc = grove_whereis_remote(name, "w", &w, 3.0)) == GROVE_ENOENT && test_now() < deadline)
-    grove_sleep(0.005);
+  /* "up" means its node is connected: the worker registers "w" just after
+   * (and a restarted one again): wait for the name. */
+  int rc = grove_whereis_remote_wait(name, "w", &w, 3.0);
   if (rc)
     return rc;
   if (ref)
@@ -304,6 +307,146 @@ static void test_cluster_errors(void) {
   CHECK_EQ(grove_node_stop(), 0);
 }
 
-TR_MAIN(child_main, TEST(test_cluster_restart), TEST(test_cluster_intensity),
-        TEST(test_cluster_errors), TEST(test_workers_die_with_killed_coordinator),
-        TEST(test_workers_leave_frozen_coordinator))
+/* grove_cluster_start with await_names returns once every worker has
+ * registered them: no caller loops on whereis. Workers here register "w"
+ * 0.3 s after their node is up. */
+static void test_cluster_await_names(void) {
+  static const char *const slow_argv[] = {GROVE_TEST_CLUSTER_WORKER, "--register-delay=0.3", NULL};
+  static const char *const names[] = {"w", NULL};
+  CHECK_EQ(grove_node_start("coord", tr_ipc("coord"), NULL), 0);
+  grove_cluster_opts o = {
+      .argv = slow_argv, .workers = 2, .prefix = "aw", .quiet = true, .await_names = names};
+  grove_cluster *c = NULL;
+  double t = test_now();
+  CHECK_EQ(grove_cluster_start(&o, &c), 0);
+  if (!c) {
+    grove_node_stop();
+    return;
+  }
+  CHECK(test_now() - t >= 0.3);
+  for (int i = 0; i < 2; i++) {
+    grove_ref w;
+    CHECK_EQ(grove_whereis_remote(grove_cluster_worker_name(c, i), "w", &w, 2.0), 0);
+    /* by name, on the node: resolved at the call */
+    grove_msg *r = NULL;
+    CHECK_EQ(
+        grove_call_name_remote(grove_cluster_worker_name(c, i), "w", grove_msg_new("who"), &r, 2.0),
+        0);
+    CHECK_EQ(tr_int(r, 0), i);
+    grove_msg_free(r);
+  }
+  CHECK_EQ(grove_cluster_wait_name(c, "w", 1.0), 0);
+  CHECK_EQ(grove_cluster_wait_name(c, "nobody", 0.1), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_cluster_wait_name(NULL, "w", 0.1), GROVE_EINVAL);
+  grove_ref r;
+  CHECK_EQ(grove_whereis_remote_wait("aw-0", "nobody", &r, 0.1), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_whereis_remote_wait("nonode", "w", &r, 0.1), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_whereis_remote_wait("aw-0", "", &r, 0.1), GROVE_EINVAL);
+  grove_msg *rep = NULL;
+  CHECK_EQ(grove_call_name_remote("aw-0", "nobody", grove_msg_new("who"), &rep, 0.1), GROVE_ENOENT);
+  CHECK_EQ(grove_call_name_remote("nonode", "w", grove_msg_new("who"), &rep, 0.1),
+           GROVE_EHOSTUNREACH);
+  /* a restart: the name is gone, then back; a call by name waits for it */
+  int old = grove_cluster_worker_pid(c, 1);
+  CHECK_EQ(grove_cluster_kill_worker(c, 1, SIGKILL), 0);
+  t = test_now();
+  CHECK_EQ(grove_call_name_remote("aw-1", "w", grove_msg_new("who"), &rep, 5.0), 0);
+  printf("     call by name across a worker's restart: %.3f s\n", test_now() - t);
+  if (rep) {
+    CHECK_EQ(tr_int(rep, 1), grove_cluster_worker_pid(c, 1));
+    CHECK(tr_int(rep, 1) != old);
+    grove_msg_free(rep);
+  }
+  CHECK_EQ(grove_cluster_stop(c, 2.0), 0);
+  grove_cluster_free(c);
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
+/* grove_cluster_map: 60 jobs over 3 workers, 2 in flight each; worker 1 is
+ * SIGKILLed mid-run. Every result arrives once, in job order; the jobs the
+ * dead worker held are re-sent; no worker ever had more than 2 queued. */
+static grove_cluster *map_cluster;
+static void *kill_midway(void *arg) {
+  (void)arg;
+  grove_sleep(0.25);
+  test_log("kill pid %d", grove_cluster_worker_pid(map_cluster, 1));
+  CHECK_EQ(grove_cluster_kill_worker(map_cluster, 1, SIGKILL), 0);
+  return NULL;
+}
+
+static grove_msg *sq_job(int64_t x, int64_t ms) {
+  grove_msg *m = grove_msg_new("sq");
+  grove_msg_pack_int(m, x);
+  grove_msg_pack_int(m, ms);
+  return m;
+}
+
+static void test_cluster_map(void) {
+  static const char *const names[] = {"w", NULL};
+  CHECK_EQ(grove_node_start("coord", tr_ipc("coord"), NULL), 0);
+  grove_cluster_opts o = {
+      .argv = worker_argv, .workers = 3, .prefix = "mw", .quiet = true, .await_names = names};
+  CHECK_EQ(grove_cluster_start(&o, &map_cluster), 0);
+  grove_cluster *c = map_cluster;
+  if (!c) {
+    grove_node_stop();
+    return;
+  }
+  enum { N = 60 };
+  grove_msg *jobs[N], *res[N];
+  for (int i = 0; i < N; i++)
+    jobs[i] = sq_job(i, 20);
+  int victim = grove_cluster_worker_pid(c, 1);
+  grove_greenlet *k = grove_spawn(kill_midway, NULL);
+  grove_cluster_map_opts mo = {.per_worker = 2, .job_timeout = 5};
+  double t = test_now();
+  CHECK_EQ(grove_cluster_map(c, "w", jobs, N, res, &mo, 20), 0);
+  printf("     %d jobs, one worker SIGKILLed: %.3f s\n", N, test_now() - t);
+  CHECK_EQ(grove_join(k, 1), 0);
+  grove_greenlet_release(k);
+  CHECK_EQ(grove_cluster_restarts(c), 1);
+  int by_victim = 0, by_new = 0;
+  int64_t max_inbox = 0;
+  for (int i = 0; i < N; i++) {
+    CHECK(res[i] != NULL);
+    if (!res[i])
+      continue;
+    CHECK_EQ(tr_int(res[i], 0), (int64_t)i * i); /* in job order */
+    int64_t pid = tr_int(res[i], 1), inbox = tr_int(res[i], 2);
+    by_victim += pid == victim;
+    by_new += pid == grove_cluster_worker_pid(c, 1);
+    if (inbox > max_inbox)
+      max_inbox = inbox;
+    grove_msg_free(res[i]);
+  }
+  printf("     done by the killed worker: %d, by its successor: %d, max queued: %lld\n", by_victim,
+         by_new, (long long)max_inbox);
+  CHECK(by_victim > 0);
+  CHECK(max_inbox <= 1); /* 2 in flight: one processed, at most one waiting */
+
+  /* a job that fails on every worker: the map gives up with its error */
+  grove_msg *bad[3] = {sq_job(1, 0), grove_msg_new("bad"), sq_job(3, 0)};
+  mo.max_attempts = 2;
+  CHECK_EQ(grove_cluster_map(c, "w", bad, 3, res, &mo, 10), GROVE_EPROTO);
+  CHECK(res[1] == NULL);
+  for (int i = 0; i < 3; i++)
+    grove_msg_free(res[i]);
+  /* nothing to do; bad arguments (the jobs are freed) */
+  CHECK_EQ(grove_cluster_map(c, "w", NULL, 0, NULL, NULL, 1), 0);
+  grove_msg *one[1] = {sq_job(2, 0)};
+  CHECK_EQ(grove_cluster_map(c, NULL, one, 1, res, NULL, 1), GROVE_EINVAL);
+  /* a timeout: slow jobs */
+  grove_msg *slow[2] = {sq_job(1, 2000), sq_job(2, 2000)};
+  t = test_now();
+  CHECK_EQ(grove_cluster_map(c, "w", slow, 2, res, NULL, 0.2), GROVE_ETIMEDOUT);
+  CHECK(test_now() - t < 1.5);
+  CHECK(res[0] == NULL && res[1] == NULL);
+  CHECK_EQ(grove_cluster_stop(c, 2.0), 0);
+  grove_cluster_free(c);
+  map_cluster = NULL;
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
+TR_MAIN(child_main, TEST(test_cluster_restart), TEST(test_cluster_await_names),
+        TEST(test_cluster_map), TEST(test_cluster_intensity), TEST(test_cluster_errors),
+        TEST(test_workers_die_with_killed_coordinator), TEST(test_workers_leave_frozen_coordinator))

@@ -55,12 +55,7 @@ static void hijack(int srv_dials) {
   int rc = grove_node_wait_up(SRV, 10.0);
   CHECK_EQ(rc, 0);
   grove_ref echo2 = GROVE_REF_NULL;
-  for (int i = 0; rc == 0 && i < 100; i++) {
-    if (grove_whereis_remote(SRV, "echo", &echo2, 1.0) == 0)
-      break;
-    grove_sleep(0.05);
-    grove_node_wait_up(SRV, 5.0);
-  }
+  CHECK_EQ(grove_whereis_remote_wait(SRV, "echo", &echo2, 10.0), 0);
   CHECK(grove_ref_eq(echo2, echo)); /* the same node, not a stranger */
   CHECK_EQ(tr_call_int(echo, TR_MSG("x", 2), 5.0), 2);
   printf("%s: srv answers again %.2f s after the stranger left\n",
