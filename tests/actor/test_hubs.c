@@ -374,7 +374,7 @@ static void test_supervisor_across(void) {
   CHECK_EQ(hub, 1);
   /* the child on hub 1 crashes: restarted, on hub 1 */
   grove_msg *reply = NULL;
-  CHECK_EQ(grove_call(there, grove_msg_new("die"), &reply, 5.0), GROVE_ENOENT);
+  CHECK_EQ(grove_call(there, grove_msg_new("die"), &reply, 5.0), GROVE_EEXITED);
   grove_ref again = there;
   for (int i = 0; i < 500 && grove_ref_eq(again, there); i++) {
     grove_sleep(0.002);
