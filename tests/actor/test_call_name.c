@@ -62,7 +62,7 @@ static void test_call_name_basic(void) {
   CHECK_EQ(inc, incarnation);
   /* the callee ends before replying: the call fails, it is not re-sent */
   grove_msg *r = NULL;
-  CHECK_EQ(grove_call_name("kv", grove_msg_new("diecall"), &r, 1), GROVE_ENOENT);
+  CHECK_EQ(grove_call_name("kv", grove_msg_new("diecall"), &r, 1), GROVE_EEXITED);
   CHECK(r == NULL);
   CHECK(!grove_actor_alive(k));
   /* bad arguments: the message is freed all the same */
