@@ -20,6 +20,9 @@
  *   actors_1m_idle  RSS bytes per idle actor (1M actors, each has run init)
  *   skynet          1M actors in a 10-ary tree summing their ids: wall
  *                   seconds (skynet) and peak RSS (skynet_rss)
+ *   skynet_hubs     the same over one hub per CPU (the root's ten subtrees
+ *                   placed round-robin): seconds and peak RSS (run it alone
+ *                   for its own peak: the RSS is the whole process's)
  *   pipeline        messages/s through 4 actor stages
  *   fairness_timer_lateness
  *                   ms, the worst lateness of a 10 ms periodic timer while an
@@ -422,8 +425,14 @@ static int sky_receive(grove_actor *self, grove_msg *msg) {
     }
     int64_t step = size / 10;
     a->pending = 10;
+    /* skynet_hubs: the root spreads its ten subtrees over the hubs */
+    size_t hubs = grove_ref_is_null(a->parent) ? grove_hub_count() : 1;
     for (int i = 0; i < 10; i++) {
-      grove_ref c = grove_actor_spawn(self->_cls, NULL);
+      grove_ref c = GROVE_REF_NULL;
+      if (hubs > 1)
+        grove_actor_spawn_on((size_t)i % hubs, self->_cls, NULL, NULL, &c);
+      else
+        c = grove_actor_spawn(self->_cls, NULL);
       grove_msg *j = grove_msg_new("job");
       grove_msg_pack_ref(j, grove_actor_ref(self));
       grove_msg_pack_int(j, num + i * step);
@@ -451,7 +460,7 @@ static int sky_receive(grove_actor *self, grove_msg *msg) {
 static const grove_actor_class sky_class = {
     .name = "skynet", .size = sizeof(sky_actor), .receive = sky_receive};
 
-static void bench_skynet(void) {
+static void skynet_run(const char *name) {
   int64_t size = quick ? 100000 : 1000000;
   double best = 1e9;
   for (int rep = 0; rep < 3; rep++) {
@@ -467,15 +476,31 @@ static void bench_skynet(void) {
       grove_sleep(0.0005);
     double dt = now_s() - t0;
     if (skynet_result != size * (size - 1) / 2)
-      fail("skynet", "wrong sum");
+      fail(name, "wrong sum");
     grove_sleep(0.001); /* the root's end */
     if (dt < best)
       best = dt;
   }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  report("skynet", best, "s");
-  report("skynet_rss", (double)ru.ru_maxrss / 1024.0, "MiB(peak, whole process)");
+  char rss[64];
+  snprintf(rss, sizeof rss, "%s_rss", name);
+  report(name, best, "s");
+  report(rss, (double)ru.ru_maxrss / 1024.0, "MiB(peak, whole process)");
+}
+
+static void bench_skynet(void) { skynet_run("skynet"); }
+
+/* skynet over every hub (one per CPU): the root places its ten subtrees
+ * round-robin on the hubs, each grows locally; the sums come back across.
+ * Compare with skynet (one hub). The peak RSS is the whole process's, and
+ * counts an earlier skynet in the same run. */
+static void bench_skynet_hubs(void) {
+  if (grove_hubs_start(0) != 0)
+    fail("skynet_hubs", "grove_hubs_start");
+  skynet_run("skynet_hubs");
+  if (grove_hubs_stop(5) != 0)
+    fail("skynet_hubs", "grove_hubs_stop");
 }
 
 /* pipeline: source (main) -> parse -> transform -> sink, 64-message inboxes. */
@@ -657,6 +682,7 @@ static const struct {
     {"call_roundtrip", bench_call_roundtrip},
     {"actors_1m_idle", bench_actors_1m_idle},
     {"skynet", bench_skynet},
+    {"skynet_hubs", bench_skynet_hubs},
     {"pipeline", bench_pipeline},
     {"fairness_timer_lateness", bench_fairness_timer_lateness},
     {"cross_hub_pingpong", bench_cross_hub_pingpong},

@@ -414,8 +414,8 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
    * return, so nobody has to loop on whereis. */
   for (const char *const *nm = opts->await_names; nm && *nm; nm++)
     if ((rc = grove_cluster_wait_name(c, *nm, c->opts.ready_timeout)) != 0) {
-      fprintf(stderr, "grove: cluster: \"%s\" was not registered on every worker: %s\n", *nm,
-              grove_strerror(rc));
+      cluster_log(GROVE_LOG_ERROR, NULL, "cluster: \"%s\" was not registered on every worker: %s",
+                  *nm, grove_strerror(rc));
       goto fail_running;
     }
   grove_spawn_opts wo = {.name = "cluster-supervisor"};

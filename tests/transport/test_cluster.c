@@ -27,13 +27,17 @@ static int child_main(const tr_child *c) {
     return 2;
   if (grove_node_start(c->name, c->endpoint, NULL) != 0)
     return 3;
-  grove_cluster_opts o = {.argv = plain_argv, .workers = 2, .prefix = c->name, .quiet = true};
+  /* Announce once both workers run: the faults are for running workers
+   * (one still in grove_cluster_join waits for its coordinator up to its
+   * connect timeout, 10 s, however frozen the coordinator is). Their node
+   * being up here is not enough - the worker's side of the handshake may
+   * still be on its way - but "w", registered once join has returned, is. */
+  static const char *const names[] = {"w", NULL};
+  grove_cluster_opts o = {
+      .argv = plain_argv, .workers = 2, .prefix = c->name, .quiet = true, .await_names = names};
   grove_cluster *cl = NULL;
   if (grove_cluster_start(&o, &cl) != 0)
     return 4;
-  /* Announce once both workers are up: the faults are for running workers
-   * (one still joining waits for its coordinator up to its connect timeout,
-   * 10 s, however frozen the coordinator is). */
   for (int i = 0; i < 2; i++) {
     char w[64];
     snprintf(w, sizeof w, "%s-%d", c->name, i);
