@@ -17,8 +17,9 @@
 #
 # --quick: 3 runs instead of 5, grove-bench's --quick sizes (100k instead of
 # 1M objects, a tenth of the loops; gevent 10k instead of 100k), one
-# repetition inside each process, Go/Erlang/CAF on one thread only, 1-second
-# echo runs: under two minutes on a 2-core machine.
+# repetition inside each process, Go/Erlang/CAF on one thread only (their
+# runs of the several-hub benchmarks keep every core), 1-second echo runs:
+# under two minutes on a 2-core machine.
 # Environment: BENCH_RUNS (runs per benchmark), BENCH_TIMEOUT (seconds per
 # run: 300, quick 60), GROVE_DEPS_EXTRA (passed on to install-deps.sh).
 set -eu
@@ -311,10 +312,14 @@ say "bench: $RUNS runs per benchmark$([ "$QUICK" = 1 ] && echo ', quick sizes');
 ulimit -n 20000 2>/dev/null || true # tcp_connections holds thousands of sockets
 NPROC=$(nproc)
 
+# grove's several-hub benchmarks (2 hubs; skynet_hubs: one per CPU); the
+# peers run them in their multi-core default only, --quick too.
+HUB_NAMES="cross_hub_pingpong cross_hub_call parallel_pingpong skynet_hubs hubs_idle_cpu"
+
 # grove itself. The names after pipeline are those grove-bench is still to
 # learn: they show as pending until it does.
 for name in switch yield spawn_join queue_pingpong greenlets_1m actor_pingpong call_roundtrip \
-  actors_1m_idle skynet pipeline fairness_timer_lateness remote_rtt_ipc remote_rtt_tcp \
+  actors_1m_idle skynet pipeline $HUB_NAMES fairness_timer_lateness remote_rtt_ipc remote_rtt_tcp \
   remote_throughput_ipc remote_throughput_tcp remote_throughput_curve remote_flood_rss \
   remote_flood_timer_lateness remote_flood_timer_lateness_256k tcp_echo tcp_connections \
   http_hello http_long_poll_conns ws_echo; do
@@ -323,7 +328,12 @@ for name in switch yield spawn_join queue_pingpong greenlets_1m actor_pingpong c
   remote_* | tcp_*) detail="grove-bench and its own second process" ;;
   http_* | ws_*) detail="grove-bench and its server process" ;;
   esac
-  bench grove "1 hub" "$detail" "$name" "$why_grove" "$B/grove-bench" $Q "$name"
+  mode="1 hub"
+  case $name in
+  skynet_hubs) mode="$NPROC hubs" ;;
+  cross_hub_* | parallel_pingpong | hubs_idle_cpu) mode="2 hubs" ;;
+  esac
+  bench grove "$mode" "$detail" "$name" "$why_grove" "$B/grove-bench" $Q "$name"
 done
 
 bench "bare asm" "$(uname -m)" "the physical floor" switch "$why_asm" "$B/asm-switch" $Q switch
@@ -344,6 +354,10 @@ for name in $GO_NAMES; do
   done
 done
 
+for name in $HUB_NAMES; do
+  bench Go "GOMAXPROCS=$NPROC (default)" "" "$name" "$why_go" env -u GOMAXPROCS "$P/go-peer" $Q "$name"
+done
+
 ERL_NAMES="spawn_join actor_pingpong call_roundtrip actors_1m_idle skynet pipeline"
 export ERL_CRASH_DUMP_SECONDS=0 # a failed run leaves no erl_crash.dump behind
 for name in $ERL_NAMES; do
@@ -355,11 +369,20 @@ for name in $ERL_NAMES; do
   done
 done
 
+for name in $HUB_NAMES; do
+  bench Erlang "+S $NPROC (default)" "" "$name" "$why_erlang" \
+    erl -noshell +P 4194304 -pa "$P/erlang" -run grove_peer main -extra $Q "$name"
+done
+
 CAF_NAMES="spawn_join actor_pingpong call_roundtrip actors_1m_idle skynet pipeline"
 for name in $CAF_NAMES; do
   for threads in $THREADS; do
     bench CAF "max-threads=$threads" "" "$name" "$why_caf" "$P/caf-peer" --threads "$threads" $Q "$name"
   done
+done
+
+for name in $HUB_NAMES; do
+  bench CAF "max-threads=$NPROC" "" "$name" "$why_caf" "$P/caf-peer" --threads "$NPROC" $Q "$name"
 done
 
 GEVENT=$ROOT/bench/peers/gevent/peer.py

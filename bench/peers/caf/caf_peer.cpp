@@ -21,6 +21,20 @@
 //   pipeline        msgs/s through source -> parse -> transform -> sink; CAF
 //                   mailboxes are unbounded, so each hop is held to 64 messages
 //                   in flight by credit (acks of 32)
+//
+// grove's several-hub benchmarks, run by the driver with one thread per core
+// (CAF has no hubs: an actor is scheduled on the worker of whoever sent it a
+// message and other workers steal; nothing here pins an actor to a thread):
+//
+//   cross_hub_pingpong  actor_pingpong, --threads workers
+//   cross_hub_call      call_roundtrip, --threads workers
+//   parallel_pingpong   total msgs/s of one ping-pong pair per worker, all at
+//                       once; parallel_pingpong_ratio: over the same pairs in
+//                       a second actor system with max-threads 1
+//   skynet_hubs         skynet, --threads workers (it spreads its actors over
+//                       every worker by itself)
+//   hubs_idle_cpu       % of a CPU used over 2 s by the process, an echo actor
+//                       having answered 1000 requests and waiting
 #include <caf/all.hpp>
 
 #include <atomic>
@@ -30,6 +44,7 @@
 #include <cstring>
 #include <deque>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -141,7 +156,7 @@ behavior player(event_based_actor* self, int64_t n, actor main) {
   };
 }
 
-void bench_actor_pingpong(actor_system& sys) {
+void actor_pingpong(actor_system& sys, const char* name) {
   int64_t n = size(500000, 100000);
   double rate = best(3, false, [&] {
     scoped_actor main{sys};
@@ -155,8 +170,10 @@ void bench_actor_pingpong(actor_system& sys) {
     anon_send_exit(b, exit_reason::user_shutdown);
     return (double)n / dt;
   });
-  report("actor_pingpong", rate / 1e6, "M msgs/s");
+  report(name, rate / 1e6, "M msgs/s");
 }
+
+void bench_actor_pingpong(actor_system& sys) { actor_pingpong(sys, "actor_pingpong"); }
 
 // ---- call_roundtrip -------------------------------------------------------------
 
@@ -182,7 +199,7 @@ behavior caller(event_based_actor* self, actor server, int64_t n, actor main) {
   return {[](done_atom) {}}; // stays alive while its requests are out
 }
 
-void bench_call_roundtrip(actor_system& sys) {
+void call_roundtrip(actor_system& sys, const char* name) {
   int64_t n = size(250000, 50000);
   auto server = sys.spawn(echo);
   double ns = best(3, true, [&] {
@@ -193,8 +210,10 @@ void bench_call_roundtrip(actor_system& sys) {
     return (now_s() - t0) * 1e9 / (double)n;
   });
   anon_send_exit(server, exit_reason::user_shutdown);
-  report("call_roundtrip", ns, "ns");
+  report(name, ns, "ns");
 }
+
+void bench_call_roundtrip(actor_system& sys) { call_roundtrip(sys, "call_roundtrip"); }
 
 // ---- actors_1m_idle ----------------------------------------------------------------
 
@@ -247,7 +266,7 @@ behavior skynet(stateful_actor<sky_state>* self, actor parent, int64_t num, int6
   }};
 }
 
-void bench_skynet(actor_system& sys) {
+void skynet_run(actor_system& sys, const char* name) {
   int64_t n = size(1000000, 100000);
   double s = best(1, true, [&] { // seconds each: one per process
     scoped_actor main{sys};
@@ -257,11 +276,13 @@ void bench_skynet(actor_system& sys) {
     main->receive([&](int64_t v) { sum = v; });
     double dt = now_s() - t0;
     if (sum != n * (n - 1) / 2)
-      fail("skynet", "wrong sum");
+      fail(name, "wrong sum");
     return dt;
   });
-  report("skynet", s, "s");
+  report(name, s, "s");
 }
+
+void bench_skynet(actor_system& sys) { skynet_run(sys, "skynet"); }
 
 // ---- pipeline ------------------------------------------------------------------------------
 
@@ -362,6 +383,78 @@ void bench_pipeline(actor_system& sys) {
   report("pipeline", rate / 1e6, "M msgs/s");
 }
 
+// ---- grove's several-hub benchmarks ---------------------------------------------------
+
+long threads; // --threads (0: CAF's default, one per core)
+
+void bench_cross_hub_pingpong(actor_system& sys) { actor_pingpong(sys, "cross_hub_pingpong"); }
+
+void bench_cross_hub_call(actor_system& sys) { call_roundtrip(sys, "cross_hub_call"); }
+
+void bench_skynet_hubs(actor_system& sys) { skynet_run(sys, "skynet_hubs"); }
+
+// `pairs` pairs of players, all balls thrown at once: seconds until the last
+// pair is done.
+double run_pairs(actor_system& sys, long pairs, int64_t n) {
+  scoped_actor main{sys};
+  std::vector<actor> ps;
+  for (long i = 0; i < 2 * pairs; i++)
+    ps.push_back(sys.spawn(player, n, actor_cast<actor>(main)));
+  double t0 = now_s();
+  for (long i = 0; i < pairs; i++)
+    main->send(ps[2 * i], start_atom::value, ps[2 * i + 1]);
+  for (long i = 0; i < pairs; i++)
+    main->receive([](done_atom) {});
+  double dt = now_s() - t0;
+  for (auto& p : ps)
+    anon_send_exit(p, exit_reason::user_shutdown);
+  return dt;
+}
+
+void bench_parallel_pingpong(actor_system& sys) {
+  int64_t n = size(500000, 100000);
+  long pairs = threads > 0 ? threads : (long)std::thread::hardware_concurrency();
+  double one;
+  { // the same pairs in an actor system of one thread
+    actor_system_config cfg1;
+    cfg1.set("scheduler.max-threads", 1);
+    actor_system sys1{cfg1};
+    one = best(3, false, [&] { return (double)(pairs * n) / run_pairs(sys1, pairs, n); });
+    sys1.await_all_actors_done();
+  }
+  double all = best(3, false, [&] { return (double)(pairs * n) / run_pairs(sys, pairs, n); });
+  report("parallel_pingpong", all / 1e6, "M msgs/s");
+  report("parallel_pingpong_ratio", all / one, "x");
+}
+
+double cpu_s() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+void bench_hubs_idle_cpu(actor_system& sys) {
+  auto server = sys.spawn(echo);
+  {
+    scoped_actor main{sys};
+    for (int64_t i = 0; i < 1000; i++) // a little traffic first, as grove-bench does
+      main->request(server, infinite, ping_atom::value, i)
+          .receive(
+              [&](int64_t r) {
+                if (r != i)
+                  fail("hubs_idle_cpu", "wrong reply");
+              },
+              [&](error&) { fail("hubs_idle_cpu", "request failed"); });
+  }
+  double secs = quick ? 1.0 : 2.0;
+  double c0 = cpu_s(), t0 = now_s();
+  std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+  double pct = (cpu_s() - c0) / (now_s() - t0) * 100.0;
+  anon_send_exit(server, exit_reason::user_shutdown);
+  report("hubs_idle_cpu", pct, "%");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -369,12 +462,19 @@ int main(int argc, char** argv) {
     const char* name;
     void (*fn)(actor_system&);
   } benches[] = {
-      {"spawn_join", bench_spawn_join},         {"actor_pingpong", bench_actor_pingpong},
-      {"call_roundtrip", bench_call_roundtrip}, {"actors_1m_idle", bench_actors_1m_idle},
-      {"skynet", bench_skynet},                 {"pipeline", bench_pipeline},
+      {"spawn_join", bench_spawn_join},
+      {"actor_pingpong", bench_actor_pingpong},
+      {"call_roundtrip", bench_call_roundtrip},
+      {"actors_1m_idle", bench_actors_1m_idle},
+      {"skynet", bench_skynet},
+      {"pipeline", bench_pipeline},
+      {"cross_hub_pingpong", bench_cross_hub_pingpong},
+      {"cross_hub_call", bench_cross_hub_call},
+      {"parallel_pingpong", bench_parallel_pingpong},
+      {"skynet_hubs", bench_skynet_hubs},
+      {"hubs_idle_cpu", bench_hubs_idle_cpu},
   };
   std::vector<std::string> names;
-  long threads = 0;
   for (int i = 1; i < argc; i++) {
     if (std::strcmp(argv[i], "--quick") == 0)
       quick = true;

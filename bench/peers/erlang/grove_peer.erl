@@ -19,6 +19,21 @@
 %%   skynet          1M processes in a 10-ary tree summing their ids, seconds
 %%   pipeline        msgs/s through source -> parse -> transform -> sink, the
 %%                   source held to 64 messages in flight per stage by credit
+%%
+%% grove's several-hub benchmarks, run by the driver with the default
+%% schedulers only (Erlang has no hubs: a process starts on its spawner's
+%% scheduler and the schedulers' load balancing and work stealing move it;
+%% nothing here binds a process to a scheduler):
+%%
+%%   cross_hub_pingpong  actor_pingpong, under the default schedulers
+%%   cross_hub_call      call_roundtrip, under the default schedulers
+%%   parallel_pingpong   total msgs/s of one ping-pong pair per online
+%%                       scheduler, all at once; parallel_pingpong_ratio: over
+%%                       the same pairs with schedulers_online set to 1
+%%   skynet_hubs         skynet under the default schedulers (it spreads its
+%%                       processes over every scheduler by itself)
+%%   hubs_idle_cpu       % of a CPU used over 2 s by the VM, a server process
+%%                       having answered 1000 calls and waiting
 -module(grove_peer).
 -export([main/0]).
 
@@ -28,16 +43,22 @@ main() ->
     put(quick, Quick),
     Names = [A || A <- Args, A =/= "--quick"],
     All = ["spawn_join", "actor_pingpong", "call_roundtrip", "actors_1m_idle",
-           "skynet", "pipeline"],
+           "skynet", "pipeline", "cross_hub_pingpong", "cross_hub_call",
+           "parallel_pingpong", "skynet_hubs", "hubs_idle_cpu"],
     lists:foreach(fun run/1, case Names of [] -> All; _ -> Names end),
     halt(0).
 
 run("spawn_join") -> spawn_join();
-run("actor_pingpong") -> actor_pingpong();
-run("call_roundtrip") -> call_roundtrip();
+run("actor_pingpong") -> actor_pingpong("actor_pingpong");
+run("call_roundtrip") -> call_roundtrip("call_roundtrip");
 run("actors_1m_idle") -> actors_1m_idle();
-run("skynet") -> skynet();
+run("skynet") -> skynet("skynet");
 run("pipeline") -> pipeline();
+run("cross_hub_pingpong") -> actor_pingpong("cross_hub_pingpong");
+run("cross_hub_call") -> call_roundtrip("cross_hub_call");
+run("parallel_pingpong") -> parallel_pingpong();
+run("skynet_hubs") -> skynet("skynet_hubs");
+run("hubs_idle_cpu") -> hubs_idle_cpu();
 run(Name) ->
     io:format(standard_error, "erlang-peer: unknown benchmark ~s~n", [Name]),
     halt(2).
@@ -80,7 +101,7 @@ spawn_join_loop(I, N, Sum) ->
 
 %% ---- actor_pingpong ---------------------------------------------------------
 
-actor_pingpong() ->
+actor_pingpong(Name) ->
     N = size(1000000, 200000),
     Rate = best(3, max, fun() ->
         Self = self(),
@@ -93,7 +114,7 @@ actor_pingpong() ->
         exit(A, kill), exit(B, kill),
         N / Dt
     end),
-    report("actor_pingpong", Rate / 1.0e6, "M msgs/s").
+    report(Name, Rate / 1.0e6, "M msgs/s").
 
 player(Main, N) ->
     receive
@@ -103,7 +124,7 @@ player(Main, N) ->
 
 %% ---- call_roundtrip -----------------------------------------------------------
 
-call_roundtrip() ->
+call_roundtrip(Name) ->
     N = size(500000, 100000),
     Server = spawn(fun echo_server/0),
     Ns = best(3, min, fun() ->
@@ -112,7 +133,7 @@ call_roundtrip() ->
         (now_s() - T0) * 1.0e9 / N
     end),
     exit(Server, kill),
-    report("call_roundtrip", Ns, "ns").
+    report(Name, Ns, "ns").
 
 call_loop(_, N, N) -> ok;
 call_loop(Server, I, N) ->
@@ -161,7 +182,7 @@ wait_n(Msg, N) -> receive Msg -> wait_n(Msg, N - 1) end.
 
 %% ---- skynet -----------------------------------------------------------------------
 
-skynet() ->
+skynet(Name) ->
     Size = size(1000000, 100000),
     S = best(1, min, fun() ->                % seconds each: one per process
         Self = self(),
@@ -169,10 +190,10 @@ skynet() ->
         spawn(fun() -> skynet(Self, 0, Size) end),
         Sum = receive {sum, V} -> V end,
         Dt = now_s() - T0,
-        Sum =:= Size * (Size - 1) div 2 orelse fail("skynet", "wrong sum"),
+        Sum =:= Size * (Size - 1) div 2 orelse fail(Name, "wrong sum"),
         Dt
     end),
-    report("skynet", S, "s").
+    report(Name, S, "s").
 
 skynet(Parent, Num, 1) -> Parent ! {sum, Num};
 skynet(Parent, Num, Size) ->
@@ -183,6 +204,58 @@ skynet(Parent, Num, Size) ->
 
 collect(0, Sum) -> Sum;
 collect(K, Sum) -> receive {sum, V} -> collect(K - 1, Sum + V) end.
+
+%% ---- parallel_pingpong ------------------------------------------------------------
+%% Pairs of player/2 processes, one pair per online scheduler, all balls
+%% thrown at once; the time is until the last pair is done.
+
+parallel_pingpong() ->
+    N = size(1000000, 200000),
+    Scheds = erlang:system_info(schedulers_online),
+    Pairs = Scheds,
+    Measure = fun() -> best(3, max, fun() -> Pairs * N / run_pairs(Pairs, N) end) end,
+    erlang:system_flag(schedulers_online, 1),           % the same pairs on one scheduler
+    One = Measure(),
+    erlang:system_flag(schedulers_online, Scheds),
+    All = Measure(),
+    report("parallel_pingpong", All / 1.0e6, "M msgs/s"),
+    report("parallel_pingpong_ratio", All / One, "x").
+
+run_pairs(Pairs, N) ->
+    Self = self(),
+    Ps = [{spawn(fun() -> player(Self, N) end), spawn(fun() -> player(Self, N) end)}
+          || _ <- lists:seq(1, Pairs)],
+    T0 = now_s(),
+    [A ! {ball, 1, B} || {A, B} <- Ps],
+    wait_n(done, Pairs),
+    Dt = now_s() - T0,
+    [begin exit(A, kill), exit(B, kill) end || {A, B} <- Ps],
+    Dt.
+
+%% ---- hubs_idle_cpu ------------------------------------------------------------------
+
+hubs_idle_cpu() ->
+    Server = spawn(fun echo_server/0),
+    [I = call(Server, I) || I <- lists:seq(1, 1000)],   % a little traffic first
+    Secs = size(2, 1),
+    C0 = cpu_s(), T0 = now_s(),
+    timer:sleep(Secs * 1000),
+    Pct = (cpu_s() - C0) / (now_s() - T0) * 100,
+    exit(Server, kill),
+    report("hubs_idle_cpu", Pct, "%").
+
+%% The whole VM's CPU time: the sum over its threads of the nanoseconds
+%% each has run (/proc/self/task/*/schedstat, first field), which is what
+%% getrusage(RUSAGE_SELF) adds up for the other runtimes, to the nanosecond.
+cpu_s() ->
+    {ok, Tasks} = file:list_dir("/proc/self/task"),
+    lists:sum([task_ns(T) || T <- Tasks]) / 1.0e9.
+
+task_ns(T) ->
+    case file:read_file("/proc/self/task/" ++ T ++ "/schedstat") of
+        {ok, B} -> list_to_integer(hd(string:lexemes(binary_to_list(B), " \n")));
+        _ -> 0                                         % a thread that has just ended
+    end.
 
 %% ---- pipeline ---------------------------------------------------------------------
 %% Erlang mailboxes are unbounded; the 64-message bound of the other runtimes

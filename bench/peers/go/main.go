@@ -20,6 +20,21 @@
 //	skynet          1M goroutines in a 10-ary tree summing their ids, seconds
 //	pipeline        msgs/s through source -> parse -> transform -> sink,
 //	                channels buffered to 64
+//
+// grove's several-hub benchmarks, run by the driver with the default
+// GOMAXPROCS only (Go has no hubs: its scheduler places the goroutines on
+// the Ps as it likes, and cannot be told to keep two on two cores):
+//
+//	cross_hub_pingpong  msgs/s between two goroutines over two unbuffered
+//	                    channels (queue_pingpong's loop, grove-bench's count)
+//	cross_hub_call      call_roundtrip, under the default GOMAXPROCS
+//	parallel_pingpong   total msgs/s of one such pair per P (GOMAXPROCS of
+//	                    them, all at once); parallel_pingpong_ratio: over the
+//	                    same pairs run with runtime.GOMAXPROCS(1)
+//	skynet_hubs         skynet under the default GOMAXPROCS (it spreads its
+//	                    goroutines over every P by itself)
+//	hubs_idle_cpu       % of a CPU used over 2 s by a process whose server
+//	                    goroutine has answered 1000 calls and waits
 package main
 
 import (
@@ -27,6 +42,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -201,7 +217,9 @@ type request struct {
 	reply chan int
 }
 
-func benchCallRoundtrip() {
+func benchCallRoundtrip() { callRoundtrip("call_roundtrip") }
+
+func callRoundtrip(name string) {
 	n := size(1000000, 100000)
 	server := make(chan request)
 	go func() {
@@ -215,13 +233,13 @@ func benchCallRoundtrip() {
 			r := request{i, make(chan int, 1)}
 			server <- r
 			if <-r.reply != i {
-				fail("call_roundtrip", "wrong reply")
+				fail(name, "wrong reply")
 			}
 		}
 		return float64(time.Since(t0).Nanoseconds()) / float64(n)
 	})
 	close(server)
-	report("call_roundtrip", ns, "ns")
+	report(name, ns, "ns")
 }
 
 func benchActors1MIdle() {
@@ -270,7 +288,9 @@ func skynet(c chan int64, num, size int64) {
 	c <- sum
 }
 
-func benchSkynet() {
+func benchSkynet() { skynetRun("skynet") }
+
+func skynetRun(name string) {
 	n := int64(size(1000000, 100000))
 	s := best(1, true, func() float64 { // seconds each: one per process
 		c := make(chan int64)
@@ -279,11 +299,11 @@ func benchSkynet() {
 		sum := <-c
 		dt := time.Since(t0)
 		if sum != n*(n-1)/2 {
-			fail("skynet", "wrong sum")
+			fail(name, "wrong sum")
 		}
 		return dt.Seconds()
 	})
-	report("skynet", s, "s")
+	report(name, s, "s")
 }
 
 func benchPipeline() {
@@ -325,6 +345,105 @@ func benchPipeline() {
 	report("pipeline", rate/1e6, "M msgs/s")
 }
 
+// ---- grove's several-hub benchmarks ----------------------------------------------
+
+// runPairs runs `pairs` ping-pong pairs at once, n messages each (two
+// goroutines, two unbuffered channels), and returns the wall time until the
+// last pair ends.
+func runPairs(name string, pairs, n int) float64 {
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(pairs)
+	done.Add(pairs)
+	for p := 0; p < pairs; p++ {
+		ping, pong := make(chan int), make(chan int)
+		go func() {
+			for v := range ping {
+				pong <- v + 1
+			}
+		}()
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			for i := 0; i < n/2; i++ {
+				ping <- i
+				if <-pong != i+1 {
+					fail(name, "wrong reply")
+				}
+			}
+			close(ping)
+		}()
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	return time.Since(t0).Seconds()
+}
+
+func benchCrossHubPingpong() {
+	n := size(2000000, 200000)
+	rate := best(3, false, func() float64 {
+		return float64(n) / runPairs("cross_hub_pingpong", 1, n)
+	})
+	report("cross_hub_pingpong", rate/1e6, "M msgs/s")
+}
+
+func benchCrossHubCall() { callRoundtrip("cross_hub_call") }
+
+func benchParallelPingpong() {
+	n := size(2000000, 200000)
+	procs := runtime.GOMAXPROCS(0)
+	pairs := procs
+	measure := func() float64 {
+		return best(3, false, func() float64 {
+			return float64(pairs*n) / runPairs("parallel_pingpong", pairs, n)
+		})
+	}
+	runtime.GOMAXPROCS(1) // the same pairs on one P
+	one := measure()
+	runtime.GOMAXPROCS(procs)
+	all := measure()
+	report("parallel_pingpong", all/1e6, "M msgs/s")
+	report("parallel_pingpong_ratio", all/one, "x")
+}
+
+func benchSkynetHubs() { skynetRun("skynet_hubs") }
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		fail("hubs_idle_cpu", "getrusage failed")
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+func benchHubsIdleCPU() {
+	server := make(chan request)
+	go func() {
+		for r := range server {
+			r.reply <- r.arg
+		}
+	}()
+	for i := 0; i < 1000; i++ { // a little traffic first, as grove-bench does
+		r := request{i, make(chan int, 1)}
+		server <- r
+		if <-r.reply != i {
+			fail("hubs_idle_cpu", "wrong reply")
+		}
+	}
+	secs := 2.0
+	if quick {
+		secs = 1.0
+	}
+	c0, t0 := cpuSeconds(), time.Now()
+	time.Sleep(time.Duration(secs * float64(time.Second)))
+	pct := (cpuSeconds() - c0) / time.Since(t0).Seconds() * 100
+	close(server)
+	report("hubs_idle_cpu", pct, "%")
+}
+
 func main() {
 	benches := []struct {
 		name string
@@ -339,6 +458,11 @@ func main() {
 		{"actors_1m_idle", benchActors1MIdle},
 		{"skynet", benchSkynet},
 		{"pipeline", benchPipeline},
+		{"cross_hub_pingpong", benchCrossHubPingpong},
+		{"cross_hub_call", benchCrossHubCall},
+		{"parallel_pingpong", benchParallelPingpong},
+		{"skynet_hubs", benchSkynetHubs},
+		{"hubs_idle_cpu", benchHubsIdleCPU},
 	}
 	var names []string
 	for _, a := range os.Args[1:] {
