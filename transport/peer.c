@@ -464,6 +464,20 @@ bool grove_node_is_up(const char *node) {
   return p && p->state == GROVE__P_UP;
 }
 
+size_t grove_node_peers(char (*names)[64], size_t cap) {
+  grove__node *n = grove__node_current();
+  size_t up = 0;
+  for (size_t i = 0; n && i < n->npeers; i++) {
+    const grove__peer *p = n->peers[i];
+    if (!p || p->state != GROVE__P_UP)
+      continue;
+    if (names && up < cap)
+      snprintf(names[up], sizeof names[up], "%s", p->name);
+    up++;
+  }
+  return up;
+}
+
 int grove_node_wait_up(const char *node, double timeout) {
   grove__node *n = grove__node_current();
   if (!n)

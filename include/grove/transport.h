@@ -106,6 +106,12 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
 bool grove_node_is_up(const char *node);
 /* Block until the named node is up (connected and handshaken). */
 int grove_node_wait_up(const char *node, double timeout);
+/* The nodes that are up now (Erlang's nodes()), in the order they were
+ * first known: copies the names of up to cap of them into names[0 .. cap-1]
+ * (NUL-terminated; a node name has at most 63 bytes) and returns how many
+ * are up - more than cap means the array was too small. 0 without a node.
+ * names may be NULL with cap 0, to count. Never blocks. */
+size_t grove_node_peers(char (*names)[64], size_t cap);
 
 /* Resolve a name registered (grove_register) on another node. Returns 0 and
  * the ref, GROVE_ENOENT if no such name there, GROVE_EHOSTUNREACH,

@@ -176,6 +176,7 @@ static pid_t setup(const char *child_ep, const char *par_ep, const grove_node_op
   CHECK(pid > 0);
   if (pid <= 0)
     return pid;
+  CHECK_EQ(grove_node_peers(NULL, 0), 0); /* no node here yet */
   CHECK_EQ(grove_node_start(PAR, par_ep, o), 0);
   CHECK_EQ(grove_node_connect(SRV, bound), 0);
   CHECK(grove_node_is_up(SRV));
@@ -478,6 +479,12 @@ static void test_node_down_and_back(void) {
   grove_sleep(1.3);
   CHECK(grove_node_is_up(SRV));
   CHECK_EQ(pc.rc, 1);
+  /* nodes(): the one peer, by name */
+  char peers[2][64] = {"", ""};
+  CHECK_EQ(grove_node_peers(NULL, 0), 1);
+  CHECK_EQ(grove_node_peers(peers, 2), 1);
+  CHECK_STR(peers[0], SRV);
+  CHECK_STR(peers[1], "");
 
   double t0 = test_now();
   tr_kill9(pid);
@@ -519,6 +526,7 @@ static void test_node_down_and_back(void) {
   CHECK_EQ(pc.rc, GROVE_EHOSTUNREACH);
   CHECK(pc.done_at - t0 <= 2.0);
   CHECK(!grove_node_is_up(SRV));
+  CHECK_EQ(grove_node_peers(peers, 2), 0); /* down: no longer among the nodes */
   grove_msg *rep = NULL;
   CHECK_EQ(grove_send(old_echo, grove_msg_new("x")), GROVE_EHOSTUNREACH);
   CHECK_EQ(grove_call(old_echo, grove_msg_new("x"), &rep, 1.0), GROVE_EHOSTUNREACH);
