@@ -15,7 +15,7 @@
  *            call "flood" [ref, n]: sends n "n" [i] to ref, answers [sent ok];
  *            call "bgflood" [ref, n]: the same in a greenlet of its own, answers at once;
  *            call "floodrep": [done, sent ok, dropped_unroutable, dropped_unknown_peer,
- *            unknown_target, nodes_down];
+ *            unknown_target, nodes_down, unconfirmed];
  *            "quit", "stats" (tr_util.h)
  *
  * Arguments (key=value) besides tr_child_opts': dial=NAME@ENDPOINT connect
@@ -148,7 +148,7 @@ static int fc_ctl(grove_actor *self, grove_msg *msg) {
     grove_node_stats_get(&st);
     grove_reply(msg, TR_MSG("floodrep", fc_bg_done, fc_bg_ok, (int64_t)st.dropped_unroutable,
                             (int64_t)st.dropped_unknown_peer, (int64_t)st.unknown_target,
-                            (int64_t)st.nodes_down));
+                            (int64_t)st.nodes_down, (int64_t)st.unconfirmed));
     return 0;
   }
   if (grove_msg_is(msg, "spawn")) {
