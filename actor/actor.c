@@ -487,8 +487,17 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
       a->_flags |= A_IN_RECEIVE; /* a kill now cancels its init's waits too */
       int rc = a->_cls->init(a, arg);
       a->_flags &= ~(uint32_t)A_IN_RECEIVE;
-      if (GROVE__UNLIKELY(a->_flags & A_KILLED) && rc == 0)
-        rc = GROVE_EXIT_KILLED; /* killed before its init returned: it never started */
+      if (GROVE__UNLIKELY(a->_flags & A_KILLED) && rc == 0) {
+        /* Killed before its init returned: it never started (its starters
+         * hear a failed start, terminate is not called after a failed
+         * init), but this init succeeded and built the actor's state:
+         * terminate releases it (a supervisor's children array...). */
+        if (a->_cls->terminate) {
+          a->_flags |= A_TERMINATING;
+          a->_cls->terminate(a, GROVE_EXIT_KILLED);
+        }
+        rc = GROVE_EXIT_KILLED;
+      }
       if (rc != 0) {
         rc = rc < 0 || rc == GROVE_EXIT_KILLED ? rc : GROVE_EFAILED;
         if (!(a->_flags & A_KILLED))

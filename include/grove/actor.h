@@ -247,7 +247,10 @@ typedef struct grove_actor_class {
   const char *name;                                  /* for grove_dump and logs */
   size_t size;                                       /* sizeof the user's struct */
   int (*init)(grove_actor *self, void *arg);         /* optional; nonzero: fails
-                                                        (terminate is then not called) */
+                                                        (terminate is then not called;
+                                                        it is if init returned 0 but a
+                                                        kill came meanwhile: the start
+                                                        still fails, "killed") */
   int (*receive)(grove_actor *self, grove_msg *msg); /* GROVE_STOP ends the actor */
   void (*terminate)(grove_actor *self, int reason);  /* optional */
 } grove_actor_class;

@@ -574,6 +574,54 @@ static void test_kill_before_first_run(void) {
   CHECK_EQ(grove_dead_letter_count(), 1);
 }
 
+/* Killed while its init waits, an init that then returns 0: the start
+ * fails ("killed"), but the state that init built is released by
+ * terminate (a supervisor killed in its init leaked its children array). */
+typedef struct builder {
+  grove_actor base;
+  char *state;
+} builder;
+
+static int builder_terminated = -100;
+
+static int builder_init(grove_actor *self, void *arg) {
+  (void)arg;
+  builder *b = (builder *)self;
+  b->state = malloc(64);
+  (void)grove_sleep(5); /* the kill cuts it short; this init ignores it */
+  return 0;
+}
+
+static int builder_receive(grove_actor *self, grove_msg *msg) {
+  (void)self;
+  (void)msg;
+  return 0;
+}
+
+static void builder_terminate(grove_actor *self, int reason) {
+  builder *b = (builder *)self;
+  free(b->state);
+  b->state = NULL;
+  builder_terminated = reason;
+}
+
+static const grove_actor_class builder_class = {.name = "builder",
+                                                .size = sizeof(builder),
+                                                .init = builder_init,
+                                                .receive = builder_receive,
+                                                .terminate = builder_terminate};
+
+static void test_kill_during_init_runs_terminate(void) {
+  builder_terminated = -100;
+  grove_ref a = grove_actor_spawn(&builder_class, NULL);
+  CHECK_EQ(grove_sleep(0.01), 0); /* it is in its init's sleep */
+  CHECK_EQ(grove_actor_exit(a, GROVE_EXIT_KILLED), 0);
+  int reason = -1;
+  CHECK_EQ(grove_actor_wait(a, &reason, 5.0), 0);
+  CHECK_EQ(reason, GROVE_EXIT_KILLED);
+  CHECK_EQ(builder_terminated, GROVE_EXIT_KILLED); /* and its state is freed (ASan) */
+}
+
 /* ---- grove_exit inside an actor ------------------------------------------------ */
 
 /* "quit" ends the actor with grove_exit(code) from inside receive (or init,
@@ -668,4 +716,5 @@ TEST_MAIN(TEST(test_lifecycle_order), TEST(test_minimal_class_and_null_arg),
           TEST(test_blocking_receive), TEST(test_idle_actor_holds_no_greenlet), TEST(test_stats),
           TEST(test_self_and_sender), TEST(test_class_validation), TEST(test_wait),
           TEST(test_many_actors), TEST(test_hub_close_refuses_live_actor),
-          TEST(test_kill_before_first_run), TEST(test_grove_exit_in_actor))
+          TEST(test_kill_before_first_run), TEST(test_kill_during_init_runs_terminate),
+          TEST(test_grove_exit_in_actor))

@@ -177,8 +177,8 @@ static int build_tree(void) {
 /* ---- figures ------------------------------------------------------------------------ */
 
 static struct {
-  uint64_t calls, answered, wrong_answer, not_registered, failed_enoent, timed_out, failed_other,
-      late;
+  uint64_t calls, answered, wrong_answer, not_registered, failed_enoent, failed_exited, timed_out,
+      failed_other, late;
   double max_call;
   uint64_t pool_starts, pool_start_failed, pool_calls, pool_answered, pool_terminated;
   uint64_t kills_worker, kills_in_init, kills_sup, kills_pool, crashes;
@@ -234,6 +234,8 @@ static int classified_call(grove_ref to, int expect_slot, uint64_t *answered) {
     grove_msg_free(reply);
   } else if (rc == GROVE_ENOENT) {
     f.failed_enoent++;
+  } else if (rc == GROVE_EEXITED) {
+    f.failed_exited++; /* the callee was killed or crashed with the call in its inbox or hand */
   } else if (rc == GROVE_ETIMEDOUT) {
     f.timed_out++;
   } else {
@@ -445,7 +447,7 @@ static int wait_restart(grove_ref x, uint64_t want, uint64_t *got) {
     double t0 = chaos_now();
     int rc = grove_supervisor_count(x, &c);
     note_sup_call(t0);
-    if (rc == GROVE_ENOENT)
+    if (rc == GROVE_ENOENT || rc == GROVE_EEXITED)
       return 1;
     if (rc == 0) {
       *got = c.restarts;
@@ -647,6 +649,7 @@ int main(int argc, char **argv) {
   chaos_fig("calls.total", "%" PRIu64, f.calls);
   chaos_fig("calls.answered", "%" PRIu64, f.answered + f.pool_answered);
   chaos_fig("calls.failed_clean.enoent", "%" PRIu64, f.failed_enoent);
+  chaos_fig("calls.failed_clean.exited", "%" PRIu64, f.failed_exited);
   chaos_fig("calls.failed_clean.not_registered", "%" PRIu64, f.not_registered);
   chaos_fig("calls.failed_other", "%" PRIu64 " (last %s)", f.failed_other,
             f.failed_other ? grove_err_name(f.last_err_other) : "-");
