@@ -156,6 +156,11 @@ grove_actor *grove__actor_lookup(grove__actor_sys *sys, grove_ref r);
 static inline grove_actor *grove__actor_current(grove__actor_sys *sys) {
   return (grove_actor *)grove__current_ext(sys->hub);
 }
+/* The running actor's ref (a message's sender, an exit's origin), or null. */
+static inline grove_ref grove__self_ref(grove__actor_sys *sys) {
+  grove_actor *self = grove__actor_current(sys);
+  return self ? grove_actor_ref(self) : GROVE_REF_NULL;
+}
 /* The actor's extension, allocated on first use (NULL: no memory). */
 struct grove__actor_ext *grove__actor_ext(grove_actor *a);
 /* Schedule an idle actor's activation. */

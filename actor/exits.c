@@ -100,11 +100,6 @@ void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from,
     cancel_receive(sys, t); /* a receive blocked in a call, a sleep, a wait ends now */
 }
 
-static grove_ref self_ref(grove__actor_sys *sys) {
-  grove_actor *self = grove__actor_current(sys);
-  return self ? grove_actor_ref(self) : GROVE_REF_NULL;
-}
-
 int grove_actor_exit(grove_ref ref, int reason) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (!sys)
@@ -112,14 +107,14 @@ int grove_actor_exit(grove_ref ref, int reason) {
   if (ref.node != 0) {
     if (!sys->remote)
       return GROVE_EHOSTUNREACH;
-    return sys->remote->exit(ref, self_ref(sys), reason,
+    return sys->remote->exit(ref, grove__self_ref(sys), reason,
                              reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
   }
   grove_actor *t = grove__actor_lookup(sys, ref);
   if (!t && grove__ref_other_hub(sys, ref)) {
     if (!grove__hub_at(grove__ref_hub(ref)))
       return GROVE_ENOENT;
-    grove__x_exit(sys, ref, self_ref(sys), reason,
+    grove__x_exit(sys, ref, grove__self_ref(sys), reason,
                   reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
     return 0;
   }
@@ -139,7 +134,7 @@ int grove_actor_exit(grove_ref ref, int reason) {
     }
     return 0;
   }
-  grove__signal_exit(sys, ref, self_ref(sys), reason, reason == GROVE_EXIT_KILLED);
+  grove__signal_exit(sys, ref, grove__self_ref(sys), reason, reason == GROVE_EXIT_KILLED);
   return 0;
 }
 

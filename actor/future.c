@@ -223,8 +223,7 @@ int grove_call_async(grove_ref to, grove_msg *msg, grove_async_result **result, 
   c->hub = sys->hub;
   c->to = to;
   c->refs = 1; /* the result's */
-  grove_actor *self = grove__actor_current(sys);
-  msg->sender = self ? grove_actor_ref(self) : GROVE_REF_NULL;
+  msg->sender = grove__self_ref(sys);
   msg->origin = 0; /* as in grove_send_timeout */
   int rc = start(sys, c, to, msg, deadline);
   if (rc)

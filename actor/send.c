@@ -68,11 +68,6 @@ int grove__actor_enqueue(grove__actor_sys *sys, grove_actor *a, grove_ref to, gr
   return 0;
 }
 
-static grove_ref self_ref(grove__actor_sys *sys) {
-  grove_actor *self = grove__actor_current(sys);
-  return self ? grove_actor_ref(self) : GROVE_REF_NULL;
-}
-
 int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
   if (!msg)
     return GROVE_EINVAL;
@@ -85,7 +80,7 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
     grove__dead_letter(sys, to, msg, GROVE_EINVAL);
     return GROVE_EINVAL;
   }
-  msg->sender = self_ref(sys);
+  msg->sender = grove__self_ref(sys);
   /* A message received from another node and sent on is this node's now:
    * its flow-control credit went back when the first receive took it. */
   msg->origin = 0;
@@ -150,7 +145,7 @@ int grove_call_ex(grove_ref to, grove_msg *msg, grove_msg **reply, double timeou
     grove__dead_letter(sys, to, msg, rc);
     return rc;
   }
-  msg->sender = self_ref(sys);
+  msg->sender = grove__self_ref(sys);
   msg->origin = 0; /* as in grove_send_timeout */
   if (to.node != 0)
     return sys->remote->call(to, msg, reply, deadline, exit_reason);
@@ -206,7 +201,7 @@ int grove_reply(grove_msg *request, grove_msg *reply) {
     return GROVE_EEXIST;
   }
   request->flags |= GROVE__MSG_REPLIED;
-  reply->sender = self_ref(sys);
+  reply->sender = grove__self_ref(sys);
   if (request->remote) {
     if (!sys->remote) {
       grove__dead_letter(sys, request->sender, reply, GROVE_EHOSTUNREACH);

@@ -322,7 +322,7 @@ for name in switch yield spawn_join queue_pingpong greenlets_1m actor_pingpong c
   actors_1m_idle skynet pipeline $HUB_NAMES fairness_timer_lateness remote_rtt_ipc remote_rtt_tcp \
   remote_throughput_ipc remote_throughput_tcp remote_throughput_curve remote_flood_rss \
   remote_flood_timer_lateness remote_flood_timer_lateness_256k tcp_echo tcp_connections \
-  http_hello http_long_poll_conns ws_echo; do
+  http_hello http_hello_hubs1 http_hello_hubs http_long_poll_conns ws_echo; do
   detail=""
   case $name in
   remote_* | tcp_*) detail="grove-bench and its own second process" ;;

@@ -94,6 +94,10 @@ BENCHES = {
     "http_hello": ("HTTP/1.1 keep-alive GET / answered with 13 bytes: wrk, 100 connections, one "
                    "thread; server on CPU 0, wrk on CPU 1 (grove: examples' HTTP server; gevent: "
                    "pywsgi; nginx: one worker)", "req/s", "higher"),
+    "http_hello_hubs1": ("http_hello's work with one hub through grove_http_serve_hubs, nothing "
+                         "pinned, wrk with a thread per CPU", "req/s", "higher"),
+    "http_hello_hubs": ("the same with one hub per CPU accepting on the one socket (on 2 cores wrk "
+                        "needs one: compare with http_hello_hubs1)", "req/s", "higher"),
     "http_long_poll_conns": ("server memory per idle long-poll client (10k clients waiting on "
                              "/poll; RSS growth / clients)", "B/conn", "lower"),
     "ws_echo": ("64-byte WebSocket messages echoed per second, the same grove client against "
