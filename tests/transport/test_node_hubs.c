@@ -89,17 +89,15 @@ typedef struct watcher {
   grove_ref target, report;
 } watcher;
 
-static int watcher_init(grove_actor *self, void *arg) {
-  watcher *w = (watcher *)self;
-  grove_ref *r = arg; /* the spawner's, freed here: init runs after it returned */
-  w->target = r[0];
-  w->report = r[1];
-  free(r);
-  return grove_monitor(w->target, NULL);
-}
-
+/* "watch" [target, report] (a call: the monitor is set up when it returns) */
 static int watcher_receive(grove_actor *self, grove_msg *msg) {
   watcher *w = (watcher *)self;
+  if (grove_msg_is(msg, "watch")) {
+    w->target = tr_ref(msg, 0);
+    w->report = tr_ref(msg, 1);
+    grove_reply(msg, TR_MSG("rc", (int64_t)grove_monitor(w->target, NULL)));
+    return 0;
+  }
   if (grove_msg_is(msg, GROVE_TAG_DOWN)) {
     CHECK_EQ(grove_send(w->report, TR_MSG("down", tr_int(msg, 2))), 0);
     return GROVE_STOP;
@@ -108,7 +106,7 @@ static int watcher_receive(grove_actor *self, grove_msg *msg) {
 }
 
 static const grove_actor_class watcher_class = {
-    .name = "watcher", .size = sizeof(watcher), .init = watcher_init, .receive = watcher_receive};
+    .name = "watcher", .size = sizeof(watcher), .receive = watcher_receive};
 
 static int srv_ctl(grove_actor *self, grove_msg *msg) {
   (void)self;
@@ -139,13 +137,17 @@ static int srv_ctl(grove_actor *self, grove_msg *msg) {
     return 0;
   }
   if (grove_msg_is(msg, "watch")) {
-    grove_ref *refs = malloc(2 * sizeof *refs);
-    CHECK(refs != NULL);
-    refs[0] = tr_ref(msg, 0);
-    refs[1] = tr_ref(msg, 1);
-    int rc = grove_actor_spawn_ex(&watcher_class, refs, NULL, &r);
-    if (rc == 0)
+    int rc = grove_actor_spawn_ex(&watcher_class, NULL, NULL, &r);
+    if (rc == 0) {
       tr_track(r);
+      grove_msg *w = grove_msg_new("watch"), *wr = NULL;
+      grove_msg_pack_ref(w, tr_ref(msg, 0));
+      grove_msg_pack_ref(w, tr_ref(msg, 1));
+      rc = grove_call(r, w, &wr, 5.0);
+      if (rc == 0)
+        rc = (int)tr_int(wr, 0);
+      grove_msg_free(wr);
+    }
     grove_reply(msg, TR_MSG("rc", (int64_t)rc));
     return 0;
   }
