@@ -188,19 +188,24 @@ static int body_reason(const char *body, size_t len) {
   return reason;
 }
 
+/* grove_whereis_remote(_wait) from a hub other than the node's. */
+static int whereis_elsewhere(grove_hub *h, int kind, const char *node, const char *name,
+                             grove_ref *out, double timeout) {
+  if (out)
+    *out = GROVE_REF_NULL;
+  if (!node || !name || !out)
+    return GROVE_EINVAL;
+  grove__fwd_out o = {0};
+  int rc = grove__fwd_call(h, kind, node, name, NULL, timeout, &o);
+  if (rc == 0)
+    *out = o.ref;
+  return rc;
+}
+
 int grove_whereis_remote(const char *node, const char *name, grove_ref *out, double timeout) {
   grove_hub *h = grove__node_elsewhere();
-  if (GROVE__UNLIKELY(h != NULL)) {
-    if (out)
-      *out = GROVE_REF_NULL;
-    if (!node || !name || !out)
-      return GROVE_EINVAL;
-    grove__fwd_out o = {0};
-    int rc = grove__fwd_call(h, GROVE__FWD_WHEREIS, node, name, NULL, timeout, &o);
-    if (rc == 0)
-      *out = o.ref;
-    return rc;
-  }
+  if (GROVE__UNLIKELY(h != NULL))
+    return whereis_elsewhere(h, GROVE__FWD_WHEREIS, node, name, out, timeout);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -262,17 +267,8 @@ int grove__whereis_until(const char *node, const char *name, grove_ref *out, uin
 
 int grove_whereis_remote_wait(const char *node, const char *name, grove_ref *out, double timeout) {
   grove_hub *h = grove__node_elsewhere();
-  if (GROVE__UNLIKELY(h != NULL)) {
-    if (out)
-      *out = GROVE_REF_NULL;
-    if (!node || !name || !out)
-      return GROVE_EINVAL;
-    grove__fwd_out o = {0};
-    int rc = grove__fwd_call(h, GROVE__FWD_WHEREIS_WAIT, node, name, NULL, timeout, &o);
-    if (rc == 0)
-      *out = o.ref;
-    return rc;
-  }
+  if (GROVE__UNLIKELY(h != NULL))
+    return whereis_elsewhere(h, GROVE__FWD_WHEREIS_WAIT, node, name, out, timeout);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
