@@ -417,7 +417,7 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   const grove__remote_ops *ops = grove__remote_of(sys);
   /* Off the node's hub, only an actor the transport may remember: one
    * that took requests of other nodes, or a bounded one (flow control). */
-  if (ops && (!ops->proxy || (a->_flags & A_REMOTE) || (ref.id & GROVE__REF_BOUNDED)))
+  if (ops && (sys->remote || (a->_flags & A_REMOTE) || (ref.id & GROVE__REF_BOUNDED)))
     ops->ended(ref, reason);
   grove__hub_object_remove_kind(sys->hub, GROVE__OBJ_ACTOR);
   free(a);

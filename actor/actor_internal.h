@@ -202,8 +202,10 @@ static inline bool grove__ref_other_hub(const grove__actor_sys *sys, grove_ref r
 int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t deadline);
 int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg **reply,
                   uint64_t deadline, int *reason);
-/* Push m, a request carrying m->acall, to hub th (grove_call_async). */
-void grove__x_call_async(grove_hub *th, grove_ref to, grove_msg *m);
+/* Push m to hub th, for `to` there, as a message that needs no room in a
+ * bounded inbox (grove_call_async's requests carrying m->acall; what came
+ * from another node). A request to an actor that is gone is answered. */
+void grove__x_deliver(grove_hub *th, grove_ref to, grove_msg *m);
 void grove__x_reply(grove_msg *request, grove_msg *reply); /* the caller is on another hub */
 void grove__x_msg_home(grove_msg *m); /* a request whose caller is on another hub: free it there */
 void grove__x_exit(grove__actor_sys *sys, grove_ref to, grove_ref from, int reason, int how);
@@ -212,6 +214,20 @@ void grove__x_demonitor(grove__actor_sys *sys, grove_ref target, uint64_t id);
 void grove__x_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
                    int reason);
 void grove__x_link(grove__actor_sys *sys, grove_ref local, grove_ref other);
+/* The records the hubs push each other (hubs.c), applied at hub th with
+ * the transport's entry points: a, b, id, reason, how, peer as each kind
+ * says there. */
+enum {
+  GROVE__X_EXIT,
+  GROVE__X_MONITOR,
+  GROVE__X_DEMONITOR,
+  GROVE__X_DOWN,
+  GROVE__X_LINK,
+  GROVE__X_UNLINK,
+  GROVE__X_FORGET
+};
+void grove__x_push_rec(grove_hub *th, int kind, grove_ref a, grove_ref b, uint64_t id, int reason,
+                       int how, uint32_t peer);
 void grove__x_unlink(grove__actor_sys *sys, grove_ref local, grove_ref other);
 /* A message left a's inbox: room for a sender of another hub. */
 void grove__x_room(grove__actor_sys *sys, grove_actor *a);
@@ -250,16 +266,8 @@ static inline uint32_t grove__node_id_of(const grove__actor_sys *sys) {
 /* grove__remote_install on the node's hub publishes (ops) or withdraws (NULL). */
 void grove__node_hubs_set(grove__actor_sys *sys, const grove__remote_ops *ops, uint32_t node_id);
 /* The transport's entry points, on the node's hub, for a local ref `here`
- * of another hub: push the operation there (true), or false if `here` is
- * of this hub. */
-enum {
-  GROVE__RT_MONITOR,
-  GROVE__RT_DEMONITOR,
-  GROVE__RT_DOWN,
-  GROVE__RT_LINK,
-  GROVE__RT_UNLINK,
-  GROVE__RT_EXIT
-};
+ * of another hub: push the record (GROVE__X_*) there (true), or false if
+ * `here` is of this hub. */
 bool grove__route_remote(grove__actor_sys *sys, int kind, grove_ref here, grove_ref a, grove_ref b,
                          uint64_t id, int reason, int how, uint32_t peer);
 /* A node went down: every other hub forgets its monitors too. */

@@ -26,8 +26,9 @@
 void grove__send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
                       int reason) {
   if (watcher.node != 0) {
-    if (grove__remote_of(sys))
-      grove__remote_of(sys)->down(watcher, id, target, reason);
+    const grove__remote_ops *ops = grove__remote_of(sys);
+    if (ops)
+      ops->down(watcher, id, target, reason);
     return;
   }
   if (GROVE__UNLIKELY(grove__ref_other_hub(sys, watcher))) {
@@ -60,8 +61,9 @@ static void cancel_receive(grove__actor_sys *sys, grove_actor *a) {
 void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
                         int kill) {
   if (target.node != 0) {
-    if (grove__remote_of(sys))
-      grove__remote_of(sys)->exit(target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
+    const grove__remote_ops *ops = grove__remote_of(sys);
+    if (ops)
+      ops->exit(target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
     return;
   }
   if (GROVE__UNLIKELY(grove__ref_other_hub(sys, target))) {
@@ -105,11 +107,11 @@ int grove_actor_exit(grove_ref ref, int reason) {
   if (!sys)
     return GROVE_ENOMEM;
   if (ref.node != 0) {
-    if (!grove__remote_of(sys))
+    const grove__remote_ops *ops = grove__remote_of(sys);
+    if (!ops)
       return GROVE_EHOSTUNREACH;
-    return grove__remote_of(sys)->exit(ref, grove__self_ref(sys), reason,
-                                       reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL
-                                                                   : GROVE__EXIT_SIGNAL);
+    return ops->exit(ref, grove__self_ref(sys), reason,
+                     reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
   }
   grove_actor *t = grove__actor_lookup(sys, ref);
   if (!t && grove__ref_other_hub(sys, ref)) {
@@ -449,8 +451,9 @@ void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, 
     grove__mon **pp = mon_find(sys, m->id, 0, m->target.node ? 0 : grove__ref_slot(m->target));
     if (pp)
       mon_unhook(sys, pp);
-    if (m->target.node && grove__remote_of(sys))
-      grove__remote_of(sys)->demonitor(m->id);
+    const grove__remote_ops *ops = m->target.node ? grove__remote_of(sys) : NULL;
+    if (ops)
+      ops->demonitor(m->id);
     else if (grove__ref_other_hub(sys, m->target))
       grove__x_demonitor(sys, m->target, m->id);
     free(m);
@@ -490,10 +493,10 @@ int grove__monitor_as(grove__actor_sys *sys, grove_ref me, grove_ref target, uin
   if (id)
     *id = mid;
   if (target.node != 0) {
-    int rc = grove__remote_of(sys) ? grove__remote_of(sys)->monitor(me, target, mid)
-                                   : GROVE_EHOSTUNREACH;
+    const grove__remote_ops *ops = grove__remote_of(sys);
+    int rc = ops ? ops->monitor(me, target, mid) : GROVE_EHOSTUNREACH;
     if (rc == 0 && (rc = mon_add(sys, mid, me, target)) != 0)
-      grove__remote_of(sys)->demonitor(mid);
+      ops->demonitor(mid);
     if (rc)
       grove__send_down(sys, mid, me, target, rc == GROVE_ENOMEM ? rc : GROVE_EXIT_NOCONNECTION);
     return 0;
@@ -529,8 +532,9 @@ int grove_demonitor(uint64_t id) {
   if (pp && grove__ref_other_hub(sys, (*pp)->target))
     grove__x_demonitor(sys, (*pp)->target, id);
   int rc = mon_drop(sys, id, 0, slot);
-  if (slot == 0 && grove__remote_of(sys)) {
-    int r = grove__remote_of(sys)->demonitor(id);
+  const grove__remote_ops *ops = slot == 0 ? grove__remote_of(sys) : NULL;
+  if (ops) {
+    int r = ops->demonitor(id);
     return rc == 0 || watch ? 0 : r;
   }
   return watch ? 0 : rc;
@@ -550,12 +554,13 @@ int grove_link_actors(grove_ref a, grove_ref b) {
     grove_ref local = a.node ? b : a, remote = a.node ? a : b;
     if (!grove__actor_lookup(sys, local))
       return GROVE_ENOENT;
-    if (!grove__remote_of(sys)) {
+    const grove__remote_ops *ops = grove__remote_of(sys);
+    if (!ops) {
       grove__signal_exit(sys, local, remote, GROVE_EXIT_NOCONNECTION, 0);
       return GROVE_EHOSTUNREACH;
     }
     int rc = lnk_add(sys, local, remote);
-    if (rc == 0 && (rc = grove__remote_of(sys)->link(local, remote)) != 0)
+    if (rc == 0 && (rc = ops->link(local, remote)) != 0)
       lnk_drop(sys, local, remote);
     return rc;
   }
@@ -590,8 +595,9 @@ int grove_unlink_actors(grove_ref a, grove_ref b) {
     return GROVE_ENOMEM;
   grove_actor *x = grove__actor_lookup(sys, a), *y = grove__actor_lookup(sys, b);
   int rc = lnk_drop(sys, a, b);
-  if (grove__remote_of(sys) && (a.node != 0) != (b.node != 0))
-    grove__remote_of(sys)->unlink(a.node ? b : a, a.node ? a : b);
+  const grove__remote_ops *ops = (a.node != 0) != (b.node != 0) ? grove__remote_of(sys) : NULL;
+  if (ops)
+    ops->unlink(a.node ? b : a, a.node ? a : b);
   if (rc == 0 && (x || y) && (grove__ref_other_hub(sys, a) || grove__ref_other_hub(sys, b)))
     grove__x_unlink(sys, x ? a : b, x ? b : a);
   return (x || y || rc == 0) ? 0 : GROVE_ENOENT;
@@ -611,7 +617,7 @@ int grove__actor_deliver(grove_ref to, grove_msg *m) {
      * by pointer; there a request to an actor that is gone is answered. */
     grove_hub *th = grove__hub_at(grove__ref_hub(to));
     if (th && th != sys->hub) {
-      grove__x_call_async(th, to, m);
+      grove__x_deliver(th, to, m);
       return 0;
     }
   }
@@ -624,7 +630,7 @@ int grove__actor_deliver(grove_ref to, grove_msg *m) {
 
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys && grove__route_remote(sys, GROVE__RT_MONITOR, target, watcher, target, id, 0, 0, 0))
+  if (sys && grove__route_remote(sys, GROVE__X_MONITOR, target, watcher, target, id, 0, 0, 0))
     return 0; /* its hub answers with a down if it is gone */
   if (!sys || !grove__actor_lookup(sys, target))
     return GROVE_ENOENT;
@@ -634,14 +640,14 @@ int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id
 void grove__actor_demonitor_remote(grove_ref target, uint64_t id, uint32_t watcher_node) {
   grove__actor_sys *sys = grove__actor_sys_get();
   if (sys && target.node == 0 &&
-      !grove__route_remote(sys, GROVE__RT_DEMONITOR, target, GROVE_REF_NULL, target, id, 0, 0,
+      !grove__route_remote(sys, GROVE__X_DEMONITOR, target, GROVE_REF_NULL, target, id, 0, 0,
                            watcher_node))
     mon_drop(sys, id, watcher_node, grove__ref_slot(target));
 }
 
 int grove__actor_link_remote(grove_ref local, grove_ref remote) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys && grove__route_remote(sys, GROVE__RT_LINK, local, local, remote, 0, 0, 0, 0))
+  if (sys && grove__route_remote(sys, GROVE__X_LINK, local, local, remote, 0, 0, 0, 0))
     return 0; /* its hub sends the exit signal if it is gone */
   if (!sys || !grove__actor_lookup(sys, local))
     return GROVE_ENOENT;
@@ -650,13 +656,13 @@ int grove__actor_link_remote(grove_ref local, grove_ref remote) {
 
 void grove__actor_unlink_remote(grove_ref local, grove_ref remote) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys && !grove__route_remote(sys, GROVE__RT_UNLINK, local, local, remote, 0, 0, 0, 0))
+  if (sys && !grove__route_remote(sys, GROVE__X_UNLINK, local, local, remote, 0, 0, 0, 0))
     lnk_drop(sys, local, remote);
 }
 
 void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int how) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys && grove__route_remote(sys, GROVE__RT_EXIT, to, to, from, 0, reason, how, 0))
+  if (sys && grove__route_remote(sys, GROVE__X_EXIT, to, to, from, 0, reason, how, 0))
     return;
   grove_actor *t = sys ? grove__actor_lookup(sys, to) : NULL;
   if (!t)
@@ -690,7 +696,7 @@ void grove__actor_forget_node(uint32_t node) {
 
 void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (!sys || grove__route_remote(sys, GROVE__RT_DOWN, watcher, watcher, target, id, reason, 0, 0))
+  if (!sys || grove__route_remote(sys, GROVE__X_DOWN, watcher, watcher, target, id, reason, 0, 0))
     return;
   /* A remote target ended (or its node went down): the watcher's record
    * goes; a DOWN for a monitor already gone (demonitored, or fired) is not

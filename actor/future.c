@@ -87,8 +87,9 @@ static void result_freed(void *owner, void *value) {
     grove__actor_sys *sys = grove__actor_sys_peek();
     void *rec = c->remote;
     c->remote = NULL;
-    if (sys && grove__remote_of(sys))
-      grove__remote_of(sys)->call_cancel(rec); /* drops the transport's reference */
+    const grove__remote_ops *ops = sys ? grove__remote_of(sys) : NULL;
+    if (ops)
+      ops->call_cancel(rec); /* drops the transport's reference */
   }
   grove__acall_unref(c);
 }
@@ -156,12 +157,13 @@ grove_hub *grove__acall_hub(const grove__acall *c) { return c->hub; }
 static int start(grove__actor_sys *sys, grove__acall *c, grove_ref to, grove_msg *m,
                  uint64_t deadline) {
   if (GROVE__UNLIKELY(to.node != 0)) {
-    if (!grove__remote_of(sys)) {
+    const grove__remote_ops *ops = grove__remote_of(sys);
+    if (!ops) {
       grove__dead_letter(sys, to, m, GROVE_EHOSTUNREACH);
       return GROVE_EHOSTUNREACH;
     }
     c->refs++; /* the transport's, if it takes the call */
-    int rc = grove__remote_of(sys)->call_async(to, m, c, deadline);
+    int rc = ops->call_async(to, m, c, deadline);
     if (rc)
       c->refs--;
     return rc;
@@ -176,7 +178,7 @@ static int start(grove__actor_sys *sys, grove__acall *c, grove_ref to, grove_msg
     m->flags |= GROVE__MSG_CALL;
     m->acall = c;
     c->refs++;
-    grove__x_call_async(th, to, m); /* actor/hubs.c */
+    grove__x_deliver(th, to, m); /* actor/hubs.c */
     return 0;
   }
   struct grove__actor_ext *e = grove__actor_ext(a);

@@ -171,7 +171,7 @@ int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t de
 
 /* ---- call and reply ------------------------------------------------------------- */
 
-void grove__x_call_async(grove_hub *th, grove_ref to, grove_msg *m) {
+void grove__x_deliver(grove_hub *th, grove_ref to, grove_msg *m) {
   m->xto = to;
   m->xnode.fn = deliver_arrive;
   grove__hub_push(th, &m->xnode);
@@ -260,15 +260,18 @@ void grove__x_msg_home(grove_msg *m) {
 
 /* ---- exit signals, links, monitors ---------------------------------------------- */
 
+/* One record for every kind: between hubs of the process, and from the
+ * node's hub to the hub of an actor a remote node addressed (node_hubs.c).
+ * What fails at the record's hub is answered with the generic calls, which
+ * reach a watcher or linked actor on this hub, another hub or another node. */
 typedef struct xrec {
   grove__xnode node;
   int kind;
   grove_ref a, b;
   uint64_t id;
   int reason, how;
+  uint32_t peer; /* DEMONITOR: the watcher's node (0: this process); FORGET: the node */
 } xrec;
-
-enum { X_EXIT, X_MONITOR, X_DEMONITOR, X_DOWN, X_LINK, X_UNLINK };
 
 static void rec_arrive(grove__xnode *n) {
   xrec *r = grove__container_of(n, xrec, node);
@@ -278,76 +281,83 @@ static void rec_arrive(grove__xnode *n) {
     return;
   }
   switch (r->kind) {
-  case X_EXIT: /* a: to, b: from */
+  case GROVE__X_EXIT: /* a: to, b: from */
     grove__actor_exit_remote(r->a, r->b, r->reason, r->how);
     break;
-  case X_MONITOR: /* a: watcher, b: target */
+  case GROVE__X_MONITOR: /* a: watcher, b: target */
     if (grove__actor_monitor_remote(r->a, r->b, r->id) != 0)
-      grove__x_down(sys, r->id, r->a, r->b, GROVE_ENOENT);
+      grove__send_down(sys, r->id, r->a, r->b, GROVE_ENOENT);
     break;
-  case X_DEMONITOR: /* b: target */
-    grove__actor_demonitor_remote(r->b, r->id, 0);
+  case GROVE__X_DEMONITOR: /* b: target */
+    grove__actor_demonitor_remote(r->b, r->id, r->peer);
     break;
-  case X_DOWN: /* a: watcher, b: target: the record here goes, then the message */
+  case GROVE__X_DOWN: /* a: watcher, b: target: the record here goes, then the message */
     if (grove__mon_drop(sys, r->id, r->b) == 0)
       grove__send_down(sys, r->id, r->a, r->b, r->reason);
     break;
-  case X_LINK: /* a: here, b: the other end */
+  case GROVE__X_LINK: /* a: here, b: the other end */
     if (grove__actor_link_remote(r->a, r->b) != 0)
-      grove__x_exit(sys, r->b, r->a, GROVE_ENOENT, GROVE__EXIT_LINK);
+      grove__signal_exit(sys, r->b, r->a, GROVE_ENOENT, 0);
     break;
-  case X_UNLINK:
+  case GROVE__X_UNLINK:
     grove__actor_unlink_remote(r->a, r->b);
+    break;
+  case GROVE__X_FORGET:
+    grove__actor_forget_node(r->peer);
     break;
   }
   free(r);
 }
 
-static void push_rec(grove_ref dest, int kind, grove_ref a, grove_ref b, uint64_t id, int reason,
-                     int how) {
-  grove_hub *th = hub_of(dest);
+void grove__x_push_rec(grove_hub *th, int kind, grove_ref a, grove_ref b, uint64_t id, int reason,
+                       int how, uint32_t peer) {
   if (!th)
     return; /* that hub is gone: nothing there to tell */
   xrec *r = malloc(sizeof *r);
   if (!r)
     return;
-  *r = (xrec){.kind = kind, .a = a, .b = b, .id = id, .reason = reason, .how = how};
+  *r = (xrec){.kind = kind, .a = a, .b = b, .id = id, .reason = reason, .how = how, .peer = peer};
   r->node.fn = rec_arrive;
   grove__hub_push(th, &r->node);
 }
 
+static void push_rec(grove_ref dest, int kind, grove_ref a, grove_ref b, uint64_t id, int reason,
+                     int how) {
+  grove__x_push_rec(hub_of(dest), kind, a, b, id, reason, how, 0);
+}
+
 void grove__x_exit(grove__actor_sys *sys, grove_ref to, grove_ref from, int reason, int how) {
   (void)sys;
-  push_rec(to, X_EXIT, to, from, 0, reason, how);
+  push_rec(to, GROVE__X_EXIT, to, from, 0, reason, how);
 }
 
 int grove__x_monitor(grove__actor_sys *sys, grove_ref watcher, grove_ref target, uint64_t id) {
   (void)sys;
   if (!hub_of(target))
     return GROVE_ENOENT;
-  push_rec(target, X_MONITOR, watcher, target, id, 0, 0);
+  push_rec(target, GROVE__X_MONITOR, watcher, target, id, 0, 0);
   return 0;
 }
 
 void grove__x_demonitor(grove__actor_sys *sys, grove_ref target, uint64_t id) {
   (void)sys;
-  push_rec(target, X_DEMONITOR, GROVE_REF_NULL, target, id, 0, 0);
+  push_rec(target, GROVE__X_DEMONITOR, GROVE_REF_NULL, target, id, 0, 0);
 }
 
 void grove__x_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
                    int reason) {
   (void)sys;
-  push_rec(watcher, X_DOWN, watcher, target, id, reason, 0);
+  push_rec(watcher, GROVE__X_DOWN, watcher, target, id, reason, 0);
 }
 
 void grove__x_link(grove__actor_sys *sys, grove_ref local, grove_ref other) {
   (void)sys;
-  push_rec(other, X_LINK, other, local, 0, 0, 0);
+  push_rec(other, GROVE__X_LINK, other, local, 0, 0, 0);
 }
 
 void grove__x_unlink(grove__actor_sys *sys, grove_ref local, grove_ref other) {
   (void)sys;
-  push_rec(other, X_UNLINK, other, local, 0, 0, 0);
+  push_rec(other, GROVE__X_UNLINK, other, local, 0, 0, 0);
 }
 
 uint64_t grove__x_monitor_seq(grove__actor_sys *sys) {

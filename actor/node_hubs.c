@@ -24,7 +24,8 @@
  *   - inbound: the transport calls the actor layer's entry points on H
  *     (grove__actor_deliver, grove__actor_monitor_remote, ...). A ref that
  *     names an actor of another hub (bits 32-47 of its id) is routed there:
- *     a message moves by pointer, a record carries the rest, and what fails
+ *     a message moves by pointer, a record carries the rest (the records
+ *     hubs push each other, hubs.c), and what fails
  *     there is answered through that hub's proxies (a request to an actor
  *     that is gone gets its error reply, a monitor of it a down).
  *   - refs: a ref packed on any hub with node 0 is written with the node's
@@ -100,15 +101,7 @@ enum {
   P_UNLINK,
   P_EXIT,
   P_CONSUMED,
-  P_ENDED,
-  /* run on a target's hub: what came from another node */
-  R_MONITOR,
-  R_DEMONITOR,
-  R_DOWN,
-  R_LINK,
-  R_UNLINK,
-  R_EXIT,
-  R_FORGET
+  P_ENDED
 };
 
 typedef struct prec {
@@ -172,50 +165,17 @@ static void prec_run_h(prec *r) {
   }
 }
 
-static void prec_run_here(prec *r) {
-  grove__actor_sys *sys = grove__actor_sys_get();
-  if (!sys)
-    return;
-  switch (r->kind) {
-  case R_MONITOR: /* a: watcher (remote), b: target (here) */
-    if (grove__actor_monitor_remote(r->a, r->b, r->id) != 0)
-      grove__send_down(sys, r->id, r->a, r->b, GROVE_ENOENT);
-    break;
-  case R_DEMONITOR:
-    grove__actor_demonitor_remote(r->b, r->id, r->peer);
-    break;
-  case R_DOWN: /* a: watcher (here), b: target (remote) */
-    grove__actor_down(r->id, r->a, r->b, r->reason);
-    break;
-  case R_LINK: /* a: here, b: remote */
-    if (grove__actor_link_remote(r->a, r->b) != 0)
-      grove__signal_exit(sys, r->b, r->a, GROVE_ENOENT, 0);
-    break;
-  case R_UNLINK:
-    grove__actor_unlink_remote(r->a, r->b);
-    break;
-  case R_EXIT:
-    grove__actor_exit_remote(r->a, r->b, r->reason, r->how);
-    break;
-  case R_FORGET:
-    grove__actor_forget_node(r->peer);
-    break;
-  }
-}
-
 static void prec_arrive(grove__xnode *n) {
   prec *r = grove__container_of(n, prec, node);
-  if (r->kind < R_MONITOR)
-    prec_run_h(r);
-  else
-    prec_run_here(r);
+  prec_run_h(r);
   free(r);
 }
 
-/* Push a record to hub `to`. Returns false (nothing pushed) without memory
- * or without that hub; the caller then drops what it carried. */
-static bool push(grove_hub *to, int kind, grove_ref a, grove_ref b, uint64_t id, int reason,
-                 int how, uint32_t peer, grove_msg *m) {
+/* Push a record to H. Returns false (nothing pushed) without memory or
+ * without a node; the caller then drops what it carried. */
+static bool push_h(int kind, grove_ref a, grove_ref b, uint64_t id, int reason, int how,
+                   uint32_t peer, grove_msg *m) {
+  grove_hub *to = node_hub();
   prec *r = to ? malloc(sizeof *r) : NULL;
   if (!r)
     return false;
@@ -224,11 +184,6 @@ static bool push(grove_hub *to, int kind, grove_ref a, grove_ref b, uint64_t id,
   r->node.fn = prec_arrive;
   grove__hub_push(to, &r->node);
   return true;
-}
-
-static bool push_h(int kind, grove_ref a, grove_ref b, uint64_t id, int reason, int how,
-                   uint32_t peer, grove_msg *m) {
-  return push(node_hub(), kind, a, b, id, reason, how, peer, m);
 }
 
 /* ---- outbound: the proxies ------------------------------------------------------ */
@@ -354,7 +309,7 @@ static int px_send(grove_ref to, grove_msg *m, uint64_t deadline) {
   if (deadline == 0 || grove__in_hub(here)) {
     /* A sender that cannot wait: handed to H, which drops it (counted) if
      * the window is full, as it would for its own context. */
-    if (!push(h, P_SEND_NOWAIT, to, to, 0, 0, 0, 0, m)) {
+    if (!push_h(P_SEND_NOWAIT, to, to, 0, 0, 0, 0, m)) {
       grove__dead_letter(sys, to, m, GROVE_ENOMEM);
       return GROVE_ENOMEM;
     }
@@ -456,15 +411,8 @@ static void px_ended(grove_ref target, int reason) {
   push_h(P_ENDED, target, target, 0, reason, 0, 0, NULL);
 }
 
-static int px_send_try(grove_ref to, grove_msg *m) {
-  (void)to;
-  (void)m;
-  return GROVE_EAGAIN; /* never used off H */
-}
-
 static const grove__remote_ops proxy_ops = {
     .send = px_send,
-    .send_try = px_send_try,
     .call = px_call,
     .call_async = px_call_async,
     .call_cancel = px_call_cancel,
@@ -477,7 +425,6 @@ static const grove__remote_ops proxy_ops = {
     .exit = px_exit,
     .consumed = px_consumed,
     .ended = px_ended,
-    .proxy = 1,
 };
 
 /* ---- inbound: routing to the target's hub ------------------------------------------ */
@@ -486,14 +433,17 @@ bool grove__route_remote(grove__actor_sys *sys, int kind, grove_ref here, grove_
                          uint64_t id, int reason, int how, uint32_t peer) {
   if (GROVE__LIKELY(!grove__ref_other_hub(sys, here)))
     return false;
-  static const int kinds[] = {R_MONITOR, R_DEMONITOR, R_DOWN, R_LINK, R_UNLINK, R_EXIT};
-  push(grove__hub_at(grove__ref_hub(here)), kinds[kind], a, b, id, reason, how, peer, NULL);
-  return true; /* a hub that is gone has nothing to tell */
+  /* hubs.c's records: applied there with the same entry points, and what
+   * fails there is answered through that hub's proxies. A hub that is
+   * gone has nothing to tell. */
+  grove__x_push_rec(grove__hub_at(grove__ref_hub(here)), kind, a, b, id, reason, how, peer);
+  return true;
 }
 
 void grove__route_forget(grove__actor_sys *sys, uint32_t node) {
   size_t n = grove_hub_count();
   for (size_t i = 0; n > 1 && i < n; i++)
     if (i != sys->index)
-      push(grove__hub_at(i), R_FORGET, GROVE_REF_NULL, GROVE_REF_NULL, 0, 0, 0, node, NULL);
+      grove__x_push_rec(grove__hub_at(i), GROVE__X_FORGET, GROVE_REF_NULL, GROVE_REF_NULL, 0, 0, 0,
+                        node);
 }

@@ -216,13 +216,9 @@ static int r_send_try(grove_ref to, grove_msg *m) {
   grove__node *n = grove__node_current();
   grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
   if (p && p->state != GROVE__P_NEW && p->state != GROVE__P_DOWN && !m->blob &&
-      m->body.size + 256 <= p->max_message) {
-    uint64_t inflight = p->sent_bytes - p->acked_bytes;
-    size_t size = m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD;
-    if (p->targets.n != 0 || !grove__flowq_idle(&p->linkq) ||
-        (inflight != 0 && inflight + size > p->window))
-      return GROVE_EAGAIN;
-  }
+      m->body.size + 256 <= p->max_message &&
+      !grove__flow_fast(p, m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD))
+    return GROVE_EAGAIN;
   return r_send(to, m, 0); /* admitted, or refused as a send would be */
 }
 

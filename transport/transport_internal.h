@@ -365,13 +365,17 @@ void *grove__reftab_get(const grove__reftab *t, grove_ref r);
 static inline int grove__flowq_idle(const grove__flowq *q) {
   return q->head == NULL && grove__list_empty(&q->waiters);
 }
+/* The fast path: no bounded target of p's known, nobody waiting, room in
+ * the window for `size` more bytes. */
+static inline bool grove__flow_fast(const grove__peer *p, size_t size) {
+  uint64_t inflight = p->sent_bytes - p->acked_bytes;
+  return p->targets.n == 0 && grove__flowq_idle(&p->linkq) &&
+         (inflight == 0 || inflight + size <= p->window);
+}
 static inline int grove__flow_admit(grove__node **np, grove__peer **pp, grove_ref to, size_t size,
                                     uint64_t deadline) {
-  grove__peer *p = *pp;
-  uint64_t inflight = p->sent_bytes - p->acked_bytes;
-  if (GROVE__LIKELY(p->targets.n == 0 && grove__flowq_idle(&p->linkq) &&
-                    (inflight == 0 || inflight + size <= p->window)))
-    return 0; /* the fast path: an unbounded target, room in the window */
+  if (GROVE__LIKELY(grove__flow_fast(*pp, size)))
+    return 0;
   return grove__flow_admit_slow(np, pp, to, size, deadline);
 }
 /* A SEND/CALL of `bytes` from p to our actor `to`, bounded by `bound`:

@@ -116,7 +116,8 @@ int grove__error_reply_reason(grove_msg *r);
 typedef struct grove__remote_ops {
   int (*send)(grove_ref to, grove_msg *m, uint64_t deadline);
   /* send without waiting: GROVE_EAGAIN (m untouched) if it would have to
-   * wait for credit, else what send returns. */
+   * wait for credit, else what send returns. The node's hub uses it for
+   * the sends of other hubs (the proxies have none). */
   int (*send_try)(grove_ref to, grove_msg *m);
   /* *reason: the callee's exit reason when it returns GROVE_EEXITED. */
   int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline, int *reason);
@@ -142,8 +143,6 @@ typedef struct grove__remote_ops {
   void (*consumed)(uint32_t origin, grove_ref target);
   /* A local actor has ended with `reason` (its refs are stale now). */
   void (*ended)(grove_ref target, int reason);
-  /* Set on the proxies of a hub that is not the node's (actor/node_hubs.c). */
-  int proxy;
 } grove__remote_ops;
 
 /* Install the remote operations for this hub's actors, with this hub's node
