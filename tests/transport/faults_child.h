@@ -181,13 +181,6 @@ static int fc_ctl(grove_actor *self, grove_msg *msg) {
   return -1000;
 }
 
-static void fc_spawn_named(const grove_actor_class *cls, const char *name) {
-  grove_actor_opts o = {.name = name};
-  grove_ref r = GROVE_REF_NULL;
-  CHECK_EQ(grove_actor_spawn_ex(cls, NULL, &o, &r), 0);
-  tr_track(r);
-}
-
 static inline double fc_realtime(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -212,19 +205,13 @@ static int fc_dial(const tr_child *c) {
 }
 
 static int fc_child_main(const tr_child *c) {
-  grove_node_opts o;
-  const char *allow[2];
-  tr_child_opts(c, &o, allow);
-  int rc = grove_node_start(c->name, c->endpoint, &o);
-  if (rc) {
-    fprintf(stderr, "child: grove_node_start(%s): %s\n", c->endpoint, grove_err_name(rc));
+  if (tr_child_node_start(c) != 0)
     return 2;
-  }
-  fc_spawn_named(&fc_echo, "echo");
-  fc_spawn_named(&fc_sink_class, "sink");
-  fc_spawn_named(&fc_noreply, "noreply");
-  fc_spawn_named(&fc_hold, "hold");
-  fc_spawn_named(&fc_drop, "drop");
+  tr_spawn_named(&fc_echo, "echo");
+  tr_spawn_named(&fc_sink_class, "sink");
+  tr_spawn_named(&fc_noreply, "noreply");
+  tr_spawn_named(&fc_hold, "hold");
+  tr_spawn_named(&fc_drop, "drop");
   tr_ctl_hook = fc_ctl;
   const char *floodto = tr_arg(c, "floodto");
   if (floodto) {
@@ -245,7 +232,8 @@ static int fc_child_main(const tr_child *c) {
       CHECK_EQ(fc_flood(sink, n), n);
       return test__failed ? 1 : 0; /* no grove_node_stop: the node flushes at exit */
     }
-    if ((rc = fc_dial(c)) != 0) {
+    int rc = fc_dial(c);
+    if (rc != 0) {
       fprintf(stderr, "child %s: connect: %s\n", c->name, grove_err_name(rc));
       return 3;
     }
@@ -280,7 +268,8 @@ static int fc_child_main(const tr_child *c) {
       tr_end_actor(tr_tracked[i]);
     return tr_child_finish();
   }
-  if ((rc = fc_dial(c)) != 0)
+  int rc = fc_dial(c);
+  if (rc != 0)
     fprintf(stderr, "child %s: connect: %s\n", c->name, grove_err_name(rc));
   tr_child_serve(c);
   return tr_child_finish();
@@ -288,18 +277,9 @@ static int fc_child_main(const tr_child *c) {
 
 /* ---- the parent's helpers ------------------------------------------------------------------ */
 
-static inline grove_ref fc_whereis(const char *node, const char *name) {
-  grove_ref r = GROVE_REF_NULL;
-  int rc = grove_whereis_remote(node, name, &r, 5.0);
-  if (rc)
-    fprintf(stderr, "whereis_remote(%s, %s): %s\n", node, name, grove_err_name(rc));
-  CHECK_EQ(rc, 0);
-  return r;
-}
-
 static inline grove_ref fc_spawn_remote(const char *node) {
   grove_msg *rep = NULL;
-  CHECK_EQ(grove_call(fc_whereis(node, "ctl"), grove_msg_new("spawn"), &rep, 5.0), 0);
+  CHECK_EQ(grove_call(tr_whereis(node, "ctl"), grove_msg_new("spawn"), &rep, 5.0), 0);
   grove_ref r = tr_ref(rep, 0);
   grove_msg_free(rep);
   return r;

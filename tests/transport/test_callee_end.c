@@ -136,12 +136,12 @@ static void test_local_and_remote_alike(void) {
   crash_mid_call(grove_actor_spawn(&mortal_class, NULL));
   blocking_crash(grove_actor_spawn(&mortal_class, NULL));
   /* remote */
-  three_cases(fc_whereis(SRV, "noreply"), fc_whereis(SRV, "hold"), fc_whereis(SRV, "drop"),
+  three_cases(tr_whereis(SRV, "noreply"), tr_whereis(SRV, "hold"), tr_whereis(SRV, "drop"),
               "remote", false);
   crash_mid_call(fc_spawn_remote(SRV));
   blocking_crash(fc_spawn_remote(SRV));
   /* the callee's node is up and well */
-  CHECK_EQ(tr_call_int(fc_whereis(SRV, "echo"), TR_MSG("x", 3), 5.0), 3);
+  CHECK_EQ(tr_call_int(tr_whereis(SRV, "echo"), TR_MSG("x", 3), 5.0), 3);
   CHECK_EQ(grove_node_stop(), 0);
   CHECK_EQ(tr_reap(pid, 5.0), 0);
 }

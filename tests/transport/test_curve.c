@@ -21,14 +21,8 @@ static int calc_receive(grove_actor *self, grove_msg *msg) {
 static const grove_actor_class calc_class = {"calc", sizeof(grove_actor), NULL, calc_receive, NULL};
 
 static int child_main(const tr_child *c) {
-  grove_node_opts o;
-  const char *allow[2];
-  tr_child_opts(c, &o, allow);
-  int rc = grove_node_start(c->name, c->endpoint, &o);
-  if (rc) {
-    fprintf(stderr, "child: grove_node_start: %s\n", grove_err_name(rc));
+  if (tr_child_node_start(c) != 0)
     return 2;
-  }
   grove_actor_opts ao = {.name = "calc"};
   grove_ref r;
   CHECK_EQ(grove_actor_spawn_ex(&calc_class, NULL, &ao, &r), 0);

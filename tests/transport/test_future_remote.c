@@ -25,7 +25,7 @@ static void test_remote_futures(void) {
     return;
   CHECK_EQ(grove_node_start(PAR, tr_ipc("fpar"), NULL), 0);
   CHECK_EQ(grove_node_connect(SRV, bound), 0);
-  grove_ref echo = fc_whereis(SRV, "echo"), drop = fc_whereis(SRV, "drop");
+  grove_ref echo = tr_whereis(SRV, "echo"), drop = tr_whereis(SRV, "drop");
 
   /* the value */
   grove_async_result *r = NULL;

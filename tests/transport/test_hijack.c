@@ -25,7 +25,7 @@ static void hijack(int srv_dials) {
     CHECK_EQ(grove_node_wait_up(SRV, 5.0), 0);
   else
     CHECK_EQ(grove_node_connect(SRV, bound), 0);
-  grove_ref echo = fc_whereis(SRV, "echo");
+  grove_ref echo = tr_whereis(SRV, "echo");
   CHECK_EQ(tr_call_int(echo, TR_MSG("x", 1), 5.0), 1);
 
   /* the stranger */
@@ -60,7 +60,7 @@ static void hijack(int srv_dials) {
   CHECK_EQ(tr_call_int(echo, TR_MSG("x", 2), 5.0), 2);
   printf("%s: srv answers again %.2f s after the stranger left\n",
          srv_dials ? "srv connected" : "par connected", test_now() - t0);
-  CHECK_EQ(grove_send(fc_whereis(SRV, "ctl"), grove_msg_new("quit")), 0);
+  CHECK_EQ(grove_send(tr_whereis(SRV, "ctl"), grove_msg_new("quit")), 0);
   CHECK_EQ(grove_node_stop(), 0); /* the quit goes first */
   CHECK_EQ(tr_reap(pid, 5.0), 0);
 }

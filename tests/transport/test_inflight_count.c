@@ -55,8 +55,8 @@ static void test_flood_lost_with_the_connection_is_counted(void) {
   grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 0.4};
   CHECK_EQ(grove_node_start(PAR, tr_ipc("pari"), &o), 0);
   CHECK_EQ(grove_node_connect(SRV, bound), 0);
-  grove_ref sink = fc_whereis(SRV, "sink");
-  grove_ref ctl = fc_whereis(SRV, "ctl");
+  grove_ref sink = tr_whereis(SRV, "sink");
+  grove_ref ctl = tr_whereis(SRV, "ctl");
   CHECK_EQ(sink_count(sink, NULL), 0);
 
   CHECK_EQ(kill(pid, SIGSTOP), 0);
@@ -130,8 +130,8 @@ static void test_confirmed_flood_counts_nothing(void) {
   grove_node_opts o = {.heartbeat_interval = 0.1, .heartbeat_timeout = 1.0};
   CHECK_EQ(grove_node_start(PAR, tr_ipc("parj"), &o), 0);
   CHECK_EQ(grove_node_connect(SRV, bound), 0);
-  grove_ref sink = fc_whereis(SRV, "sink");
-  grove_ref ctl = fc_whereis(SRV, "ctl");
+  grove_ref sink = tr_whereis(SRV, "sink");
+  grove_ref ctl = tr_whereis(SRV, "ctl");
   /* messages of mixed sizes: the ledger's runs */
   for (int64_t i = 0; i < 20000; i++) {
     grove_msg *m = grove_msg_new("n");

@@ -154,24 +154,11 @@ static int srv_ctl(grove_actor *self, grove_msg *msg) {
   return -1000;
 }
 
-static void spawn_named(const grove_actor_class *cls, const char *name) {
-  grove_actor_opts o = {.name = name};
-  grove_ref r = GROVE_REF_NULL;
-  CHECK_EQ(grove_actor_spawn_ex(cls, NULL, &o, &r), 0);
-  tr_track(r);
-}
-
 static int child_main(const tr_child *c) {
-  grove_node_opts o;
-  const char *allow[2];
-  tr_child_opts(c, &o, allow);
-  int rc = grove_node_start(c->name, c->endpoint, &o);
-  if (rc) {
-    fprintf(stderr, "child: grove_node_start(%s): %s\n", c->endpoint, grove_err_name(rc));
+  if (tr_child_node_start(c) != 0)
     return 2;
-  }
-  spawn_named(&echo_class, "echo");
-  spawn_named(&count_class, "count");
+  tr_spawn_named(&echo_class, "echo");
+  tr_spawn_named(&count_class, "count");
   tr_ctl_hook = srv_ctl;
   tr_child_serve(c);
   return tr_child_finish();
@@ -179,14 +166,7 @@ static int child_main(const tr_child *c) {
 
 /* ---- the parent's side ------------------------------------------------------------------- */
 
-static grove_ref whereis(const char *name) {
-  grove_ref r = GROVE_REF_NULL;
-  int rc = grove_whereis_remote(SRV, name, &r, 5.0);
-  if (rc)
-    fprintf(stderr, "whereis_remote(%s): %s\n", name, grove_err_name(rc));
-  CHECK_EQ(rc, 0);
-  return r;
-}
+static grove_ref whereis(const char *name) { return tr_whereis(SRV, name); }
 
 static grove_msg *ctl_call(grove_msg *m) {
   grove_msg *rep = NULL;

@@ -28,7 +28,7 @@ static pid_t setup(const char *what) {
 }
 
 static void finish(pid_t pid) {
-  CHECK_EQ(grove_send(fc_whereis(SRV, "ctl"), grove_msg_new("quit")), 0);
+  CHECK_EQ(grove_send(tr_whereis(SRV, "ctl"), grove_msg_new("quit")), 0);
   CHECK_EQ(grove_node_stop(), 0);
   if (pid > 0)
     CHECK_EQ(tr_reap(pid, 5.0), 0);
@@ -36,7 +36,7 @@ static void finish(pid_t pid) {
 
 static int64_t report(int64_t *exits) {
   grove_msg *rep = NULL;
-  int rc = grove_call(fc_whereis(SRV, "ctl"), grove_msg_new("report"), &rep, 5.0);
+  int rc = grove_call(tr_whereis(SRV, "ctl"), grove_msg_new("report"), &rep, 5.0);
   CHECK_EQ(rc, 0);
   int64_t downs = tr_int(rep, 0);
   *exits = tr_int(rep, 1);
@@ -77,8 +77,8 @@ static void test_one_sided_partition(void) {
   CHECK_EQ(tr_call_int(mb, mon, 5.0), 0);
   /* there: a watcher monitors and links t, an actor of ours (trapping) */
   grove_ref t = tr_mbox_new(&tq, true);
-  CHECK_EQ(tr_call_int(fc_whereis(SRV, "ctl"), tr_msg_ref("watch", t), 5.0), 0);
-  grove_ref echo = fc_whereis(SRV, "echo");
+  CHECK_EQ(tr_call_int(tr_whereis(SRV, "ctl"), tr_msg_ref("watch", t), 5.0), 0);
+  grove_ref echo = tr_whereis(SRV, "echo");
   int64_t exits = 0;
   CHECK_EQ(report(&exits), 0);
   CHECK_EQ(exits, 0);
@@ -194,7 +194,7 @@ static void false_down(int freeze_sender) {
   grove_actor_opts so = {.name = "sink"};
   grove_ref sink = GROVE_REF_NULL;
   CHECK_EQ(grove_actor_spawn_ex(&fc_sink_class, NULL, &so, &sink), 0);
-  grove_ref ctl = fc_whereis(SRV, "ctl");
+  grove_ref ctl = tr_whereis(SRV, "ctl");
   const int64_t n = 300000;
   grove_msg *m = tr_msg_ref("bgflood", sink);
   grove_msg_pack_int(m, n);

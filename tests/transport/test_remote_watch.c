@@ -33,14 +33,8 @@ static int srv_ctl(grove_actor *self, grove_msg *msg) {
 }
 
 static int child_main(const tr_child *c) {
-  grove_node_opts o;
-  const char *allow[2];
-  tr_child_opts(c, &o, allow);
-  int rc = grove_node_start(c->name, c->endpoint, &o);
-  if (rc) {
-    fprintf(stderr, "child: grove_node_start(%s): %s\n", c->endpoint, grove_err_name(rc));
+  if (tr_child_node_start(c) != 0)
     return 2;
-  }
   tr_ctl_hook = srv_ctl;
   tr_child_serve(c);
   return tr_child_finish();

@@ -495,6 +495,36 @@ static inline void tr_track(grove_ref r) {
     tr_tracked[tr_ntracked++] = r;
 }
 
+/* Spawn an actor registered as `name`, ended before the child closes its hub. */
+static inline void tr_spawn_named(const grove_actor_class *cls, const char *name) {
+  grove_actor_opts o = {.name = name};
+  grove_ref r = GROVE_REF_NULL;
+  CHECK_EQ(grove_actor_spawn_ex(cls, NULL, &o, &r), 0);
+  tr_track(r);
+}
+
+/* Start the child's node with the options its arguments give: 0, or 2
+ * (the child's exit code) after saying why. */
+static inline int tr_child_node_start(const tr_child *c) {
+  grove_node_opts o;
+  const char *allow[2];
+  tr_child_opts(c, &o, allow);
+  int rc = grove_node_start(c->name, c->endpoint, &o);
+  if (rc)
+    fprintf(stderr, "child: grove_node_start(%s): %s\n", c->endpoint, grove_err_name(rc));
+  return rc ? 2 : 0;
+}
+
+/* The parent's side: `name` on node `node`, which must be there (5 s). */
+static inline grove_ref tr_whereis(const char *node, const char *name) {
+  grove_ref r = GROVE_REF_NULL;
+  int rc = grove_whereis_remote(node, name, &r, 5.0);
+  if (rc)
+    fprintf(stderr, "whereis_remote(%s, %s): %s\n", node, name, grove_err_name(rc));
+  CHECK_EQ(rc, 0);
+  return r;
+}
+
 /* A role's own handling of messages to "ctl" (return -1000 when not handled). */
 static int (*tr_ctl_hook)(grove_actor *self, grove_msg *msg);
 static const char *tr_ctl_parent;
