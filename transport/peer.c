@@ -452,11 +452,11 @@ int grove__peer_forget(grove__node *n, grove__peer *p) {
     zmq_disconnect(n->sock, p->dialled);
     p->we_connected = 0;
   }
-  /* Kept while anybody still holds it: greenlets waiting for it to come
-   * up or for its credit, node monitors, monitors and links of its actors,
-   * or what was sent to it before its handshake. */
-  if (!grove__list_empty(&p->waiters) || !grove__flowq_idle(&p->linkq) || p->targets.n ||
-      p->nwatchers || p->nmonitors || p->nlinks || p->out.size || p->sealed)
+  /* Kept while anybody still holds it: greenlets that waited for it to
+   * come up, waiting for its credit, node monitors, monitors and links of
+   * its actors, or what was sent to it before its handshake. */
+  if (p->pinned || !grove__list_empty(&p->waiters) || !grove__flowq_idle(&p->linkq) ||
+      p->targets.n || p->nwatchers || p->nmonitors || p->nlinks || p->out.size || p->sealed)
     return GROVE_EBUSY;
   for (size_t i = 0; i < n->npeers; i++) {
     if (n->peers[i] == p) {
@@ -472,6 +472,9 @@ int grove__peer_forget(grove__node *n, grove__peer *p) {
 }
 
 static int wait_peer_up(grove__node *n, grove__peer *p, double timeout) {
+  /* A woken waiter runs later and still holds p: membership must not free
+   * it meanwhile (grove__peer_forget). */
+  p->pinned = 1;
   uint64_t deadline = grove__deadline(n->hub, timeout);
   while (p->state != GROVE__P_UP) {
     int rc = grove__wait_until(n->hub, &p->waiters, deadline, "node connect", p);

@@ -123,6 +123,7 @@ typedef struct grove__peer {
   char route[GROVE__NAME_MAX + 1];
   size_t route_len;
   uint8_t seen_own, seen_out;    /* since it was last up: a hello came on its connection / ours */
+  uint8_t pinned;                /* a greenlet waited for it: never freed (grove__peer_forget) */
   uint64_t redial_at;            /* not up by then: connect again (a redial heals a lost pipe) */
   char *dialled;                 /* the endpoint we connected to (zmq_disconnect needs it) */
   char curve_key[41];            /* the server key we connected with ("": none) */
