@@ -264,7 +264,9 @@ static void dial_member(grove__node *n, member *m) {
   m->want_dial = 0;
   if (!m->endpoint[0] || wildcard(m->endpoint))
     return;
-  grove__peer *p = NULL;
+  grove__peer *p = grove__peer_by_name(n, m->name, m->name_len);
+  if (p && p->we_connected)
+    return; /* connected to already (the user's connect, a seed): not ours to undo */
   int rc = grove__peer_dial(n, m->name, m->name_len, m->endpoint, NULL, &p);
   if (rc) {
     grove__node_log(n, p, "member %s (%s): cannot connect: %s", m->name, m->endpoint,

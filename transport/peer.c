@@ -502,6 +502,7 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
   rc = grove__peer_dial(n, peer_name, strlen(peer_name), endpoint, server_key, &p);
   if (rc || p->state == GROVE__P_UP)
     return rc;
+  p->pinned = 1; /* the user's: membership never frees it */
   if (timeout == 0)
     return 0;
   double step = 0.002;
