@@ -406,7 +406,7 @@ static void tell_others(grove__node *n, const member *m) {
 
 static void notify(grove__members *M, const char *tag, const char *node) {
   for (size_t i = 0; i < M->nwatchers;) {
-    if (!grove_actor_alive(M->watchers[i])) {
+    if (grove__actor_gone(M->watchers[i])) {
       M->watchers[i] = M->watchers[--M->nwatchers];
       continue;
     }
