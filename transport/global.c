@@ -278,48 +278,135 @@ void grove__global_free(grove__node *n) {
   n->global = NULL;
 }
 
-/* ---- the public calls ---------------------------------------------------------------------- */
+/* ---- the public calls ----------------------------------------------------------------------
+ *
+ * The replica lives on the node's hub. Called on another hub of the
+ * process, each call runs there (node_fwd.c: GROVE__FWD_FN), with its
+ * arguments and results in a heap ticket. */
 
 static int check_name(const char *name) {
   return name && *name && strlen(name) <= GROVE__NAME_MAX ? 0 : GROVE_EINVAL;
 }
 
-int grove_global_register(const char *name, grove_ref ref) {
+enum { OP_REGISTER, OP_UNREGISTER, OP_WHEREIS, OP_NAMES };
+
+typedef struct gcall {
+  int op;
+  char name[GROVE__NAME_MAX + 1];
+  grove_ref ref;
+  size_t cap, n;
+  char names[][64]; /* OP_NAMES: cap of them */
+} gcall;
+
+/* On the node's hub. */
+static int run_here(grove__node *n, gcall *c) {
+  grove__global *g = n->global;
+  size_t len = strlen(c->name);
+  switch (c->op) {
+  case OP_REGISTER: {
+    grove_ref local = grove__node_local_ref(n, c->ref);
+    if (grove__actor_gone(local))
+      return GROVE_ENOENT;
+    if (!(g = table(n)))
+      return GROVE_ENOMEM;
+    gname **pp = slot(g, c->name, len);
+    if (*pp)
+      return GROVE_EEXIST;
+    gname *e =
+        insert(g, pp, c->name, len, grove__node_wire_ref(n, local), n->incarnation, n->name, 1);
+    if (!e)
+      return GROVE_ENOMEM;
+    broadcast(n, GROVE__GLOBAL_REGISTER, e, NULL);
+    return 0;
+  }
+  case OP_UNREGISTER: {
+    gname **pp = g ? slot(g, c->name, len) : NULL;
+    if (!pp || !*pp)
+      return GROVE_ENOENT;
+    broadcast(n, GROVE__GLOBAL_UNREGISTER, *pp, NULL);
+    drop(g, pp);
+    return 0;
+  }
+  case OP_WHEREIS: {
+    gname **pp = g ? slot(g, c->name, len) : NULL;
+    if (!pp || !*pp)
+      return GROVE_ENOENT;
+    c->ref = grove__node_local_ref(n, (*pp)->ref);
+    return 0;
+  }
+  case OP_NAMES:
+    c->n = 0;
+    for (size_t i = 0; g && i < g->nbuckets; i++)
+      for (const gname *e = g->buckets[i]; e; e = e->next, c->n++)
+        if (c->n < c->cap)
+          snprintf(c->names[c->n], sizeof c->names[c->n], "%s", e->name);
+    return 0;
+  }
+  return GROVE_EINVAL;
+}
+
+static int run_fwd(void *arg) {
   grove__node *n = grove__node_current();
-  if (!n)
+  return n ? run_here(n, arg) : GROVE_ENOENT;
+}
+
+/* Run c here or on the node's hub; *c holds the results (on the heap when
+ * it went there: *cp is replaced, the caller frees it). */
+static int run(gcall **cp) {
+  grove__node *n = grove__node_current();
+  if (n)
+    return run_here(n, *cp);
+  grove_hub *h = grove__node_elsewhere();
+  if (!h)
     return GROVE_ENOENT;
-  if (check_name(name) || grove_ref_is_null(ref) || (ref.node != 0 && ref.node != n->id))
+  grove__fwd_out o = {.fn = run_fwd, .arg = *cp};
+  *cp = NULL;
+  int rc = grove__fwd_call(h, GROVE__FWD_FN, NULL, NULL, NULL, 0, &o);
+  *cp = o.arg; /* NULL when it did not come back */
+  return rc;
+}
+
+static gcall *gcall_new(int op, const char *name, size_t cap) {
+  gcall *c = calloc(1, sizeof *c + cap * sizeof c->names[0]);
+  if (c) {
+    c->op = op;
+    c->cap = cap;
+    if (name)
+      snprintf(c->name, sizeof c->name, "%s", name);
+  }
+  return c;
+}
+
+int grove_global_register(const char *name, grove_ref ref) {
+  if (!grove__node_current() && !grove__node_elsewhere())
+    return GROVE_ENOENT;
+  if (check_name(name) || grove_ref_is_null(ref))
     return GROVE_EINVAL;
-  grove_ref local = grove__node_local_ref(n, ref);
-  if (!grove_actor_alive(local))
-    return GROVE_ENOENT;
-  grove__global *g = table(n);
-  if (!g)
+  grove__node *n = grove__node_current();
+  if (ref.node != 0 && (!n || ref.node != n->id))
+    return GROVE_EINVAL; /* an actor of this process's node only */
+  if (!n && grove__actor_gone(ref))
+    return GROVE_ENOENT; /* checked here: the node's hub cannot see this hub's actors */
+  gcall *c = gcall_new(OP_REGISTER, name, 0);
+  if (!c)
     return GROVE_ENOMEM;
-  gname **pp = slot(g, name, strlen(name));
-  if (*pp)
-    return GROVE_EEXIST;
-  gname *e =
-      insert(g, pp, name, strlen(name), grove__node_wire_ref(n, local), n->incarnation, n->name, 1);
-  if (!e)
-    return GROVE_ENOMEM;
-  broadcast(n, GROVE__GLOBAL_REGISTER, e, NULL);
-  return 0;
+  c->ref = ref;
+  int rc = run(&c);
+  free(c);
+  return rc;
 }
 
 int grove_global_unregister(const char *name) {
-  grove__node *n = grove__node_current();
-  if (!n)
+  if (!grove__node_current() && !grove__node_elsewhere())
     return GROVE_ENOENT;
   if (check_name(name))
     return GROVE_EINVAL;
-  grove__global *g = n->global;
-  gname **pp = g ? slot(g, name, strlen(name)) : NULL;
-  if (!pp || !*pp)
-    return GROVE_ENOENT;
-  broadcast(n, GROVE__GLOBAL_UNREGISTER, *pp, NULL);
-  drop(g, pp);
-  return 0;
+  gcall *c = gcall_new(OP_UNREGISTER, name, 0);
+  if (!c)
+    return GROVE_ENOMEM;
+  int rc = run(&c);
+  free(c);
+  return rc;
 }
 
 int grove_global_whereis(const char *name, grove_ref *out) {
@@ -328,14 +415,24 @@ int grove_global_whereis(const char *name, grove_ref *out) {
   if (check_name(name) || !out)
     return GROVE_EINVAL;
   grove__node *n = grove__node_current();
-  if (!n)
+  if (n) { /* the common case: no allocation */
+    grove__global *g = n->global;
+    gname **pp = g ? slot(g, name, strlen(name)) : NULL;
+    if (!pp || !*pp)
+      return GROVE_ENOENT;
+    *out = grove__node_local_ref(n, (*pp)->ref);
+    return 0;
+  }
+  if (!grove__node_elsewhere())
     return GROVE_ENOENT;
-  grove__global *g = n->global;
-  gname **pp = g ? slot(g, name, strlen(name)) : NULL;
-  if (!pp || !*pp)
-    return GROVE_ENOENT;
-  *out = grove__node_local_ref(n, (*pp)->ref);
-  return 0;
+  gcall *c = gcall_new(OP_WHEREIS, name, 0);
+  if (!c)
+    return GROVE_ENOMEM;
+  int rc = run(&c);
+  if (rc == 0 && c)
+    *out = c->ref;
+  free(c);
+  return rc;
 }
 
 int grove_global_whereis_wait(const char *name, grove_ref *out, double timeout) {
@@ -343,18 +440,20 @@ int grove_global_whereis_wait(const char *name, grove_ref *out, double timeout) 
     *out = GROVE_REF_NULL;
   if (check_name(name) || !out || isnan(timeout))
     return GROVE_EINVAL;
-  grove__node *n = grove__node_current();
-  if (!n)
+  if (!grove__node_current() && !grove__node_elsewhere())
     return GROVE_ENOENT;
+  grove_hub *hub = grove__hub();
+  if (!hub)
+    return GROVE_ENOMEM;
   uint64_t deadline;
-  int rc = grove__begin_wait(n->hub, timeout, &deadline);
+  int rc = grove__begin_wait(hub, timeout, &deadline);
   if (rc)
     return rc;
   double step = 0.002;
   for (;;) {
     if ((rc = grove_global_whereis(name, out)) != GROVE_ENOENT)
       return rc;
-    if (grove__node_current() != n)
+    if (!grove__node_current() && !grove__node_elsewhere())
       return GROVE_ENOENT; /* the node stopped while we waited */
     double left = grove__seconds_left(deadline);
     if (left == 0)
@@ -366,13 +465,15 @@ int grove_global_whereis_wait(const char *name, grove_ref *out, double timeout) 
 }
 
 size_t grove_global_names(char (*names)[64], size_t cap) {
-  grove__node *n = grove__node_current();
-  grove__global *g = n ? n->global : NULL;
-  size_t k = 0;
-  for (size_t i = 0; g && i < g->nbuckets; i++)
-    for (const gname *e = g->buckets[i]; e; e = e->next, k++)
-      if (names && k < cap)
-        snprintf(names[k], sizeof names[k], "%s", e->name);
+  if (!names)
+    cap = 0;
+  gcall *c = gcall_new(OP_NAMES, NULL, cap);
+  if (!c)
+    return 0;
+  size_t k = run(&c) == 0 && c ? c->n : 0;
+  if (c && k)
+    memcpy(names, c->names, (k < cap ? k : cap) * sizeof names[0]);
+  free(c);
   return k;
 }
 
@@ -382,12 +483,12 @@ int grove_call_name_global(const char *name, grove_msg *msg, grove_msg **reply, 
   if (!msg)
     return GROVE_EINVAL;
   int rc = check_name(name) || !reply || isnan(timeout) ? GROVE_EINVAL : 0;
-  grove__node *n = grove__node_current();
-  if (rc == 0 && !n)
-    rc = GROVE_ENOENT;
+  grove_hub *hub = grove__hub();
+  if (rc == 0 && !hub)
+    rc = GROVE_ENOMEM;
   uint64_t deadline = UINT64_MAX;
   if (rc == 0)
-    rc = grove__begin_wait(n->hub, timeout, &deadline);
+    rc = grove__begin_wait(hub, timeout, &deadline);
   grove_ref ref;
   if (rc == 0 && (rc = grove_global_whereis_wait(name, &ref, grove__seconds_left(deadline))) ==
                      GROVE_ETIMEDOUT)

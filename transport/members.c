@@ -786,15 +786,14 @@ void grove__members_stop(grove__node *n) {
   }
 }
 
-/* ---- the public calls ---------------------------------------------------------------------- */
+/* ---- the public calls ----------------------------------------------------------------------
+ *
+ * The table lives on the node's hub; from another hub of the process each
+ * call runs there (node_fwd.c: GROVE__FWD_FN), its results in a heap
+ * ticket. */
 
-int grove_nodes(grove_node_info *out, size_t cap, size_t *count) {
-  if (count)
-    *count = 0;
-  if (!count || (cap && !out))
-    return GROVE_EINVAL;
-  grove__node *n = grove__node_current();
-  if (!n || !n->members)
+static int nodes_here(grove__node *n, grove_node_info *out, size_t cap, size_t *count) {
+  if (!n->members)
     return GROVE_ENOENT;
   grove__members *M = n->members;
   size_t k = 0;
@@ -817,29 +816,20 @@ int grove_nodes(grove_node_info *out, size_t cap, size_t *count) {
   return k > cap ? GROVE_ERANGE : 0;
 }
 
-static int monitor_nodes_as(grove_ref who) {
-  grove__node *n = grove__node_current();
-  if (!n || !n->members)
-    return GROVE_ENOENT;
-  if (grove_ref_is_null(who))
-    return GROVE_EINVAL;
+static int monitor_nodes_here(grove__node *n, grove_ref who) {
   grove__members *M = n->members;
+  if (!M)
+    return GROVE_ENOENT;
   if (grove__grow((void **)&M->watchers, &M->capwatchers, M->nwatchers, sizeof *M->watchers, 4))
     return GROVE_ENOMEM;
   M->watchers[M->nwatchers++] = who;
   return 0;
 }
 
-int grove_monitor_nodes(void) { return monitor_nodes_as(grove_self()); }
-
-int grove_demonitor_nodes(void) {
-  grove__node *n = grove__node_current();
-  if (!n || !n->members)
-    return GROVE_ENOENT;
+static int demonitor_nodes_here(grove__node *n, grove_ref who) {
   grove__members *M = n->members;
-  grove_ref self = grove_self();
-  for (size_t i = 0; i < M->nwatchers; i++) {
-    if (grove_ref_eq(M->watchers[i], self)) {
+  for (size_t i = 0; M && i < M->nwatchers; i++) {
+    if (grove_ref_eq(M->watchers[i], who)) {
       M->watchers[i] = M->watchers[--M->nwatchers];
       return 0;
     }
@@ -847,11 +837,98 @@ int grove_demonitor_nodes(void) {
   return GROVE_ENOENT;
 }
 
+enum { OP_NODES, OP_MONITOR, OP_DEMONITOR };
+
+typedef struct mcall {
+  int op;
+  grove_ref who;
+  size_t cap, count;
+  grove_node_info info[]; /* OP_NODES: cap of them */
+} mcall;
+
+static int mcall_here(grove__node *n, mcall *c) {
+  switch (c->op) {
+  case OP_NODES:
+    return nodes_here(n, c->info, c->cap, &c->count);
+  case OP_MONITOR:
+    return monitor_nodes_here(n, c->who);
+  default:
+    return demonitor_nodes_here(n, c->who);
+  }
+}
+
+static int mcall_fwd(void *arg) {
+  grove__node *n = grove__node_current();
+  return n ? mcall_here(n, arg) : GROVE_ENOENT;
+}
+
+/* Run c on the node's hub h (another than the caller's); *cp holds the
+ * results afterwards (NULL when they did not come back). */
+static int mcall_there(grove_hub *h, mcall **cp) {
+  grove__fwd_out o = {.fn = mcall_fwd, .arg = *cp};
+  *cp = NULL;
+  int rc = grove__fwd_call(h, GROVE__FWD_FN, NULL, NULL, NULL, 0, &o);
+  *cp = o.arg;
+  return rc;
+}
+
+static int watch_as(int op, grove_ref who) {
+  grove__node *n = grove__node_current();
+  if (n)
+    return op == OP_MONITOR ? monitor_nodes_here(n, who) : demonitor_nodes_here(n, who);
+  grove_hub *h = grove__node_elsewhere();
+  if (!h)
+    return GROVE_ENOENT;
+  mcall *c = calloc(1, sizeof *c);
+  if (!c)
+    return GROVE_ENOMEM;
+  c->op = op;
+  c->who = who;
+  int rc = mcall_there(h, &c);
+  free(c);
+  return rc;
+}
+
+int grove_nodes(grove_node_info *out, size_t cap, size_t *count) {
+  if (count)
+    *count = 0;
+  if (!count || (cap && !out))
+    return GROVE_EINVAL;
+  grove__node *n = grove__node_current();
+  if (n)
+    return nodes_here(n, out, cap, count);
+  grove_hub *h = grove__node_elsewhere();
+  if (!h)
+    return GROVE_ENOENT;
+  mcall *c = calloc(1, sizeof *c + cap * sizeof c->info[0]);
+  if (!c)
+    return GROVE_ENOMEM;
+  c->op = OP_NODES;
+  c->cap = cap;
+  int rc = mcall_there(h, &c);
+  if (c && (rc == 0 || rc == GROVE_ERANGE)) {
+    memcpy(out, c->info, (c->count < cap ? c->count : cap) * sizeof *out);
+    *count = c->count;
+  }
+  free(c);
+  return rc;
+}
+
+int grove_monitor_nodes(void) {
+  if (!grove__node_current() && !grove__node_elsewhere())
+    return GROVE_ENOENT;
+  grove_ref self = grove_self();
+  if (grove_ref_is_null(self))
+    return GROVE_EINVAL;
+  return watch_as(OP_MONITOR, self);
+}
+
+int grove_demonitor_nodes(void) { return watch_as(OP_DEMONITOR, grove_self()); }
+
 int grove_monitor_nodes_to(grove_queue *q, uint64_t *id) {
   if (id)
     *id = 0;
-  grove__node *n = grove__node_current();
-  if (!n || !n->members)
+  if (!grove__node_current() && !grove__node_elsewhere())
     return GROVE_ENOENT;
   if (!q)
     return GROVE_EINVAL;
@@ -860,7 +937,7 @@ int grove_monitor_nodes_to(grove_queue *q, uint64_t *id) {
   int rc = grove__watch_new(q, 1, &proxy, &wid);
   if (rc)
     return rc;
-  if ((rc = monitor_nodes_as(proxy)) != 0) {
+  if ((rc = watch_as(OP_MONITOR, proxy)) != 0) {
     grove__watch_cancel(wid);
     return rc;
   }

@@ -232,7 +232,8 @@ enum {
   GROVE__FWD_DEMONITOR_NODE,
   GROVE__FWD_WHEREIS,
   GROVE__FWD_WHEREIS_WAIT,
-  GROVE__FWD_WHEREIS_UNTIL
+  GROVE__FWD_WHEREIS_UNTIL,
+  GROVE__FWD_FN /* out->fn(out->arg) there: arg is heap, the ticket's until it comes back */
 };
 /* In and out values of a forwarded call besides its strings and double. */
 typedef struct grove__fwd_out {
@@ -244,6 +245,12 @@ typedef struct grove__fwd_out {
   grove_node_stats stats;
   const char *cstr;
   int last;
+  /* GROVE__FWD_FN: fn runs on the node's hub and returns the call's code.
+   * arg (malloc'd) is taken by the call, and handed back in arg when it
+   * returns the code (the caller frees it then); when the caller could
+   * not wait or gave up, arg is NULL: the node's hub frees it. */
+  int (*fn)(void *arg);
+  void *arg;
 } grove__fwd_out;
 /* Run node call `kind` on hub h (the node's) and wait: its result, or
  * GROVE_ENOMEM / GROVE_EPERM (the caller cannot wait) / the wait's error. */

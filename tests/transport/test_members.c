@@ -765,6 +765,67 @@ static void test_old_peer(void) {
   CHECK_EQ(grove_node_stop(), 0);
 }
 
+/* Membership and global names from a hub other than the node's: the calls
+ * run on the node's hub; an actor of this hub is registered, resolved by a
+ * member, and dropped there when it ends. */
+static void *other_hub(void *arg) {
+  (void)arg;
+  CHECK(grove_hub_index() == 1);
+  CHECK(wait_view(NULL, "m1:0", 10) >= 0);
+  grove_queue *q = grove_queue_new(0);
+  uint64_t wid = 0;
+  CHECK_EQ(grove_monitor_nodes_to(q, &wid), 0);
+  kid b;
+  memset(&b, 0, sizeof b);
+  spawn_kid(&b, "m2", seed_named, NULL, NULL);
+  CHECK(wait_view(NULL, "m1:0,m2:0", 10) >= 0);
+  CHECK_EQ(count_msgs(q, GROVE_TAG_NODEUP, "m2", 0.5), 1);
+  grove_node_info info[1];
+  size_t n = 0;
+  CHECK_EQ(grove_nodes(info, 1, &n), GROVE_ERANGE);
+  CHECK_EQ(n, 2);
+  grove_ref svc = GROVE_REF_NULL;
+  CHECK_EQ(grove_actor_spawn_ex(&svc_class, NULL, NULL, &svc), 0);
+  CHECK_EQ(grove_global_register("h1svc", svc), 0);
+  CHECK_EQ(grove_global_register("h1svc", svc), GROVE_EEXIST);
+  grove_ref r = GROVE_REF_NULL;
+  CHECK_EQ(grove_global_whereis("h1svc", &r), 0);
+  CHECK(grove_ref_eq(r, svc));
+  char names[4][64];
+  CHECK_EQ(grove_global_names(names, 4), 1);
+  CHECK_STR(names[0], "h1svc");
+  CHECK(wait_where("m1", "h1svc", 0, 5));
+  gcall_check("m1", "h1svc", "p");
+  gcall_check("m2", "h1svc", "p");
+  grove_msg *rep = NULL;
+  CHECK_EQ(grove_call_name_global("h1svc", grove_msg_new("hi"), &rep, 5.0), 0);
+  grove_msg_free(rep);
+  tr_end_actor(svc); /* its end reaches the node's hub, and the members */
+  CHECK(wait_where("m1", "h1svc", GROVE_ENOENT, 3));
+  CHECK(wait_where(NULL, "h1svc", GROVE_ENOENT, 3));
+  quit_kid(&b);
+  CHECK_EQ(count_msgs(q, GROVE_TAG_NODEDOWN, "m2", 2.0), 1);
+  CHECK_EQ(grove_demonitor(wid), 0);
+  grove_sleep(0.05);
+  grove_msg *m;
+  while ((m = tr_mbox_get(q, 0)) != NULL)
+    grove_msg_free(m);
+  grove_queue_free(q);
+  return NULL;
+}
+
+static void test_other_hub(void) {
+  CHECK_EQ(grove_hubs_start(2), 0);
+  start_parent(false, 0, 0);
+  kid a;
+  memset(&a, 0, sizeof a);
+  spawn_kid(&a, "m1", seed_named, NULL, NULL);
+  CHECK_EQ(grove_hub_call_on(1, other_hub, NULL, NULL, 60.0), 0);
+  quit_kid(&a);
+  CHECK_EQ(grove_node_stop(), 0);
+  CHECK_EQ(grove_hubs_stop(5.0), 0);
+}
+
 /* Options: bad seeds and advertise are refused before anything starts. */
 static void test_bad_options(void) {
   const char *bad1[] = {"@tcp://127.0.0.1:1", NULL};
@@ -794,4 +855,5 @@ static void test_bad_options(void) {
 
 TR_MAIN(child_main, TEST(test_join_leave), TEST(test_monitor_nodes_actor),
         TEST(test_monitor_nodes_events), TEST(test_global_names), TEST(test_global_conflict),
-        TEST(test_hostile_members), TEST(test_old_peer), TEST(test_bad_options))
+        TEST(test_hostile_members), TEST(test_old_peer), TEST(test_other_hub),
+        TEST(test_bad_options))
