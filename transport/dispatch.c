@@ -180,6 +180,12 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
   case GROVE__W_BYE:
     grove__peer_down(n, p, "it stopped");
     return;
+  case GROVE__W_MEMBERS:
+    grove__members_in(n, p, e);
+    return;
+  case GROVE__W_GLOBAL:
+    grove__global_in(n, p, e);
+    return;
   default:
     return;
   }
@@ -223,6 +229,10 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
       continue;
     }
     if (e.kind == GROVE__W_HELLO || e.kind == GROVE__W_WELCOME) {
+      /* On our connection to a seed known by its endpoint only, the
+       * hello tells whom we reached (members.c). */
+      if (!p && !named && !(p = grove__members_seed_hello(n, ident, ilen, &e)))
+        continue;
       /* It must name the connection's node: its routing id, or the peer
        * our own connection goes to. */
       const char *want = named ? ident : p ? p->name : NULL;

@@ -164,14 +164,20 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
    * on both sides is assumed: docs/transport.md). */
   n->batch_max =
       n->opts.max_message / 2 < GROVE__BATCH_MAX ? n->opts.max_message / 2 : GROVE__BATCH_MAX;
+  int rc = grove__members_init(n, opts); /* seeds, advertise: checked before anything opens */
+  if (rc) {
+    free(n);
+    return rc;
+  }
   if (getrandom(&n->incarnation, sizeof n->incarnation, 0) != sizeof n->incarnation)
     n->incarnation = grove__now() ^ (uint64_t)getpid() << 32;
   n->flush_cb.fn = grove__node_flush_cb;
   n->drain_cb.fn = grove__node_drain_cb;
   n->tick_cb.fn = grove__node_tick_cb;
   /* Refs to other nodes go through us from now on (undone on failure). */
-  int rc = grove__remote_install(&grove__node_remote_ops, n->id);
+  rc = grove__remote_install(&grove__node_remote_ops, n->id);
   if (rc) {
+    grove__members_stop(n);
     free(n);
     return rc;
   }
@@ -249,6 +255,7 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
   grove__layer_set(hub, GROVE__LAYER_NODE, n, NULL);
   grove__node_publish(n);
   grove__node_check_events(n);
+  grove__members_start(n);
   pthread_once(&at_exit_once, register_at_exit);
   return 0;
 fail:
@@ -262,6 +269,7 @@ fail:
     zmq_ctx_term(n->zctx);
   if (n->changed)
     grove_event_free(n->changed);
+  grove__members_stop(n);
   free(n);
   return rc;
 }
@@ -390,6 +398,8 @@ int grove_node_stop(void) {
     grove__wake_all(&p->waiters, GROVE_EHOSTUNREACH);
   }
   grove__calls_fail_node(n, 0);
+  grove__members_stop(n);
+  grove__global_free(n);
   grove__node_publish(NULL);
   grove__remote_install(NULL, 0);
   grove__layer_set(n->hub, GROVE__LAYER_NODE, NULL, NULL);

@@ -68,6 +68,8 @@ typedef struct fwd {
   const char *cstr;
   uint32_t u;
   int rc, last;
+  int (*fn)(void *arg); /* GROVE__FWD_FN */
+  void *arg;
 } fwd;
 
 static void fwd_free(fwd *f) {
@@ -75,6 +77,7 @@ static void fwd_free(fwd *f) {
   free(f->s2);
   free(f->s3);
   free(f->names);
+  free(f->arg);
   free(f);
 }
 
@@ -121,6 +124,9 @@ static void *fwd_body(void *p) {
   case GROVE__FWD_WHEREIS_UNTIL:
     f->rc =
         n ? grove__whereis_until(f->s1, f->s2, &f->ref, f->deadline, &f->last) : GROVE_EHOSTUNREACH;
+    break;
+  case GROVE__FWD_FN:
+    f->rc = f->fn(f->arg);
     break;
   }
   if (!grove__xwait_done(&f->w, 0))
@@ -194,10 +200,18 @@ static fwd *fwd_new(int kind, const char *s1, const char *s2, const char *s3) {
 int grove__fwd_call(grove_hub *h, int kind, const char *s1, const char *s2, const char *s3,
                     double d, grove__fwd_out *out) {
   fwd *f = fwd_new(kind, s1, s2, s3);
-  if (!f)
+  if (!f) {
+    if (out) { /* taken, even so */
+      free(out->arg);
+      out->arg = NULL;
+    }
     return GROVE_ENOMEM;
+  }
   f->d = d;
   if (out) {
+    f->fn = out->fn;
+    f->arg = out->arg; /* the ticket's now */
+    out->arg = NULL;
     f->ref = out->ref;
     f->u = out->u;
     f->deadline = out->deadline;
@@ -212,6 +226,8 @@ int grove__fwd_call(grove_hub *h, int kind, const char *s1, const char *s2, cons
     return rc;
   rc = f->rc;
   if (out) {
+    out->arg = f->arg; /* back to the caller */
+    f->arg = NULL;
     out->ref = f->ref;
     out->stats = f->stats;
     out->cstr = f->cstr;

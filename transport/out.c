@@ -172,7 +172,7 @@ void grove__peer_send_hello(grove__node *n, grove__peer *p, int kind, const char
   msgpack_sbuffer_init(&hello);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &hello, msgpack_sbuffer_write);
-  grove__w_hello(&pk, kind, n->name, grove__peer_our_incarnation(n, p), n->endpoint,
+  grove__w_hello(&pk, kind, n->name, grove__peer_our_incarnation(n, p), grove__node_advertised(n),
                  n->opts.max_message, n->opts.window == GROVE__WINDOW_DEFAULT ? 0 : n->opts.window);
   if (grove__peer_zsend(n, p, ident, ilen, hello.data, hello.size) == 0)
     n->stats.sent++;
@@ -338,6 +338,8 @@ static void r_ended(grove_ref target, int reason) {
   grove__node *n = grove__node_current();
   if (n && n->nrcalls)
     grove__rcalls_ended(n, target, reason);
+  if (n && n->global)
+    grove__global_ended(n, target);
 }
 
 const grove__remote_ops grove__node_remote_ops = {

@@ -199,6 +199,7 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
   grove__actor_forget_node(p->id);
   grove__rcalls_forget_peer(n, p->id);
   notify_watchers(p, GROVE_TAG_NODEDOWN);
+  grove__members_peer_down(n, p, why);
   grove_event_set(n->changed);
   grove__cluster_peer_down(n, p->name, why);
 }
@@ -264,6 +265,7 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e, const c
   grove__node_log_ev(n, p, GROVE_LOG_DEBUG, GROVE_LOG_NODE_UP, 0, "node %s is up", p->name);
   grove__wake_all(&p->waiters, 0);
   notify_watchers(p, GROVE_TAG_NODEUP);
+  grove__members_peer_up(n, p);
   grove_event_set(n->changed);
   if (p->out.size || p->sealed)
     grove__node_schedule_flush(n);
@@ -322,6 +324,7 @@ grove_greenlet *grove__node_tick_cb(grove__cb *cb) {
       grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
     }
   }
+  grove__members_tick(n);
   return NULL;
 }
 
@@ -344,6 +347,28 @@ void grove__node_hb_timer_cb(uv_timer_t *t) {
  * `!has_out_pipe (routing_id)`) when the peer's own connection to us
  * already holds that name - both nodes connecting at once, or a peer that
  * connected to us first. */
+int grove__zdial(grove__node *n, const char *endpoint, const char *curve_key,
+                 char id[GROVE__OUT_ID_LEN]) {
+  id[0] = 0;
+  id[1] = 'g';
+  if (getrandom(id + 2, GROVE__OUT_ID_LEN - 2, 0) != (ssize_t)(GROVE__OUT_ID_LEN - 2)) {
+    static uint64_t dials;
+    uint64_t a = grove__now() ^ n->incarnation, b = (uint64_t)(uintptr_t)endpoint ^ ++dials;
+    memcpy(id + 2, &a, 8);
+    memcpy(id + 10, &b, 8);
+  }
+  int rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, id, GROVE__OUT_ID_LEN);
+  if (rc == 0 && n->curve &&
+      (rc = grove__zmq_set(n->sock, ZMQ_CURVE_SERVERKEY, curve_key, 40)) == 0 &&
+      (rc = grove__zmq_set(n->sock, ZMQ_CURVE_PUBLICKEY, n->curve_public, 40)) == 0)
+    rc = grove__zmq_set(n->sock, ZMQ_CURVE_SECRETKEY, n->curve_secret, 40);
+  if (rc == 0 && zmq_connect(n->sock, endpoint) != 0)
+    rc = grove__zmq_err();
+  if (n->curve) /* back to the server role for later binds/accepts */
+    grove__zmq_set_int(n->sock, ZMQ_CURVE_SERVER, 1);
+  return rc;
+}
+
 static int dial(grove__node *n, grove__peer *p, int again) {
   if (again) {
     zmq_disconnect(n->sock, p->dialled); /* what it still held for the old one is lost */
@@ -351,23 +376,7 @@ static int dial(grove__node *n, grove__peer *p, int again) {
     grove__node_log(n, p, "connecting to %s again (%s): no answer", p->name, p->dialled);
   }
   char id[GROVE__OUT_ID_LEN];
-  id[0] = 0;
-  id[1] = 'g';
-  if (getrandom(id + 2, sizeof id - 2, 0) != (ssize_t)(sizeof id - 2)) {
-    static uint64_t dials;
-    uint64_t a = grove__now() ^ n->incarnation, b = (uint64_t)(uintptr_t)p ^ ++dials;
-    memcpy(id + 2, &a, 8);
-    memcpy(id + 10, &b, 8);
-  }
-  int rc = grove__zmq_set(n->sock, ZMQ_CONNECT_ROUTING_ID, id, sizeof id);
-  if (rc == 0 && n->curve &&
-      (rc = grove__zmq_set(n->sock, ZMQ_CURVE_SERVERKEY, p->curve_key, 40)) == 0 &&
-      (rc = grove__zmq_set(n->sock, ZMQ_CURVE_PUBLICKEY, n->curve_public, 40)) == 0)
-    rc = grove__zmq_set(n->sock, ZMQ_CURVE_SECRETKEY, n->curve_secret, 40);
-  if (rc == 0 && zmq_connect(n->sock, p->dialled) != 0)
-    rc = grove__zmq_err();
-  if (n->curve) /* back to the server role for later binds/accepts */
-    grove__zmq_set_int(n->sock, ZMQ_CURVE_SERVER, 1);
+  int rc = grove__zdial(n, p->dialled, p->curve_key, id);
   if (rc)
     return rc;
   memcpy(p->out_id, id, sizeof id);
@@ -377,7 +386,95 @@ static int dial(grove__node *n, grove__peer *p, int again) {
   return 0;
 }
 
+int grove__peer_dial(grove__node *n, const char *name, size_t len, const char *endpoint,
+                     const char *server_key, grove__peer **out) {
+  grove__peer *p = grove__peer_by_name(n, name, len);
+  *out = p;
+  if (p && p->state == GROVE__P_UP)
+    return 0;
+  if (!p) {
+    if (grove__peer_by_id(n, grove__fnv1a(name, len)))
+      return GROVE_EEXIST; /* another name with the same id */
+    if (!(p = grove__peer_add(n, name, len)))
+      return GROVE_ENOMEM;
+    *out = p;
+  }
+  if (!p->we_connected) {
+    const char *key = server_key ? server_key : n->curve_server_key[0] ? n->curve_server_key : NULL;
+    if (n->curve && (!key || strlen(key) != 40))
+      return GROVE_EINVAL;
+    char *ep = strdup(endpoint);
+    if (!ep)
+      return GROVE_ENOMEM;
+    free(p->dialled);
+    p->dialled = ep;
+    snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve ? key : "");
+    int rc = dial(n, p, 0);
+    if (rc)
+      return rc;
+    free(p->endpoint);
+    p->endpoint = strdup(endpoint);
+    if (p->state == GROVE__P_NEW)
+      p->state = GROVE__P_CONNECTING;
+  }
+  /* Say hello until it answers: the connection is not usable before
+   * ZeroMQ's own handshake is done, and a hello sent too early is refused
+   * (EHOSTUNREACH). */
+  grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
+  return 0;
+}
+
+int grove__peer_adopt_dial(grove__node *n, grove__peer *p, const char out_id[GROVE__OUT_ID_LEN],
+                           const char *endpoint) {
+  if (p->we_connected)
+    return GROVE_EEXIST;
+  char *ep = strdup(endpoint);
+  if (!ep)
+    return GROVE_ENOMEM;
+  free(p->dialled);
+  p->dialled = ep;
+  memcpy(p->out_id, out_id, GROVE__OUT_ID_LEN);
+  snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve ? n->curve_server_key : "");
+  p->we_connected = 1;
+  p->seen_out = 0;
+  p->redial_at = grove__now() + 2 * (uint64_t)(n->opts.heartbeat_timeout * 1e9);
+  if (!p->endpoint)
+    p->endpoint = strdup(endpoint);
+  if (p->state == GROVE__P_NEW)
+    p->state = GROVE__P_CONNECTING;
+  return 0;
+}
+
+int grove__peer_forget(grove__node *n, grove__peer *p) {
+  if (p->state == GROVE__P_UP)
+    return GROVE_EBUSY;
+  if (p->we_connected) {
+    zmq_disconnect(n->sock, p->dialled);
+    p->we_connected = 0;
+  }
+  /* Kept while anybody still holds it: greenlets that waited for it to
+   * come up, waiting for its credit, node monitors, monitors and links of
+   * its actors, or what was sent to it before its handshake. */
+  if (p->pinned || !grove__list_empty(&p->waiters) || !grove__flowq_idle(&p->linkq) ||
+      p->targets.n || p->nwatchers || p->nmonitors || p->nlinks || p->out.size || p->sealed)
+    return GROVE_EBUSY;
+  for (size_t i = 0; i < n->npeers; i++) {
+    if (n->peers[i] == p) {
+      memmove(&n->peers[i], &n->peers[i + 1], (n->npeers - i - 1) * sizeof *n->peers);
+      n->npeers--;
+      break;
+    }
+  }
+  if (n->last_peer == p)
+    n->last_peer = NULL;
+  grove__peer_free(p);
+  return 0;
+}
+
 static int wait_peer_up(grove__node *n, grove__peer *p, double timeout) {
+  /* A woken waiter runs later and still holds p: membership must not free
+   * it meanwhile (grove__peer_forget). */
+  p->pinned = 1;
   uint64_t deadline = grove__deadline(n->hub, timeout);
   while (p->state != GROVE__P_UP) {
     int rc = grove__wait_until(n->hub, &p->waiters, deadline, "node connect", p);
@@ -407,36 +504,11 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
   int rc = grove__begin_wait(n->hub, timeout, &deadline);
   if (rc)
     return rc;
-  grove__peer *p = grove__peer_by_name(n, peer_name, strlen(peer_name));
-  if (p && p->state == GROVE__P_UP)
-    return 0;
-  if (!p) {
-    if (grove__peer_by_id(n, grove_node_id(peer_name)))
-      return GROVE_EEXIST; /* another name with the same id */
-    if (!(p = grove__peer_add(n, peer_name, strlen(peer_name))))
-      return GROVE_ENOMEM;
-  }
-  if (!p->we_connected) {
-    const char *key = server_key ? server_key : n->curve_server_key[0] ? n->curve_server_key : NULL;
-    if (n->curve && (!key || strlen(key) != 40))
-      return GROVE_EINVAL;
-    char *ep = strdup(endpoint);
-    if (!ep)
-      return GROVE_ENOMEM;
-    free(p->dialled);
-    p->dialled = ep;
-    snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve ? key : "");
-    if ((rc = dial(n, p, 0)) != 0)
-      return rc;
-    free(p->endpoint);
-    p->endpoint = strdup(endpoint);
-    if (p->state == GROVE__P_NEW)
-      p->state = GROVE__P_CONNECTING;
-  }
-  /* Say hello until it answers: the connection is not usable before
-   * ZeroMQ's own handshake is done, and a hello sent too early is refused
-   * (EHOSTUNREACH). */
-  grove__peer_send_hello(n, p, GROVE__W_HELLO, NULL, 0);
+  grove__peer *p;
+  rc = grove__peer_dial(n, peer_name, strlen(peer_name), endpoint, server_key, &p);
+  if (rc || p->state == GROVE__P_UP)
+    return rc;
+  p->pinned = 1; /* the user's: membership never frees it */
   if (timeout == 0)
     return 0;
   double step = 0.002;

@@ -11,6 +11,9 @@
  *               monitor and link records
  *   flow.c      flow control: the link window, per-target credit for
  *               bounded inboxes, CREDIT envelopes (docs/protocol.md)
+ *   members.c   membership: seeds, MEMBERS gossip, the full mesh, grove_nodes,
+ *               membership events
+ *   global.c    cluster-wide names (GLOBAL envelopes)
  *   wire.c      the envelope codec (pure: no node, no socket)
  *   zap.c       CURVE client authorisation
  *   cluster.c   worker processes under a supervisor
@@ -120,6 +123,7 @@ typedef struct grove__peer {
   char route[GROVE__NAME_MAX + 1];
   size_t route_len;
   uint8_t seen_own, seen_out;    /* since it was last up: a hello came on its connection / ours */
+  uint8_t pinned;                /* a greenlet waited for it: never freed (grove__peer_forget) */
   uint64_t redial_at;            /* not up by then: connect again (a redial heals a lost pipe) */
   char *dialled;                 /* the endpoint we connected to (zmq_disconnect needs it) */
   char curve_key[41];            /* the server key we connected with ("": none) */
@@ -158,6 +162,8 @@ typedef struct grove__peer {
 } grove__peer;
 
 typedef struct grove__call grove__call;
+typedef struct grove__members grove__members;
+typedef struct grove__global grove__global;
 
 typedef struct grove__node {
   grove_hub *hub;
@@ -194,6 +200,8 @@ typedef struct grove__node {
   /* calls from other nodes waiting for a local actor's answer (calls.c) */
   struct grove__rcall **rc_byid, **rc_bycallee;
   size_t nrcalls, caprcalls;
+  grove__members *members; /* members.c */
+  grove__global *global;   /* global.c */
 } grove__node;
 
 /* Our incarnation as this peer knows it (its session with us). */
@@ -224,7 +232,8 @@ enum {
   GROVE__FWD_DEMONITOR_NODE,
   GROVE__FWD_WHEREIS,
   GROVE__FWD_WHEREIS_WAIT,
-  GROVE__FWD_WHEREIS_UNTIL
+  GROVE__FWD_WHEREIS_UNTIL,
+  GROVE__FWD_FN /* out->fn(out->arg) there: arg is heap, the ticket's until it comes back */
 };
 /* In and out values of a forwarded call besides its strings and double. */
 typedef struct grove__fwd_out {
@@ -236,6 +245,12 @@ typedef struct grove__fwd_out {
   grove_node_stats stats;
   const char *cstr;
   int last;
+  /* GROVE__FWD_FN: fn runs on the node's hub and returns the call's code.
+   * arg (malloc'd) is taken by the call, and handed back in arg when it
+   * returns the code (the caller frees it then); when the caller could
+   * not wait or gave up, arg is NULL: the node's hub frees it. */
+  int (*fn)(void *arg);
+  void *arg;
 } grove__fwd_out;
 /* Run node call `kind` on hub h (the node's) and wait: its result, or
  * GROVE_ENOMEM / GROVE_EPERM (the caller cannot wait) / the wait's error. */
@@ -306,6 +321,61 @@ void grove__node_peer_lost(const char *name); /* cluster: a worker process exite
 void grove__cluster_peer_down(grove__node *n, const char *peer, const char *why);
 grove_greenlet *grove__node_tick_cb(grove__cb *cb);
 void grove__node_hb_timer_cb(uv_timer_t *t);
+
+/* Connect to the peer `name` at `endpoint` without waiting (the non-blocking
+ * part of grove_node_connect_ex): the peer is created if need be, dialled
+ * unless we are connected to it already, and sent a hello. *out: the peer
+ * (NULL on GROVE_EEXIST, GROVE_ENOMEM). Returns 0, GROVE_EEXIST (another
+ * name has its id), GROVE_EINVAL (no CURVE key), GROVE_ENOMEM, or ZeroMQ's. */
+int grove__peer_dial(grove__node *n, const char *name, size_t len, const char *endpoint,
+                     const char *server_key, grove__peer **out);
+/* Stop connecting to p (it is not up) and, unless somebody still holds it
+ * (waiters, monitors, buffered messages), remove it from the table and free
+ * it. Returns 0 (freed) or GROVE_EBUSY (kept, not dialled any more). Never
+ * from inside a pass that holds p (a frame's dispatch, the tick's loop). */
+int grove__peer_forget(grove__node *n, grove__peer *p);
+/* Make our connection out_id (to endpoint, not yet any peer's: a seed
+ * known by its endpoint only) p's. GROVE_EEXIST if p has one already. */
+int grove__peer_adopt_dial(grove__node *n, grove__peer *p, const char out_id[GROVE__OUT_ID_LEN],
+                           const char *endpoint);
+/* zmq_connect to `endpoint` under a fresh routing id of ours (out: the
+ * id), with the CURVE client keys when the node has them. */
+int grove__zdial(grove__node *n, const char *endpoint, const char *curve_key,
+                 char id[GROVE__OUT_ID_LEN]);
+
+/* members.c: membership (docs/transport.md, "Clusters beyond one machine") */
+/* Before anything else: copy and check the options (GROVE_EINVAL for a
+ * bad seed or advertise), allocate. */
+int grove__members_init(grove__node *n, const grove_node_opts *opts);
+/* Once the node runs: dial the seeds. */
+void grove__members_start(grove__node *n);
+/* grove_node_stop, after the peers went down: free everything. */
+void grove__members_stop(grove__node *n);
+/* A peer came up / went down (peer.c, at the end of the transition). */
+void grove__members_peer_up(grove__node *n, grove__peer *p);
+void grove__members_peer_down(grove__node *n, grove__peer *p, const char *why);
+/* A MEMBERS envelope from p (up). */
+void grove__members_in(grove__node *n, grove__peer *p, const grove__env *e);
+/* Every heartbeat tick: seeds, retries, forgetting. */
+void grove__members_tick(grove__node *n);
+/* A HELLO/WELCOME on our connection to a seed given by endpoint only
+ * (whose name we learn from it): the peer it becomes, or NULL (drop it). */
+grove__peer *grove__members_seed_hello(grove__node *n, const char *ident, size_t ilen,
+                                       const grove__env *e);
+/* Whether p has shown it speaks MEMBERS/GLOBAL in this session. */
+int grove__members_speaks(grove__node *n, const grove__peer *p);
+/* The endpoint told to peers: opts.advertise, or the one bound. */
+const char *grove__node_advertised(const grove__node *n);
+
+/* global.c: cluster-wide names */
+void grove__global_in(grove__node *n, grove__peer *p, const grove__env *e);
+/* p has shown it speaks GLOBAL: it gets our registrations. */
+void grove__global_peer_ready(grove__node *n, grove__peer *p);
+/* p went down: the names it owned go. */
+void grove__global_peer_down(grove__node *n, grove__peer *p);
+/* A local actor ended: the names it held go, everywhere. */
+void grove__global_ended(grove__node *n, grove_ref ref);
+void grove__global_free(grove__node *n);
 
 /* out.c */
 extern const grove__remote_ops grove__node_remote_ops;

@@ -225,6 +225,28 @@ void grove__w_credit(msgpack_packer *pk, uint64_t bytes, const grove__grant *gra
   }
 }
 
+void grove__w_members(msgpack_packer *pk, size_t n) {
+  head(pk, 3, GROVE__W_MEMBERS);
+  msgpack_pack_array(pk, n);
+}
+
+void grove__w_member(msgpack_packer *pk, const char *name, const char *endpoint,
+                     uint64_t incarnation) {
+  msgpack_pack_array(pk, 3);
+  pack_str(pk, name);
+  pack_str(pk, endpoint);
+  msgpack_pack_uint64(pk, incarnation);
+}
+
+void grove__w_global(msgpack_packer *pk, int op, const char *name, grove_ref ref,
+                     uint64_t incarnation) {
+  head(pk, 6, GROVE__W_GLOBAL);
+  msgpack_pack_uint8(pk, (uint8_t)op);
+  pack_str(pk, name);
+  grove__pack_ref(pk, ref);
+  msgpack_pack_uint64(pk, incarnation);
+}
+
 /* ---- decoding ------------------------------------------------------------------------ */
 
 static int get_ref(const msgpack_object *o, grove_ref *r) {
@@ -289,7 +311,7 @@ static const uint8_t nfields[GROVE__W_NKINDS] = {
     [GROVE__W_WHEREIS] = 4, [GROVE__W_MONITOR] = 5, [GROVE__W_DEMONITOR] = 4,
     [GROVE__W_DOWN] = 6,    [GROVE__W_LINK] = 4,    [GROVE__W_UNLINK] = 4,
     [GROVE__W_EXIT] = 6,    [GROVE__W_BYE] = 2,     [GROVE__W_CREDIT] = 4,
-    [GROVE__W_EXIT2] = 5,
+    [GROVE__W_EXIT2] = 5,   [GROVE__W_MEMBERS] = 3, [GROVE__W_GLOBAL] = 6,
 };
 
 /* A grant's credit: -1 (gone) to GROVE__GRANT_MAX. */
@@ -306,6 +328,20 @@ static int get_grant(const msgpack_object *o, grove__grant *g) {
   if (get_ref(&o->via.array.ptr[0], &g->target))
     return GROVE_EPROTO;
   return get_credit(&o->via.array.ptr[1], &g->credit);
+}
+
+/* One MEMBERS entry as unpacked objects: [name, endpoint, incarnation]. */
+static int member_fields(const msgpack_object *f, grove__wmember *m) {
+  if (get_str(&f[0], &m->name, &m->name_len, GROVE__NAME_MAX) ||
+      get_str(&f[1], &m->endpoint, &m->endpoint_len, 1024) || get_u64(&f[2], &m->incarnation))
+    return GROVE_EPROTO;
+  return 0;
+}
+
+static int get_member(const msgpack_object *o, grove__wmember *m) {
+  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+    return GROVE_EPROTO;
+  return member_fields(o->via.array.ptr, m);
 }
 
 int grove__env_decode(const msgpack_object *o, grove__env *e) {
@@ -357,6 +393,28 @@ int grove__env_decode(const msgpack_object *o, grove__env *e) {
       for (uint32_t i = 0; i < e->ngrants && !rc; i++)
         rc = get_grant(&e->grants_obj[i], &g);
     }
+    break;
+  case GROVE__W_MEMBERS:
+    if (f[2].type != MSGPACK_OBJECT_ARRAY || f[2].via.array.size > GROVE__MEMBERS_WIRE_MAX) {
+      rc = GROVE_EPROTO;
+    } else {
+      e->members_obj = f[2].via.array.ptr;
+      e->nmembers = f[2].via.array.size;
+      grove__wmember m;
+      for (uint32_t i = 0; i < e->nmembers && !rc; i++)
+        rc = get_member(&e->members_obj[i], &m);
+    }
+    break;
+  case GROVE__W_GLOBAL:
+    rc = get_i64(&f[2], &e->code);
+    if (!rc && e->code != GROVE__GLOBAL_REGISTER && e->code != GROVE__GLOBAL_UNREGISTER)
+      rc = GROVE_EPROTO;
+    if (!rc)
+      rc = get_str(&f[3], &e->name, &e->name_len, GROVE__NAME_MAX);
+    if (!rc)
+      rc = get_ref(&f[4], &e->to);
+    if (!rc)
+      rc = get_u64(&f[5], &e->id);
     break;
   case GROVE__W_SEND:
   case GROVE__W_CALL:
@@ -621,6 +679,53 @@ static int raw_grants(const unsigned char *p, size_t at, size_t end, uint32_t *c
   return o == end ? 0 : GROVE_EPROTO;
 }
 
+/* One MEMBERS entry [name, endpoint, incarnation] at p[*o], within end. */
+static int raw_member(const unsigned char *p, size_t end, size_t *o, grove__wmember *m) {
+  uint32_t k;
+  if (*o >= end || array_header(p, o, &k) || k != 3)
+    return GROVE_EPROTO;
+  msgpack_object f[3];
+  for (int i = 0; i < 3; i++) {
+    if (*o >= end)
+      return GROVE_EPROTO;
+    read_field(p, end, o, &f[i]);
+  }
+  return member_fields(f, m);
+}
+
+/* Validate the entries array p[at..end) of a MEMBERS and count them. */
+static int raw_members(const unsigned char *p, size_t at, size_t end, uint32_t *count) {
+  size_t o = at;
+  if (array_header(p, &o, count) || *count > GROVE__MEMBERS_WIRE_MAX)
+    return GROVE_EPROTO;
+  grove__wmember m;
+  for (uint32_t i = 0; i < *count; i++)
+    if (raw_member(p, end, &o, &m))
+      return GROVE_EPROTO;
+  return o == end ? 0 : GROVE_EPROTO;
+}
+
+int grove__member_next(grove__member_iter *it, grove__wmember *m) {
+  const grove__env *e = it->e;
+  if (it->i >= e->nmembers)
+    return 0;
+  if (e->members_obj) {
+    if (get_member(&e->members_obj[it->i], m))
+      return 0; /* cannot happen: the decoder checked them */
+  } else {
+    const unsigned char *p = (const unsigned char *)e->members;
+    if (it->off == 0) {
+      uint32_t n;
+      if (array_header(p, &it->off, &n))
+        return 0;
+    }
+    if (raw_member(p, e->members_len, &it->off, m))
+      return 0;
+  }
+  it->i++;
+  return 1;
+}
+
 int grove__grant_next(grove__grant_iter *it, grove__grant *g) {
   const grove__env *e = it->e;
   if (it->i >= e->ngrants)
@@ -684,7 +789,18 @@ grove__env_outcome grove__env_next(const char *buf, size_t len, size_t *off, gro
   msgpack_object arr = {.type = MSGPACK_OBJECT_ARRAY};
   arr.via.array.size = (uint32_t)n;
   arr.via.array.ptr = f;
+  /* A MEMBERS envelope's entries are its one container (read_field reports
+   * it as an empty array): checked from the bytes below. */
   int rc = grove__env_decode(&arr, e);
+  if (rc == 0 && e->kind == GROVE__W_MEMBERS) {
+    uint32_t count;
+    if (raw_members(p, at[2], o, &count) != 0)
+      return GROVE__ENV_MALFORMED;
+    e->members = buf + at[2];
+    e->members_len = o - at[2];
+    e->members_obj = NULL;
+    e->nmembers = count;
+  }
   if (rc == 0 && e->kind == GROVE__W_CREDIT) {
     /* The grants are the one container an envelope has: read them here. */
     uint32_t count;

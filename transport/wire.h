@@ -28,7 +28,9 @@ enum {
   GROVE__W_EXIT = 12,
   GROVE__W_BYE = 13,
   GROVE__W_CREDIT = 14,
-  GROVE__W_EXIT2 = 15, /* an exit signal of grove_actor_exit (Erlang's exit/2), not a link's */
+  GROVE__W_EXIT2 = 15,   /* an exit signal of grove_actor_exit (Erlang's exit/2), not a link's */
+  GROVE__W_MEMBERS = 16, /* the members a node knows: [[name, endpoint, incarnation], ...] */
+  GROVE__W_GLOBAL = 17,  /* a cluster-wide name registered / unregistered by its owner */
   GROVE__W_NKINDS
 };
 
@@ -59,7 +61,40 @@ typedef struct grove__env {
   size_t grants_len;
   const msgpack_object *grants_obj;
   uint32_t ngrants;
+  /* MEMBERS: its entries, read with grove__member_next (the same two
+   * forms as the grants). GLOBAL: code = the operation, name, to = the
+   * ref, id = the owner's incarnation. */
+  const char *members;
+  size_t members_len;
+  const msgpack_object *members_obj;
+  uint32_t nmembers;
 } grove__env;
+
+/* One entry of a MEMBERS envelope. */
+typedef struct grove__wmember {
+  const char *name;
+  size_t name_len;
+  const char *endpoint;
+  size_t endpoint_len;
+  uint64_t incarnation;
+} grove__wmember;
+#define GROVE__MEMBERS_WIRE_MAX 1024 /* entries in one MEMBERS envelope at most */
+
+typedef struct grove__member_iter {
+  const grove__env *e;
+  uint32_t i;
+  size_t off;
+} grove__member_iter;
+static inline void grove__member_iter_init(grove__member_iter *it, const grove__env *e) {
+  it->e = e;
+  it->i = 0;
+  it->off = 0;
+}
+/* Returns 1 with *m set, 0 after the last one. */
+int grove__member_next(grove__member_iter *it, grove__wmember *m);
+
+/* GLOBAL operations */
+enum { GROVE__GLOBAL_REGISTER = 0, GROVE__GLOBAL_UNREGISTER = 1 };
 
 /* One grant of a CREDIT envelope: `credit` more messages may go to the
  * bounded actor `target` (a ref of the CREDIT's sender), or -1: it is gone. */
@@ -130,6 +165,14 @@ void grove__w_exit(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t rea
 void grove__w_exit2(msgpack_packer *pk, grove_ref from, grove_ref to, int64_t reason);
 /* CREDIT [1, 14, bytes, [[target, credit], ...]] */
 void grove__w_credit(msgpack_packer *pk, uint64_t bytes, const grove__grant *grants, size_t n);
+/* MEMBERS [1, 16, [[name, endpoint, incarnation], ...]]: the header for n
+ * entries, then n grove__w_member. */
+void grove__w_members(msgpack_packer *pk, size_t n);
+void grove__w_member(msgpack_packer *pk, const char *name, const char *endpoint,
+                     uint64_t incarnation);
+/* GLOBAL [1, 17, op, name, ref, incarnation] */
+void grove__w_global(msgpack_packer *pk, int op, const char *name, grove_ref ref,
+                     uint64_t incarnation);
 
 uint32_t grove__fnv1a(const char *s, size_t n);
 

@@ -64,6 +64,28 @@ typedef struct grove_node_opts {
    * holds in flight for a peer is bounded by the window that peer grants
    * (docs/transport.md, "Backpressure"). */
   size_t window;
+  /* Membership (docs/transport.md, "Clusters beyond one machine"). Seeds:
+   * a NULL-terminated list of nodes to join through, each "endpoint" or
+   * "name@endpoint" (this node's own is skipped, so every node may be given
+   * the same list). The node connects to them, learns from them every
+   * member they know and connects to those too (the full mesh), and keeps
+   * trying its seeds for as long as it runs. Copied by grove_node_start. */
+  const char *const *seeds;
+  /* Connect to every member learnt, also without seeds (a node with seeds
+   * does). A node without either answers and relays membership but
+   * connects only where it is told to. */
+  bool mesh;
+  /* The endpoint peers are told to connect to (hellos, membership); NULL:
+   * the one bound. Set it when binding a wildcard (tcp://0.0.0.0:P,
+   * tcp://[*]:P and the like): such an endpoint is never passed on. At most
+   * 255 bytes. */
+  const char *advertise;
+  /* Members learnt from others and not connected (yet, or any more) at most
+   * (0: 1024); more are refused and counted (members_refused). */
+  size_t max_members;
+  /* Seconds a member that is down, or learnt and never reached, stays
+   * listed while this node tries to reach it (0: 30); seeds stay always. */
+  double member_forget;
 } grove_node_opts;
 
 /* Start this thread's node: bind a ROUTER to endpoint ("tcp://127.0.0.1:5555",
@@ -161,6 +183,82 @@ int grove_demonitor_node(const char *node);
  * this hub), GROVE_EINVAL (NULL node or q), GROVE_ENOMEM. */
 int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id);
 
+/* ---- membership: clusters beyond one machine ------------------------------------------ */
+
+typedef enum grove_node_state {
+  GROVE_NODE_UP = 0,         /* connected and answering */
+  GROVE_NODE_CONNECTING = 1, /* learnt (a seed, a member's MEMBERS): not reached yet */
+  GROVE_NODE_DOWN = 2        /* was up, lost: this node tries to reach it again */
+} grove_node_state;
+
+typedef struct grove_node_info {
+  char name[64];
+  char endpoint[256];   /* where it listens, as it says ("" not known) */
+  uint64_t incarnation; /* the number it chose when it started (a restart changes it) */
+  grove_node_state state;
+  bool seed; /* one of this node's seeds (never forgotten) */
+} grove_node_info;
+
+/* The members this node knows (Erlang's nodes(), with the ones it is
+ * connecting to or lost): every peer that is up, the members learnt from
+ * others that it is connecting to, and those it lost and tries to reach
+ * again (for member_forget seconds; a member that stopped is removed at
+ * once). Not this node itself. Copies up to cap of them into out and sets
+ * *count to how many there are. Returns 0, GROVE_ERANGE (more than cap:
+ * the first cap copied), GROVE_EINVAL (count NULL, out NULL with cap > 0),
+ * GROVE_ENOENT (no node). Never blocks. */
+int grove_nodes(grove_node_info *out, size_t cap, size_t *count);
+
+/* Membership events: the calling actor receives GROVE_TAG_NODEUP and
+ * GROVE_TAG_NODEDOWN [node name] for every node that comes up or goes down
+ * from now on (Erlang's net_kernel:monitor_nodes): members and any other
+ * peer. 0, GROVE_ENOENT (no node), GROVE_ENOMEM. grove_demonitor_nodes
+ * stops them (GROVE_ENOENT if it did not subscribe). */
+int grove_monitor_nodes(void);
+int grove_demonitor_nodes(void);
+/* The same into q from any greenlet (as grove_monitor_node_to): the
+ * messages go into q, which owns them, until grove_demonitor(*id). */
+int grove_monitor_nodes_to(grove_queue *q, uint64_t *id);
+
+/* ---- cluster-wide names ------------------------------------------------------------------ */
+
+/* The message an actor whose global name lost a conflict gets: [name (str),
+ * the winner's ref]. The name is no longer its own; the actor lives on. */
+#define GROVE_TAG_GLOBAL_LOST "grove.global_lost"
+
+/* Register an actor of this node under a name every member resolves
+ * (Erlang's global:register_name): told to every member that speaks
+ * membership now and to those that come up later. The name goes, on every
+ * member, when the actor ends, when it is unregistered, or - on each
+ * member - when this node goes down for it. When another node registered
+ * the same name meanwhile (at once, or across a partition), the
+ * registration whose node has the lower (incarnation, name) wins on every
+ * member and the losing actor gets a GROVE_TAG_GLOBAL_LOST message.
+ * Returns 0, GROVE_EEXIST (a member has the name, as far as this node
+ * knows), GROVE_EINVAL (bad name, a ref of another node), GROVE_ENOENT (no
+ * node, or the actor is not alive), GROVE_ENOMEM. Never blocks. */
+int grove_global_register(const char *name, grove_ref ref);
+/* Remove the name everywhere (from any member). 0, GROVE_ENOENT. */
+int grove_global_unregister(const char *name);
+/* The ref a cluster-wide name stands for, from this node's replica (never
+ * blocks). 0, GROVE_ENOENT (nobody has it, or no node), GROVE_EINVAL. */
+int grove_global_whereis(const char *name, grove_ref *out);
+/* The same, waiting up to timeout for the name to be registered (polls,
+ * 2 ms backing off to 50 ms). 0, GROVE_ETIMEDOUT, GROVE_EINVAL,
+ * GROVE_ENOENT (no node), GROVE_ECANCELED. */
+int grove_global_whereis_wait(const char *name, grove_ref *out, double timeout);
+/* The names in this node's replica: copies up to cap of them into names
+ * and returns how many there are. 0 without a node. Never blocks. */
+size_t grove_global_names(char (*names)[64], size_t cap);
+/* grove_call_name for a cluster-wide name: resolved at this call (waiting
+ * for it within timeout, which the call shares). Takes ownership of msg.
+ * Returns grove_call's codes, GROVE_ENOENT when nobody had the name in
+ * time, GROVE_EINVAL. */
+int grove_call_name_global(const char *name, grove_msg *msg, grove_msg **reply, double timeout);
+/* grove_send to a cluster-wide name, resolved now (no wait). Takes
+ * ownership of msg. grove_send's codes, GROVE_ENOENT, GROVE_EINVAL. */
+int grove_send_name_global(const char *name, grove_msg *msg);
+
 typedef struct grove_node_stats {
   uint64_t sent, received; /* envelopes */
   uint64_t frames_sent, frames_received;
@@ -183,6 +281,11 @@ typedef struct grove_node_stats {
    * the connection - the sender cannot tell which (docs/transport.md,
    * "What is counted"). */
   uint64_t unconfirmed;
+  /* Membership: members learnt from others and refused (max_members
+   * reached, a bad or stale entry, a colliding name); GLOBAL registrations
+   * refused (not the sender's actor, the replica full); conflicts of
+   * cluster-wide names this node resolved. */
+  uint64_t members_refused, global_refused, global_conflicts;
 } grove_node_stats;
 int grove_node_stats_get(grove_node_stats *out);
 

@@ -62,9 +62,33 @@ static int same_grants(const grove__env *a, const grove__env *b) {
   }
 }
 
+/* The entries of two MEMBERS. */
+static int same_members(const grove__env *a, const grove__env *b) {
+  if (a->nmembers != b->nmembers)
+    return 0;
+  grove__member_iter ia, ib;
+  grove__member_iter_init(&ia, a);
+  grove__member_iter_init(&ib, b);
+  grove__wmember ma, mb;
+  uint32_t n = 0;
+  for (;;) {
+    int ra = grove__member_next(&ia, &ma), rb = grove__member_next(&ib, &mb);
+    if (ra != rb)
+      return 0;
+    if (!ra)
+      return n == a->nmembers;
+    if (!same_bytes(ma.name, ma.name_len, mb.name, mb.name_len) ||
+        !same_bytes(ma.endpoint, ma.endpoint_len, mb.endpoint, mb.endpoint_len) ||
+        ma.incarnation != mb.incarnation)
+      return 0;
+    n++;
+  }
+}
+
 static int same_env(const grove__env *a, const grove__env *b) {
   return a->kind == b->kind && a->window == b->window && a->bytes == b->bytes &&
-         same_grants(a, b) && grove_ref_eq(a->to, b->to) && grove_ref_eq(a->from, b->from) &&
+         same_grants(a, b) && same_members(a, b) && grove_ref_eq(a->to, b->to) &&
+         grove_ref_eq(a->from, b->from) &&
          same_bytes(a->to_name, a->to_name_len, b->to_name, b->to_name_len) &&
          same_bytes(a->tag, a->tag_len, b->tag, b->tag_len) &&
          same_bytes(a->body, a->body_len, b->body, b->body_len) && a->id == b->id &&
@@ -141,6 +165,28 @@ static void encode(msgpack_packer *pk, const grove__env *e) {
     break;
   case GROVE__W_EXIT:
     grove__w_exit(pk, e->from, e->to, e->code, e->kill);
+    break;
+  case GROVE__W_EXIT2:
+    grove__w_exit2(pk, e->from, e->to, e->code);
+    break;
+  case GROVE__W_MEMBERS: {
+    grove__w_members(pk, e->nmembers);
+    grove__member_iter it;
+    grove__member_iter_init(&it, e);
+    grove__wmember m;
+    uint32_t n = 0;
+    char ep[1100];
+    while (grove__member_next(&it, &m)) {
+      grove__w_member(pk, cstr(name, sizeof name, m.name, m.name_len),
+                      cstr(ep, sizeof ep, m.endpoint, m.endpoint_len), m.incarnation);
+      n++;
+    }
+    if (n != e->nmembers)
+      abort(); /* the decoder counted entries it cannot give back */
+    break;
+  }
+  case GROVE__W_GLOBAL:
+    grove__w_global(pk, (int)e->code, cstr(name, sizeof name, e->name, e->name_len), e->to, e->id);
     break;
   default:
     abort(); /* the decoder returned a kind it does not know */

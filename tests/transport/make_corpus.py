@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "corpus")
 
 (HELLO, WELCOME, SEND, CALL, REPLY, HEARTBEAT, WHEREIS, MONITOR, DEMONITOR, DOWN, LINK,
- UNLINK, EXIT, BYE, CREDIT) = range(15)
+ UNLINK, EXIT, BYE, CREDIT, EXIT2, MEMBERS, GLOBAL) = range(18)
 
 
 def fnv1a32(name):
@@ -75,6 +75,30 @@ seeds = {
     "credit-nested-grant": env(CREDIT, 0, [[A, [1]]]),
     "credit-array16": b"\x94\x01\x0e\x00\xdc\x00\x02" + msgpack.packb([A, 1]) + msgpack.packb([B, 2]),
     "credit-truncated": env(CREDIT, 0, [[A, 64], [B, 0]])[:-4],
+    "members": env(MEMBERS, [["a", "tcp://10.0.0.1:5555", 2**64 - 1],
+                             ["b", "ipc:///tmp/b", 0]]),
+    "members-empty": env(MEMBERS, []),
+    "members-batch": b"".join([env(MEMBERS, [["a", "tcp://x:1", 1]]), env(HEARTBEAT),
+                               env(GLOBAL, 0, "svc", A, 7)]),
+    "members-entry-two": env(MEMBERS, [["a", "tcp://x:1"]]),
+    "members-entry-four": env(MEMBERS, [["a", "tcp://x:1", 1, 2]]),
+    "members-not-array": env(MEMBERS, {"a": 1}),
+    "members-name-long": env(MEMBERS, [["n" * 64, "tcp://x:1", 1]]),
+    "members-endpoint-long": env(MEMBERS, [["a", "t" * 1025, 1]]),
+    "members-endpoint-nil": env(MEMBERS, [["a", None, 1]]),
+    "members-nul": env(MEMBERS, [["a\0b", "tcp://x:1", 1]]),
+    "members-negative": env(MEMBERS, [["a", "tcp://x:1", -1]]),
+    "members-nested": env(MEMBERS, [["a", "tcp://x:1", [1]]]),
+    "members-too-many": env(MEMBERS, [["a", "e", 1]] * 1025),
+    "members-truncated": env(MEMBERS, [["a", "tcp://x:1", 1], ["b", "tcp://y:2", 2]])[:-5],
+    "members-short": env(MEMBERS),
+    "global-register": env(GLOBAL, 0, "svc", A, 12345),
+    "global-unregister": env(GLOBAL, 1, "svc", B, 0),
+    "global-op-bad": env(GLOBAL, 2, "svc", A, 1),
+    "global-ref-nil": env(GLOBAL, 0, "svc", None, 1),
+    "global-name-empty": env(GLOBAL, 0, "", A, 1),
+    "global-short": env(GLOBAL, 0, "svc", A),
+    "exit2": env(EXIT2, A, B, -5),
     "welcome": env(WELCOME, "node-b", 2**64 - 1, "ipc:///tmp/x"),
     "send-ref": env(SEND, B, A, "ping", body(1, "two", 3.0, [4, 5], {"six": 6}, None, True)),
     "send-name-nil-from": env(SEND, "calc", None, "add", body(2, 3)),
