@@ -180,12 +180,14 @@ int grove_curve_keyfile_load(const char *path, char public_z85[41], char secret_
       continue;
     if (strncmp(line, "public-key", 10) == 0) {
       if (pub[0] || key_value(line + 10, pub))
-        rc = GROVE_EINVAL,
-        why = pub[0] ? "two public-key lines" : "public-key is not 40 characters";
+        rc = GROVE_EINVAL, why = pub[0]
+                                     ? "two public-key lines"
+                                     : "malformed public-key line (want = \"<40 Z85 characters>\")";
     } else if (strncmp(line, "secret-key", 10) == 0) {
       if (sec[0] || key_value(line + 10, sec))
-        rc = GROVE_EINVAL,
-        why = sec[0] ? "two secret-key lines" : "secret-key is not 40 characters";
+        rc = GROVE_EINVAL, why = sec[0]
+                                     ? "two secret-key lines"
+                                     : "malformed secret-key line (want = \"<40 Z85 characters>\")";
     }
   }
   explicit_bzero(text, got);
