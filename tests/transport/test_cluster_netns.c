@@ -14,6 +14,9 @@
  *   curve_sigkill    CURVE from a key file (coordinator and workers): a
  *                    worker on host a SIGKILLed is restarted there (same
  *                    endpoint, new process) and answers again.
+ *   remote_shell     the hosts reached as over ssh (fake_ssh.sh): the
+ *                    environment passed as quoted `env` arguments; the
+ *                    "ssh client" SIGKILLed, the worker restarted.
  *   partition_there  host a cut off (`ip link set eth0 down`): its worker's
  *                    node goes down, the launcher kills its process and
  *                    restarts it on a, where it comes up once a is back.
@@ -33,8 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef GROVE_TEST_CLUSTER_WORKER
-#error "GROVE_TEST_CLUSTER_WORKER: the path of cluster_worker"
+#if !defined(GROVE_TEST_CLUSTER_WORKER) || !defined(GROVE_TEST_FAKE_SSH)
+#error "GROVE_TEST_CLUSTER_WORKER, GROVE_TEST_FAKE_SSH: the paths of cluster_worker, fake_ssh.sh"
 #endif
 
 #define IP_C "198.18.9.1"
@@ -239,6 +242,62 @@ static void partition(int failover) {
   CHECK_EQ(grove_node_stop(), 0);
 }
 
+/* Through a remote shell, as over ssh (fake_ssh.sh: the words joined into
+ * one command line for a shell, the environment emptied): the cluster's
+ * variables and env_pass reach the worker as `env` arguments, quoted; the
+ * rest of ours does not. */
+static void test_remote_shell(void) {
+  grove_node_opts o = coord_opts(1);
+  CHECK_EQ(grove_node_start("coord", COORD_EP, &o), 0);
+  const char *ssh_a[] = {GROVE_TEST_FAKE_SSH, ns_a, NULL};
+  const char *ssh_b[] = {GROVE_TEST_FAKE_SSH, ns_b, NULL};
+  grove_cluster_host hosts[] = {{.address = IP_A, .command = ssh_a, .shell = true},
+                                {.address = IP_B, .command = ssh_b, .shell = true}};
+  grove_cluster_opts co = hosts_opts(hosts, 2, 2); /* worker-1's PEERS has a ';' */
+  co.keyfile = keyfile;
+  setenv("GROVE_TEST_ENV_A", "from the coordinator's environment", 1);
+  setenv("GROVE_TEST_ENV_C", "not passed", 1);
+  co.env_pass =
+      (const char *const[]){"GROVE_TEST_ENV_A", "GROVE_TEST_ENV_B=it's $HOME; `x` \\ \"q\"",
+                            "GROVE_TEST_UNSET_VARIABLE", NULL};
+  grove_cluster *c = NULL;
+  CHECK_EQ(grove_cluster_start(&co, &c), 0);
+  unsetenv("GROVE_TEST_ENV_A");
+  unsetenv("GROVE_TEST_ENV_C");
+  if (!c) {
+    grove_node_stop();
+    return;
+  }
+  for (int i = 0; i < 2; i++) {
+    grove_ref r;
+    grove_msg *reply = NULL;
+    CHECK_EQ(grove_whereis_remote_wait(grove_cluster_worker_name(c, i), "w", &r, 5), 0);
+    CHECK_EQ(grove_call(r, grove_msg_new("who"), &reply, 3.0), 0);
+    const char *s[4] = {"", "", "", ""};
+    size_t n[4] = {0};
+    for (int k = 0; reply && k < 4; k++)
+      grove_msg_str(reply, 3 + (size_t)k, &s[k], &n[k]);
+    char buf[4][128];
+    for (int k = 0; k < 4; k++)
+      snprintf(buf[k], sizeof buf[k], "%.*s", (int)n[k], s[k]);
+    CHECK_STR(buf[0], i ? "tcp://" IP_B ":7801" : "tcp://" IP_A ":7800");
+    CHECK_STR(buf[1], "from the coordinator's environment");
+    CHECK_STR(buf[2], "it's $HOME; `x` \\ \"q\"");
+    CHECK_STR(buf[3], "(unset)");
+    grove_msg_free(reply);
+  }
+  int64_t pid = 0, pid2 = 0;
+  char ep[256];
+  CHECK_EQ(who(c, 0, &pid, ep, sizeof ep, 5), 0);
+  CHECK_EQ(grove_cluster_kill_worker(c, 0, SIGKILL), 0); /* the "ssh client" */
+  CHECK_EQ(who_new(c, 0, pid, &pid2, ep, sizeof ep, 10), 0);
+  CHECK_STR(ep, "tcp://" IP_A ":7800");
+  CHECK_EQ(grove_cluster_restarts(c), 1);
+  CHECK_EQ(grove_cluster_stop(c, 2), 0);
+  grove_cluster_free(c);
+  CHECK_EQ(grove_node_stop(), 0);
+}
+
 static void test_partition_there(void) { partition(0); }
 static void test_partition_move(void) { partition(1); }
 
@@ -250,7 +309,8 @@ static int run_cases(int argc, char **argv) {
   snprintf(ns_b, sizeof ns_b, "%sb", prefix);
   setvbuf(stdout, NULL, _IOLBF, 0);
   static const test_case cases[] = {TEST(test_open_refused), TEST(test_curve_sigkill),
-                                    TEST(test_partition_there), TEST(test_partition_move)};
+                                    TEST(test_remote_shell), TEST(test_partition_there),
+                                    TEST(test_partition_move)};
   return test__run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }
 
