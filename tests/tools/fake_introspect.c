@@ -5,6 +5,7 @@
  *   fake_introspect NAME ENDPOINT MODE
  *
  * MODE:
+ *   many     300 actors, 50 greenlets, 20 peers (more than a screen)
  *   good     replies in the contract's format (docs/protocol.md,
  *            "Introspection"): actors "alpha" (inbox 7 of 10, ~100 msgs/s by
  *            its "received") and "beta" (inbox 0, unbounded), one hub, one
@@ -16,6 +17,7 @@
  *   eperm    answers every request with the error GROVE_EPERM
  *   wrongtag replies with the tag "nope"
  *   silent   never replies
+ *   none     registers no "grove.introspect" (a node with introspection off)
  * Prints "ready" on stdout once the node runs; runs until SIGTERM/SIGINT.
  */
 #include <grove.h>
@@ -92,6 +94,40 @@ static grove_msg *good_reply(void) {
   return m;
 }
 
+/* 300 actors, 50 greenlets, 20 peers: more than a screen holds. */
+static grove_msg *many_reply(void) {
+  char name[32];
+  grove_msg *m = grove_msg_new("snapshot");
+  grove_msg_pack_map(m, 5);
+  grove_msg_pack_kv_str(m, "node", grove_node_name());
+  grove_msg_pack_kv_double(m, "time", real_now());
+  grove_msg_pack_str(m, "actors");
+  grove_msg_pack_array(m, 300);
+  for (int i = 0; i < 300; i++) {
+    snprintf(name, sizeof name, "worker-%03d", i);
+    pack_actor(m, name, (uint64_t)(i * 7 % 101), 0, (uint64_t)calls * (uint64_t)i);
+  }
+  grove_msg_pack_str(m, "greenlets");
+  grove_msg_pack_array(m, 50);
+  for (int i = 0; i < 50; i++) {
+    snprintf(name, sizeof name, "g-%02d", i);
+    grove_msg_pack_map(m, 3);
+    grove_msg_pack_kv_str(m, "name", name);
+    grove_msg_pack_kv_int(m, "hub", i % 2);
+    grove_msg_pack_kv_str(m, "state", i % 3 ? "blocked" : "ready");
+  }
+  grove_msg_pack_str(m, "peers");
+  grove_msg_pack_array(m, 20);
+  for (int i = 0; i < 20; i++) {
+    snprintf(name, sizeof name, "peer-%02d", i);
+    grove_msg_pack_map(m, 3);
+    grove_msg_pack_kv_str(m, "name", name);
+    grove_msg_pack_kv_str(m, "state", "up");
+    grove_msg_pack_kv_double(m, "rtt_ms", 0.1 * i);
+  }
+  return m;
+}
+
 static grove_msg *garbage_reply(int k) {
   grove_msg *m = grove_msg_new("snapshot");
   char big[5000];
@@ -165,7 +201,7 @@ static int fake_receive(grove_actor *self, grove_msg *msg) {
     return grove_reply(msg, grove_msg_new("nope")), 0;
   if (strcmp(mode, "garbage") == 0)
     return grove_reply(msg, garbage_reply(calls)), 0;
-  grove_reply(msg, good_reply());
+  grove_reply(msg, strcmp(mode, "many") == 0 ? many_reply() : good_reply());
   return 0;
 }
 
@@ -181,7 +217,8 @@ static const grove_actor_class fake_class = {
 
 int main(int argc, char **argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: fake_introspect NAME ENDPOINT good|garbage|eperm|wrongtag|silent\n");
+    fprintf(stderr,
+            "usage: fake_introspect NAME ENDPOINT good|many|garbage|eperm|wrongtag|silent|none\n");
     return 2;
   }
   mode = argv[3];
@@ -190,7 +227,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fake_introspect: grove_node_start: %s\n", grove_strerror(rc));
     return 1;
   }
-  grove_actor_opts o = {.name = "grove.introspect"};
+  grove_actor_opts o = {.name = strcmp(mode, "none") == 0 ? "not-introspect" : "grove.introspect"};
   grove_ref ref;
   if ((rc = grove_actor_spawn_ex(&fake_class, NULL, &o, &ref)) != 0) {
     fprintf(stderr, "fake_introspect: spawn: %s\n", grove_strerror(rc));

@@ -8,7 +8,8 @@ CASE:
                in the contract's format: the rows, their inbox numbers and
                rates, the peer, the dead-letter rate.
   bad-replies  against fake_introspect answering garbage, an error, the
-               wrong tag, nothing; and against no node at all: --once says
+               wrong tag, nothing, or not running the service at all; and
+               against no node at all: --once says
                what is wrong and exits 1 (or 0 for a reply it could read),
                never crashes, never prints a control byte it was sent; the
                live view (in tmux) keeps running through the garbage.
@@ -149,8 +150,9 @@ def case_bad_replies(top, fake, tmp, have_tmux):
         "eperm": "refused the snapshot (GROVE_EPERM)",
         "wrongtag": 'answered with tag "nope"',
         "silent": "did not answer within 1 s",
+        "none": "runs no grove.introspect: its introspection is off",
     }
-    for mode in ["garbage", "eperm", "wrongtag", "silent"]:
+    for mode in ["garbage", "eperm", "wrongtag", "silent", "none"]:
         ep = ipc(tmp, "fake-" + mode)
         node = Node([fake, "fake", ep, mode])
         try:
