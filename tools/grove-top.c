@@ -1069,7 +1069,10 @@ static int live_view(void) {
     return 2;
   }
   int stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
-  if (!initscr()) {
+  /* newterm, not initscr: initscr exits the program on a terminal it does
+   * not know. */
+  SCREEN *screen = newterm(NULL, stdout, stdin);
+  if (!screen) {
     fprintf(stderr, "grove-top: cannot start curses on this terminal (TERM=%s)\n",
             getenv("TERM") ? getenv("TERM") : "");
     return 2;
@@ -1118,6 +1121,7 @@ static int live_view(void) {
   if (sig_term)
     grove_signal_handler_cancel(sig_term);
   endwin();
+  delscreen(screen);
   grove_log_hook(NULL, NULL);
   if (stdin_flags >= 0)
     fcntl(STDIN_FILENO, F_SETFL, stdin_flags); /* libuv made it non-blocking */
