@@ -72,7 +72,7 @@ static struct {
 /* ---- the snapshot ------------------------------------------------------------------ */
 
 typedef struct hub_row {
-  uint64_t index, greenlets, runq, actors, messages, dead_letters;
+  uint64_t index, greenlets, runq, actors, messages, dead_letters, restarts;
   double lag_ms;
   double rate; /* messages/s; < 0: unknown */
 } hub_row;
@@ -85,7 +85,7 @@ typedef struct actor_row {
 } actor_row;
 
 typedef struct greenlet_row {
-  char name[NAME_CAP], state[16];
+  char name[NAME_CAP], state[16], waiting[32];
   uint64_t hub;
 } greenlet_row;
 
@@ -217,6 +217,7 @@ static snapshot *snapshot_parse(grove_msg *reply, char *err, size_t errlen) {
     h->actors = key_u64_or(&el, "actors", 0);
     h->messages = key_u64_or(&el, "messages", 0);
     h->dead_letters = key_u64_or(&el, "dead_letters", 0);
+    h->restarts = key_u64_or(&el, "restarts", 0);
     h->rate = -1;
   }
 
@@ -246,6 +247,7 @@ static snapshot *snapshot_parse(grove_msg *reply, char *err, size_t errlen) {
     greenlet_row *g = &s->greenlets[s->ngreenlets++];
     key_text(&el, "name", g->name, sizeof g->name);
     key_text(&el, "state", g->state, sizeof g->state);
+    key_text(&el, "waiting", g->waiting, sizeof g->waiting);
     g->hub = key_u64_or(&el, "hub", 0);
   }
   s->greenlets_total = key_u64_or(&body, "greenlets_total", s->ngreenlets);
@@ -401,7 +403,7 @@ static void explain(int rc, char *buf, size_t cap) {
     break;
   case GROVE_EPERM:
     snprintf(buf, cap,
-             "node %s refused the snapshot (GROVE_EPERM): this client's CURVE key is "
+             "node %s refused the snapshot (GROVE_EPERM): this program's CURVE key is "
              "not among its introspect_keys",
              opt.node);
     break;
@@ -483,7 +485,7 @@ typedef struct column {
 } column;
 
 static const column actor_cols[] = {
-    {"NAME", 0, false, false},    {"CLASS", 14, false, false}, {"HUB", 4, true, false},
+    {"NAME", 0, false, false},    {"CLASS", 16, false, false}, {"HUB", 4, true, false},
     {"INBOX", 8, true, true},     {"MAX", 7, true, true},      {"MSGS/S", 9, true, true},
     {"RECEIVED", 11, true, true}, {"STATE", 9, false, false},
 };
@@ -491,6 +493,7 @@ static const column greenlet_cols[] = {
     {"NAME", 0, false, false},
     {"HUB", 4, true, false},
     {"STATE", 9, false, false},
+    {"WAITING ON", 24, false, false},
 };
 static const column peer_cols[] = {
     {"NAME", 18, false, false}, {"ENDPOINT", 0, false, false}, {"STATE", 11, false, false},
@@ -567,8 +570,11 @@ static void cell(int pane, const void *row, int col, char *buf, size_t cap) {
     case 1:
       snprintf(buf, cap, "%llu", (unsigned long long)g->hub);
       break;
-    default:
+    case 2:
       snprintf(buf, cap, "%s", g->state);
+      break;
+    default:
+      snprintf(buf, cap, "%s", g->waiting);
       break;
     }
   } else {
@@ -650,8 +656,11 @@ static int row_cmp(const void *x, const void *y) {
     case 1:
       c = cmp_u64(a->hub, b->hub);
       break;
-    default:
+    case 2:
       c = strcmp(a->state, b->state);
+      break;
+    default:
+      c = strcmp(a->waiting, b->waiting);
       break;
     }
   } else {
@@ -880,10 +889,10 @@ static void draw_header(const snapshot *s) {
     fmt_rate(r, sizeof r, h->rate);
     put_line(L_PLAIN,
              "hub %llu: greenlets %llu  runq %llu  lag %.2f ms  actors %llu  msgs/s %s  "
-             "dead letters %llu",
+             "dead letters %llu  restarts %llu",
              (unsigned long long)h->index, (unsigned long long)h->greenlets,
              (unsigned long long)h->runq, h->lag_ms, (unsigned long long)h->actors, r,
-             (unsigned long long)h->dead_letters);
+             (unsigned long long)h->dead_letters, (unsigned long long)h->restarts);
   }
 }
 
@@ -1166,9 +1175,9 @@ static void usage(FILE *f) {
              "                         the wait between the two snapshots rates need (0: one)\n"
              "  --timeout S            wait this long for an answer (default 5)\n"
              "  --width N              --once: the frame's width (default 100)\n"
-             "  --curve-server-key K   the node's CURVE public key (Z85, or @FILE)\n"
-             "  --curve-public K       this program's CURVE keypair (Z85, or @FILE); without\n"
-             "  --curve-secret K       them, with --curve-server-key, a new pair is made\n"
+             "  --curve-server-key K   a CURVE node: its public key (Z85, or @FILE)\n"
+             "  --curve-public K       and this program's keypair (Z85, or @FILE): a key in\n"
+             "  --curve-secret K       the node's introspect_keys, or the node's own pair\n"
              "  -h, --help             this text\n");
 }
 
@@ -1268,13 +1277,14 @@ static int parse_args(int argc, char **argv) {
     fprintf(stderr, "grove-top: NODE: a node name is 1 to 63 bytes\n");
     return -1;
   }
-  bool have_pub = opt.public_key[0], have_sec = opt.secret_key[0];
-  if (have_pub != have_sec) {
-    fprintf(stderr, "grove-top: --curve-public and --curve-secret go together\n");
-    return -1;
-  }
-  if (have_pub && !opt.server_key[0]) {
-    fprintf(stderr, "grove-top: a CURVE keypair needs --curve-server-key (the node's key)\n");
+  /* A CURVE node answers introspection only to keys it lists
+   * (introspect_keys; none listed: its own keypair), so a keypair made up
+   * here would only ever be refused: all three keys, or none. */
+  bool have_pub = opt.public_key[0], have_sec = opt.secret_key[0], have_srv = opt.server_key[0];
+  if (have_pub != have_sec || have_pub != have_srv) {
+    fprintf(stderr, "grove-top: CURVE needs all three: --curve-server-key (the node's public "
+                    "key) and this program's --curve-public and --curve-secret (a key the node "
+                    "allows in introspect_keys, or the node's own pair)\n");
     return -1;
   }
   return 0;
@@ -1285,10 +1295,6 @@ int main(int argc, char **argv) {
     return 2;
   grove_node_opts nopts = {0};
   if (opt.server_key[0]) {
-    if (!opt.public_key[0] && grove_curve_keypair(opt.public_key, opt.secret_key) != 0) {
-      fprintf(stderr, "grove-top: cannot make a CURVE keypair (libzmq without CURVE?)\n");
-      return 1;
-    }
     nopts.curve_public = opt.public_key;
     nopts.curve_secret = opt.secret_key;
     nopts.curve_server_key = opt.server_key;

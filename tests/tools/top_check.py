@@ -13,6 +13,10 @@ CASE:
                what is wrong and exits 1 (or 0 for a reply it could read),
                never crashes, never prints a control byte it was sent; the
                live view (in tmux) keeps running through the garbage.
+  curve        against a CURVE node (curve_node, HELPER) answering only one
+               key: the allowed keypair (read from files, @FILE) gets the
+               frame, another is refused (GROVE_EPERM), none never gets in,
+               the server key alone is a bad command line.
   once-demo    grove-top --once against examples/observed (HELPER) with
                its introspection on: the demo's actors with their inboxes
                (stuck: 50 of 50, waiting), hubs, greenlets.
@@ -202,6 +206,40 @@ def live_through_garbage(top, ep, tmp):
         t.close()
 
 
+# ---- against a CURVE node -----------------------------------------------------------------
+
+def case_curve(top, curve_node, tmp):
+    ep = ipc(tmp, "curve")
+    node = Node([curve_node, "sealed", ep, tmp])
+    k = lambda f: "@" + os.path.join(tmp, f)  # keys from files
+    try:
+        rc, out, err = top_once(top, "sealed", ep, "--interval", "0", "--curve-server-key",
+                                k("server.pub"), "--curve-public", k("client.pub"),
+                                "--curve-secret", k("client.sec"))
+        if rc != 0 or "node sealed at" not in out:
+            fail("the allowed key: rc %d, %s" % (rc, err))
+        row(out, "grove.introspect")
+        rc, out, err = top_once(top, "sealed", ep, "--interval", "0", "--timeout", "2",
+                                "--curve-server-key", k("server.pub"), "--curve-public",
+                                k("other.pub"), "--curve-secret", k("other.sec"))
+        if rc != 1 or "refused the snapshot (GROVE_EPERM)" not in err:
+            fail("another key: rc %d, stderr %r" % (rc, err))
+        # without CURVE the handshake never completes: the node is not reachable
+        rc, out, err = top_once(top, "sealed", ep, "--interval", "0", "--timeout", "2")
+        if rc != 1 or "not reachable" not in err:
+            fail("no keys: rc %d, stderr %r" % (rc, err))
+        # a keypair of our own alone would only be refused: a bad command line
+        p = subprocess.run([top, "--once", "--curve-server-key", k("server.pub"), "sealed", ep],
+                           capture_output=True, text=True, timeout=10)
+        if p.returncode != 2 or "CURVE needs all three" not in p.stderr:
+            fail("server key alone: rc %d, %r" % (p.returncode, p.stderr))
+    finally:
+        rc, err = node.stop()
+    if rc != 0:
+        fail("curve_node exited %d: %s" % (rc, err))
+    print("ok: curve")
+
+
 # ---- against the demo node ---------------------------------------------------------------
 
 def start_demo(observed, tmp):
@@ -242,8 +280,9 @@ def case_once_demo(top, observed, tmp):
         for hub in ("hub 0:", "hub 1:"):
             if hub not in out:
                 fail("no %r line in the header" % hub)
+        # NAME HUB STATE WAITING ON
         f = row(out, "feeder")
-        if f[-1] != "blocked":
+        if f[1:3] != ["0", "blocked"] or "inbox" not in " ".join(f[3:]):
             fail("the feeder greenlet should be blocked on stuck's full inbox: %r" % f)
         row(out, "producer")
         row(out, "ticker")
@@ -390,6 +429,8 @@ def main():
             case_once_fake(top, helper, tmp)
         elif case == "bad-replies":
             case_bad_replies(top, helper, tmp, have_tmux)
+        elif case == "curve":
+            case_curve(top, helper, tmp)
         elif case == "once-demo":
             case_once_demo(top, helper, tmp)
         elif case == "tmux-demo":
