@@ -18,13 +18,17 @@
 # The chaos suite (tests/chaos) builds network namespaces with iproute2 and
 # iptables, and delays packets with tc netem or, on a kernel without netem,
 # with its NFQUEUE delayer (libnetfilter-queue-dev).
+# The metrics test (tests/net/metrics_check.py) checks a scrape of the
+# Prometheus endpoint with real parsers: promtool (prometheus) and
+# python3-prometheus-client.
 set -eu
 
 pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack libhttp-parser-dev libssl-dev"
 # test-only: grove-patch (libcurl, hiredis, redis) and net/ (see above)
 pkgs="$pkgs libcurl4-openssl-dev libhiredis-dev redis-server openssl python3-websockets chromium libjs-jquery"
 pkgs="$pkgs libncurses-dev tmux"
-pkgs="$pkgs iproute2 iptables libnetfilter-queue-dev $* ${GROVE_DEPS_EXTRA:-}"
+pkgs="$pkgs iproute2 iptables libnetfilter-queue-dev prometheus python3-prometheus-client"
+pkgs="$pkgs $* ${GROVE_DEPS_EXTRA:-}"
 
 missing=""
 for p in $pkgs; do

@@ -411,8 +411,13 @@ int grove_introspect_start(void) {
 static int introspect_stop(grove__node *n) {
   if (grove_ref_is_null(n->introspect))
     return GROVE_ENOENT;
-  grove_actor_exit(n->introspect, GROVE_EXIT_KILLED);
+  grove_ref ref = n->introspect;
   n->introspect = GROVE_REF_NULL;
+  grove_actor_exit(ref, GROVE_EXIT_KILLED);
+  /* Gone before this returns (a node's stop is followed by the hub's
+   * close, which refuses while an actor lives), unless the caller cannot
+   * wait (the hub's own context): then it ends on the hub's next turn. */
+  grove_actor_wait(ref, NULL, 2.0);
   grove__observe_hold(-1);
   return 0;
 }

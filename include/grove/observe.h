@@ -13,7 +13,7 @@
  *
  * The introspection service (grove_introspect_start, or
  * grove_node_opts.introspect) answers "snapshot" calls from other nodes
- * with the same picture as msgpack (docs/protocol.md, "Introspection"); the
+ * with the same picture as msgpack (docs/protocol.md, section 14, "Introspection"); the
  * metrics endpoint (grove_metrics_start, or grove_node_opts.metrics_endpoint)
  * serves it as Prometheus text. Both are off by default. While either runs,
  * every hub also arms a small periodic timer that measures its loop lag
