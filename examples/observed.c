@@ -250,8 +250,7 @@ int main(int argc, char **argv) {
   }
   grove_signal_handler_cancel(h1);
   grove_signal_handler_cancel(h2);
-  /* The node before the hubs: its introspection actor ends while
-   * grove_hubs_stop waits (hub 0 runs meanwhile). */
+  /* The node (and its introspection service) first, then the hubs. */
   if (endpoint)
     grove_node_stop();
   if (grove_hubs_stop(2.0) != 0)

@@ -68,9 +68,5 @@ int main(int argc, char **argv) {
   grove_signal_handler_cancel(h2);
   grove_event_free(stop);
   grove_node_stop();
-  /* grove_node_stop kills the introspection actor but does not wait for it
-   * to end: without a turn of the hub, grove_hub_close finds it left
-   * (GROVE_EBUSY). */
-  grove_sleep(0.05);
   return grove_hub_close() == 0 ? 0 : 1;
 }

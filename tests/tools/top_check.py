@@ -322,7 +322,7 @@ class Tmux:
         cmd = " ".join(quote(a) for a in argv)
         cmd += "; echo $? > " + quote(self.status_file)
         self.started = True
-        self.run("-f", "/dev/null", "new-session", "-d", "-s", "top", "-x", "110", "-y", "40",
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", "top", "-x", "110", "-y", "30",
                  cmd, ";", "set-option", "-t", "top", "remain-on-exit", "on")
 
     def capture(self):
