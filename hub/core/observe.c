@@ -47,7 +47,7 @@ static void probe_cb(uv_timer_t *t) {
 }
 
 /* Arm the calling hub's probe if something observes and it is not armed. */
-static void probe_arm(grove_hub *hub) {
+void grove__probe_arm(grove_hub *hub) {
   if (!hub || hub->probe_on || hub->closing || !grove__observing())
     return;
   if (!hub->probe_init) {
@@ -64,14 +64,14 @@ static void probe_arm(grove_hub *hub) {
 
 static void arm_arrive(grove__xnode *n) {
   free(n);
-  probe_arm(grove__tls_hub);
+  grove__probe_arm(grove__tls_hub);
 }
 
 void grove__observe_hold(int delta) {
   int was = atomic_fetch_add_explicit(&observers, delta, memory_order_relaxed);
   if (delta <= 0 || was > 0)
     return;
-  probe_arm(grove__tls_hub);
+  grove__probe_arm(grove__tls_hub);
   size_t count = grove_hub_count();
   for (size_t i = 0; i < count; i++) {
     grove_hub *h = grove__hub_at(i);
@@ -116,7 +116,7 @@ static void gather_drop(grove__xwait *w) {
 
 static void gather_arrive(grove__xnode *n) {
   gather_req *r = grove__container_of(n, gather_req, w.node);
-  probe_arm(grove__tls_hub);
+  grove__probe_arm(grove__tls_hub);
   r->result = r->fn(r->index, r->cap);
   if (!grove__xwait_done(&r->w, 0))
     gather_drop(&r->w); /* the asker gave up */
@@ -139,7 +139,7 @@ int grove__hubs_gather(grove__gather_fn fn, size_t cap, void (*free_result)(void
     if (!h)
       continue;
     if (h == me) {
-      probe_arm(me);
+      grove__probe_arm(me);
       results[i] = fn(i, cap);
       continue;
     }
