@@ -99,8 +99,12 @@ int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id) {
   grove__actor_sys *sys = ops ? grove__actor_sys_get() : grove__actor_sys_peek();
   if (!sys)
     return ops ? GROVE_ENOMEM : 0;
+  if (!ops)
+    grove__node_hubs_set(sys, NULL, 0); /* the other hubs first: they stop using it */
   sys->remote = ops;
   sys->node_id = ops ? node_id : 0;
+  if (ops)
+    grove__node_hubs_set(sys, ops, node_id);
   return 0;
 }
 
@@ -127,6 +131,8 @@ grove_actor *grove__actor_lookup(grove__actor_sys *sys, grove_ref r) {
 
 uint32_t grove__actor_bound(grove_ref to) {
   grove__actor_sys *sys = grove__actor_sys_peek();
+  if (sys && grove__ref_other_hub(sys, to))
+    return grove__ref_bound(to); /* its hub's: the ref says */
   grove_actor *a = sys ? grove__actor_lookup(sys, to) : NULL;
   return a ? a->_max : 0;
 }
@@ -187,6 +193,13 @@ grove_ref grove_self(void) {
   grove__actor_sys *sys = grove__actor_sys_peek();
   grove_actor *a = sys ? grove__actor_current(sys) : NULL;
   return a ? grove_actor_ref(a) : GROVE_REF_NULL;
+}
+
+bool grove__actor_gone(grove_ref ref) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  if (sys && grove__ref_other_hub(sys, ref))
+    return false;
+  return !grove_actor_alive(ref);
 }
 
 bool grove_actor_alive(grove_ref ref) {
@@ -403,8 +416,11 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
   }
   if (grove__ext(me) == a)
     grove__set_ext(me, NULL);
-  if (sys->remote)
-    sys->remote->ended(ref, reason);
+  const grove__remote_ops *ops = grove__remote_of(sys);
+  /* Off the node's hub, only an actor the transport may remember: one
+   * that took requests of other nodes, or a bounded one (flow control). */
+  if (ops && (!ops->proxy || (a->_flags & A_REMOTE) || (ref.id & GROVE__REF_BOUNDED)))
+    ops->ended(ref, reason);
   grove__hub_object_remove_kind(sys->hub, GROVE__OBJ_ACTOR);
   free(a);
 }
@@ -530,8 +546,9 @@ static void actor_run(grove__actor_sys *sys, grove_actor *a) {
        * remote sender's node gets its credit back (flow control). */
       if (a->_ext && !grove__list_empty(&a->_ext->senders))
         grove__wake(grove__wait_list_first(&a->_ext->senders), 0);
-      if (m->origin && sys->remote)
-        sys->remote->consumed(m->origin, grove_actor_ref(a));
+      const grove__remote_ops *ops;
+      if (m->origin && (ops = grove__remote_of(sys)) != NULL)
+        ops->consumed(m->origin, grove_actor_ref(a));
       if (a->_ext && !grove__list_empty(&a->_ext->xsenders))
         grove__x_room(sys, a);
     }
@@ -621,8 +638,11 @@ int grove_actor_spawn_ex(const grove_actor_class *cls, void *arg, const grove_ac
     return GROVE_ENOMEM;
   }
   a->_cls = cls;
-  if (opts && opts->inbox_max)
-    a->_id |= GROVE__REF_BOUNDED;           /* senders on other hubs must ask for room */
+  if (opts && opts->inbox_max) /* senders on other hubs must ask for room */
+    a->_id |=
+        GROVE__REF_BOUNDED |
+        ((uint64_t)(opts->inbox_max < GROVE__REF_BOUND_MAX ? opts->inbox_max : GROVE__REF_BOUND_MAX)
+         << GROVE__REF_BOUND_SHIFT);
   a->_processed = (uint64_t)(uintptr_t)arg; /* for init, see actor_run */
   grove__cb *cb = actor_cb(a);
   grove__list_init(&cb->link);

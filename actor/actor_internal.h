@@ -21,6 +21,8 @@
 
 #include "actor_api.h"
 
+#include <stdatomic.h>
+
 typedef struct grove__actor_slot {
   grove_actor *actor;
   uint32_t gen;
@@ -107,7 +109,8 @@ enum {
   A_TOOK = 1 << 7,        /* receive took the message it is processing */
   A_STARTED = 1 << 8,     /* init returned successfully */
   A_TERMINATING = 1 << 9, /* its terminate is running (or ran) */
-  A_QUIET = 1 << 10       /* no crash report, no supervisor reports (grove__actor_set_quiet) */
+  A_QUIET = 1 << 10,      /* no crash report, no supervisor reports (grove__actor_set_quiet) */
+  A_REMOTE = 1 << 11      /* a request of another node was routed to it from the node's hub */
 };
 
 /* What an actor needs only once it is watched, linked, named, waited for
@@ -230,6 +233,41 @@ int grove__monitor_as(grove__actor_sys *sys, grove_ref me, grove_ref target, uin
 /* watch.c: a greenlet's monitor (grove_monitor_to). grove_demonitor asks
  * first whether `id` is one: 1 if it was (and it is ended now), else 0. */
 int grove__watch_demonitor(grove__actor_sys *sys, uint64_t id);
+
+/* node_hubs.c: the node across hubs. While a node runs on one hub, the
+ * other hubs use proxies that hand each remote operation to it. */
+extern _Atomic(const grove__remote_ops *) grove__remote_proxy;
+extern _Atomic uint32_t grove__remote_node_id;
+/* This hub's remote operations: the transport's on the node's hub, the
+ * proxies on the others while a node runs, else NULL. */
+static inline const grove__remote_ops *grove__remote_of(const grove__actor_sys *sys) {
+  const grove__remote_ops *r = sys->remote;
+  return GROVE__LIKELY(r != NULL)
+             ? r
+             : atomic_load_explicit(&grove__remote_proxy, memory_order_acquire);
+}
+/* The node's id as refs carry it on the wire (0: no node). */
+static inline uint32_t grove__node_id_of(const grove__actor_sys *sys) {
+  return sys->node_id ? sys->node_id
+                      : atomic_load_explicit(&grove__remote_node_id, memory_order_relaxed);
+}
+/* grove__remote_install on the node's hub publishes (ops) or withdraws (NULL). */
+void grove__node_hubs_set(grove__actor_sys *sys, const grove__remote_ops *ops, uint32_t node_id);
+/* The transport's entry points, on the node's hub, for a local ref `here`
+ * of another hub: push the operation there (true), or false if `here` is
+ * of this hub. */
+enum {
+  GROVE__RT_MONITOR,
+  GROVE__RT_DEMONITOR,
+  GROVE__RT_DOWN,
+  GROVE__RT_LINK,
+  GROVE__RT_UNLINK,
+  GROVE__RT_EXIT
+};
+bool grove__route_remote(grove__actor_sys *sys, int kind, grove_ref here, grove_ref a, grove_ref b,
+                         uint64_t id, int reason, int how, uint32_t peer);
+/* A node went down: every other hub forgets its monitors too. */
+void grove__route_forget(grove__actor_sys *sys, uint32_t node);
 
 /* exits.c: drop this hub's record of a monitor held here on `target`. */
 int grove__mon_drop(grove__actor_sys *sys, uint64_t id, grove_ref target);

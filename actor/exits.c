@@ -26,8 +26,8 @@
 void grove__send_down(grove__actor_sys *sys, uint64_t id, grove_ref watcher, grove_ref target,
                       int reason) {
   if (watcher.node != 0) {
-    if (sys->remote)
-      sys->remote->down(watcher, id, target, reason);
+    if (grove__remote_of(sys))
+      grove__remote_of(sys)->down(watcher, id, target, reason);
     return;
   }
   if (GROVE__UNLIKELY(grove__ref_other_hub(sys, watcher))) {
@@ -60,8 +60,8 @@ static void cancel_receive(grove__actor_sys *sys, grove_actor *a) {
 void grove__signal_exit(grove__actor_sys *sys, grove_ref target, grove_ref from, int reason,
                         int kill) {
   if (target.node != 0) {
-    if (sys->remote)
-      sys->remote->exit(target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
+    if (grove__remote_of(sys))
+      grove__remote_of(sys)->exit(target, from, reason, kill ? GROVE__EXIT_KILL : GROVE__EXIT_LINK);
     return;
   }
   if (GROVE__UNLIKELY(grove__ref_other_hub(sys, target))) {
@@ -105,10 +105,11 @@ int grove_actor_exit(grove_ref ref, int reason) {
   if (!sys)
     return GROVE_ENOMEM;
   if (ref.node != 0) {
-    if (!sys->remote)
+    if (!grove__remote_of(sys))
       return GROVE_EHOSTUNREACH;
-    return sys->remote->exit(ref, grove__self_ref(sys), reason,
-                             reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL : GROVE__EXIT_SIGNAL);
+    return grove__remote_of(sys)->exit(ref, grove__self_ref(sys), reason,
+                                       reason == GROVE_EXIT_KILLED ? GROVE__EXIT_KILL
+                                                                   : GROVE__EXIT_SIGNAL);
   }
   grove_actor *t = grove__actor_lookup(sys, ref);
   if (!t && grove__ref_other_hub(sys, ref)) {
@@ -448,8 +449,8 @@ void grove__actor_unwatch(grove__actor_sys *sys, grove_actor *a, grove_ref ref, 
     grove__mon **pp = mon_find(sys, m->id, 0, m->target.node ? 0 : grove__ref_slot(m->target));
     if (pp)
       mon_unhook(sys, pp);
-    if (m->target.node && sys->remote)
-      sys->remote->demonitor(m->id);
+    if (m->target.node && grove__remote_of(sys))
+      grove__remote_of(sys)->demonitor(m->id);
     else if (grove__ref_other_hub(sys, m->target))
       grove__x_demonitor(sys, m->target, m->id);
     free(m);
@@ -489,9 +490,10 @@ int grove__monitor_as(grove__actor_sys *sys, grove_ref me, grove_ref target, uin
   if (id)
     *id = mid;
   if (target.node != 0) {
-    int rc = sys->remote ? sys->remote->monitor(me, target, mid) : GROVE_EHOSTUNREACH;
+    int rc = grove__remote_of(sys) ? grove__remote_of(sys)->monitor(me, target, mid)
+                                   : GROVE_EHOSTUNREACH;
     if (rc == 0 && (rc = mon_add(sys, mid, me, target)) != 0)
-      sys->remote->demonitor(mid);
+      grove__remote_of(sys)->demonitor(mid);
     if (rc)
       grove__send_down(sys, mid, me, target, rc == GROVE_ENOMEM ? rc : GROVE_EXIT_NOCONNECTION);
     return 0;
@@ -527,8 +529,8 @@ int grove_demonitor(uint64_t id) {
   if (pp && grove__ref_other_hub(sys, (*pp)->target))
     grove__x_demonitor(sys, (*pp)->target, id);
   int rc = mon_drop(sys, id, 0, slot);
-  if (slot == 0 && sys->remote) {
-    int r = sys->remote->demonitor(id);
+  if (slot == 0 && grove__remote_of(sys)) {
+    int r = grove__remote_of(sys)->demonitor(id);
     return rc == 0 || watch ? 0 : r;
   }
   return watch ? 0 : rc;
@@ -548,12 +550,12 @@ int grove_link_actors(grove_ref a, grove_ref b) {
     grove_ref local = a.node ? b : a, remote = a.node ? a : b;
     if (!grove__actor_lookup(sys, local))
       return GROVE_ENOENT;
-    if (!sys->remote) {
+    if (!grove__remote_of(sys)) {
       grove__signal_exit(sys, local, remote, GROVE_EXIT_NOCONNECTION, 0);
       return GROVE_EHOSTUNREACH;
     }
     int rc = lnk_add(sys, local, remote);
-    if (rc == 0 && (rc = sys->remote->link(local, remote)) != 0)
+    if (rc == 0 && (rc = grove__remote_of(sys)->link(local, remote)) != 0)
       lnk_drop(sys, local, remote);
     return rc;
   }
@@ -588,8 +590,8 @@ int grove_unlink_actors(grove_ref a, grove_ref b) {
     return GROVE_ENOMEM;
   grove_actor *x = grove__actor_lookup(sys, a), *y = grove__actor_lookup(sys, b);
   int rc = lnk_drop(sys, a, b);
-  if (sys->remote && (a.node != 0) != (b.node != 0))
-    sys->remote->unlink(a.node ? b : a, a.node ? a : b);
+  if (grove__remote_of(sys) && (a.node != 0) != (b.node != 0))
+    grove__remote_of(sys)->unlink(a.node ? b : a, a.node ? a : b);
   if (rc == 0 && (x || y) && (grove__ref_other_hub(sys, a) || grove__ref_other_hub(sys, b)))
     grove__x_unlink(sys, x ? a : b, x ? b : a);
   return (x || y || rc == 0) ? 0 : GROVE_ENOENT;
@@ -604,6 +606,15 @@ int grove__actor_deliver(grove_ref to, grove_msg *m) {
     return GROVE_ENOMEM;
   }
   grove_actor *a = grove__actor_lookup(sys, to);
+  if (GROVE__UNLIKELY(!a && grove__ref_other_hub(sys, to))) {
+    /* An actor of another hub (the node serves them all): it moves there
+     * by pointer; there a request to an actor that is gone is answered. */
+    grove_hub *th = grove__hub_at(grove__ref_hub(to));
+    if (th && th != sys->hub) {
+      grove__x_call_async(th, to, m);
+      return 0;
+    }
+  }
   if (!a) {
     grove__dead_letter(sys, to, m, GROVE_ENOENT);
     return GROVE_ENOENT;
@@ -613,6 +624,8 @@ int grove__actor_deliver(grove_ref to, grove_msg *m) {
 
 int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id) {
   grove__actor_sys *sys = grove__actor_sys_get();
+  if (sys && grove__route_remote(sys, GROVE__RT_MONITOR, target, watcher, target, id, 0, 0, 0))
+    return 0; /* its hub answers with a down if it is gone */
   if (!sys || !grove__actor_lookup(sys, target))
     return GROVE_ENOENT;
   return mon_add(sys, id, watcher, target);
@@ -620,12 +633,16 @@ int grove__actor_monitor_remote(grove_ref watcher, grove_ref target, uint64_t id
 
 void grove__actor_demonitor_remote(grove_ref target, uint64_t id, uint32_t watcher_node) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys && target.node == 0)
+  if (sys && target.node == 0 &&
+      !grove__route_remote(sys, GROVE__RT_DEMONITOR, target, GROVE_REF_NULL, target, id, 0, 0,
+                           watcher_node))
     mon_drop(sys, id, watcher_node, grove__ref_slot(target));
 }
 
 int grove__actor_link_remote(grove_ref local, grove_ref remote) {
   grove__actor_sys *sys = grove__actor_sys_get();
+  if (sys && grove__route_remote(sys, GROVE__RT_LINK, local, local, remote, 0, 0, 0, 0))
+    return 0; /* its hub sends the exit signal if it is gone */
   if (!sys || !grove__actor_lookup(sys, local))
     return GROVE_ENOENT;
   return lnk_add(sys, local, remote);
@@ -633,12 +650,14 @@ int grove__actor_link_remote(grove_ref local, grove_ref remote) {
 
 void grove__actor_unlink_remote(grove_ref local, grove_ref remote) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (sys)
+  if (sys && !grove__route_remote(sys, GROVE__RT_UNLINK, local, local, remote, 0, 0, 0, 0))
     lnk_drop(sys, local, remote);
 }
 
 void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int how) {
   grove__actor_sys *sys = grove__actor_sys_get();
+  if (sys && grove__route_remote(sys, GROVE__RT_EXIT, to, to, from, 0, reason, how, 0))
+    return;
   grove_actor *t = sys ? grove__actor_lookup(sys, to) : NULL;
   if (!t)
     return;
@@ -651,7 +670,11 @@ void grove__actor_exit_remote(grove_ref to, grove_ref from, int reason, int how)
 
 void grove__actor_forget_node(uint32_t node) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (!sys || node == 0 || sys->monitors.count == 0)
+  if (!sys || node == 0)
+    return;
+  if (sys->remote)
+    grove__route_forget(sys, node); /* the node's hub: the other hubs too */
+  if (sys->monitors.count == 0)
     return;
   grove__table *t = &sys->monitors;
   for (size_t i = 0; i < t->nbuckets; i++) {
@@ -667,7 +690,7 @@ void grove__actor_forget_node(uint32_t node) {
 
 void grove__actor_down(uint64_t id, grove_ref watcher, grove_ref target, int reason) {
   grove__actor_sys *sys = grove__actor_sys_get();
-  if (!sys)
+  if (!sys || grove__route_remote(sys, GROVE__RT_DOWN, watcher, watcher, target, id, reason, 0, 0))
     return;
   /* A remote target ended (or its node went down): the watcher's record
    * goes; a DOWN for a monitor already gone (demonitored, or fired) is not

@@ -87,8 +87,8 @@ static void result_freed(void *owner, void *value) {
     grove__actor_sys *sys = grove__actor_sys_peek();
     void *rec = c->remote;
     c->remote = NULL;
-    if (sys && sys->remote)
-      sys->remote->call_cancel(rec); /* drops the transport's reference */
+    if (sys && grove__remote_of(sys))
+      grove__remote_of(sys)->call_cancel(rec); /* drops the transport's reference */
   }
   grove__acall_unref(c);
 }
@@ -156,12 +156,12 @@ grove_hub *grove__acall_hub(const grove__acall *c) { return c->hub; }
 static int start(grove__actor_sys *sys, grove__acall *c, grove_ref to, grove_msg *m,
                  uint64_t deadline) {
   if (GROVE__UNLIKELY(to.node != 0)) {
-    if (!sys->remote) {
+    if (!grove__remote_of(sys)) {
       grove__dead_letter(sys, to, m, GROVE_EHOSTUNREACH);
       return GROVE_EHOSTUNREACH;
     }
     c->refs++; /* the transport's, if it takes the call */
-    int rc = sys->remote->call_async(to, m, c, deadline);
+    int rc = grove__remote_of(sys)->call_async(to, m, c, deadline);
     if (rc)
       c->refs--;
     return rc;

@@ -64,6 +64,8 @@ static void deliver_arrive(grove__xnode *n) {
     grove__dead_letter(sys, m->xto, m, GROVE_ENOENT);
     return;
   }
+  if (GROVE__UNLIKELY(m->remote))
+    a->_flags |= A_REMOTE; /* its end must reach the transport (node_hubs.c) */
   grove__actor_enqueue(sys, a, m->xto, m, 0);
 }
 

@@ -235,7 +235,8 @@ int grove_msg_pack_bin(grove_msg *m, const void *data, size_t len) {
 /* This hub's node id as refs carry it on the wire (0: no node). */
 static uint32_t node_id(void) {
   grove__actor_sys *sys = grove__actor_sys_peek();
-  return sys ? sys->node_id : 0;
+  return sys ? grove__node_id_of(sys)
+             : atomic_load_explicit(&grove__remote_node_id, memory_order_relaxed);
 }
 
 int grove_msg_pack_ref(grove_msg *m, grove_ref r) {

@@ -89,11 +89,11 @@ int grove_send_timeout(grove_ref to, grove_msg *msg, double timeout) {
    * send that finds room works from the hub's own context too. */
   uint64_t deadline = grove__deadline(sys->hub, timeout);
   if (GROVE__UNLIKELY(to.node != 0)) {
-    if (!sys->remote) {
+    if (!grove__remote_of(sys)) {
       grove__dead_letter(sys, to, msg, GROVE_EHOSTUNREACH);
       return GROVE_EHOSTUNREACH;
     }
-    return sys->remote->send(to, msg, deadline);
+    return grove__remote_of(sys)->send(to, msg, deadline);
   }
   grove_actor *a = grove__actor_lookup(sys, to);
   if (!a) {
@@ -137,7 +137,7 @@ int grove_call_ex(grove_ref to, grove_msg *msg, grove_msg **reply, double timeou
     ;
   else if (timeout == 0 && grove__in_hub(hub))
     rc = GROVE_EPERM; /* a call waits for its reply, even with a timeout of 0 */
-  else if (to.node != 0 && !sys->remote)
+  else if (to.node != 0 && !grove__remote_of(sys))
     rc = GROVE_EHOSTUNREACH;
   else if (a && !grove__actor_ext(a))
     rc = GROVE_ENOMEM;
@@ -148,7 +148,7 @@ int grove_call_ex(grove_ref to, grove_msg *msg, grove_msg **reply, double timeou
   msg->sender = grove__self_ref(sys);
   msg->origin = 0; /* as in grove_send_timeout */
   if (to.node != 0)
-    return sys->remote->call(to, msg, reply, deadline, exit_reason);
+    return grove__remote_of(sys)->call(to, msg, reply, deadline, exit_reason);
   if (GROVE__UNLIKELY(xhub))
     return grove__x_call(sys, to, msg, reply, deadline, exit_reason);
   msg->flags |= GROVE__MSG_CALL;
@@ -203,11 +203,11 @@ int grove_reply(grove_msg *request, grove_msg *reply) {
   request->flags |= GROVE__MSG_REPLIED;
   reply->sender = grove__self_ref(sys);
   if (request->remote) {
-    if (!sys->remote) {
+    if (!grove__remote_of(sys)) {
       grove__dead_letter(sys, request->sender, reply, GROVE_EHOSTUNREACH);
       return 0;
     }
-    return sys->remote->reply(request, reply);
+    return grove__remote_of(sys)->reply(request->remote, request->token, request->sender, reply);
   }
   if (GROVE__UNLIKELY(request->acall != NULL)) {
     grove__acall_reply(sys, request, reply); /* a future's (future.c) */

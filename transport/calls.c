@@ -188,7 +188,24 @@ static int body_reason(const char *body, size_t len) {
   return reason;
 }
 
+/* grove_whereis_remote(_wait) from a hub other than the node's. */
+static int whereis_elsewhere(grove_hub *h, int kind, const char *node, const char *name,
+                             grove_ref *out, double timeout) {
+  if (out)
+    *out = GROVE_REF_NULL;
+  if (!node || !name || !out)
+    return GROVE_EINVAL;
+  grove__fwd_out o = {0};
+  int rc = grove__fwd_call(h, kind, node, name, NULL, timeout, &o);
+  if (rc == 0)
+    *out = o.ref;
+  return rc;
+}
+
 int grove_whereis_remote(const char *node, const char *name, grove_ref *out, double timeout) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return whereis_elsewhere(h, GROVE__FWD_WHEREIS, node, name, out, timeout);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -226,7 +243,7 @@ int grove_whereis_remote(const char *node, const char *name, grove_ref *out, dou
  * again and again (a lookup is a round trip, cheap next to a restart): a
  * wire-level wait would need the peer's help, and any peer - any
  * language - answers a plain WHEREIS. */
-static int whereis_until(const char *node, const char *name, grove_ref *out, uint64_t deadline,
+int grove__whereis_until(const char *node, const char *name, grove_ref *out, uint64_t deadline,
                          int *last) {
   double pause = 0.002;
   *last = GROVE_EHOSTUNREACH;
@@ -249,6 +266,9 @@ static int whereis_until(const char *node, const char *name, grove_ref *out, uin
 }
 
 int grove_whereis_remote_wait(const char *node, const char *name, grove_ref *out, double timeout) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return whereis_elsewhere(h, GROVE__FWD_WHEREIS_WAIT, node, name, out, timeout);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -263,7 +283,7 @@ int grove_whereis_remote_wait(const char *node, const char *name, grove_ref *out
   if (rc)
     return rc;
   int last;
-  return whereis_until(node, name, out, deadline, &last);
+  return grove__whereis_until(node, name, out, deadline, &last);
 }
 
 int grove_call_name_remote(const char *node, const char *name, grove_msg *msg, grove_msg **reply,
@@ -273,19 +293,31 @@ int grove_call_name_remote(const char *node, const char *name, grove_msg *msg, g
   if (!msg)
     return GROVE_EINVAL;
   grove__node *n = grove__node_current();
+  grove_hub *h = grove__node_elsewhere();
+  const char *self = n ? n->name : grove__node_name_elsewhere(0);
   int rc = 0;
   if (!node || !name || !*name || strlen(name) > GROVE__NAME_MAX || !reply || isnan(timeout))
     rc = GROVE_EINVAL;
-  else if (!n)
+  else if (!self)
     rc = GROVE_EHOSTUNREACH;
-  else if (strcmp(node, n->name) == 0)
+  else if (strcmp(node, self) == 0)
     return grove_call_name(name, msg, reply, timeout);
   uint64_t deadline = UINT64_MAX;
+  grove_hub *me = grove__hub();
   if (rc == 0)
-    rc = grove__begin_wait(n->hub, timeout, &deadline);
+    rc = me ? grove__begin_wait(me, timeout, &deadline) : GROVE_ENOMEM;
   grove_ref ref;
   int last = 0;
-  if (rc == 0 && (rc = whereis_until(node, name, &ref, deadline, &last)) == GROVE_ETIMEDOUT)
+  if (rc == 0 && h) {
+    /* The node is another hub's: the name is looked up there. */
+    grove__fwd_out o = {.deadline = deadline};
+    rc = grove__fwd_call(h, GROVE__FWD_WHEREIS_UNTIL, node, name, NULL, 0, &o);
+    ref = o.ref;
+    last = o.last;
+    if (rc == GROVE_ETIMEDOUT)
+      rc = last;
+  } else if (rc == 0 &&
+             (rc = grove__whereis_until(node, name, &ref, deadline, &last)) == GROVE_ETIMEDOUT)
     rc = last; /* nobody had the name there in time, or the node was not up */
   if (rc) {
     grove__dead_letter_here(GROVE_REF_NULL, msg, rc);

@@ -128,8 +128,8 @@ static void node_destroy(grove__node *n) {
 int grove_node_start(const char *name, const char *endpoint, const grove_node_opts *opts) {
   if (!name || !*name || strlen(name) > GROVE__NAME_MAX || !endpoint || !*endpoint)
     return GROVE_EINVAL;
-  if (grove__node_current())
-    return GROVE_EEXIST;
+  if (grove__node_current() || grove__node_exists())
+    return GROVE_EEXIST; /* one node per process, whichever hub started it */
   grove_hub *hub = grove__hub();
   if (!hub)
     return GROVE_ENOMEM;
@@ -250,6 +250,7 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
   /* No close hook: a running node holds hub objects (its event), so
    * grove_hub_close refuses (GROVE_EBUSY) until grove_node_stop. */
   grove__layer_set(hub, GROVE__LAYER_NODE, n, NULL);
+  grove__node_publish(n);
   /* What opts asked to observe it by: the introspection service, the
    * metrics endpoint (introspect.c). A failure stops the node again. */
   if ((rc = grove__observe_node_start(n)) != 0) {
@@ -360,6 +361,9 @@ static void node_at_exit(void) {
 }
 
 int grove_node_stop(void) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return grove__fwd_call(h, GROVE__FWD_STOP, NULL, NULL, NULL, 0, NULL);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -396,6 +400,7 @@ int grove_node_stop(void) {
     grove__wake_all(&p->waiters, GROVE_EHOSTUNREACH);
   }
   grove__calls_fail_node(n, 0);
+  grove__node_publish(NULL);
   grove__remote_install(NULL, 0);
   grove__layer_set(n->hub, GROVE__LAYER_NODE, NULL, NULL);
   if (n->flush_scheduled)
@@ -417,15 +422,20 @@ int grove_node_stop(void) {
 
 const char *grove_node_name(void) {
   grove__node *n = grove__node_current();
-  return n ? n->name : NULL;
+  return n ? n->name : grove__node_name_elsewhere(0);
 }
 
 const char *grove_node_endpoint(void) {
   grove__node *n = grove__node_current();
-  return n ? n->endpoint : NULL;
+  return n ? n->endpoint : grove__node_name_elsewhere(1);
 }
 
 const char *grove_node_name_of(uint32_t node) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL)) {
+    grove__fwd_out o = {.u = node};
+    return grove__fwd_call(h, GROVE__FWD_NAME_OF, NULL, NULL, NULL, 0, &o) == 0 ? o.cstr : NULL;
+  }
   grove__node *n = grove__node_current();
   if (!n)
     return NULL;
@@ -438,6 +448,14 @@ const char *grove_node_name_of(uint32_t node) {
 int grove_node_stats_get(grove_node_stats *out) {
   if (!out)
     return GROVE_EINVAL;
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL)) {
+    grove__fwd_out o = {0};
+    int rc = grove__fwd_call(h, GROVE__FWD_STATS, NULL, NULL, NULL, 0, &o);
+    if (rc == 0)
+      *out = o.stats;
+    return rc;
+  }
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;

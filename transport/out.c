@@ -209,14 +209,30 @@ static int r_send(grove_ref to, grove_msg *m, uint64_t deadline) {
   return 0;
 }
 
-static int r_reply(grove_msg *request, grove_msg *reply) {
+/* A send from another hub, on the node's hub (actor/node_hubs.c): at once
+ * when the fast path of flow control admits it, else GROVE_EAGAIN and the
+ * message stays the caller's (it is sent from a greenlet that may wait). */
+static int r_send_try(grove_ref to, grove_msg *m) {
+  grove__node *n = grove__node_current();
+  grove__peer *p = n ? grove__peer_by_id(n, to.node) : NULL;
+  if (p && p->state != GROVE__P_NEW && p->state != GROVE__P_DOWN && !m->blob &&
+      m->body.size + 256 <= p->max_message) {
+    uint64_t inflight = p->sent_bytes - p->acked_bytes;
+    size_t size = m->body.size + strlen(m->tag) + GROVE__ENV_OVERHEAD;
+    if (p->targets.n != 0 || !grove__flowq_idle(&p->linkq) ||
+        (inflight != 0 && inflight + size > p->window))
+      return GROVE_EAGAIN;
+  }
+  return r_send(to, m, 0); /* admitted, or refused as a send would be */
+}
+
+static int r_reply(uint32_t peer, uint64_t token, grove_ref caller, grove_msg *reply) {
   grove__node *n = grove__node_current();
   if (n)
-    grove__rcall_done(n, request->remote, request->token); /* answered */
-  grove__peer *p = n ? grove__peer_by_id(n, request->remote) : NULL;
+    grove__rcall_done(n, peer, token); /* answered */
+  grove__peer *p = n ? grove__peer_by_id(n, peer) : NULL;
   if (!p || p->state != GROVE__P_UP || reply->blob) {
-    grove__dead_letter_here(request->sender, reply,
-                            reply->blob ? GROVE_EINVAL : GROVE_EHOSTUNREACH);
+    grove__dead_letter_here(caller, reply, reply->blob ? GROVE_EINVAL : GROVE_EHOSTUNREACH);
     return reply->blob ? GROVE_EINVAL : 0;
   }
   if (reply->body.size + strlen(reply->tag) + 256 > p->max_message) {
@@ -224,8 +240,8 @@ static int r_reply(grove_msg *request, grove_msg *reply) {
      * drop the frame, and the caller wait for its timeout. The caller is
      * told at once instead, as a send is refused. */
     grove_ref from = grove__node_wire_ref(n, reply->sender);
-    grove__dead_letter_here(request->sender, reply, GROVE_EMSGSIZE);
-    grove__reply_error(n, p, request->token, GROVE_EMSGSIZE, 0, from);
+    grove__dead_letter_here(caller, reply, GROVE_EMSGSIZE);
+    grove__reply_error(n, p, token, GROVE_EMSGSIZE, 0, from);
     return GROVE_EMSGSIZE;
   }
   /* A reply never waits for the window (grove_reply does not block), but
@@ -235,7 +251,7 @@ static int r_reply(grove_msg *request, grove_msg *reply) {
   msgpack_packer *pk =
       grove__node_begin_env(n, p, reply->body.size + strlen(reply->tag) + GROVE__ENV_OVERHEAD);
   size_t mark = grove__data_mark(p);
-  grove__w_reply(pk, request->token, status, grove__node_wire_ref(n, reply->sender), reply->tag,
+  grove__w_reply(pk, token, status, grove__node_wire_ref(n, reply->sender), reply->tag,
                  reply->body.data, reply->body.size);
   grove__data_count(p, mark);
   grove_msg_free(reply);
@@ -330,6 +346,7 @@ static void r_ended(grove_ref target, int reason) {
 
 const grove__remote_ops grove__node_remote_ops = {
     .send = r_send,
+    .send_try = r_send_try,
     .call = grove__r_call,
     .call_async = grove__r_call_async,
     .call_cancel = grove__r_call_cancel,

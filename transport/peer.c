@@ -120,7 +120,7 @@ void grove__peer_free(grove__peer *p) {
  * is forgotten (no dead letter). */
 static void notify_watchers(grove__peer *p, const char *tag) {
   for (size_t i = 0; i < p->nwatchers;) {
-    if (!grove_actor_alive(p->watchers[i])) {
+    if (grove__actor_gone(p->watchers[i])) {
       p->watchers[i] = p->watchers[--p->nwatchers];
       continue;
     }
@@ -396,6 +396,12 @@ static int wait_peer_up(grove__node *n, grove__peer *p, double timeout) {
 
 int grove_node_connect_ex(const char *peer_name, const char *endpoint, const char *server_key,
                           double timeout) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return !peer_name || !endpoint || timeout < 0
+               ? GROVE_EINVAL
+               : grove__fwd_call(h, GROVE__FWD_CONNECT, peer_name, endpoint, server_key, timeout,
+                                 NULL);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -457,6 +463,11 @@ int grove_node_connect_ex(const char *peer_name, const char *endpoint, const cha
 }
 
 int grove_node_connect(const char *peer_name, const char *endpoint) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return !peer_name || !endpoint
+               ? GROVE_EINVAL
+               : grove__fwd_call(h, GROVE__FWD_CONNECT, peer_name, endpoint, NULL, -1, NULL);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -464,12 +475,20 @@ int grove_node_connect(const char *peer_name, const char *endpoint) {
 }
 
 bool grove_node_is_up(const char *node) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return node && grove__fwd_call(h, GROVE__FWD_IS_UP, node, NULL, NULL, 0, NULL) == 1;
   grove__node *n = grove__node_current();
   grove__peer *p = n && node ? grove__peer_by_name(n, node, strlen(node)) : NULL;
   return p && p->state == GROVE__P_UP;
 }
 
 size_t grove_node_peers(char (*names)[64], size_t cap) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL)) {
+    grove__fwd_out o = {.names = names, .cap = names ? cap : 0};
+    return grove__fwd_call(h, GROVE__FWD_PEERS, NULL, NULL, NULL, 0, &o) == 0 ? o.n : 0;
+  }
   grove__node *n = grove__node_current();
   size_t up = 0;
   for (size_t i = 0; n && i < n->npeers; i++) {
@@ -484,6 +503,11 @@ size_t grove_node_peers(char (*names)[64], size_t cap) {
 }
 
 int grove_node_wait_up(const char *node, double timeout) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return !node || isnan(timeout)
+               ? GROVE_EINVAL
+               : grove__fwd_call(h, GROVE__FWD_WAIT_UP, node, NULL, NULL, timeout, NULL);
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
@@ -511,12 +535,23 @@ int grove_node_wait_up(const char *node, double timeout) {
 
 static int monitor_node_as(const char *node, grove_ref self);
 
-int grove_monitor_node(const char *node) { return monitor_node_as(node, grove_self()); }
+int grove__monitor_node_as(const char *node, grove_ref self) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL)) {
+    if (!node || grove_ref_is_null(self))
+      return GROVE_EINVAL;
+    grove__fwd_out o = {.ref = self};
+    return grove__fwd_call(h, GROVE__FWD_MONITOR_NODE, node, NULL, NULL, 0, &o);
+  }
+  return monitor_node_as(node, self);
+}
+
+int grove_monitor_node(const char *node) { return grove__monitor_node_as(node, grove_self()); }
 
 int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id) {
   if (id)
     *id = 0;
-  if (!grove__node_current())
+  if (!grove__node_current() && !grove__node_elsewhere())
     return GROVE_ENOENT;
   if (!node || !q)
     return GROVE_EINVAL;
@@ -525,7 +560,7 @@ int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id) {
   int rc = grove__watch_new(q, 1, &proxy, &wid);
   if (rc)
     return rc;
-  if ((rc = monitor_node_as(node, proxy)) != 0) {
+  if ((rc = grove__monitor_node_as(node, proxy)) != 0) {
     grove__watch_cancel(wid);
     return rc;
   }
@@ -549,10 +584,18 @@ static int monitor_node_as(const char *node, grove_ref self) {
   return 0;
 }
 
-int grove_demonitor_node(const char *node) {
+int grove_demonitor_node(const char *node) { return grove__demonitor_node_as(node, grove_self()); }
+
+int grove__demonitor_node_as(const char *node, grove_ref self) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL)) {
+    if (!node)
+      return GROVE_ENOENT;
+    grove__fwd_out o = {.ref = self};
+    return grove__fwd_call(h, GROVE__FWD_DEMONITOR_NODE, node, NULL, NULL, 0, &o);
+  }
   grove__node *n = grove__node_current();
   grove__peer *p = n && node ? grove__peer_by_name(n, node, strlen(node)) : NULL;
-  grove_ref self = grove_self();
   if (!p)
     return GROVE_ENOENT;
   for (size_t i = 0; i < p->nwatchers; i++) {

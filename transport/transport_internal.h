@@ -218,6 +218,49 @@ static inline uint64_t grove__peer_our_incarnation(const grove__node *n, const g
 /* This hub's node (NULL: none started): its GROVE__LAYER_NODE slot. */
 grove__node *grove__node_current(void);
 
+/* ---- the node's calls from other hubs (node_fwd.c) ---------------------- */
+/* The process's node: published by grove_node_start, withdrawn by stop. */
+void grove__node_publish(grove__node *n);
+bool grove__node_exists(void);
+/* The node's hub when the node runs on another hub than the caller's (a
+ * node call must then run there), else NULL. */
+grove_hub *grove__node_elsewhere(void);
+const char *grove__node_name_elsewhere(int endpoint);
+enum {
+  GROVE__FWD_STOP,
+  GROVE__FWD_NAME_OF,
+  GROVE__FWD_STATS,
+  GROVE__FWD_CONNECT,
+  GROVE__FWD_IS_UP,
+  GROVE__FWD_PEERS,
+  GROVE__FWD_WAIT_UP,
+  GROVE__FWD_MONITOR_NODE,
+  GROVE__FWD_DEMONITOR_NODE,
+  GROVE__FWD_WHEREIS,
+  GROVE__FWD_WHEREIS_WAIT,
+  GROVE__FWD_WHEREIS_UNTIL
+};
+/* In and out values of a forwarded call besides its strings and double. */
+typedef struct grove__fwd_out {
+  grove_ref ref; /* in: a watcher; out: a whereis answer */
+  uint32_t u;
+  uint64_t deadline;
+  char (*names)[64];
+  size_t cap, n;
+  grove_node_stats stats;
+  const char *cstr;
+  int last;
+} grove__fwd_out;
+/* Run node call `kind` on hub h (the node's) and wait: its result, or
+ * GROVE_ENOMEM / GROVE_EPERM (the caller cannot wait) / the wait's error. */
+int grove__fwd_call(grove_hub *h, int kind, const char *s1, const char *s2, const char *s3,
+                    double d, grove__fwd_out *out);
+/* peer.c / calls.c, on the node's hub */
+int grove__monitor_node_as(const char *node, grove_ref self);
+int grove__demonitor_node_as(const char *node, grove_ref self);
+int grove__whereis_until(const char *node, const char *name, grove_ref *out, uint64_t deadline,
+                         int *last);
+
 /* node.c */
 /* Log a line about the node or a peer, at most once per peer per interval
  * (a flood of bad frames must not become a flood of log lines). */

@@ -69,6 +69,13 @@ struct grove_msg {
 #define GROVE__REF_HUB_SHIFT 32
 #define GROVE__REF_HUB_MASK 0xffffull
 #define GROVE__REF_BOUNDED (1ull << 48)
+/* ... and, in bits 49-63, its bound (capped): what the node's hub grants a
+ * remote sender for an actor of another hub, whose struct it cannot read. */
+#define GROVE__REF_BOUND_SHIFT 49
+#define GROVE__REF_BOUND_MAX 0x7fffu
+static inline uint32_t grove__ref_bound(grove_ref r) {
+  return (r.id & GROVE__REF_BOUNDED) ? (uint32_t)(r.id >> GROVE__REF_BOUND_SHIFT) : 0;
+}
 static inline size_t grove__ref_hub(grove_ref r) {
   return (size_t)((r.id >> GROVE__REF_HUB_SHIFT) & GROVE__REF_HUB_MASK);
 }
@@ -108,13 +115,18 @@ int grove__error_reply_reason(grove_msg *r);
  * Each takes ownership of the messages it is given. */
 typedef struct grove__remote_ops {
   int (*send)(grove_ref to, grove_msg *m, uint64_t deadline);
+  /* send without waiting: GROVE_EAGAIN (m untouched) if it would have to
+   * wait for credit, else what send returns. */
+  int (*send_try)(grove_ref to, grove_msg *m);
   /* *reason: the callee's exit reason when it returns GROVE_EEXITED. */
   int (*call)(grove_ref to, grove_msg *m, grove_msg **reply, uint64_t deadline, int *reason);
   /* grove_call_async: 0 once the request is on its way (the transport took
    * a reference on c and settles it later), or an error (c untouched). */
   int (*call_async)(grove_ref to, grove_msg *m, grove__acall *c, uint64_t deadline);
   void (*call_cancel)(void *rec);
-  int (*reply)(grove_msg *request, grove_msg *reply); /* request->remote != 0 */
+  /* The reply to request `token` of node `peer` (request->remote, ->token,
+   * ->sender: the caller). */
+  int (*reply)(uint32_t peer, uint64_t token, grove_ref caller, grove_msg *reply);
   int (*monitor)(grove_ref watcher, grove_ref target, uint64_t id);
   int (*demonitor)(uint64_t id);
   /* A local actor's monitor of a remote watcher fired / links. */
@@ -130,18 +142,24 @@ typedef struct grove__remote_ops {
   void (*consumed)(uint32_t origin, grove_ref target);
   /* A local actor has ended with `reason` (its refs are stale now). */
   void (*ended)(grove_ref target, int reason);
+  /* Set on the proxies of a hub that is not the node's (actor/node_hubs.c). */
+  int proxy;
 } grove__remote_ops;
 
 /* Install the remote operations for this hub's actors, with this hub's node
  * id as it appears in refs on the wire: a ref packed into a body with node 0
- * is written with this id, and read back as 0 here. NULL ops and 0:
- * uninstall. Returns 0 or GROVE_ENOMEM. */
+ * is written with this id, and read back as 0 here. The other hubs of the
+ * process reach the node through proxies from then on (actor/node_hubs.c).
+ * NULL ops and 0: uninstall. Returns 0 or GROVE_ENOMEM. */
 int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id);
 
 /* Hand a message that arrived to a local actor (no inbox bound: the sender
  * was already paid for by the wire), as a send or a request (m->remote set).
  * Dead letter + error if `to` is unknown. */
 int grove__actor_deliver(grove_ref to, grove_msg *m);
+/* Whether ref names no live actor of this hub (an actor of another hub of
+ * the process is not known here: false). */
+bool grove__actor_gone(grove_ref ref);
 /* The inbox bound (inbox_max) of a live local actor: 0 for an unbounded
  * one or a ref that names no live actor. Flow control grants other nodes
  * credit for bounded inboxes only. */

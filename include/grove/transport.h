@@ -81,7 +81,12 @@ typedef struct grove_node_opts {
 /* Start this thread's node: bind a ROUTER to endpoint ("tcp://127.0.0.1:5555",
  * "tcp://127.0.0.1:0" (port picked: see grove_node_endpoint), "ipc:///path").
  * name (1..63 bytes, unique in the cluster) identifies the node to its
- * peers. opts may be NULL. Returns 0, GROVE_EEXIST (a node runs already),
+ * peers. opts may be NULL. With several hubs (grove_hubs_start) the node
+ * serves the actors of every hub, and the calls below work from a greenlet
+ * of any hub (they run on the node's hub; from a hub's own context they
+ * return GROVE_EPERM): docs/actors.md, "The node spans the hubs".
+ * Returns 0, GROVE_EEXIST (a node runs already on this hub or on another
+ * hub of the group),
  * GROVE_EINVAL, GROVE_EADDRINUSE, or another ZeroMQ error (negated errno). */
 int grove_node_start(const char *name, const char *endpoint, const grove_node_opts *opts);
 
