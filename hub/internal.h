@@ -532,4 +532,8 @@ void grove__io_close(grove__io *io);
 void grove__watchdog_close(grove_hub *hub);
 void grove__proc_orphans_close(grove_hub *hub);
 
+/* core/observe.c: arm the hub's loop-lag probe if something observes the
+ * process (a hub started by grove_hubs_start while metrics run). */
+void grove__probe_arm(grove_hub *hub);
+
 #endif

@@ -197,7 +197,9 @@ static int render(const grove_metrics *m, char **text, size_t *len) {
     put_label(&b, top[i].name);
     put(&b, "\",class=\"");
     put_label(&b, top[i].cls);
-    put(&b, "\",hub=\"%zu\",id=\"%llu\"} %u\n", top[i].hub, (unsigned long long)top[i].ref.id,
+    /* id: the actor's slot on its hub (the ref id's low half), unique
+     * with the hub among the live actors */
+    put(&b, "\",hub=\"%zu\",id=\"%u\"} %u\n", top[i].hub, (unsigned)(top[i].ref.id & 0xffffffffu),
         top[i].inbox);
   }
 

@@ -73,14 +73,70 @@ static int peer_state(const grove__peer *p) {
   return p->state == GROVE__P_UP ? 1 : p->state == GROVE__P_DOWN ? 2 : 0;
 }
 
+/* ---- on the node's hub, from any hub ----------------------------------------------------
+ *
+ * The node runs on one hub and serves every hub (node_fwd.c); these calls
+ * read or change it there: a snapshot of it in that hub's context
+ * (grove__hub_gather_one), never a greenlet there. */
+
+typedef struct plist {
+  size_t n;
+  grove_peer_info p[];
+} plist;
+
+static size_t peers_here(grove__node *node, grove_peer_info *out, size_t cap);
+
+static void *peers_there(size_t index, size_t cap) {
+  (void)index;
+  plist *l = malloc(sizeof *l + cap * sizeof l->p[0]);
+  grove__node *node = grove__node_current();
+  if (l)
+    l->n = node ? peers_here(node, l->p, cap) : 0;
+  return l;
+}
+
+static void *introspect_there(size_t index, size_t start);
+
+/* Run the introspection service's start (1) or stop (0) on the node's hub. */
+static int introspect_elsewhere(grove_hub *h, int start) {
+  void *res = NULL;
+  int rc = grove__hub_gather_one(h, introspect_there, (size_t)start, free, &res);
+  if (rc == 0)
+    rc = res ? *(int *)res : GROVE_ENOMEM;
+  free(res);
+  return rc;
+}
+
 int grove_peers_info(grove_peer_info *out, size_t cap, size_t *n) {
   if (n)
     *n = 0;
   if (!out && cap)
     return GROVE_EINVAL;
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL)) {
+    void *res = NULL;
+    int rc = grove__hub_gather_one(h, peers_there, cap, free, &res);
+    plist *l = res;
+    if (rc == 0 && !l)
+      rc = GROVE_ENOMEM;
+    if (rc == 0) {
+      memcpy(out, l->p, l->n * sizeof *out);
+      if (n)
+        *n = l->n;
+    }
+    free(l);
+    return rc;
+  }
   grove__node *node = grove__node_current();
   if (!node)
     return 0;
+  size_t w = peers_here(node, out, cap);
+  if (n)
+    *n = w;
+  return 0;
+}
+
+static size_t peers_here(grove__node *node, grove_peer_info *out, size_t cap) {
   size_t w = 0;
   for (size_t i = 0; i < node->npeers && w < cap; i++) {
     const grove__peer *p = node->peers[i];
@@ -96,9 +152,7 @@ int grove_peers_info(grove_peer_info *out, size_t cap, size_t *n) {
     o->dropped = p->msgs_dropped;
     o->rtt_ms = p->rtt_ns < 0 ? -1.0 : (double)p->rtt_ns / 1e6;
   }
-  if (n)
-    *n = w;
-  return 0;
+  return w;
 }
 
 /* ---- round trips ----------------------------------------------------------------------- */
@@ -404,6 +458,9 @@ static int introspect_start(grove__node *n) {
 }
 
 int grove_introspect_start(void) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return introspect_elsewhere(h, 1);
   grove__node *n = grove__node_current();
   return n ? introspect_start(n) : GROVE_ENOENT;
 }
@@ -423,8 +480,22 @@ static int introspect_stop(grove__node *n) {
 }
 
 int grove_introspect_stop(void) {
+  grove_hub *h = grove__node_elsewhere();
+  if (GROVE__UNLIKELY(h != NULL))
+    return introspect_elsewhere(h, 0);
   grove__node *n = grove__node_current();
   return n ? introspect_stop(n) : GROVE_ENOENT;
+}
+
+/* On the node's hub, in its context: the stop does not wait there for the
+ * actor's end (it ends on that hub's next turn). */
+static void *introspect_there(size_t index, size_t start) {
+  (void)index;
+  int *rc = malloc(sizeof *rc);
+  grove__node *n = grove__node_current();
+  if (rc)
+    *rc = !n ? GROVE_ENOENT : start ? introspect_start(n) : introspect_stop(n);
+  return rc;
 }
 
 /* ---- what the node's options start ------------------------------------------------------------

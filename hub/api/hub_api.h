@@ -524,6 +524,10 @@ bool grove__observing(void);
 typedef void *(*grove__gather_fn)(size_t index, size_t cap);
 int grove__hubs_gather(grove__gather_fn fn, size_t cap, void (*free_result)(void *), void **results,
                        size_t nresults);
+/* The same on the one hub h (the calling one: at once): *result gets what
+ * fn returned. */
+int grove__hub_gather_one(grove_hub *h, grove__gather_fn fn, size_t cap,
+                          void (*free_result)(void *), void **result);
 
 /* Report a misuse that cannot be returned as an error (a void call). */
 void grove__misuse(const char *fn, int code);

@@ -47,7 +47,7 @@ static void probe_cb(uv_timer_t *t) {
 }
 
 /* Arm the calling hub's probe if something observes and it is not armed. */
-static void probe_arm(grove_hub *hub) {
+void grove__probe_arm(grove_hub *hub) {
   if (!hub || hub->probe_on || hub->closing || !grove__observing())
     return;
   if (!hub->probe_init) {
@@ -64,14 +64,14 @@ static void probe_arm(grove_hub *hub) {
 
 static void arm_arrive(grove__xnode *n) {
   free(n);
-  probe_arm(grove__tls_hub);
+  grove__probe_arm(grove__tls_hub);
 }
 
 void grove__observe_hold(int delta) {
   int was = atomic_fetch_add_explicit(&observers, delta, memory_order_relaxed);
   if (delta <= 0 || was > 0)
     return;
-  probe_arm(grove__tls_hub);
+  grove__probe_arm(grove__tls_hub);
   size_t count = grove_hub_count();
   for (size_t i = 0; i < count; i++) {
     grove_hub *h = grove__hub_at(i);
@@ -116,10 +116,46 @@ static void gather_drop(grove__xwait *w) {
 
 static void gather_arrive(grove__xnode *n) {
   gather_req *r = grove__container_of(n, gather_req, w.node);
-  probe_arm(grove__tls_hub);
+  grove__probe_arm(grove__tls_hub);
   r->result = r->fn(r->index, r->cap);
   if (!grove__xwait_done(&r->w, 0))
     gather_drop(&r->w); /* the asker gave up */
+}
+
+static int gather_one(grove_hub *me, grove_hub *h, size_t index, grove__gather_fn fn, size_t cap,
+                      void (*free_result)(void *), void **result, uint64_t deadline) {
+  if (h == me) {
+    grove__probe_arm(me);
+    *result = fn(index, cap);
+    return 0;
+  }
+  gather_req *r = calloc(1, sizeof *r);
+  if (!r)
+    return GROVE_ENOMEM;
+  r->fn = fn;
+  r->free_result = free_result;
+  r->index = index;
+  r->cap = cap;
+  grove__xwait_prepare(&r->w, gather_drop);
+  r->w.node.fn = gather_arrive;
+  grove__hub_push(h, &r->w.node);
+  int rc = grove__xwait_block(&r->w, deadline, "a hub's snapshot");
+  if (rc != 0 && !r->w.answered)
+    return rc; /* the ticket is the other hub's now: it frees it */
+  *result = r->result;
+  free(r);
+  return rc;
+}
+
+int grove__hub_gather_one(grove_hub *h, grove__gather_fn fn, size_t cap,
+                          void (*free_result)(void *), void **result) {
+  *result = NULL;
+  grove_hub *me = grove__hub();
+  uint64_t deadline;
+  int rc = grove__begin_wait(me, GROVE_FOREVER, &deadline);
+  if (rc)
+    return rc;
+  return gather_one(me, h, h->index, fn, cap, free_result, result, deadline);
 }
 
 int grove__hubs_gather(grove__gather_fn fn, size_t cap, void (*free_result)(void *), void **results,
@@ -138,27 +174,7 @@ int grove__hubs_gather(grove__gather_fn fn, size_t cap, void (*free_result)(void
       h = me; /* one hub, not grouped */
     if (!h)
       continue;
-    if (h == me) {
-      probe_arm(me);
-      results[i] = fn(i, cap);
-      continue;
-    }
-    gather_req *r = calloc(1, sizeof *r);
-    if (!r)
-      return GROVE_ENOMEM;
-    r->fn = fn;
-    r->free_result = free_result;
-    r->index = i;
-    r->cap = cap;
-    grove__xwait_prepare(&r->w, gather_drop);
-    r->w.node.fn = gather_arrive;
-    grove__hub_push(h, &r->w.node);
-    rc = grove__xwait_block(&r->w, deadline, "a hub's snapshot");
-    if (rc != 0 && !r->w.answered)
-      return rc; /* the ticket is the other hub's now: it frees it */
-    results[i] = r->result;
-    free(r);
-    if (rc)
+    if ((rc = gather_one(me, h, i, fn, cap, free_result, &results[i], deadline)) != 0)
       return rc;
   }
   return 0;

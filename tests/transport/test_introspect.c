@@ -330,4 +330,63 @@ static void test_curve_keys(void) {
   CHECK_EQ(grove_node_stop(), 0);
 }
 
-TR_MAIN(child_main, TEST(test_snapshot), TEST(test_curve_keys))
+/* ---- parent: the node on hub 0, observed from hub 1 --------------------------------------- */
+
+typedef struct from_hub1 {
+  int peers_rc, start_rc, again_rc, stop_rc;
+  size_t npeers;
+  grove_peer_info peer;
+} from_hub1;
+
+static void *on_hub1_start(void *arg) {
+  from_hub1 *r = arg;
+  r->peers_rc = grove_peers_info(&r->peer, 1, &r->npeers);
+  r->start_rc = grove_introspect_start();
+  r->again_rc = grove_introspect_start();
+  return NULL;
+}
+
+static void *on_hub1_stop(void *arg) {
+  from_hub1 *r = arg;
+  r->stop_rc = grove_introspect_stop();
+  return NULL;
+}
+
+static void test_other_hub(void) {
+  char bound[256];
+  pid_t pid = tr_spawn(bound, sizeof bound, "srv", SRV, "tcp://127.0.0.1:0", "-", NULL);
+  CHECK(pid > 0);
+  if (pid <= 0)
+    return;
+  CHECK_EQ(grove_hubs_start(2), 0);
+  CHECK_EQ(grove_node_start("top2", "tcp://127.0.0.1:0", NULL), 0);
+  CHECK_EQ(grove_node_connect(SRV, bound), 0);
+  from_hub1 r;
+  memset(&r, 0, sizeof r);
+  CHECK_EQ(grove_hub_call_on(1, on_hub1_start, &r, NULL, 10), 0);
+  CHECK_EQ(r.peers_rc, 0);
+  CHECK_EQ(r.npeers, 1);
+  CHECK_STR(r.peer.name, SRV);
+  CHECK_EQ(r.peer.state, 1);
+  CHECK_EQ(r.start_rc, 0);
+  CHECK_EQ(r.again_rc, GROVE_EEXIST);
+  /* the service runs on the node's hub and sees both hubs */
+  grove_msg *rep = NULL;
+  CHECK_EQ(grove_call_name("grove.introspect", grove_msg_new("snapshot"), &rep, 5), 0);
+  msgpack_object map, hubs;
+  CHECK(rep && grove_msg_get(rep, 0, &map) == 0);
+  CHECK_EQ(key_array(&map, "hubs", &hubs), 2);
+  grove_msg_free(rep);
+  CHECK_EQ(grove_hub_call_on(1, on_hub1_stop, &r, NULL, 10), 0);
+  CHECK_EQ(r.stop_rc, 0);
+  double end = test_now() + 5;
+  grove_ref svc;
+  while (grove_whereis("grove.introspect", &svc) == 0 && test_now() < end)
+    grove_sleep(0.01);
+  CHECK_EQ(grove_whereis("grove.introspect", &svc), GROVE_ENOENT);
+  quit_child(pid);
+  CHECK_EQ(grove_node_stop(), 0);
+  CHECK_EQ(grove_hubs_stop(5), 0);
+}
+
+TR_MAIN(child_main, TEST(test_snapshot), TEST(test_curve_keys), TEST(test_other_hub))
