@@ -364,6 +364,8 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
     a->_cls->terminate(a, reason); /* not after a failed init, as in Erlang */
   }
   set_state(a, A_DEAD);
+  if (a->_flags & A_INIT_DONE) /* before, _processed holds init's argument */
+    sys->ended_messages += a->_processed;
   grove__actor_slot *sl = &sys->slots[(uint32_t)a->_id - 1];
   sl->ended_gen = a->_gen;
   sl->ended_reason = reason;

@@ -61,6 +61,10 @@ typedef struct grove__actor_sys {
   size_t index;                              /* the hub's index (grove_hubs_start) */
   uint64_t id_base;                          /* index << GROVE__REF_HUB_SHIFT */
   uint64_t dead_letters;
+  /* observe.c: messages handled by actors that have ended (the live ones
+   * count their own), and children restarted by supervisors of this hub */
+  uint64_t ended_messages;
+  uint64_t restarts;
   grove_dead_letter_fn dl_hook;
   void *dl_arg;
   uint64_t next_token;
