@@ -50,6 +50,10 @@ typedef struct grove__table {
 typedef struct grove__actor_sys {
   grove_hub *hub;
   grove__actor_slot *slots;
+  /* The same array for readers on other hubs (grove_actor_alive), and the
+   * arrays it replaced that such a reader may still hold (actor.c). */
+  _Atomic(grove__actor_slot *) slots_pub;
+  struct retired_slots *retired;
   uint32_t nslots, free_head;
   size_t capslots;
   size_t nactors;
@@ -203,6 +207,9 @@ static inline bool grove__ref_here(const grove__actor_sys *sys, grove_ref r) {
 static inline bool grove__ref_other_hub(const grove__actor_sys *sys, grove_ref r) {
   return r.node == 0 && grove__ref_hub(r) != sys->index;
 }
+/* Whether r, a ref of another hub of the group, names a live actor there:
+ * read from that hub's slot table, without asking it (actor.c). */
+bool grove__alive_elsewhere(grove_ref r);
 int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t deadline);
 int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg **reply,
                   uint64_t deadline, int *reason);

@@ -187,6 +187,11 @@ typedef struct grove__greenlet_head {
 static inline void *grove__layer_get(grove_hub *hub, int layer) {
   return hub ? ((grove__hub_head *)(void *)hub)->layer_state[layer] : NULL;
 }
+/* Where a layer's state is kept, for a reader on another hub's thread (an
+ * atomic load: grove__layer_set stores it with release). */
+static inline void **grove__layer_slot(grove_hub *hub, int layer) {
+  return &((grove__hub_head *)(void *)hub)->layer_state[layer];
+}
 /* Set a layer's state and the hook that frees it at grove_hub_close (NULL:
  * nothing to free). Setting NULL forgets the state without calling the
  * hook (the layer freed it itself). */
@@ -528,6 +533,15 @@ int grove__hubs_gather(grove__gather_fn fn, size_t cap, void (*free_result)(void
  * fn returned. */
 int grove__hub_gather_one(grove_hub *h, grove__gather_fn fn, size_t cap,
                           void (*free_result)(void *), void **result);
+
+/* Run fn on hub h (another hub of the group) in its own context, with a
+ * copy of arg's len bytes (at most GROVE__ASK_ARG), and hand back what it
+ * returned in *result, while the calling greenlet waits (the caller frees
+ * it with free_result; if the caller gives up, h frees it). Returns 0, the
+ * gate's codes (GROVE_EPERM outside a greenlet), or GROVE_EINVAL. */
+#define GROVE__ASK_ARG 32
+int grove__hub_ask(grove_hub *h, void *(*fn)(void *arg), const void *arg, size_t len,
+                   void (*free_result)(void *), void **result);
 
 /* Report a misuse that cannot be returned as an error (a void call). */
 void grove__misuse(const char *fn, int code);

@@ -102,9 +102,11 @@ void grove__hub_observe(grove_hub *hub, grove__hub_obs *out) {
 typedef struct gather_req {
   grove__xwait w; /* first */
   grove__gather_fn fn;
+  void *(*ask)(void *arg); /* grove__hub_ask's, instead of fn */
   void (*free_result)(void *);
   size_t index, cap;
   void *result;
+  uint64_t arg[GROVE__ASK_ARG / 8]; /* ask's argument, copied */
 } gather_req;
 
 static void gather_drop(grove__xwait *w) {
@@ -117,9 +119,22 @@ static void gather_drop(grove__xwait *w) {
 static void gather_arrive(grove__xnode *n) {
   gather_req *r = grove__container_of(n, gather_req, w.node);
   grove__probe_arm(grove__tls_hub);
-  r->result = r->fn(r->index, r->cap);
+  r->result = r->ask ? r->ask(r->arg) : r->fn(r->index, r->cap);
   if (!grove__xwait_done(&r->w, 0))
     gather_drop(&r->w); /* the asker gave up */
+}
+
+/* Hand r to h and wait for its answer. */
+static int gather_send(grove_hub *h, gather_req *r, void **result, uint64_t deadline) {
+  grove__xwait_prepare(&r->w, gather_drop);
+  r->w.node.fn = gather_arrive;
+  grove__hub_push(h, &r->w.node);
+  int rc = grove__xwait_block(&r->w, deadline, "a hub's snapshot");
+  if (rc != 0 && !r->w.answered)
+    return rc; /* the ticket is the other hub's now: it frees it */
+  *result = r->result;
+  free(r);
+  return rc;
 }
 
 static int gather_one(grove_hub *me, grove_hub *h, size_t index, grove__gather_fn fn, size_t cap,
@@ -136,15 +151,26 @@ static int gather_one(grove_hub *me, grove_hub *h, size_t index, grove__gather_f
   r->free_result = free_result;
   r->index = index;
   r->cap = cap;
-  grove__xwait_prepare(&r->w, gather_drop);
-  r->w.node.fn = gather_arrive;
-  grove__hub_push(h, &r->w.node);
-  int rc = grove__xwait_block(&r->w, deadline, "a hub's snapshot");
-  if (rc != 0 && !r->w.answered)
-    return rc; /* the ticket is the other hub's now: it frees it */
-  *result = r->result;
-  free(r);
-  return rc;
+  return gather_send(h, r, result, deadline);
+}
+
+int grove__hub_ask(grove_hub *h, void *(*fn)(void *arg), const void *arg, size_t len,
+                   void (*free_result)(void *), void **result) {
+  *result = NULL;
+  if (len > GROVE__ASK_ARG)
+    return GROVE_EINVAL;
+  grove_hub *me = grove__hub();
+  uint64_t deadline;
+  int rc = grove__begin_wait(me, GROVE_FOREVER, &deadline);
+  if (rc)
+    return rc;
+  gather_req *r = calloc(1, sizeof *r);
+  if (!r)
+    return GROVE_ENOMEM;
+  r->ask = fn;
+  r->free_result = free_result;
+  memcpy(r->arg, arg, len);
+  return gather_send(h, r, result, deadline);
 }
 
 int grove__hub_gather_one(grove_hub *h, grove__gather_fn fn, size_t cap,
