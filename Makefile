@@ -19,8 +19,8 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Runs the demos: actor ping-pong, pipeline, supervision and skynet; the
-# two-process ping-pong and the cluster; the I/O demos; then the ported
-# gevent tutorial programs.
+# two-process ping-pong and the cluster; grove-top's view of a running node;
+# the I/O demos; then the ported gevent tutorial programs.
 demo: build
 	@scripts/demo.sh $(BUILD)
 

@@ -35,6 +35,7 @@
  */
 #include "actor_internal.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -57,6 +58,11 @@ static inline grove_actor *actor_of_cb(grove__cb *cb) {
 /* ---- the system ------------------------------------------------------------- */
 
 static void sys_close(void *arg);
+
+/* A slot array replaced while its hub was grouped (slots_grow, below). */
+typedef struct retired_slots {
+  struct retired_slots *next;
+} retired_slots;
 
 static void runner_exit(grove_greenlet *g, int code);
 
@@ -89,9 +95,14 @@ static void sys_close(void *arg) {
   grove__msg_cache_drain(sys);
   grove__reg_free(sys);
   grove__tables_free(sys);
-  free(sys->slots);
   grove__set_exit_hook(sys->hub, NULL);
   grove__layer_set(sys->hub, GROVE__LAYER_ACTOR, NULL, NULL);
+  while (sys->retired) {
+    retired_slots *r = sys->retired;
+    sys->retired = r->next;
+    free(r);
+  }
+  free(sys->slots);
   free(sys);
 }
 
@@ -145,16 +156,91 @@ grove__actor_slot *grove__actor_ended(grove__actor_sys *sys, grove_ref ref) {
   return s->ended_gen == ref.gen ? s : NULL;
 }
 
+/* Slots read from other hubs. grove_actor_alive (and a send) for an actor
+ * of another hub reads that hub's slot table without asking it: the ref's
+ * slot names a live actor while its generation is the ref's and it holds an
+ * actor. The owner writes those two fields with atomic stores, and grows the
+ * table by copy rather than realloc: the new array is published (release)
+ * before nslots counts past the old one. A reader that loaded the old array
+ * sees the table as it was when it grew, which is within its call; so an
+ * array replaced while the hub is grouped is kept until the hub closes (the
+ * arrays kept add up to less than the one in use). A hub closes only once
+ * it is out of the group's table, when no other hub reads it
+ * (hub/core/hubs.c, stopping). */
+static bool sys_grouped(const grove__actor_sys *sys) {
+  return grove_hub_count() > 1 && grove__hub_at(sys->index) == sys->hub;
+}
+
+static int slots_grow(grove__actor_sys *sys) {
+  if (sys->nslots < sys->capslots)
+    return 0;
+  size_t n = sys->capslots ? sys->capslots * 2 : 256;
+  grove__actor_slot *p = malloc(n * sizeof *p);
+  if (!p)
+    return GROVE_ENOMEM;
+  grove__actor_slot *old = sys->slots;
+  if (old)
+    memcpy(p, old, sys->nslots * sizeof *p);
+  atomic_store_explicit(&sys->slots_pub, p, memory_order_release);
+  sys->slots = p;
+  sys->capslots = n;
+  if (old && sys_grouped(sys)) {
+    retired_slots *r = (retired_slots *)(void *)old; /* 256 slots at least: room for the link */
+    r->next = sys->retired;
+    sys->retired = r;
+  } else {
+    free(old);
+  }
+  return 0;
+}
+
+/* The actor system of the hub with this index, from another hub's thread. */
+static grove__actor_sys *sys_elsewhere(size_t hub) {
+  grove_hub *h = grove__hub_at(hub);
+  return h ? __atomic_load_n((grove__actor_sys **)grove__layer_slot(h, GROVE__LAYER_ACTOR),
+                             __ATOMIC_ACQUIRE)
+           : NULL;
+}
+
+bool grove__alive_elsewhere(grove_ref r) {
+  grove__actor_sys *o = sys_elsewhere(grove__ref_hub(r));
+  if (!o)
+    return false;
+  uint64_t i = (uint64_t)grove__ref_slot(r) - 1;
+  uint32_t n = __atomic_load_n(&o->nslots, __ATOMIC_ACQUIRE);
+  if (i >= n)
+    return false;
+  grove__actor_slot *s = &atomic_load_explicit(&o->slots_pub, memory_order_acquire)[i];
+  /* The generation again after the actor: a slot freed and taken again
+   * meanwhile (a new actor, the next generation) is not read as alive. */
+  return __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) == r.gen &&
+         __atomic_load_n(&s->actor, __ATOMIC_ACQUIRE) != NULL &&
+         __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) == r.gen;
+}
+
+/* The dead letters of every hub of the group (grove_dead_letter_count). */
+static uint64_t dead_letters_all(grove__actor_sys *me) {
+  uint64_t total = me ? me->dead_letters : 0;
+  if (!me || !sys_grouped(me))
+    return total; /* one hub, or a hub that is not grouped */
+  size_t count = grove_hub_count();
+  for (size_t i = 0; i < count; i++) {
+    grove__actor_sys *o = i == me->index ? NULL : sys_elsewhere(i);
+    if (o)
+      total += __atomic_load_n(&o->dead_letters, __ATOMIC_RELAXED);
+  }
+  return total;
+}
+
 static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
   uint32_t i;
   if (sys->free_head) {
     i = sys->free_head - 1;
     sys->free_head = sys->slots[i].next_free;
   } else {
-    if (sys->nslots == UINT32_MAX ||
-        grove__grow((void **)&sys->slots, &sys->capslots, sys->nslots, sizeof *sys->slots, 256))
+    if (sys->nslots == UINT32_MAX || slots_grow(sys))
       return GROVE_ENOMEM;
-    i = sys->nslots++;
+    i = sys->nslots;
     /* A new slot's first generation is random per process: after a node
      * restarts, refs to the old process's actors never name the new
      * process's (the same slot, the same generation: 1 in 2^31). */
@@ -166,8 +252,11 @@ static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
     }
     sys->slots[i].gen = sys->gen_seed;
     sys->slots[i].ended_gen = 0;
+    sys->slots[i].actor = NULL;
+    /* Counted once written, after the array (release): see slots_grow. */
+    __atomic_store_n(&sys->nslots, i + 1, __ATOMIC_RELEASE);
   }
-  sys->slots[i].actor = a;
+  __atomic_store_n(&sys->slots[i].actor, a, __ATOMIC_RELEASE); /* grove__alive_elsewhere */
   sys->slots[i].next_free = 0;
   a->_id = sys->id_base + i + 1;
   a->_gen = sys->slots[i].gen;
@@ -176,9 +265,9 @@ static int slot_alloc(grove__actor_sys *sys, grove_actor *a) {
 
 static void slot_free(grove__actor_sys *sys, grove_actor *a) {
   grove__actor_slot *s = &sys->slots[(uint32_t)a->_id - 1];
-  s->actor = NULL;
-  if (++s->gen == 0)
-    s->gen = 1;
+  /* Atomic stores: grove__alive_elsewhere reads them from other hubs. */
+  __atomic_store_n(&s->actor, NULL, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->gen, s->gen + 1 ? s->gen + 1 : 1, __ATOMIC_RELEASE);
   s->next_free = sys->free_head;
   sys->free_head = (uint32_t)a->_id; /* the slot (the low half) */
 }
@@ -195,15 +284,15 @@ grove_ref grove_self(void) {
   return a ? grove_actor_ref(a) : GROVE_REF_NULL;
 }
 
-bool grove__actor_gone(grove_ref ref) {
-  grove__actor_sys *sys = grove__actor_sys_peek();
-  if (sys && grove__ref_other_hub(sys, ref))
-    return false;
-  return !grove_actor_alive(ref);
-}
+bool grove__actor_gone(grove_ref ref) { return !grove_actor_alive(ref); }
 
 bool grove_actor_alive(grove_ref ref) {
   grove__actor_sys *sys = grove__actor_sys_peek();
+  if (sys && grove__ref_other_hub(sys, ref))
+    return grove__alive_elsewhere(ref);
+  if (!sys && ref.node == 0 && grove__tls_hub &&
+      grove__hub_at(grove__hub_index(grove__tls_hub)) == grove__tls_hub)
+    return grove__alive_elsewhere(ref); /* a hub of the group without actors of its own */
   return sys && grove__actor_lookup(sys, ref) != NULL;
 }
 
@@ -233,7 +322,8 @@ void grove__dead_letter(grove__actor_sys *sys, grove_ref to, grove_msg *m, int r
     grove__msg_release(NULL, m);
     return;
   }
-  sys->dead_letters++;
+  __atomic_store_n(&sys->dead_letters, sys->dead_letters + 1,
+                   __ATOMIC_RELAXED); /* read by others */
   if (sys->dl_hook)
     sys->dl_hook(to, m, reason, sys->dl_arg);
   grove__msg_release(sys, m);
@@ -251,10 +341,7 @@ void grove_dead_letter_hook(grove_dead_letter_fn fn, void *arg) {
   }
 }
 
-uint64_t grove_dead_letter_count(void) {
-  grove__actor_sys *sys = grove__actor_sys_peek();
-  return sys ? sys->dead_letters : 0;
-}
+uint64_t grove_dead_letter_count(void) { return dead_letters_all(grove__actor_sys_peek()); }
 
 /* ---- runners ------------------------------------------------------------------------ */
 
@@ -364,6 +451,8 @@ static void actor_end(grove__actor_sys *sys, grove_actor *a, int reason) {
     a->_cls->terminate(a, reason); /* not after a failed init, as in Erlang */
   }
   set_state(a, A_DEAD);
+  if (a->_flags & A_INIT_DONE) /* before, _processed holds init's argument */
+    sys->ended_messages += a->_processed;
   grove__actor_slot *sl = &sys->slots[(uint32_t)a->_id - 1];
   sl->ended_gen = a->_gen;
   sl->ended_reason = reason;
@@ -679,16 +768,41 @@ grove_ref grove_actor_spawn(const grove_actor_class *cls, void *arg) {
 
 /* ---- state ----------------------------------------------------------------------------- */
 
-int grove_actor_stats_get(grove_ref ref, grove_actor_stats *out) {
-  grove__actor_sys *sys = grove__actor_sys_get();
-  grove_actor *a = sys ? grove__actor_lookup(sys, ref) : NULL;
-  if (!out)
-    return GROVE_EINVAL;
-  if (!a)
-    return GROVE_ENOENT;
+static void stats_of(const grove_actor *a, grove_actor_stats *out) {
   out->inbox_len = a->_len;
   out->processed = (a->_flags & A_INIT_DONE) ? a->_processed : 0;
   out->running = (a->_flags & A_IN_RECEIVE) != 0;
+}
+
+/* On the actor's hub (grove__hub_ask): its stats, or NULL if it is gone. */
+static void *stats_there(void *arg) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  grove_actor *a = sys ? grove__actor_lookup(sys, *(grove_ref *)arg) : NULL;
+  grove_actor_stats *st = a ? malloc(sizeof *st) : NULL;
+  if (st)
+    stats_of(a, st);
+  return st;
+}
+
+int grove_actor_stats_get(grove_ref ref, grove_actor_stats *out) {
+  if (!out)
+    return GROVE_EINVAL;
+  grove__actor_sys *sys = grove__actor_sys_get();
+  if (sys && grove__ref_other_hub(sys, ref)) {
+    grove_hub *h = grove__hub_at(grove__ref_hub(ref));
+    void *st = NULL;
+    int rc = h ? grove__hub_ask(h, stats_there, &ref, sizeof ref, free, &st) : GROVE_ENOENT;
+    if (rc == 0 && !st)
+      rc = GROVE_ENOENT; /* gone, or its hub had no memory to say */
+    if (rc == 0)
+      *out = *(grove_actor_stats *)st;
+    free(st);
+    return rc;
+  }
+  grove_actor *a = sys ? grove__actor_lookup(sys, ref) : NULL;
+  if (!a)
+    return GROVE_ENOENT;
+  stats_of(a, out);
   return 0;
 }
 

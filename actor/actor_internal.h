@@ -50,6 +50,10 @@ typedef struct grove__table {
 typedef struct grove__actor_sys {
   grove_hub *hub;
   grove__actor_slot *slots;
+  /* The same array for readers on other hubs (grove_actor_alive), and the
+   * arrays it replaced that such a reader may still hold (actor.c). */
+  _Atomic(grove__actor_slot *) slots_pub;
+  struct retired_slots *retired;
   uint32_t nslots, free_head;
   size_t capslots;
   size_t nactors;
@@ -61,6 +65,10 @@ typedef struct grove__actor_sys {
   size_t index;                              /* the hub's index (grove_hubs_start) */
   uint64_t id_base;                          /* index << GROVE__REF_HUB_SHIFT */
   uint64_t dead_letters;
+  /* observe.c: messages handled by actors that have ended (the live ones
+   * count their own), and children restarted by supervisors of this hub */
+  uint64_t ended_messages;
+  uint64_t restarts;
   grove_dead_letter_fn dl_hook;
   void *dl_arg;
   uint64_t next_token;
@@ -199,6 +207,9 @@ static inline bool grove__ref_here(const grove__actor_sys *sys, grove_ref r) {
 static inline bool grove__ref_other_hub(const grove__actor_sys *sys, grove_ref r) {
   return r.node == 0 && grove__ref_hub(r) != sys->index;
 }
+/* Whether r, a ref of another hub of the group, names a live actor there:
+ * read from that hub's slot table, without asking it (actor.c). */
+bool grove__alive_elsewhere(grove_ref r);
 int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t deadline);
 int grove__x_call(grove__actor_sys *sys, grove_ref to, grove_msg *m, grove_msg **reply,
                   uint64_t deadline, int *reason);

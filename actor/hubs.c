@@ -140,7 +140,9 @@ void grove__x_senders_fail(grove__actor_sys *sys, grove_actor *a) {
 
 int grove__x_send(grove__actor_sys *sys, grove_ref to, grove_msg *m, uint64_t deadline) {
   grove_hub *th = hub_of(to);
-  if (!th || th == sys->hub) {
+  if (!th || th == sys->hub || !grove__alive_elsewhere(to)) {
+    /* A stale ref fails at once, as locally (one that ends on the way is
+     * a dead letter there, as a local one that ends with it in its inbox). */
     grove__dead_letter(sys, to, m, GROVE_ENOENT);
     return GROVE_ENOENT;
   }

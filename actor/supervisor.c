@@ -295,6 +295,9 @@ static void restart_pending(sup *s) {
       continue;
     if (start_child(s, ck) == 0) {
       ck->pending = 0;
+      grove__actor_sys *sys = grove__actor_sys_peek();
+      if (sys)
+        sys->restarts++; /* grove_hub_info.restarts: the supervisor's hub */
       report_restart(s, ck);
       continue;
     }

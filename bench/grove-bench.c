@@ -34,6 +34,11 @@
  *                   bench_net.c
  *   http_*, ws_echo the HTTP server and WebSockets (a server process, wrk
  *                   and grove clients): see bench_web.c
+ *
+ * GROVE_BENCH_METRICS=1 runs every benchmark (and the second process of
+ * the remote ones) with a Prometheus endpoint up and nobody scraping it
+ * (grove_metrics_start on 127.0.0.1, a port picked): what metrics cost
+ * when they are on (docs/observability.md, "Cost").
  */
 #include "internal.h"
 #include "bench.h"
@@ -708,6 +713,11 @@ static const struct {
 
 int main(int argc, char **argv) {
   int ran = 0, any = 0;
+  const char *with_metrics = getenv("GROVE_BENCH_METRICS");
+  grove_metrics *metrics = NULL;
+  if (with_metrics && strcmp(with_metrics, "1") == 0 &&
+      grove_metrics_start("127.0.0.1", 0, &metrics) != 0)
+    fail("GROVE_BENCH_METRICS", "cannot start the metrics endpoint");
   if (argc >= 4 && strcmp(argv[1], "--child") == 0 && strcmp(argv[2], "web") == 0)
     return bench_web_server_main(atoi(argv[3]), 1);
   if (argc >= 3 && strcmp(argv[1], "--child") == 0)

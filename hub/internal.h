@@ -269,6 +269,12 @@ struct grove_hub {
   uint8_t stop_req; /* a worker hub: grove_hubs_stop asked it to stop */
   uint64_t spin_ns; /* how long it spins for inbound work before it sleeps */
   void (*layer_stop[GROVE__NLAYERS])(void *state, double timeout);
+  /* observing (core/observe.c): the loop-lag probe, armed only while a
+   * metrics endpoint or an introspection service runs */
+  uv_timer_t probe;
+  uint64_t probe_due; /* when it should fire, ns */
+  uint64_t probe_lag; /* how late it fired last, ns */
+  uint8_t probe_init, probe_on;
   _Alignas(64) _Atomic uint32_t xsleep; /* 0 awake, 1 about to sleep in libuv, 2 signalled */
   grove__xq xq;
 };
@@ -525,5 +531,9 @@ void grove__io_close(grove__io *io);
  * (io/proc.c). */
 void grove__watchdog_close(grove_hub *hub);
 void grove__proc_orphans_close(grove_hub *hub);
+
+/* core/observe.c: arm the hub's loop-lag probe if something observes the
+ * process (a hub started by grove_hubs_start while metrics run). */
+void grove__probe_arm(grove_hub *hub);
 
 #endif

@@ -32,5 +32,6 @@
 #include "grove/http.h"
 #include "grove/websocket.h"
 #include "grove/prefork.h"
+#include "grove/observe.h"
 
 #endif

@@ -2,8 +2,9 @@
 # make demo: run the demos from a build tree (default: build).
 # First the actor demos (examples/*.c) at full size and the transport demos
 # (two processes, a cluster of worker processes, the cluster across three
-# network namespaces when the machine allows them), then the cooperative I/O
-# demos, then the ports of the gevent tutorial (examples/gevent/).
+# network namespaces when the machine allows them), grove-top looking at a
+# running node, then the cooperative I/O demos, then the ports of the gevent
+# tutorial (examples/gevent/).
 set -eu
 BUILD=${1:-build}
 status=0
@@ -43,6 +44,46 @@ echo "==== transport: cluster --hosts - the job across three machines (network n
 if ! scripts/demo_netns.sh "$BUILD"; then
   echo "demo: the multi-host cluster failed" >&2
   status=1
+fi
+echo
+
+# ---- grove-top: the live view of a running node ---------------------------------
+# examples/observed runs a node with its introspection on (a pipeline whose
+# sink falls behind, an actor stuck with a full bounded inbox, a busy actor
+# on a second hub); grove-top --once prints one frame of what it sees.
+# Interactively: build/examples/observed --introspect tcp://127.0.0.1:7070
+# in one terminal, build/tools/grove-top observed tcp://127.0.0.1:7070 in
+# another (docs/observability.md).
+top="$BUILD/tools/grove-top"
+echo "==== tools: grove-top - a live view of a node's actors, inboxes, greenlets and peers"
+if [ ! -x "$top" ]; then
+  echo "demo: $top not built (ncurses missing: apt-get install libncurses-dev); skipped"
+elif [ ! -x "$actors/observed" ]; then
+  echo "demo: $actors/observed not found; build first (make build)" >&2
+  exit 1
+else
+  dir=$(mktemp -d)
+  ep="ipc://$dir/observed"
+  "$actors/observed" --introspect "$ep" --seconds 30 >"$dir/out" 2>&1 &
+  node=$!
+  tries=0
+  until grep -q "look at it with" "$dir/out" 2>/dev/null || [ $tries -ge 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  sleep 2 # let the inboxes grow
+  echo "\$ grove-top --once observed $ep"
+  if ! "$top" --once observed "$ep"; then
+    echo "demo: grove-top failed" >&2
+    status=1
+  fi
+  kill "$node" 2>/dev/null || true
+  if ! wait "$node"; then
+    echo "demo: observed failed:" >&2
+    cat "$dir/out" >&2
+    status=1
+  fi
+  rm -rf "$dir"
 fi
 echo
 

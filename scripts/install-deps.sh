@@ -13,15 +13,22 @@
 # (s_client; test certificates are made at run time), chromium (headless, a
 # real browser on the tutorial's page; libjs-jquery is the page's jQuery);
 # the web benchmarks use wrk, nginx-light and python3-gevent (pywsgi).
+# libncurses-dev: grove-top (tools/), the live view of a node; tmux: its
+# test drives it in a detached tmux session (send-keys, capture-pane).
 # The chaos suite (tests/chaos) builds network namespaces with iproute2 and
 # iptables, and delays packets with tc netem or, on a kernel without netem,
 # with its NFQUEUE delayer (libnetfilter-queue-dev).
+# The metrics test (tests/net/metrics_check.py) checks a scrape of the
+# Prometheus endpoint with real parsers: promtool (prometheus) and
+# python3-prometheus-client.
 set -eu
 
 pkgs="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev python3-zmq python3-msgpack libhttp-parser-dev libssl-dev"
 # test-only: grove-patch (libcurl, hiredis, redis) and net/ (see above)
 pkgs="$pkgs libcurl4-openssl-dev libhiredis-dev redis-server openssl python3-websockets chromium libjs-jquery"
-pkgs="$pkgs iproute2 iptables libnetfilter-queue-dev $* ${GROVE_DEPS_EXTRA:-}"
+pkgs="$pkgs libncurses-dev tmux"
+pkgs="$pkgs iproute2 iptables libnetfilter-queue-dev prometheus python3-prometheus-client"
+pkgs="$pkgs $* ${GROVE_DEPS_EXTRA:-}"
 
 missing=""
 for p in $pkgs; do

@@ -66,17 +66,28 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
   case GROVE__W_SEND:
   case GROVE__W_CALL: {
     p->unreturned += size; /* processed, whatever becomes of it */
+    p->msgs_received++;
     grove_ref to;
     int rc = resolve_to(n, e, &to);
     if (rc) {
       n->stats.unknown_target++;
+      p->msgs_dropped++;
       if (e->kind == GROVE__W_CALL)
         reply_status(n, p, e->id, GROVE_ENOENT);
       return;
     }
+    if (GROVE__UNLIKELY(!grove__introspect_admit(n, p, to))) {
+      n->stats.introspect_denied++; /* a CURVE key not allowed to look inside */
+      p->msgs_dropped++;
+      if (e->kind == GROVE__W_CALL)
+        reply_status(n, p, e->id, GROVE_EPERM);
+      return;
+    }
     uint32_t bound = grove__actor_bound(to);
-    if (GROVE__UNLIKELY(bound != 0) && grove__flow_arrive(n, p, to, bound, size) != 0)
+    if (GROVE__UNLIKELY(bound != 0) && grove__flow_arrive(n, p, to, bound, size) != 0) {
+      p->msgs_dropped++;
       return; /* beyond its credit (counted: dropped_flow); a CALL gets no answer */
+    }
     grove_msg *m = msg_from(n, e);
     if (!m) {
       if (e->kind == GROVE__W_CALL)
@@ -91,6 +102,7 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
     }
     if (grove__actor_deliver(to, m) != 0) {
       n->stats.unknown_target++;
+      p->msgs_dropped++;
       if (e->kind == GROVE__W_CALL)
         reply_status(n, p, e->id, GROVE_ENOENT);
     } else if (e->kind == GROVE__W_CALL) {
@@ -100,6 +112,9 @@ static void handle_env(grove__node *n, grove__peer *p, const grove__env *e, size
   }
   case GROVE__W_REPLY:
     p->unreturned += size;
+    if (GROVE__UNLIKELY(p->ping_id != 0) && grove__ping_reply(n, p, e))
+      return; /* the answer to a round-trip probe (introspect.c) */
+    p->msgs_received++;
     grove__call_complete(n, p, e);
     return;
   case GROVE__W_CREDIT:
@@ -347,8 +362,14 @@ void grove__node_drain(grove__node *n) {
       bytes += zmq_msg_size(&body);
       for (size_t k = zmq_msg_size(&body) >> 16; k > 0; k--)
         over |= grove__turn_over(hub);
+      /* The frame itself, for the introspection service's CURVE check:
+       * its User-Id is the key of the connection it came on. */
+      n->frame = &body;
+      n->frame_ours =
+          zmq_msg_size(&ident) == GROVE__OUT_ID_LEN && ((const char *)zmq_msg_data(&ident))[0] == 0;
       over |= handle_frame(n, zmq_msg_data(&ident), zmq_msg_size(&ident), zmq_msg_data(&body),
                            zmq_msg_size(&body));
+      n->frame = NULL;
     }
     over |= grove__turn_over(hub);
     zmq_msg_close(&body);

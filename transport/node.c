@@ -220,7 +220,10 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     goto fail;
   }
   zmq_ctx_set(n->zctx, ZMQ_BLOCKY, 0);
-  if (curve && opts->curve_allowed && (rc = grove__zap_start(n, opts->curve_allowed)) != 0)
+  /* The ZAP handler: for curve_allowed, and for the introspection service,
+   * which must know each connection's key (zap.c). */
+  if (curve && (opts->curve_allowed || opts->introspect) &&
+      (rc = grove__zap_start(n, opts->curve_allowed)) != 0)
     goto fail;
   n->sock = zmq_socket(n->zctx, ZMQ_ROUTER);
   if (!n->sock) {
@@ -286,6 +289,12 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
    * grove_hub_close refuses (GROVE_EBUSY) until grove_node_stop. */
   grove__layer_set(hub, GROVE__LAYER_NODE, n, NULL);
   grove__node_publish(n);
+  /* What opts asked to observe it by: the introspection service, the
+   * metrics endpoint (introspect.c). A failure stops the node again. */
+  if ((rc = grove__observe_node_start(n)) != 0) {
+    grove_node_stop();
+    return rc;
+  }
   grove__node_check_events(n);
   grove__members_start(n);
   pthread_once(&at_exit_once, register_at_exit);
@@ -398,6 +407,7 @@ int grove_node_stop(void) {
   grove__node *n = grove__node_current();
   if (!n)
     return GROVE_ENOENT;
+  grove__observe_node_stop(n); /* the introspection service, the metrics endpoint */
   /* What waits for a peer that never came up is lost too: counted. */
   for (size_t i = 0; i < n->npeers; i++) {
     grove__peer *p = n->peers[i];

@@ -97,6 +97,7 @@ grove__peer *grove__peer_add(grove__node *n, const char *name, size_t len) {
   p->state = GROVE__P_NEW;
   p->max_message = n->opts.max_message;
   p->batch_max = n->batch_max;
+  p->rtt_ns = -1;
   n->peers[n->npeers++] = p;
   return p;
 }
@@ -160,6 +161,8 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
    * counts it, apart. Nothing accepted goes uncounted. */
   uint64_t unconfirmed = grove__ledger_unconfirmed(p);
   n->stats.unconfirmed += unconfirmed;
+  p->msgs_dropped += lost + unconfirmed;
+  p->ping_id = 0; /* its answer would come in another session */
   /* An orderly stop (ours, or its goodbye) is not news; a loss is. One
    * line, in the peer's own log slot: another peer's news does not hide it. */
   int orderly = strcmp(why, "this node stopped") == 0 || strcmp(why, "it stopped") == 0;
@@ -310,6 +313,8 @@ grove_greenlet *grove__node_tick_cb(grove__cb *cb) {
         grove__peer_down(n, p, "heartbeat timeout");
         continue;
       }
+      if (GROVE__UNLIKELY(grove__observing()))
+        grove__ping_tick(n, p, t);
       if (t - p->last_sent >= interval / 2 && p->out.size == 0 && !p->sealed) {
         grove__w_simple(grove__node_begin_env(n, p, 8), GROVE__W_HEARTBEAT);
         p->out_envs--; /* not a message (see peer_down) */

@@ -159,6 +159,12 @@ typedef struct grove__peer {
   size_t nmonitors, capmonitors;
   grove__rlink *links;
   size_t nlinks, caplinks;
+  /* observing (introspect.c): messages (SEND, CALL, REPLY) to it, from it,
+   * and the ones to or from it that were not delivered; the round trip,
+   * measured while something observes (a WHEREIS it answers) */
+  uint64_t msgs_sent, msgs_received, msgs_dropped;
+  uint64_t ping_id, ping_at; /* the WHEREIS in flight (0: none), when it went */
+  int64_t rtt_ns;            /* the last round trip; < 0: not measured */
 } grove__peer;
 
 typedef struct grove__call grove__call;
@@ -202,6 +208,14 @@ typedef struct grove__node {
   size_t nrcalls, caprcalls;
   grove__members *members; /* members.c */
   grove__global *global;   /* global.c */
+  /* observing (introspect.c) */
+  grove_ref introspect;          /* the introspection actor (null: not running) */
+  char **introspect_keys;        /* Z85 keys allowed to call it on a CURVE node */
+  size_t nintrospect_keys;       /* 0 with curve: only our own key */
+  uint8_t zap_all;               /* the ZAP handler admits every key (no curve_allowed) */
+  const zmq_msg_t *frame;        /* the frame being handled (its CURVE User-Id) */
+  int frame_ours;                /* ...arrived on our own connection to the peer */
+  struct grove_metrics *metrics; /* opts.metrics_endpoint's server */
 } grove__node;
 
 /* Our incarnation as this peer knows it (its session with us). */
@@ -398,6 +412,7 @@ static inline void grove__data_count(grove__peer *p, size_t mark) {
     return;
   p->sent_bytes += size;
   p->out_msgs++; /* an envelope was written */
+  p->msgs_sent++;
   p->ledger_msgs++;
   if (GROVE__LIKELY(p->span_len != 0)) {
     grove__span *t = &p->spans[(p->span_head + p->span_len - 1) & (p->span_cap - 1)];
@@ -514,7 +529,28 @@ void grove__rcalls_free(grove__node *n);
 int grove__rlink_add(grove__peer *p, grove_ref local, grove_ref remote);
 void grove__rlink_remove(grove__peer *p, grove_ref local, grove_ref remote);
 
-/* zap.c: CURVE client authorisation (ZeroMQ's ZAP protocol) */
+/* introspect.c */
+/* A SEND or CALL for `to` from p: whether it may reach it. Everything may,
+ * except the introspection actor on a CURVE node, which only the allowed
+ * keys reach (others are counted, a CALL answered GROVE_EPERM). */
+bool grove__introspect_allowed(grove__node *n, grove__peer *p);
+/* Start what opts asked for (introspect, metrics_endpoint); stop it. */
+int grove__observe_node_start(grove__node *n);
+void grove__observe_node_stop(grove__node *n);
+/* The heartbeat tick, for an up peer: send a ping if one is due. A REPLY
+ * that answers a ping: 1 (it is taken), else 0. */
+void grove__ping_tick(grove__node *n, grove__peer *p, uint64_t now);
+int grove__ping_reply(grove__node *n, grove__peer *p, const grove__env *e);
+static inline bool grove__introspect_admit(grove__node *n, grove__peer *p, grove_ref to) {
+  if (GROVE__LIKELY(grove_ref_is_null(n->introspect)) || !n->curve || to.id != n->introspect.id ||
+      to.gen != n->introspect.gen || to.node != 0)
+    return true;
+  return grove__introspect_allowed(n, p);
+}
+
+/* zap.c: CURVE client authorisation (ZeroMQ's ZAP protocol). allowed NULL:
+ * every key is admitted (the handler runs so that each connection's key is
+ * known: its User-Id, the key in Z85). */
 int grove__zap_start(grove__node *n, const char *const *allowed);
 void grove__zap_serve(grove__node *n);
 void grove__zap_stop(grove__node *n);

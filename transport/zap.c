@@ -4,6 +4,10 @@
  * With curve_allowed set, ZeroMQ asks inproc://zeromq.zap.01 about every
  * client that completed the CURVE handshake; the handler answers 200 for a
  * listed public key and 400 for any other, and the connection is refused.
+ * A CURVE node whose introspection service is on runs the handler even
+ * without curve_allowed, admitting every key: its answer's User-Id (the
+ * client's key, Z85) is then attached by ZeroMQ to every frame of that
+ * connection, which is how the service knows who asks (introspect.c).
  */
 #include "transport_internal.h"
 
@@ -20,7 +24,8 @@ static void zap_poll_cb(uv_poll_t *h, int status, int events) {
 
 int grove__zap_start(grove__node *n, const char *const *allowed) {
   size_t count = 0;
-  while (allowed[count])
+  n->zap_all = allowed == NULL;
+  while (allowed && allowed[count])
     count++;
   n->zap_allowed = calloc(count ? count : 1, sizeof *n->zap_allowed);
   if (!n->zap_allowed)
@@ -89,9 +94,17 @@ void grove__zap_serve(grove__node *n) {
     }
     /* version, request id, domain, address, routing id, mechanism, key */
     const char *status = "400", *text = "not allowed";
+    char user[41] = "";
     if (nf >= 7 && zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
         zmq_msg_size(&f[6]) == 32) {
-      for (size_t i = 0; i < n->nzap_allowed; i++) {
+      /* The connection's User-Id: its key, so that every frame it sends
+       * says who sent it (the introspection service's check). */
+      zmq_z85_encode(user, zmq_msg_data(&f[6]), 32);
+      if (n->zap_all) {
+        status = "200";
+        text = "OK";
+      }
+      for (size_t i = 0; i < n->nzap_allowed && !n->zap_all; i++) {
         if (memcmp(zmq_msg_data(&f[6]), n->zap_allowed[i], 32) == 0) {
           status = "200";
           text = "OK";
@@ -114,7 +127,7 @@ void grove__zap_serve(grove__node *n) {
       zmq_send(n->zap, "", 0, ZMQ_SNDMORE);
     zmq_send(n->zap, status, 3, ZMQ_SNDMORE);
     zmq_send(n->zap, text, strlen(text), ZMQ_SNDMORE);
-    zmq_send(n->zap, "", 0, ZMQ_SNDMORE);
+    zmq_send(n->zap, user, status[0] == '2' ? strlen(user) : 0, ZMQ_SNDMORE);
     zmq_send(n->zap, "", 0, 0);
     for (int i = 0; i < (nf < 8 ? nf : 8); i++)
       zmq_msg_close(&f[i]);

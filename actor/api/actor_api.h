@@ -156,8 +156,8 @@ int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id);
  * was already paid for by the wire), as a send or a request (m->remote set).
  * Dead letter + error if `to` is unknown. */
 int grove__actor_deliver(grove_ref to, grove_msg *m);
-/* Whether ref names no live actor of this hub (an actor of another hub of
- * the process is not known here: false). */
+/* Whether ref names no live actor of this process (of any hub of the
+ * group: grove_actor_alive). */
 bool grove__actor_gone(grove_ref ref);
 /* The inbox bound (inbox_max) of a live local actor: 0 for an unbounded
  * one or a ref that names no live actor. Flow control grants other nodes

@@ -187,6 +187,11 @@ typedef struct grove__greenlet_head {
 static inline void *grove__layer_get(grove_hub *hub, int layer) {
   return hub ? ((grove__hub_head *)(void *)hub)->layer_state[layer] : NULL;
 }
+/* Where a layer's state is kept, for a reader on another hub's thread (an
+ * atomic load: grove__layer_set stores it with release). */
+static inline void **grove__layer_slot(grove_hub *hub, int layer) {
+  return &((grove__hub_head *)(void *)hub)->layer_state[layer];
+}
 /* Set a layer's state and the hook that frees it at grove_hub_close (NULL:
  * nothing to free). Setting NULL forgets the state without calling the
  * hook (the layer freed it itself). */
@@ -495,6 +500,48 @@ void grove__group_add_member(struct grove_group *grp, grove__member *m);
 void grove__member_ended(grove__member *m);
 /* Take m out of its group now, as grove_group_discard (left is called). */
 void grove__member_discard(grove__member *m);
+
+/* ---- observing (hub/core/observe.c, include/grove/observe.h) ---------------- */
+
+/* What the hub itself knows of its load, read on its own thread. */
+typedef struct grove__hub_obs {
+  size_t greenlets; /* live, the user's (grove_hub_counts_get's count) */
+  size_t runq;      /* run-queue entries now */
+  double lag_ms;    /* how late its lag probe fired last (0: no probe) */
+} grove__hub_obs;
+void grove__hub_observe(grove_hub *hub, grove__hub_obs *out);
+
+/* One more (+1) or one fewer (-1) thing that observes the process (a
+ * metrics endpoint, an introspection service): while there is any, every
+ * hub arms its loop-lag probe (a timer every 200 ms; the caller's hub at
+ * once, the others soon after, and any hub gathered from). Any thread. */
+void grove__observe_hold(int delta);
+bool grove__observing(void);
+
+/* Run fn(index, cap) on every hub of the process, in index order, in each
+ * hub's own context (a callback: it must not block), and hand back what
+ * each returned in results[index] (NULL when that hub is gone); the caller
+ * frees them with free_result. The calling hub's part runs at once; each
+ * other hub's costs a round trip that blocks the calling greenlet. If the
+ * caller gives up (killed), a hub that answers later frees its own result.
+ * results has room for nresults (grove_hub_count() when the caller sized
+ * it; hubs beyond are skipped). Returns 0 or the gate's codes. */
+typedef void *(*grove__gather_fn)(size_t index, size_t cap);
+int grove__hubs_gather(grove__gather_fn fn, size_t cap, void (*free_result)(void *), void **results,
+                       size_t nresults);
+/* The same on the one hub h (the calling one: at once): *result gets what
+ * fn returned. */
+int grove__hub_gather_one(grove_hub *h, grove__gather_fn fn, size_t cap,
+                          void (*free_result)(void *), void **result);
+
+/* Run fn on hub h (another hub of the group) in its own context, with a
+ * copy of arg's len bytes (at most GROVE__ASK_ARG), and hand back what it
+ * returned in *result, while the calling greenlet waits (the caller frees
+ * it with free_result; if the caller gives up, h frees it). Returns 0, the
+ * gate's codes (GROVE_EPERM outside a greenlet), or GROVE_EINVAL. */
+#define GROVE__ASK_ARG 32
+int grove__hub_ask(grove_hub *h, void *(*fn)(void *arg), const void *arg, size_t len,
+                   void (*free_result)(void *), void **result);
 
 /* Report a misuse that cannot be returned as an error (a void call). */
 void grove__misuse(const char *fn, int code);

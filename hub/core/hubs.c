@@ -417,6 +417,7 @@ static void *worker_main(void *arg) {
     hub->grouped = 1;
     hub->spin_ns = SPIN_START;
     grove_hub_hold();
+    grove__probe_arm(hub); /* metrics may run already */
   }
   w->hub = hub;
   pthread_mutex_lock(&start_lock);

@@ -25,7 +25,7 @@ void grove__hub_object_remove_kind(grove_hub *hub, int kind) {
 void grove__layer_set(grove_hub *hub, int layer, void *state, void (*close)(void *state)) {
   if (!hub || layer < 0 || layer >= GROVE__NLAYERS)
     return;
-  hub->head.layer_state[layer] = state;
+  __atomic_store_n(&hub->head.layer_state[layer], state, __ATOMIC_RELEASE); /* grove__layer_slot */
   hub->layer_close[layer] = state ? close : NULL;
 }
 

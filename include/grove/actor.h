@@ -308,7 +308,9 @@ grove_ref grove_actor_ref(const grove_actor *a);
  * null ref. */
 grove_ref grove_self(void);
 
-/* Whether the ref names a live actor of this hub. */
+/* Whether the ref names a live actor of this process: of this hub, or of
+ * another hub of the group (grove/hubs.h), read there without waiting. A
+ * ref of another node is false (grove_monitor tells about those). */
 bool grove_actor_alive(grove_ref ref);
 
 /* Send an exit signal (Erlang's exit/2). GROVE_EXIT_KILLED ends the actor
@@ -343,6 +345,10 @@ typedef struct grove_actor_stats {
   bool running;       /* a receive is in progress (possibly blocked) */
 } grove_actor_stats;
 
+/* The actor's figures now. 0, GROVE_EINVAL (out NULL), or GROVE_ENOENT (no
+ * such actor in this process). An actor of another hub is read on its hub
+ * while the calling greenlet waits (a round trip: about a cross-hub call);
+ * outside a greenlet (a hub callback) that is GROVE_EPERM. */
 int grove_actor_stats_get(grove_ref ref, grove_actor_stats *out);
 
 /* ---- send, call, reply ----------------------------------------------------------- */
@@ -545,7 +551,12 @@ bool grove_group_contains_actor(const grove_group *grp, grove_ref ref);
 /* A message that cannot be delivered (dead or unknown ref, a reply nobody
  * waits for, the inbox of an actor that ended) is counted and passed to the
  * hook, if one is set, before it is freed: the hook borrows msg. reason is a
- * GROVE_E* code. */
+ * GROVE_E* code. With several hubs (grove/hubs.h) a dead letter is found on
+ * the hub of the actor it was addressed to (a message to an actor of hub 1
+ * that has ended, from hub 0, is hub 1's): the hook is set per hub, runs on
+ * that hub's thread, and is set on each hub that wants it (from a function
+ * run there, grove_hub_run_on); grove_dead_letter_count is the total of
+ * every hub of the group. */
 typedef void (*grove_dead_letter_fn)(grove_ref to, const grove_msg *msg, int reason, void *arg);
 void grove_dead_letter_hook(grove_dead_letter_fn fn, void *arg);
 uint64_t grove_dead_letter_count(void);

@@ -99,6 +99,18 @@ typedef struct grove_node_opts {
    * without CURVE is refused (GROVE_EINSECURE, and an error line saying
    * why), unless this is set: the user says it may run open. */
   bool allow_open;
+  /* Observability (grove/observe.h, docs/observability.md), off by
+   * default. introspect: register the introspection service
+   * ("grove.introspect") at start, as grove_introspect_start does. On a
+   * CURVE node only the peers whose public key (Z85) is in introspect_keys
+   * (NULL-terminated) get answers; NULL: only peers that hold this node's
+   * own keypair (curve_public). The list is copied. */
+  bool introspect;
+  const char *const *introspect_keys;
+  /* "host:port" (e.g. "127.0.0.1:9464"; port 0 picks one): serve Prometheus
+   * metrics there (grove_metrics_start) while the node runs. NULL: off. A
+   * bind failure fails grove_node_start. */
+  const char *metrics_endpoint;
 } grove_node_opts;
 
 /* Start this thread's node: bind a ROUTER to endpoint ("tcp://127.0.0.1:5555",
@@ -299,6 +311,12 @@ typedef struct grove_node_stats {
    * refused (not the sender's actor, the replica full); conflicts of
    * cluster-wide names this node resolved. */
   uint64_t members_refused, global_refused, global_conflicts;
+  /* The introspection service (grove/observe.h): calls refused because the
+   * caller's CURVE key is not allowed (answered GROVE_EPERM), and requests
+   * it could not answer (an unknown tag or a bad body: GROVE_EINVAL; not
+   * a call: dropped). */
+  uint64_t introspect_denied;
+  uint64_t introspect_bad;
 } grove_node_stats;
 int grove_node_stats_get(grove_node_stats *out);
 

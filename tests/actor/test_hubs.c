@@ -206,7 +206,7 @@ static void test_spawn_on(void) {
   CHECK_EQ(grove_actor_spawn_on(1, &counter_class, NULL, NULL, &r), 0);
   CHECK(!grove_ref_is_null(r));
   CHECK_EQ(r.node, 0);
-  CHECK(!grove_actor_alive(r)); /* alive asks about this hub */
+  CHECK(grove_actor_alive(r)); /* any hub of the process */
   int64_t hub = -1;
   CHECK_EQ(call_where(r, &hub, NULL), 0);
   CHECK_EQ(hub, 1);
@@ -258,7 +258,13 @@ static void test_stale_refs(void) {
   for (int i = 0; i < 5000 && terminated_reason != GROVE_EXIT_NORMAL; i++)
     grove_sleep(0.001);
   CHECK_EQ(terminated_reason, GROVE_EXIT_NORMAL);
-  CHECK_EQ(send_tag(r, "x"), 0); /* pushed; a dead letter on hub 1 */
+  /* terminate runs just before the actor is gone: wait for that (bounded). */
+  for (int i = 0; i < 5000 && grove_actor_alive(r); i++)
+    grove_sleep(0.001);
+  CHECK(!grove_actor_alive(r));
+  uint64_t dead = grove_dead_letter_count();
+  CHECK_EQ(send_tag(r, "x"), GROVE_ENOENT); /* at once, as locally */
+  CHECK_EQ(grove_dead_letter_count(), dead + 1);
   grove_msg *reply = NULL;
   CHECK_EQ(grove_call(r, grove_msg_new("where"), &reply, 5.0), GROVE_ENOENT);
   /* A ref with a forged hub index. */
@@ -269,6 +275,77 @@ static void test_stale_refs(void) {
   CHECK_EQ(send_tag(r, "x"), GROVE_ENOENT);
   CHECK_EQ(grove_call(r, grove_msg_new("where"), &reply, 1.0), GROVE_ENOENT);
   CHECK_EQ(grove_actor_exit(r, GROVE_EXIT_KILLED), GROVE_ENOENT);
+}
+
+/* ---- alive, stats and dead letters across hubs ------------------------------------- */
+
+static void *alive_from_here(void *arg) {
+  return (void *)(intptr_t)grove_actor_alive(*(grove_ref *)arg);
+}
+
+static void test_alive_stats(void) {
+  reset();
+  CHECK_EQ(grove_hubs_start(2), 0);
+  grove_ref r, here;
+  CHECK_EQ(grove_actor_spawn_on(1, &counter_class, NULL, NULL, &r), 0);
+  CHECK_EQ(grove_actor_spawn_on(0, &counter_class, NULL, NULL, &here), 0);
+  CHECK(grove_actor_alive(r));
+  void *v = NULL;
+  CHECK_EQ(grove_hub_call_on(1, alive_from_here, &here, &v, 5.0), 0); /* hub 0's, from hub 1 */
+  CHECK_EQ((intptr_t)v, 1);
+  /* Five messages and a call: six received, none waiting, not running. */
+  for (int i = 0; i < 5; i++)
+    CHECK_EQ(grove_send(r, seq_msg(0, i)), 0);
+  int64_t hub = -1, got = -1;
+  CHECK_EQ(call_where(r, &hub, &got), 0);
+  CHECK_EQ(hub, 1);
+  grove_actor_stats st = {0};
+  CHECK_EQ(grove_actor_stats_get(r, &st), 0);
+  CHECK_EQ(st.processed, 6);
+  CHECK_EQ(st.inbox_len, 0);
+  CHECK(!st.running);
+  /* Held in a receive with three behind it. */
+  CHECK_EQ(grove_send(r, msg_int("sleep", 300)), 0);
+  for (int i = 5; i < 8; i++)
+    CHECK_EQ(grove_send(r, seq_msg(0, i)), 0);
+  grove_sleep(0.05);
+  CHECK_EQ(grove_actor_stats_get(r, &st), 0);
+  CHECK(st.running);
+  CHECK_EQ(st.inbox_len, 3);
+  CHECK_EQ(st.processed, 6);
+  /* Killed there: the three waiting become dead letters of hub 1, counted
+   * in the total that every hub reads. */
+  uint64_t dead = grove_dead_letter_count();
+  CHECK_EQ(grove_actor_exit(r, GROVE_EXIT_KILLED), 0);
+  int reason = 0;
+  CHECK_EQ(grove_actor_wait(r, &reason, 5.0), 0);
+  CHECK_EQ(reason, GROVE_EXIT_KILLED);
+  CHECK(!grove_actor_alive(r));
+  CHECK_EQ(grove_actor_stats_get(r, &st), GROVE_ENOENT);
+  for (int i = 0; i < 5000 && grove_dead_letter_count() < dead + 3; i++)
+    grove_sleep(0.001);
+  CHECK_EQ(grove_dead_letter_count(), dead + 3);
+  CHECK_EQ(grove_send(r, seq_msg(0, 9)), GROVE_ENOENT);
+  CHECK_EQ(grove_dead_letter_count(), dead + 4);
+  /* Many actors on hub 1 (its slot table grows while hub 0 reads it). */
+  grove_ref many[600];
+  for (int i = 0; i < 600; i++) {
+    CHECK_EQ(grove_actor_spawn_on(1, &counter_class, NULL, NULL, &many[i]), 0);
+    CHECK(grove_actor_alive(many[i]));
+    CHECK(grove_actor_alive(many[i / 2]));
+  }
+  for (int i = 0; i < 600; i++)
+    CHECK_EQ(send_tag(many[i], "stop"), 0);
+  for (int i = 0; i < 5000 && grove_actor_alive(many[599]); i++)
+    grove_sleep(0.001);
+  for (int i = 0; i < 600; i++)
+    CHECK_EQ(grove_actor_wait(many[i], NULL, 5.0), 0);
+  CHECK(!grove_actor_alive(many[0]));
+  CHECK_EQ(send_tag(here, "stop"), 0);
+  CHECK_EQ(grove_actor_wait(here, NULL, 5.0), 0);
+  CHECK(!grove_actor_alive(here));
+  CHECK_EQ(grove_hubs_stop(1.0), 0);
+  CHECK(!grove_actor_alive(many[1])); /* its hub is gone */
 }
 
 /* ---- bounded inboxes across hubs --------------------------------------------------- */
@@ -659,7 +736,7 @@ static void test_misuse_eperm(void) {
 }
 
 TEST_MAIN(TEST(test_start_stop), TEST(test_run_on), TEST(test_call_on_timeout), TEST(test_spawn_on),
-          TEST(test_send_order), TEST(test_stale_refs), TEST(test_bounded), TEST(test_call),
-          TEST(test_wait_across), TEST(test_supervisor_across), TEST(test_monitor),
+          TEST(test_send_order), TEST(test_stale_refs), TEST(test_alive_stats), TEST(test_bounded),
+          TEST(test_call), TEST(test_wait_across), TEST(test_supervisor_across), TEST(test_monitor),
           TEST(test_links), TEST(test_registry), TEST(test_stop_kills_stubborn),
           TEST(test_misuse_eperm))

@@ -34,3 +34,9 @@ libdir=$(dirname "$(find "$tmp/prefix" -name 'libgrove-patch.so' | head -n 1)")
 LD_LIBRARY_PATH=$libdir "$tmp/consumer/consumer_patch"
 PKG_CONFIG_PATH=$pc cc "$here/patch_consumer.c" -o "$tmp/pc_patch" $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs grove-patch)
 LD_LIBRARY_PATH=$libdir "$tmp/pc_patch"
+# grove-top (when ncurses was found at configure time): installed as a
+# program that runs on its own (linked statically with grove).
+if [ -x "$build/tools/grove-top" ]; then
+  [ -x "$tmp/prefix/bin/grove-top" ] || { echo "install: bin/grove-top missing"; exit 1; }
+  "$tmp/prefix/bin/grove-top" --help | grep -q "usage: grove-top" || { echo "install: grove-top --help failed"; exit 1; }
+fi

@@ -591,7 +591,7 @@ static void test_global_conflict(void) {
   size_t n = 0;
   CHECK_EQ(grove_nodes(info, 4, &n), 0);
   uint64_t ia = 0, ib = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && i < 4; i++) {
     if (strcmp(info[i].name, "ma") == 0)
       ia = info[i].incarnation;
     if (strcmp(info[i].name, "mb") == 0)
