@@ -24,7 +24,10 @@ build: deps
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# python3-gevent: the fidelity tests run grove's programs against real
+# gevent (they are skipped without it).
 test: build
+	@scripts/install-deps.sh python3-gevent
 	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -159,9 +159,10 @@ grove__actor_slot *grove__actor_ended(grove__actor_sys *sys, grove_ref ref) {
 /* Slots read from other hubs. grove_actor_alive (and a send) for an actor
  * of another hub reads that hub's slot table without asking it: the ref's
  * slot names a live actor while its generation is the ref's and it holds an
- * actor. The owner writes those two fields with atomic stores, and grows the
- * table by copy rather than realloc: the new array is published (release)
- * before nslots counts past the old one. A reader that loaded the old array
+ * actor. The owner writes those two fields with atomic stores, and, while
+ * grouped, grows the table by copy rather than realloc (alone, in place as
+ * before): the new array is published (release) before nslots counts past
+ * the old one. A reader that loaded the old array
  * sees the table as it was when it grew, which is within its call; so an
  * array replaced while the hub is grouped is kept until the hub closes (the
  * arrays kept add up to less than the one in use). A hub closes only once
@@ -175,22 +176,22 @@ static int slots_grow(grove__actor_sys *sys) {
   if (sys->nslots < sys->capslots)
     return 0;
   size_t n = sys->capslots ? sys->capslots * 2 : 256;
-  grove__actor_slot *p = malloc(n * sizeof *p);
-  if (!p)
-    return GROVE_ENOMEM;
-  grove__actor_slot *old = sys->slots;
-  if (old)
+  grove__actor_slot *old = sys->slots, *p;
+  bool grouped = old && sys_grouped(sys);
+  if (!grouped) { /* nobody else reads it: in place when it can */
+    if (!(p = realloc(old, n * sizeof *p)))
+      return GROVE_ENOMEM;
+  } else {
+    if (!(p = malloc(n * sizeof *p)))
+      return GROVE_ENOMEM;
     memcpy(p, old, sys->nslots * sizeof *p);
-  atomic_store_explicit(&sys->slots_pub, p, memory_order_release);
-  sys->slots = p;
-  sys->capslots = n;
-  if (old && sys_grouped(sys)) {
     retired_slots *r = (retired_slots *)(void *)old; /* 256 slots at least: room for the link */
     r->next = sys->retired;
     sys->retired = r;
-  } else {
-    free(old);
   }
+  atomic_store_explicit(&sys->slots_pub, p, memory_order_release);
+  sys->slots = p;
+  sys->capslots = n;
   return 0;
 }
 

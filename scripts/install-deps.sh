@@ -2,7 +2,8 @@
 # Install the Debian packages grove needs, only those that are missing.
 # Usage: scripts/install-deps.sh [extra-package ...]
 #   GROVE_DEPS_EXTRA="pkg ..." adds packages too (the test suite adds
-#   python3-gevent, used to check the gevent ports against real gevent).
+#   python3-gevent, used to check the gevent ports against real gevent;
+#   `make test` installs it).
 # python3-zmq and python3-msgpack: the transport's interop test runs a
 # Python node against a grove node (tests/transport/interop.py) and
 # make_corpus.py regenerates the wire fuzzer's seeds.
