@@ -196,6 +196,11 @@ typedef struct pticket {
   grove_msg *reply;
   grove__acall *acall; /* call_async: the future, settled at home */
   grove_hub *home;
+  /* call_async: the greenlet of H running it (H's only), and the ticket's
+   * references: home's (acall_home), and one per cancel on its way to H */
+  grove_greenlet *g;
+  bool running, cancelled; /* H's: the greenlet has started; a cancel came */
+  _Atomic int refs;
   uint64_t deadline;
   int rc, reason;
   int call;
@@ -215,11 +220,46 @@ static void pticket_answer(pticket *t, int rc) {
     pticket_free(t, grove__actor_sys_peek());
 }
 
+static void pticket_unref(pticket *t) {
+  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+    free(t);
+}
+
+/* Home: the call_async is done (answered, failed or cancelled). */
 static void acall_home(grove__xnode *n) {
   pticket *t = grove__container_of(n, pticket, w.node);
+  grove__acall_set_remote(t->acall, NULL); /* nothing left to cancel */
   grove__acall_settle(t->acall, t->reply, t->rc, t->reason);
   grove__acall_unref(t->acall);
-  free(t);
+  pticket_unref(t);
+}
+
+/* On H: the future was freed at home (px_call_cancel). The greenlet still
+ * waiting for the reply is killed: the transport forgets the call as it
+ * does for a killed caller, and the ticket goes home as cancelled. */
+typedef struct pcancel {
+  grove__xnode node;
+  pticket *t;
+} pcancel;
+
+static void pcancel_arrive(grove__xnode *n) {
+  pcancel *c = grove__container_of(n, pcancel, node);
+  pticket *t = c->t;
+  free(c);
+  t->cancelled = true; /* a greenlet not started yet goes home at once */
+  if (t->g && t->running)
+    grove_kill_nowait(t->g);
+  pticket_unref(t);
+}
+
+/* On H: the call_async's greenlet is done; the ticket goes home. */
+static void acall_send_home(pticket *t, int rc) {
+  grove_greenlet *g = t->g;
+  t->g = NULL; /* before the push: home may free t at once */
+  t->rc = rc;
+  t->w.node.fn = acall_home;
+  grove__hub_push(t->home, &t->w.node);
+  grove_greenlet_release(g); /* NULL is ignored */
 }
 
 /* On H, in a greenlet of its own: the operations that may wait. */
@@ -228,7 +268,11 @@ static void *pticket_body(void *p) {
   grove__actor_sys *sys;
   const grove__remote_ops *ops = real_ops(&sys);
   int rc;
-  if (!ops) {
+  t->running = true;
+  if (t->cancelled) {
+    grove__dead_letter(sys, t->to, t->m, GROVE_ECANCELED);
+    rc = GROVE_ECANCELED;
+  } else if (!ops) {
     grove__dead_letter(sys, t->to, t->m, GROVE_EHOSTUNREACH);
     rc = GROVE_EHOSTUNREACH;
   } else if (t->call) {
@@ -238,9 +282,7 @@ static void *pticket_body(void *p) {
   }
   t->m = NULL;
   if (t->acall) {
-    t->rc = rc;
-    t->w.node.fn = acall_home;
-    grove__hub_push(t->home, &t->w.node);
+    acall_send_home(t, rc);
     return NULL;
   }
   pticket_answer(t, rc);
@@ -267,15 +309,16 @@ static void pticket_arrive(grove__xnode *n) {
   }
   grove_greenlet *g = grove_spawn(pticket_body, t);
   if (g) {
-    grove_greenlet_release(g);
+    if (t->acall)
+      t->g = g; /* kept until it is done: a cancel may kill it */
+    else
+      grove_greenlet_release(g);
     return;
   }
   grove__dead_letter(sys, t->to, t->m, GROVE_ENOMEM);
   t->m = NULL;
   if (t->acall) {
-    t->rc = GROVE_ENOMEM;
-    t->w.node.fn = acall_home;
-    grove__hub_push(t->home, &t->w.node);
+    acall_send_home(t, GROVE_ENOMEM);
   } else {
     pticket_answer(t, GROVE_ENOMEM);
   }
@@ -359,12 +402,25 @@ static int px_call_async(grove_ref to, grove_msg *m, grove__acall *c, uint64_t d
   if (!t)
     return h ? GROVE_ENOMEM : GROVE_EHOSTUNREACH; /* c and m untouched */
   t->acall = c; /* the reference the caller took for us; dropped at home */
+  atomic_init(&t->refs, 1);
+  grove__acall_set_remote(c, t); /* freeing the future cancels it: px_call_cancel */
   grove__hub_push(h, &t->w.node);
   return 0;
 }
 
+/* Home: the future of a call_async still running on H was freed. H kills
+ * the greenlet that waits for the reply (pcancel_arrive); the ticket comes
+ * home as usual and drops the future's last references there. */
 static void px_call_cancel(void *rec) {
-  (void)rec; /* never set: a late reply settles a freed future (a dead letter) */
+  pticket *t = rec;
+  grove_hub *h = node_hub();
+  pcancel *c = h ? malloc(sizeof *c) : NULL;
+  if (!c)
+    return; /* it runs to its deadline or the reply, as before */
+  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+  c->t = t;
+  c->node.fn = pcancel_arrive;
+  grove__hub_push(h, &c->node);
 }
 
 static int px_reply(uint32_t peer, uint64_t token, grove_ref caller, grove_msg *reply) {

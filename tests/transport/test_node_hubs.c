@@ -79,6 +79,32 @@ static int crasher_receive(grove_actor *self, grove_msg *msg) {
   return grove_msg_is(msg, "crash") ? GROVE_EPERM : 0;
 }
 
+/* Takes every call and answers none (frees them when it ends). */
+typedef struct keeper {
+  grove_actor base;
+  grove_msg *kept[256];
+  int n;
+} keeper;
+
+static int keeper_receive(grove_actor *self, grove_msg *msg) {
+  keeper *k = (keeper *)self;
+  if (grove_msg_is_call(msg) && k->n < 256)
+    k->kept[k->n++] = grove_msg_take(msg);
+  return 0;
+}
+
+static void keeper_terminate(grove_actor *self, int reason) {
+  (void)reason;
+  keeper *k = (keeper *)self;
+  for (int i = 0; i < k->n; i++)
+    grove_msg_free(k->kept[i]);
+}
+
+static const grove_actor_class keeper_class = {.name = "keeper",
+                                               .size = sizeof(keeper),
+                                               .receive = keeper_receive,
+                                               .terminate = keeper_terminate};
+
 static const grove_actor_class mortal_class = {
     .name = "mortal", .size = sizeof(grove_actor), .receive = mortal_receive};
 static const grove_actor_class crasher_class = {
@@ -159,6 +185,7 @@ static int child_main(const tr_child *c) {
     return 2;
   tr_spawn_named(&echo_class, "echo");
   tr_spawn_named(&count_class, "count");
+  tr_spawn_named(&keeper_class, "keeper");
   tr_ctl_hook = srv_ctl;
   tr_child_serve(c);
   return tr_child_finish();
@@ -167,6 +194,19 @@ static int child_main(const tr_child *c) {
 /* ---- the parent's side ------------------------------------------------------------------- */
 
 static grove_ref whereis(const char *name) { return tr_whereis(SRV, name); }
+
+/* The greenlets of the node's hub now. */
+static void *greenlets_here(void *arg) {
+  (void)arg;
+  grove_hub_counts c;
+  return grove_hub_counts_get(&c) == 0 ? (void *)c.greenlets : (void *)~(uintptr_t)0;
+}
+
+static size_t node_hub_greenlets(size_t hub) {
+  void *v = NULL;
+  CHECK_EQ(grove_hub_call_on(hub, greenlets_here, NULL, &v, 5.0), 0);
+  return (size_t)(uintptr_t)v;
+}
 
 static grove_msg *ctl_call(grove_msg *m) {
   grove_msg *rep = NULL;
@@ -331,6 +371,28 @@ static void *scenario(void *arg) {
     CHECK_EQ(tr_int(m, 0), GROVE_ECONNRESET);
     grove_msg_free(m);
   }
+
+  /* call_async to a remote actor that never answers, no deadline: freeing
+   * the future ends the wait on the node's hub too (nothing is held there) */
+  grove_ref keeper = whereis("keeper");
+  size_t before = node_hub_greenlets(node_hub);
+  for (int i = 0; i < 50; i++) {
+    grove_async_result *fut = NULL;
+    CHECK_EQ(grove_call_async(keeper, TR_MSG("hold", i), &fut, -1), 0);
+    if (i % 2)
+      grove_sleep(0.001); /* some have reached the wait on the node's hub */
+    CHECK_EQ(grove_async_result_free(fut), 0);
+  }
+  size_t after = ~(size_t)0;
+  for (int i = 0; i < 500 && (after = node_hub_greenlets(node_hub)) > before; i++)
+    grove_sleep(0.01);
+  CHECK_EQ(after, before);
+  /* and one still held is answered when its callee ends */
+  grove_async_result *held = NULL;
+  CHECK_EQ(grove_call_async(keeper, TR_MSG("hold", 99), &held, 0.2), 0);
+  void *v = NULL;
+  CHECK_EQ(grove_async_result_get(held, &v, 5.0), GROVE_ETIMEDOUT);
+  CHECK_EQ(grove_async_result_free(held), 0);
 
   /* the node stops from this hub: a monitor held here fires */
   grove_ref y = spawn_remote(0);
