@@ -56,11 +56,81 @@ static _Atomic(grove__actor_sys *) owner;
 
 static const grove__remote_ops proxy_ops;
 
+/* ---- the peers that are up, for the other hubs ---------------------------------- */
+
+/* The ids of the nodes the shared node is connected to, so that a proxy
+ * answers GROVE_EHOSTUNREACH at once for a monitor, link or exit signal to
+ * a node that is not up, as the node's hub does. Written by H only (the
+ * transport's peer up and down), read by any hub: open addressing over
+ * atomics, 0 empty, UP_GONE a removed entry. A table that ever fills says
+ * "up" for every id from then on (the proxies then hand everything to H,
+ * as before) until the node stops. */
+#define UP_SLOTS 4096u
+#define UP_GONE UINT32_MAX
+static _Atomic uint32_t up_ids[UP_SLOTS];
+static _Atomic bool up_overflow;
+
+static inline uint32_t up_hash(uint32_t id) { return (id * 2654435761u) >> 20; /* 12 bits */ }
+
+void grove__remote_peer_up(uint32_t node, bool up) {
+  grove__actor_sys *sys = grove__actor_sys_peek();
+  if (!sys || atomic_load(&owner) != sys || node == 0)
+    return; /* not the shared node (a thread's own node) */
+  if (node == UP_GONE) {
+    atomic_store(&up_overflow, true);
+    return;
+  }
+  uint32_t h = up_hash(node), gone = UP_SLOTS;
+  for (uint32_t i = 0; i < UP_SLOTS; i++) {
+    _Atomic uint32_t *e = &up_ids[(h + i) & (UP_SLOTS - 1)];
+    uint32_t v = atomic_load_explicit(e, memory_order_relaxed);
+    if (v == node) {
+      if (!up)
+        atomic_store_explicit(e, UP_GONE, memory_order_release);
+      return;
+    }
+    if (v == UP_GONE && gone == UP_SLOTS)
+      gone = (h + i) & (UP_SLOTS - 1);
+    if (v == 0) {
+      if (up)
+        atomic_store_explicit(&up_ids[gone < UP_SLOTS ? gone : (h + i) & (UP_SLOTS - 1)], node,
+                              memory_order_release);
+      return;
+    }
+  }
+  if (up && gone < UP_SLOTS)
+    atomic_store_explicit(&up_ids[gone], node, memory_order_release);
+  else if (up)
+    atomic_store(&up_overflow, true);
+}
+
+static void up_clear(void) {
+  for (uint32_t i = 0; i < UP_SLOTS; i++)
+    atomic_store_explicit(&up_ids[i], 0, memory_order_relaxed);
+  atomic_store(&up_overflow, false);
+}
+
+/* Whether the shared node is connected to this node (any hub). */
+static bool peer_up(uint32_t node) {
+  if (atomic_load_explicit(&up_overflow, memory_order_relaxed))
+    return true;
+  uint32_t h = up_hash(node);
+  for (uint32_t i = 0; i < UP_SLOTS; i++) {
+    uint32_t v = atomic_load_explicit(&up_ids[(h + i) & (UP_SLOTS - 1)], memory_order_acquire);
+    if (v == node)
+      return true;
+    if (v == 0)
+      return false;
+  }
+  return false;
+}
+
 void grove__node_hubs_set(grove__actor_sys *sys, const grove__remote_ops *ops, uint32_t node_id) {
   if (ops) {
     grove__actor_sys *none = NULL;
     if (!atomic_compare_exchange_strong(&owner, &none, sys))
       return; /* another hub's node is the shared one */
+    up_clear();
     atomic_store_explicit(&node_hub_index, sys->index, memory_order_relaxed);
     atomic_store_explicit(&node_hub_ptr, sys->hub, memory_order_relaxed);
     atomic_store_explicit(&grove__remote_node_id, node_id, memory_order_relaxed);
@@ -68,6 +138,7 @@ void grove__node_hubs_set(grove__actor_sys *sys, const grove__remote_ops *ops, u
   } else if (atomic_load(&owner) == sys) {
     atomic_store_explicit(&grove__remote_proxy, NULL, memory_order_release);
     atomic_store_explicit(&grove__remote_node_id, 0, memory_order_relaxed);
+    up_clear();
     atomic_store(&owner, NULL);
   }
 }
@@ -434,7 +505,11 @@ static int px_reply(uint32_t peer, uint64_t token, grove_ref caller, grove_msg *
   return 0;
 }
 
+/* Monitors, links and exit signals to a node that is not up fail at once,
+ * as on H; one that goes down on the way has its consequence there. */
 static int px_monitor(grove_ref watcher, grove_ref target, uint64_t id) {
+  if (!peer_up(target.node))
+    return GROVE_EHOSTUNREACH;
   return push_h(P_MONITOR, watcher, target, id, 0, 0, 0, NULL) ? 0 : GROVE_EHOSTUNREACH;
 }
 
@@ -448,6 +523,8 @@ static void px_down(grove_ref watcher, uint64_t id, grove_ref target, int reason
 }
 
 static int px_link(grove_ref local, grove_ref remote) {
+  if (!peer_up(remote.node))
+    return GROVE_EHOSTUNREACH;
   return push_h(P_LINK, local, remote, 0, 0, 0, 0, NULL) ? 0 : GROVE_EHOSTUNREACH;
 }
 
@@ -456,6 +533,11 @@ static void px_unlink(grove_ref local, grove_ref remote) {
 }
 
 static int px_exit(grove_ref to, grove_ref from, int reason, int how) {
+  if (!peer_up(to.node)) {
+    if (how == GROVE__EXIT_LINK)
+      push_h(P_UNLINK, from, to, 0, 0, 0, 0, NULL); /* the link is gone all the same, as on H */
+    return GROVE_EHOSTUNREACH;
+  }
   return push_h(P_EXIT, to, from, 0, reason, how, 0, NULL) ? 0 : GROVE_EHOSTUNREACH;
 }
 

@@ -143,6 +143,7 @@ static void peer_down_ex(grove__node *n, grove__peer *p, const char *why, int to
   if (p->state != GROVE__P_UP)
     return;
   p->state = GROVE__P_DOWN;
+  grove__remote_peer_up(p->id, false); /* the other hubs' proxies */
   n->stats.nodes_down++;
   if (!told)
     p->session++;
@@ -264,6 +265,7 @@ void grove__peer_up(grove__node *n, grove__peer *p, const grove__env *e, const c
     p->route_len = p->name_len;
   }
   p->state = GROVE__P_UP;
+  grove__remote_peer_up(p->id, true);
   n->stats.nodes_up++;
   grove__node_log_ev(n, p, GROVE_LOG_DEBUG, GROVE_LOG_NODE_UP, 0, "node %s is up", p->name);
   grove__wake_all(&p->waiters, 0);

@@ -156,6 +156,10 @@ int grove__remote_install(const grove__remote_ops *ops, uint32_t node_id);
  * was already paid for by the wire), as a send or a request (m->remote set).
  * Dead letter + error if `to` is unknown. */
 int grove__actor_deliver(grove_ref to, grove_msg *m);
+/* The transport's peer `node` went up or down (on the node's hub): the
+ * other hubs' proxies answer GROVE_EHOSTUNREACH for a node that is not up
+ * (node_hubs.c). */
+void grove__remote_peer_up(uint32_t node, bool up);
 /* Whether ref names no live actor of this process (of any hub of the
  * group: grove_actor_alive). */
 bool grove__actor_gone(grove_ref ref);

@@ -394,6 +394,26 @@ static void *scenario(void *arg) {
   CHECK_EQ(grove_async_result_get(held, &v, 5.0), GROVE_ETIMEDOUT);
   CHECK_EQ(grove_async_result_free(held), 0);
 
+  /* a link and an exit signal to a node that is not up fail at once from
+   * this hub too, as on the node's hub; a monitor of it fires at once
+   * (GROVE_EXIT_NOCONNECTION, as Erlang's) */
+  grove_ref nowhere = echo;
+  nowhere.node = echo.node ^ 0x5a5a5a5au;
+  CHECK_EQ(grove_actor_exit(nowhere, GROVE_EXIT_KILLED), GROVE_EHOSTUNREACH);
+  CHECK_EQ(tr_mbox_do(mb, "tr.link", nowhere), GROVE_EHOSTUNREACH);
+  rep = NULL;
+  CHECK_EQ(grove_call(mb, tr_msg_ref("tr.monitor", nowhere), &rep, 5.0), 0);
+  CHECK(rep && tr_int(rep, 1) == 0);
+  int64_t nid = rep ? tr_int(rep, 0) : 0;
+  grove_msg_free(rep);
+  m = tr_mbox_get(q, 5.0);
+  CHECK(m && grove_msg_is(m, GROVE_TAG_DOWN));
+  if (m) {
+    CHECK_EQ(tr_int(m, 0), nid);
+    CHECK_EQ(tr_int(m, 2), GROVE_EXIT_NOCONNECTION);
+    grove_msg_free(m);
+  }
+
   /* the node stops from this hub: a monitor held here fires */
   grove_ref y = spawn_remote(0);
   id = tr_mbox_do(mb, "tr.monitor", y);
