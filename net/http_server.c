@@ -94,6 +94,8 @@ struct conn {
   grove__stream st;
   grove_tls *tls;
   int state;
+  double idle_since; /* when it last became C_IDLE (max_connections' eviction) */
+  size_t served;     /* requests handed to the handler */
   http_parser parser;
   char *buf;
   size_t cap, len, off; /* bytes in buf; bytes of them parsed */
@@ -122,6 +124,7 @@ struct grove_http_server {
   conn *conns; /* every live connection */
   size_t nconns;
   bool stopping;
+  bool evict_pending; /* full, nothing was idle: the next idle one closes */
 };
 
 static const http_parser_settings settings;
@@ -423,6 +426,16 @@ static int read_request(conn *c) {
   c->head_start = 0;
   double deadline = -1;
   c->state = c->len ? C_READING : C_IDLE;
+  c->idle_since = grove__now();
+  if (c->state == C_IDLE && hs->evict_pending && c->served) {
+    /* Full, with nothing idle when the last one came: this one, idle now,
+     * makes room for the next (evict_idle). */
+    hs->evict_pending = false;
+    if (hs->nconns >= hs->cfg.max_connections) {
+      hs->stats.evicted++;
+      return 0;
+    }
+  }
   if (c->len)
     deadline = grove__deadline(hs->cfg.request_timeout);
   for (;;) {
@@ -859,6 +872,7 @@ static void serve(conn *c) {
     c->state = C_HANDLING;
     grove_http_request *req = &c->req;
     served++;
+    c->served = served;
     hs->stats.requests++;
     if (hs->stopping || c->upgrade || (hs->cfg.max_requests && served >= hs->cfg.max_requests))
       req->keep_alive = 0;
@@ -881,6 +895,23 @@ static void serve(conn *c) {
   }
 }
 
+/* max_connections are all in use with c: close the connection that has
+ * idled longest (between requests, or before its first), so that the next
+ * one is accepted; if none is idle, the next that becomes idle closes
+ * (read_request). So a full server always frees a slot for a newcomer as
+ * soon as some connection is idle: idle clients cannot lock it out, and a
+ * connection in the middle of a request is never closed for this. */
+static void evict_idle(grove_http_server *hs, conn *c) {
+  conn *oldest = NULL;
+  for (conn *o = hs->conns; o; o = o->next)
+    if (o != c && o->state == C_IDLE && (!oldest || o->idle_since < oldest->idle_since))
+      oldest = o;
+  if (oldest && grove_fd_cancel_wait(grove_socket_fd(oldest->st.sock)) > 0)
+    hs->stats.evicted++;
+  else
+    hs->evict_pending = true; /* none idle now: the next to become idle goes */
+}
+
 static void on_connection(grove_socket *sock, void *arg) {
   grove_http_server *hs = arg;
   hs->stats.connections++;
@@ -890,7 +921,10 @@ static void on_connection(grove_socket *sock, void *arg) {
   c->hs = hs;
   c->st.sock = sock;
   c->req.c = c;
+  c->idle_since = grove__now();
   conn_link(hs, c);
+  if (hs->own_pool && hs->nconns >= hs->cfg.max_connections)
+    evict_idle(hs, c);
   if (hs->cfg.tls) {
     if (grove_tls_wrap(hs->cfg.tls, sock, NULL, &c->tls) != 0 ||
         grove_tls_handshake(c->tls, hs->cfg.request_timeout) != 0) {

@@ -57,7 +57,11 @@ typedef struct grove_http_config {
   size_t max_requests;      /* requests per connection (then it closes): unlimited */
   grove_group *pool;        /* bounds concurrent connections (the caller's) or NULL */
   size_t max_connections;   /* or this bound, with a pool the server makes (per hub
-                               with grove_http_serve_hubs): unlimited; not with pool */
+                               with grove_http_serve_hubs): unlimited; not with pool.
+                               When all are in use, a new connection closes the one
+                               idle longest (between requests, or before its first
+                               byte; counted in evicted), as nginx reuses keep-alive
+                               connections: idle clients cannot lock a server out */
   grove_tls_ctx *tls;       /* a server context: HTTPS (and WSS); NULL: plain HTTP */
 } grove_http_config;
 
@@ -73,6 +77,7 @@ typedef struct grove_http_stats {
   uint64_t write_errors;      /* a response that could not be sent whole */
   uint64_t tls_failures;      /* TLS handshakes that failed */
   uint64_t upgrades;          /* connections handed to WebSockets */
+  uint64_t evicted;           /* idle connections closed to admit new ones (max_connections) */
 } grove_http_stats;
 
 /* ---- the server ------------------------------------------------------------------- */

@@ -390,6 +390,63 @@ static void test_pool_bounds(void) {
   grove_group_free(pool);
 }
 
+/* max_connections: clients that connect and send nothing, or idle between
+ * requests, cannot lock the server out - a newcomer closes the one idle
+ * longest; a connection in the middle of a request is never closed. */
+static void test_idle_eviction(void) {
+  int running = 0;
+  grove_http_config cfg = {.max_connections = 3, .keepalive_timeout = 60};
+  grove_http_server *srv = serve_on_free_port(slow_handler, &running, &cfg);
+  int port = grove_http_server_port(srv);
+  /* a keep-alive client, idle after its request */
+  http_client *kept = malloc(sizeof *kept), *idle = malloc(4 * sizeof *idle),
+              *c = malloc(sizeof *c);
+  http_resp *r = malloc(sizeof *r);
+  CHECK_EQ(client_connect(kept, port), 0);
+  CHECK_EQ(client_send(kept, "GET / HTTP/1.1\r\n\r\n"), 0);
+  CHECK_EQ(client_read(kept, r, 5), 0);
+  CHECK(r->keep_alive);
+  /* four that connect and never send a byte: the oldest idle go */
+  for (int i = 0; i < 4; i++) {
+    CHECK_EQ(client_connect(&idle[i], port), 0);
+    grove_sleep(0.02); /* accepted, one after the other */
+  }
+  /* a newcomer is answered at once, not after keepalive_timeout */
+  double t0 = test_now();
+  CHECK_EQ(client_connect(c, port), 0);
+  CHECK_EQ(client_send(c, "GET / HTTP/1.1\r\n\r\n"), 0);
+  CHECK_EQ(client_read(c, r, 5), 0);
+  CHECK_EQ(r->status, 200);
+  CHECK(test_now() - t0 < 2.0);
+  CHECK(client_closed(kept, 2)); /* the longest idle went first */
+  CHECK(client_closed(&idle[0], 2));
+  grove_http_stats st;
+  grove_http_server_stats(srv, &st);
+  CHECK(st.evicted >= 3);
+  client_close(c);
+  client_close(kept);
+  for (int i = 0; i < 4; i++)
+    client_close(&idle[i]);
+  /* one slow request in progress is never the one closed */
+  http_client *busy = malloc(sizeof *busy);
+  CHECK_EQ(client_connect(busy, port), 0);
+  CHECK_EQ(client_send(busy, "GET / HTTP/1.1\r\n\r\n"), 0); /* 0.2 s in the handler */
+  grove_sleep(0.05);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(client_connect(&idle[i], port), 0);
+  CHECK_EQ(client_read(busy, r, 5), 0);
+  CHECK_EQ(r->status, 200);
+  for (int i = 0; i < 3; i++)
+    client_close(&idle[i]);
+  client_close(busy);
+  free(busy);
+  free(kept);
+  free(idle);
+  free(c);
+  free(r);
+  grove_http_server_free(srv);
+}
+
 static void *stopper(void *arg) {
   grove_http_server *srv = arg;
   grove_sleep(0.05);
@@ -596,5 +653,5 @@ static void test_api_misuse(void) {
 TEST_MAIN(TEST(test_get_keepalive), TEST(test_http10), TEST(test_pipelining),
           TEST(test_chunked_body), TEST(test_streaming), TEST(test_unanswered_is_500),
           TEST(test_bad_requests), TEST(test_413_big_body), TEST(test_slowloris_408),
-          TEST(test_keepalive_timeout), TEST(test_pool_bounds), TEST(test_graceful_stop),
-          TEST(test_long_polling), TEST(test_fuzz), TEST(test_api_misuse))
+          TEST(test_keepalive_timeout), TEST(test_pool_bounds), TEST(test_idle_eviction),
+          TEST(test_graceful_stop), TEST(test_long_polling), TEST(test_fuzz), TEST(test_api_misuse))
