@@ -65,6 +65,7 @@ static struct {
   double interval; /* seconds between snapshots */
   double timeout;  /* for one snapshot (a call, and the connection before the first) */
   bool once;
+  bool open; /* --open: connect to a non-loopback node without CURVE */
   int width; /* --once: the frame's width */
   char server_key[41], public_key[41], secret_key[41];
 } opt = {.interval = 1.0, .timeout = 5.0, .width = 100};
@@ -1178,6 +1179,8 @@ static void usage(FILE *f) {
              "  --curve-server-key K   a CURVE node: its public key (Z85, or @FILE)\n"
              "  --curve-public K       and this program's keypair (Z85, or @FILE): a key in\n"
              "  --curve-secret K       the node's introspect_keys, or the node's own pair\n"
+             "  --open                 a node on a non-loopback address without CURVE:\n"
+             "                         connect anyway (refused otherwise: GROVE_EINSECURE)\n"
              "  -h, --help             this text\n");
 }
 
@@ -1227,6 +1230,8 @@ static int parse_args(int argc, char **argv) {
       exit(0);
     } else if (strcmp(a, "--once") == 0) {
       opt.once = true;
+    } else if (strcmp(a, "--open") == 0) {
+      opt.open = true;
     } else if (strcmp(a, "--interval") == 0 && has_val) {
       if (!parse_seconds(argv[++i], &opt.interval, 0)) {
         fprintf(stderr, "grove-top: --interval: seconds, 0 to 86400\n");
@@ -1293,7 +1298,7 @@ static int parse_args(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (parse_args(argc, argv) != 0)
     return 2;
-  grove_node_opts nopts = {0};
+  grove_node_opts nopts = {.allow_open = opt.open};
   if (opt.server_key[0]) {
     nopts.curve_public = opt.public_key;
     nopts.curve_secret = opt.secret_key;

@@ -67,7 +67,15 @@ typedef struct worker {
   grove_subprocess *proc; /* the running process, owned by the worker actor */
   int pid;                /* 0 while not running */
   int starts;
+  int host; /* index in the cluster's hosts, -1 without */
 } worker;
+
+/* A host, copied from the opts. */
+typedef struct host {
+  char *address;
+  char **command; /* NULL: run here */
+  bool shell;
+} host;
 
 struct grove_cluster {
   grove_hub *hub;
@@ -75,6 +83,10 @@ struct grove_cluster {
   char **argv;
   worker *w;
   int n;
+  host *hosts; /* opts.hosts, copied (opts' pointers are cleared) */
+  int nhosts;
+  char **env_pass; /* "NAME=value", resolved at the start */
+  char *keyfile;
   grove_ref sup;
   grove_greenlet *sup_watch; /* waits for the supervisor's end */
   grove_event *done;
@@ -124,6 +136,8 @@ typedef struct worker_actor {
   worker *w;
   watch *watch;
   grove_greenlet *watcher;
+  uint8_t monitoring; /* its node (hosts: node down is a death) */
+  uint8_t seen_up;    /* this process's node came up */
 } worker_actor;
 
 #define TAG_EXITED "grove.cluster.exited"
@@ -156,43 +170,149 @@ static int free_tcp_port(void) {
   return port;
 }
 
-/* The worker's environment: ours without any GROVE_NODE_ or GROVE_CLUSTER_
- * variable, then its own. *vpeers is heap memory the caller frees. */
-static const char **worker_env(grove_cluster *c, worker *w, char bufs[5][400], char **vpeers) {
+/* A growing vector of heap strings. */
+typedef struct strv {
+  char **v;
+  size_t n, cap;
+} strv;
+
+static int strv_add(strv *s, char *str) {
+  if (!str)
+    return GROVE_ENOMEM;
+  if (s->n + 2 > s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    char **v = realloc(s->v, cap * sizeof *v);
+    if (!v) {
+      free(str);
+      return GROVE_ENOMEM;
+    }
+    s->v = v;
+    s->cap = cap;
+  }
+  s->v[s->n++] = str;
+  s->v[s->n] = NULL;
+  return 0;
+}
+
+static int strv_addf(strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int strv_addf(strv *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *str = NULL;
+  int len = vasprintf(&str, fmt, ap);
+  va_end(ap);
+  return strv_add(s, len < 0 ? NULL : str);
+}
+
+static void strv_free(strv *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->v[i]);
+  free(s->v);
+  s->v = NULL;
+  s->n = s->cap = 0;
+}
+
+/* A word for a shell: single-quoted, each ' as '\''. */
+static char *shell_quote(const char *w) {
+  size_t len = 3;
+  for (const char *p = w; *p; p++)
+    len += *p == '\'' ? 4 : 1;
+  char *q = malloc(len), *o = q;
+  if (!q)
+    return NULL;
+  *o++ = '\'';
+  for (const char *p = w; *p; p++) {
+    if (*p == '\'') {
+      memcpy(o, "'\\''", 4);
+      o += 4;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o++ = '\'';
+  *o = 0;
+  return q;
+}
+
+/* The cluster's variables for worker w ("NAME=value"): what
+ * grove_cluster_join reads. `remote`: started through a host's command,
+ * where the parent's pid means nothing. */
+static int worker_vars(grove_cluster *c, worker *w, int remote, strv *vars) {
   grove__node *n = grove__node_current();
-  size_t nenv = 0;
-  while (environ[nenv])
-    nenv++;
-  const char **env = calloc(nenv + 7, sizeof *env);
+  if (!n)
+    return GROVE_ENOENT;
+  int rc = strv_addf(vars, "GROVE_NODE_NAME=%s", w->name);
+  if (!rc)
+    rc = strv_addf(vars, "GROVE_NODE_ENDPOINT=%s", w->endpoint);
+  if (!rc)
+    rc = strv_addf(vars, "GROVE_CLUSTER_COORDINATOR=%s=%s", n->name, grove__node_advertised(n));
+  if (!rc)
+    rc = strv_addf(vars, "GROVE_CLUSTER_INDEX=%d", w->index);
+  if (!rc && !remote)
+    rc = strv_addf(vars, "GROVE_CLUSTER_PARENT=%ld", (long)getpid());
+  /* The workers before this one: it connects to them. */
   size_t plen = 32;
   for (int i = 0; i < w->index; i++)
     plen += strlen(c->w[i].name) + strlen(c->w[i].endpoint) + 2;
-  *vpeers = malloc(plen);
-  if (!env || !*vpeers || !n) {
-    free(env);
-    free(*vpeers);
-    *vpeers = NULL;
-    return NULL;
+  char *peers = rc ? NULL : malloc(plen), *p = peers;
+  if (!rc && peers) {
+    p += sprintf(p, "GROVE_CLUSTER_PEERS=");
+    for (int i = 0; i < w->index; i++)
+      p += sprintf(p, "%s%s=%s", i ? ";" : "", c->w[i].name, c->w[i].endpoint);
   }
+  if (!rc)
+    rc = strv_add(vars, peers);
+  if (!rc && c->keyfile)
+    rc = strv_addf(vars, "GROVE_NODE_KEYFILE=%s", c->keyfile);
+  if (!rc && c->opts.allow_open)
+    rc = strv_addf(vars, "GROVE_NODE_ALLOW_OPEN=1");
+  return rc;
+}
+
+/* The worker's environment: ours without any GROVE_NODE_ or GROVE_CLUSTER_
+ * variable, then vars (borrowed: the array is the caller's to free). */
+static const char **worker_env(const strv *vars) {
+  size_t nenv = 0;
+  while (environ[nenv])
+    nenv++;
+  const char **env = calloc(nenv + vars->n + 1, sizeof *env);
+  if (!env)
+    return NULL;
   size_t k = 0;
   for (size_t i = 0; i < nenv; i++)
     if (strncmp(environ[i], "GROVE_NODE_", 11) && strncmp(environ[i], "GROVE_CLUSTER_", 14))
       env[k++] = environ[i];
-  snprintf(bufs[0], 400, "GROVE_NODE_NAME=%s", w->name);
-  snprintf(bufs[1], 400, "GROVE_NODE_ENDPOINT=%s", w->endpoint);
-  snprintf(bufs[2], 400, "GROVE_CLUSTER_COORDINATOR=%s=%s", n->name, n->endpoint);
-  snprintf(bufs[3], 400, "GROVE_CLUSTER_INDEX=%d", w->index);
-  snprintf(bufs[4], 400, "GROVE_CLUSTER_PARENT=%ld", (long)getpid());
-  /* The workers before this one: it connects to them. */
-  char *p = *vpeers;
-  p += sprintf(p, "GROVE_CLUSTER_PEERS=");
-  for (int i = 0; i < w->index; i++)
-    p += sprintf(p, "%s%s=%s", i ? ";" : "", c->w[i].name, c->w[i].endpoint);
-  for (int i = 0; i < 5; i++)
-    env[k++] = bufs[i];
-  env[k++] = *vpeers;
+  for (size_t i = 0; i < vars->n; i++)
+    env[k++] = vars->v[i];
   env[k] = NULL;
   return env;
+}
+
+/* The command for a worker on a host reached through its command: the
+ * prefix, `env`, the variables, then the worker's argv - each word after
+ * the prefix quoted when the prefix hands it to a shell. */
+static int host_argv(grove_cluster *c, const host *h, const strv *vars, strv *out) {
+  int rc = 0;
+  for (char **a = h->command; !rc && *a; a++)
+    rc = strv_add(out, strdup(*a));
+  strv rest = {0};
+  if (!rc)
+    rc = strv_add(&rest, strdup("env"));
+  for (size_t i = 0; !rc && i < vars->n; i++)
+    rc = strv_add(&rest, strdup(vars->v[i]));
+  for (char **e = c->env_pass; !rc && e && *e; e++)
+    rc = strv_add(&rest, strdup(*e));
+  for (char **a = c->argv; !rc && *a; a++)
+    rc = strv_add(&rest, strdup(*a));
+  for (size_t i = 0; !rc && i < rest.n; i++)
+    rc = strv_add(out, h->shell ? shell_quote(rest.v[i]) : strdup(rest.v[i]));
+  strv_free(&rest);
+  return rc;
+}
+
+static void set_endpoint(grove_cluster *c, worker *w) {
+  snprintf(w->endpoint, sizeof w->endpoint, "tcp://%s:%d", c->hosts[w->host].address,
+           c->opts.port + w->index);
 }
 
 static int worker_init(grove_actor *self, void *arg) {
@@ -203,28 +323,47 @@ static int worker_init(grove_actor *self, void *arg) {
   grove__actor_set_quiet(grove_actor_ref(self)); /* the cluster says it in its own words */
   if (w->starts++ > 0 && !c->opts.quiet)
     cluster_log(GROVE_LOG_INFO, w->name, "cluster: restarting worker %s", w->name);
-  char bufs[5][400];
-  char *vpeers;
-  const char **env = worker_env(c, w, bufs, &vpeers);
-  if (!env)
-    return GROVE_ENOMEM;
-  grove_subprocess_opts o = {.argv = (const char *const *)c->argv,
+  const host *h = w->host >= 0 ? &c->hosts[w->host] : NULL;
+  const int remote = h && h->command;
+  strv vars = {0}, argv = {0};
+  int rc = worker_vars(c, w, remote, &vars);
+  if (!rc && remote)
+    rc = host_argv(c, h, &vars, &argv);
+  const char **env = rc ? NULL : worker_env(&vars);
+  if (!env) {
+    strv_free(&vars);
+    strv_free(&argv);
+    return rc ? rc : GROVE_ENOMEM;
+  }
+  if (h && !c->opts.quiet && w->starts > 1)
+    cluster_log(GROVE_LOG_INFO, w->name, "cluster: %s goes to %s (%s)", w->name, h->address,
+                w->endpoint);
+  /* Node down is a death for a worker on a host: it may be unreachable
+   * with its process alive (or its remote shell's client). */
+  if (h && grove__monitor_node_as(w->name, grove_actor_ref(self)) == 0)
+    a->monitoring = 1;
+  grove_subprocess_opts o = {.argv = remote ? (const char *const *)argv.v
+                                            : (const char *const *)c->argv,
                              .env = env,
                              .stdin_mode = GROVE_STDIO_INHERIT,
                              .stdout_mode = GROVE_STDIO_INHERIT,
                              .stderr_mode = GROVE_STDIO_INHERIT,
                              .die_with_parent = 1};
-  int rc = grove_subprocess_spawn(&o, &w->proc);
+  rc = grove_subprocess_spawn(&o, &w->proc);
   if (rc == GROVE_ENOSYS) { /* no pidfd (Linux < 5.3): the worker sets it itself, in join */
     o.die_with_parent = 0;
     rc = grove_subprocess_spawn(&o, &w->proc);
   }
-  free(vpeers);
+  strv_free(&vars);
+  strv_free(&argv);
   free(env);
   if (rc) {
     if (!c->opts.quiet)
       cluster_log(GROVE_LOG_ERROR, w->name, "cluster: cannot start %s: %s", w->name,
                   grove_strerror(rc));
+    if (a->monitoring)
+      grove__demonitor_node_as(w->name, grove_actor_ref(self));
+    a->monitoring = 0;
     return rc;
   }
   w->pid = grove_subprocess_pid(w->proc);
@@ -244,6 +383,9 @@ static int worker_init(grove_actor *self, void *arg) {
     grove_subprocess_free(w->proc);
     w->proc = NULL;
     w->pid = 0;
+    if (a->monitoring)
+      grove__demonitor_node_as(w->name, grove_actor_ref(self));
+    a->monitoring = 0;
     return GROVE_ENOMEM;
   }
   return 0;
@@ -252,6 +394,36 @@ static int worker_init(grove_actor *self, void *arg) {
 static int worker_receive(grove_actor *self, grove_msg *msg) {
   worker_actor *a = (worker_actor *)self;
   worker *w = a->w;
+  grove_cluster *c = w->c;
+  const char *s;
+  size_t len;
+  if ((grove_msg_is(msg, GROVE_TAG_NODEUP) || grove_msg_is(msg, GROVE_TAG_NODEDOWN)) &&
+      grove_msg_str(msg, 0, &s, &len) == 0 && len == strlen(w->name) &&
+      memcmp(s, w->name, len) == 0) {
+    if (grove_msg_is(msg, GROVE_TAG_NODEUP)) {
+      a->seen_up = 1;
+      return 0;
+    }
+    if (!a->seen_up || c->stopping)
+      return 0; /* not this process's node (yet), or we stop it */
+    /* Unreachable: its process may live on (a partition; ssh's client
+     * waits for a dead connection). Kill what we hold of it - a remote
+     * worker that lives on exits by itself once it sees us down - and
+     * start it again, here or on the next host. */
+    c->restarts++;
+    int from = w->host;
+    if (c->opts.failover == GROVE_CLUSTER_NEXT_HOST && c->nhosts > 1) {
+      w->host = (w->host + 1) % c->nhosts;
+      set_endpoint(c, w);
+    }
+    if (!c->opts.quiet)
+      cluster_log(GROVE_LOG_WARN, w->name,
+                  "cluster: worker %s on %s is unreachable (node down): restarting it on %s",
+                  w->name, c->hosts[from].address, c->hosts[w->host].address);
+    if (w->proc)
+      grove_subprocess_kill(w->proc, SIGKILL);
+    return GROVE_EFAILED;
+  }
   if (!grove_msg_is(msg, TAG_EXITED))
     return 0;
   int64_t code = 0;
@@ -270,6 +442,8 @@ static void worker_terminate(grove_actor *self, int reason) {
   worker_actor *a = (worker_actor *)self;
   worker *w = a->w;
   grove_cluster *c = w->c;
+  if (a->monitoring)
+    grove__demonitor_node_as(w->name, grove_actor_ref(self));
   if (a->watch) {
     a->watch->detached = 1; /* the watcher tells nobody */
     watch_release(a->watch);
@@ -309,6 +483,8 @@ static const grove_actor_class worker_class = {.name = "grove.cluster.worker",
 
 /* ---- the cluster ------------------------------------------------------------------------- */
 
+static void cluster_free_parts(grove_cluster *c);
+
 static void *watch_supervisor(void *arg) {
   grove_cluster *c = arg;
   int reason = 0;
@@ -341,6 +517,69 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
   c->hub = n->hub;
   c->opts = *opts;
   c->opts.await_names = NULL; /* read during the start only */
+  c->opts.hosts = NULL;       /* copied below */
+  c->opts.env_pass = NULL;
+  c->opts.keyfile = NULL;
+  if (c->opts.port <= 0)
+    c->opts.port = 7800;
+  int rc = 0;
+  if (opts->nhosts < 0 || (opts->nhosts > 0 && !opts->hosts) || opts->port < 0 ||
+      c->opts.port + opts->workers > 65535 ||
+      (opts->failover != GROVE_CLUSTER_SAME_HOST && opts->failover != GROVE_CLUSTER_NEXT_HOST)) {
+    free(c);
+    return GROVE_EINVAL;
+  }
+  if (opts->nhosts > 0 && !(c->hosts = calloc((size_t)opts->nhosts, sizeof *c->hosts))) {
+    free(c);
+    return GROVE_ENOMEM;
+  }
+  c->nhosts = opts->nhosts;
+  for (int i = 0; i < c->nhosts && !rc; i++) {
+    const grove_cluster_host *hs = &opts->hosts[i];
+    if (!hs->address || !*hs->address || strlen(hs->address) > 200 ||
+        (hs->command && !hs->command[0])) {
+      rc = GROVE_EINVAL;
+      break;
+    }
+    c->hosts[i].shell = hs->shell;
+    if (!(c->hosts[i].address = strdup(hs->address)))
+      rc = GROVE_ENOMEM;
+    size_t k = 0;
+    while (hs->command && hs->command[k])
+      k++;
+    if (!rc && k && !(c->hosts[i].command = calloc(k + 1, sizeof(char *))))
+      rc = GROVE_ENOMEM;
+    for (size_t j = 0; !rc && j < k; j++)
+      if (!(c->hosts[i].command[j] = strdup(hs->command[j])))
+        rc = GROVE_ENOMEM;
+  }
+  if (!rc && opts->keyfile && !(c->keyfile = strdup(opts->keyfile)))
+    rc = GROVE_ENOMEM;
+  if (!rc && opts->env_pass) {
+    strv ev = {0};
+    for (const char *const *e = opts->env_pass; !rc && *e; e++) {
+      if (!**e || **e == '=') {
+        rc = GROVE_EINVAL;
+      } else if (strchr(*e, '=')) {
+        rc = strv_add(&ev, strdup(*e));
+      } else {
+        const char *v = getenv(*e);
+        if (v)
+          rc = strv_addf(&ev, "%s=%s", *e, v);
+      }
+    }
+    c->env_pass = ev.v; /* freed with the cluster, also on failure */
+    if (!rc && !c->env_pass)
+      c->env_pass = calloc(1, sizeof(char *));
+    if (!rc && !c->env_pass)
+      rc = GROVE_ENOMEM;
+  }
+  if (rc) {
+    c->stopping = 1;
+    cluster_free_parts(c);
+    free(c);
+    return rc;
+  }
   if (c->opts.intensity <= 0)
     c->opts.intensity = 3;
   if (c->opts.period <= 0 || isnan(c->opts.period))
@@ -357,7 +596,6 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
   c->w = calloc((size_t)c->n, sizeof *c->w);
   c->done = grove_event_new();
   grove_child_spec *specs = calloc((size_t)c->n, sizeof *specs);
-  int rc = 0;
   if (!c->argv || !c->w || !c->done || !specs) {
     rc = GROVE_ENOMEM;
     goto fail;
@@ -376,7 +614,10 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
       rc = GROVE_ENAMETOOLONG;
       goto fail;
     }
-    if (base && strncmp(base, "tcp://", 6) == 0) {
+    w->host = c->nhosts > 0 ? i % c->nhosts : -1;
+    if (w->host >= 0) {
+      set_endpoint(c, w);
+    } else if (base && strncmp(base, "tcp://", 6) == 0) {
       int port = free_tcp_port();
       if (port < 0) {
         rc = GROVE_EADDRINUSE;
@@ -389,6 +630,11 @@ int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out) {
       snprintf(w->endpoint, sizeof w->endpoint, "ipc:///tmp/grove-%d-%s-%d", (int)getpid(), prefix,
                i);
     }
+    /* The rule of transport/security.c, for every worker's endpoint,
+     * before anything is started. */
+    if ((rc = grove__open_check("launch a worker on", w->endpoint, n->curve, c->opts.allow_open)) !=
+        0)
+      goto fail;
     /* Each worker bounds its own stop (SIGTERM, grace, SIGKILL, reap): the
      * supervisor waits for it. */
     specs[i] = (grove_child_spec){
@@ -461,6 +707,14 @@ int grove_cluster_worker_pid(const grove_cluster *c, int i) {
 
 int grove_cluster_restarts(const grove_cluster *c) { return c ? c->restarts : GROVE_EINVAL; }
 
+const char *grove_cluster_worker_endpoint(const grove_cluster *c, int i) {
+  return c && i >= 0 && i < c->n ? c->w[i].endpoint : NULL;
+}
+
+int grove_cluster_worker_host(const grove_cluster *c, int i) {
+  return c && i >= 0 && i < c->n ? c->w[i].host : GROVE_EINVAL;
+}
+
 int grove_cluster_kill_worker(grove_cluster *c, int i, int signum) {
   if (!c || i < 0 || i >= c->n)
     return GROVE_EINVAL;
@@ -498,6 +752,23 @@ int grove_cluster_stop(grove_cluster *c, double timeout) {
   return c->escalated ? GROVE_ETIMEDOUT : 0;
 }
 
+static void cluster_free_parts(grove_cluster *c) {
+  for (int i = 0; c->hosts && i < c->nhosts; i++) {
+    free(c->hosts[i].address);
+    for (char **a = c->hosts[i].command; a && *a; a++)
+      free(*a);
+    free(c->hosts[i].command);
+  }
+  free(c->hosts);
+  c->hosts = NULL;
+  for (char **e = c->env_pass; e && *e; e++)
+    free(*e);
+  free(c->env_pass);
+  c->env_pass = NULL;
+  free(c->keyfile);
+  c->keyfile = NULL;
+}
+
 void grove_cluster_free(grove_cluster *c) {
   if (!c)
     return;
@@ -505,6 +776,7 @@ void grove_cluster_free(grove_cluster *c) {
     grove_cluster_stop(c, 1);
   if (c->done)
     grove_event_free(c->done);
+  cluster_free_parts(c);
   if (c->argv)
     for (char **a = c->argv; *a; a++)
       free(*a);
@@ -599,10 +871,18 @@ int grove_cluster_join(const grove_node_opts *opts) {
   int rc = die_with_parent();
   if (rc)
     return rc;
+  /* What the launcher says of security (opts.keyfile, opts.allow_open),
+   * unless the program gave keys itself. */
+  grove_node_opts o = opts ? *opts : (grove_node_opts){0};
+  const char *kf = getenv("GROVE_NODE_KEYFILE"), *open_ok = getenv("GROVE_NODE_ALLOW_OPEN");
+  if (kf && *kf && !o.curve_public && !o.curve_secret && !o.curve_keyfile)
+    o.curve_keyfile = kf;
+  if (open_ok && strcmp(open_ok, "1") == 0)
+    o.allow_open = true;
   cluster_member *me = calloc(1, sizeof *me);
   if (!me)
     return GROVE_ENOMEM;
-  rc = grove_node_start(name, ep, opts);
+  rc = grove_node_start(name, ep, &o);
   if (rc) {
     free(me);
     return rc;

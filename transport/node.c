@@ -133,14 +133,32 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
   grove_hub *hub = grove__hub();
   if (!hub)
     return GROVE_ENOMEM;
+  /* Keys from a file, then the rule (transport/security.c): no network
+   * without CURVE unless allowed - both before anything is opened. */
+  grove_node_opts o = opts ? *opts : (grove_node_opts){0};
+  char kpub[41], ksec[41];
+  int rc;
+  if (o.curve_keyfile && !o.curve_public && !o.curve_secret) {
+    if ((rc = grove_curve_keyfile_load(o.curve_keyfile, kpub, ksec)) != 0)
+      return rc;
+    o.curve_public = kpub;
+    o.curve_secret = ksec;
+    if (!o.curve_server_key)
+      o.curve_server_key = kpub;
+  }
+  opts = &o;
+  const int curve = o.curve_public && o.curve_secret;
   grove__node *n = calloc(1, sizeof *n);
   if (!n)
     return GROVE_ENOMEM;
   n->hub = hub;
   snprintf(n->name, sizeof n->name, "%s", name);
   n->id = grove_node_id(name);
-  if (opts)
-    n->opts = *opts;
+  n->opts = o;
+  /* Those point into the caller's memory or our stack: the node keeps
+   * its own copies (n->curve_*), and nothing reads them later. */
+  n->opts.curve_public = n->opts.curve_secret = n->opts.curve_server_key = NULL;
+  n->opts.curve_keyfile = NULL;
   if (n->opts.heartbeat_interval <= 0 || isnan(n->opts.heartbeat_interval))
     n->opts.heartbeat_interval = 0.5;
   if (n->opts.heartbeat_timeout <= 0 || isnan(n->opts.heartbeat_timeout))
@@ -164,8 +182,22 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
    * on both sides is assumed: docs/transport.md). */
   n->batch_max =
       n->opts.max_message / 2 < GROVE__BATCH_MAX ? n->opts.max_message / 2 : GROVE__BATCH_MAX;
-  int rc = grove__members_init(n, opts); /* seeds, advertise: checked before anything opens */
+  rc = grove__members_init(n, opts); /* seeds, advertise: checked before anything opens */
   if (rc) {
+    free(n);
+    return rc;
+  }
+  /* Then the rule (well-formed endpoints only: a bad one is EINVAL). */
+  rc = grove__open_check("bind", endpoint, curve, o.allow_open);
+  if (!rc)
+    rc = grove__open_check("advertise", o.advertise, curve, o.allow_open);
+  for (const char *const *sd = o.seeds; !rc && sd && *sd; sd++) {
+    const char *at = strchr(*sd, '@'), *scheme = strstr(*sd, "://");
+    rc = grove__open_check("join through", at && (!scheme || at < scheme) ? at + 1 : *sd, curve,
+                           o.allow_open);
+  }
+  if (rc) {
+    grove__members_stop(n);
     free(n);
     return rc;
   }
@@ -188,7 +220,6 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     goto fail;
   }
   zmq_ctx_set(n->zctx, ZMQ_BLOCKY, 0);
-  const int curve = opts && opts->curve_public && opts->curve_secret;
   /* The ZAP handler: for curve_allowed, and for the introspection service,
    * which must know each connection's key (zap.c). */
   if (curve && (opts->curve_allowed || opts->introspect) &&
@@ -224,6 +255,7 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
       goto fail;
     snprintf(n->curve_public, sizeof n->curve_public, "%s", opts->curve_public);
     snprintf(n->curve_secret, sizeof n->curve_secret, "%s", opts->curve_secret);
+    explicit_bzero(ksec, sizeof ksec); /* a key file's: the node has its copy */
     if (opts->curve_server_key)
       snprintf(n->curve_server_key, sizeof n->curve_server_key, "%s", opts->curve_server_key);
     n->curve = 1;

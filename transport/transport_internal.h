@@ -360,6 +360,12 @@ int grove__zdial(grove__node *n, const char *endpoint, const char *curve_key,
 /* members.c: membership (docs/transport.md, "Clusters beyond one machine") */
 /* Before anything else: copy and check the options (GROVE_EINVAL for a
  * bad seed or advertise), allocate. */
+/* transport/security.c: whether an endpoint is loopback (tcp to 127/8,
+ * ::1, localhost; ipc, inproc), and the rule - what ("bind", "connect
+ * to", ...) may touch a network only with CURVE or allow_open: 0, or
+ * GROVE_EINSECURE with an error line. */
+int grove__endpoint_is_loopback(const char *endpoint);
+int grove__open_check(const char *what, const char *endpoint, int curve, int allow_open);
 int grove__members_init(grove__node *n, const grove_node_opts *opts);
 /* Once the node runs: dial the seeds. */
 void grove__members_start(grove__node *n);

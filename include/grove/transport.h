@@ -19,8 +19,10 @@
  * name), it is up again; refs to its old actors stay dead.
  *
  * Security: without CURVE keys anybody who can reach the endpoint can send
- * to every actor. Bind to loopback or ipc://, or set curve keys: a node
- * bound to tcp://0.0.0.0 without CURVE is open to the whole network.
+ * to every actor. So a node on an address that is not loopback starts
+ * only with CURVE keys (curve_public/curve_secret or curve_keyfile) or with
+ * allow_open set; otherwise GROVE_EINSECURE (docs/transport.md, "Security
+ * across machines"). Loopback and ipc:// stay open by default.
  */
 #ifndef GROVE_TRANSPORT_H
 #define GROVE_TRANSPORT_H
@@ -86,6 +88,17 @@ typedef struct grove_node_opts {
   /* Seconds a member that is down, or learnt and never reached, stays
    * listed while this node tries to reach it (0: 30); seeds stay always. */
   double member_forget;
+  /* CURVE keys from a key file (grove_curve_keyfile_load: czmq's zcert
+   * secret certificate), when curve_public and curve_secret are NULL. With
+   * it, curve_server_key defaults to the public key loaded (a cluster
+   * sharing one keypair). Read by grove_node_start only. */
+  const char *curve_keyfile;
+  /* Security across machines: a node that would bind, advertise, seed or
+   * connect to an address that is not loopback (tcp:// other than
+   * 127.0.0.0/8, ::1 and "localhost"; ipc:// and inproc:// are loopback)
+   * without CURVE is refused (GROVE_EINSECURE, and an error line saying
+   * why), unless this is set: the user says it may run open. */
+  bool allow_open;
   /* Observability (grove/observe.h, docs/observability.md), off by
    * default. introspect: register the introspection service
    * ("grove.introspect") at start, as grove_introspect_start does. On a
@@ -310,9 +323,52 @@ int grove_node_stats_get(grove_node_stats *out);
 /* A new CURVE keypair, Z85 text (40 characters + NUL each). */
 int grove_curve_keypair(char public_z85[41], char secret_z85[41]);
 
+/* Read a CURVE keypair from a key file: czmq's zcert secret certificate
+ * (docs/transport.md, "Key files"), whose lines that matter are
+ *     public-key = "<40 Z85 characters>"
+ *     secret-key = "<40 Z85 characters>"
+ * ('#' comments and other lines ignored; the public key may be left out, it
+ * is derived from the secret). Returns 0 and both keys; GROVE_ENOENT (no
+ * such file), GROVE_EPERM (not readable), GROVE_EINVAL (not a regular file
+ * of at most 64 KiB, no secret key, a key not 40 Z85 characters, a public
+ * key that is not the secret's), each with an error line naming the file
+ * and the reason. A file readable by group or others loads with a warning.
+ * Never blocks on the hub (one small read). */
+int grove_curve_keyfile_load(const char *path, char public_z85[41], char secret_z85[41]);
+/* Write a keypair as such a file (mode 0600, replaced if it exists).
+ * 0, GROVE_EINVAL (keys not Z85 or not a pair), GROVE_ENOENT, GROVE_EPERM,
+ * another negated errno. */
+int grove_curve_keyfile_save(const char *path, const char *public_z85, const char *secret_z85);
+
 /* ---- clusters: worker processes under a supervisor ---------------------------------- */
 
 typedef struct grove_cluster grove_cluster;
+
+/* A machine workers run on (grove_cluster_opts.hosts; docs/transport.md,
+ * "Workers on other hosts"). */
+typedef struct grove_cluster_host {
+  /* The host's own address, which its workers bind (tcp://<address>:<port>):
+   * "198.51.100.7", "[2001:db8::7]", or a name that resolves there. */
+  const char *address;
+  /* The argv prefix that runs a program there, NULL-terminated: {"ssh",
+   * "-o", "BatchMode=yes", "user@host", NULL} in production, {"ip",
+   * "netns", "exec", "ns1", NULL} in the tests. The worker's command is the
+   * prefix, then `env NAME=value ...` (the cluster's variables and
+   * env_pass), then the worker's argv. NULL: started here, as today
+   * (bound to address all the same). */
+  const char *const *command;
+  /* The prefix hands the rest to a shell (ssh does: it joins its arguments
+   * into one command line): each word after the prefix is single-quoted. */
+  bool shell;
+} grove_cluster_host;
+
+/* Where a worker on a host that became unreachable (its node down by the
+ * heartbeat timeout, its process not known to have ended) is started
+ * again. A worker whose process ended is always restarted on its host. */
+typedef enum grove_cluster_failover {
+  GROVE_CLUSTER_SAME_HOST = 0, /* on its host again (it comes back when the host does) */
+  GROVE_CLUSTER_NEXT_HOST = 1  /* on the next host of the list (its endpoint changes) */
+} grove_cluster_failover;
 
 typedef struct grove_cluster_opts {
   const char *const *argv; /* the worker program (argv[0] searched in PATH) and its arguments */
@@ -332,17 +388,48 @@ typedef struct grove_cluster_opts {
    * worker (within ready_timeout), so the caller can call them at once.
    * Read during grove_cluster_start only. NULL: wait for the nodes only. */
   const char *const *await_names;
+  /* ---- workers on other hosts (all zero: every worker here, as above) ---- */
+  /* nhosts hosts: worker i runs on hosts[i % nhosts] and binds
+   * tcp://<its address>:<port + i> (endpoint_base is not used). Copied. */
+  const grove_cluster_host *hosts;
+  int nhosts;
+  int port; /* the first worker's port on its host (0: 7800) */
+  /* NULL-terminated: more variables for the workers started through a
+   * host's command, each "NAME" (its value here, at grove_cluster_start;
+   * skipped if unset) or "NAME=value". A local worker gets this process's
+   * whole environment, as above; a remote shell passes none of it, so a
+   * worker there sees its own login environment, the GROVE_ variables and
+   * these. Copied. */
+  const char *const *env_pass;
+  grove_cluster_failover failover; /* see above (0: GROVE_CLUSTER_SAME_HOST) */
+  /* The CURVE key file's path as the workers see it (on their hosts),
+   * passed as GROVE_NODE_KEYFILE: grove_cluster_join loads it when its
+   * opts have no keys. NULL: the workers' programs give their keys. */
+  const char *keyfile;
+  /* Workers on addresses that are not loopback may run without CURVE
+   * (GROVE_NODE_ALLOW_OPEN=1 for grove_cluster_join). Without it and
+   * without CURVE on the coordinator's node, grove_cluster_start refuses
+   * such a cluster: GROVE_EINSECURE. */
+  bool allow_open;
 } grove_cluster_opts;
 
 /* Launch the workers (this thread's node must be started: it is the
  * coordinator), each with the environment variables GROVE_NODE_NAME,
  * GROVE_NODE_ENDPOINT, GROVE_CLUSTER_COORDINATOR ("name=endpoint"),
- * GROVE_CLUSTER_PEERS and GROVE_CLUSTER_INDEX, and wait until every one
+ * GROVE_CLUSTER_PEERS and GROVE_CLUSTER_INDEX (and GROVE_NODE_KEYFILE,
+ * GROVE_NODE_ALLOW_OPEN when opts say so), and wait until every one
  * is up. The workers are the children of a supervisor (grove/supervisor.h),
  * one actor per process: a worker that exits or is killed is restarted (with
  * the same name and endpoint) per the strategy, within the intensity limit;
  * past it, every worker is stopped and grove_cluster_wait returns
- * GROVE_EFAILED. Blocks (a supervisor start and the readiness wait). */
+ * GROVE_EFAILED. With hosts, a worker whose node goes down (unreachable:
+ * the heartbeat timeout) is a death too: its local process (the remote
+ * shell's client, or the worker) is SIGKILLed and it is restarted, on its
+ * host or the next one (failover). Blocks (a supervisor start and the
+ * readiness wait). GROVE_EINVAL (bad opts: no argv, workers out of 1..1024,
+ * a host without address), GROVE_ENOENT (no node), GROVE_EINSECURE (a
+ * worker endpoint that is not loopback, no CURVE on this node and not
+ * allow_open), or what a worker's start returned. */
 int grove_cluster_start(const grove_cluster_opts *opts, grove_cluster **out);
 /* Wait until `name` is registered on every worker (restarted ones
  * included: each worker's current process). 0, GROVE_ETIMEDOUT, GROVE_EINVAL. */
@@ -350,9 +437,16 @@ int grove_cluster_wait_name(grove_cluster *c, const char *name, double timeout);
 int grove_cluster_size(const grove_cluster *c);
 const char *grove_cluster_worker_name(const grove_cluster *c, int i);
 int grove_cluster_worker_pid(const grove_cluster *c, int i); /* 0 while restarting */
+/* Worker i's endpoint now (it changes when failover moves it), NULL if no
+ * such worker; and the index of its host in opts.hosts (-1 without hosts,
+ * GROVE_EINVAL). */
+const char *grove_cluster_worker_endpoint(const grove_cluster *c, int i);
+int grove_cluster_worker_host(const grove_cluster *c, int i);
 /* Worker deaths so far: each a restart, or the one past the intensity. */
 int grove_cluster_restarts(const grove_cluster *c);
-/* Send a signal to worker i (tests and demos: SIGKILL it). */
+/* Send a signal to worker i (tests and demos: SIGKILL it): to its local
+ * process - through a host's command, that is the command's process (the
+ * worker itself under `ip netns exec`, the ssh client under ssh). */
 int grove_cluster_kill_worker(grove_cluster *c, int i, int signum);
 /* Block until the cluster fails (GROVE_EFAILED: intensity exceeded) or is
  * stopped (0). */
@@ -393,7 +487,10 @@ int grove_cluster_map(grove_cluster *c, const char *name, grove_msg **jobs, size
                       grove_msg **results, const grove_cluster_map_opts *opts, double timeout);
 
 /* In a worker: start the node from the environment the launcher set and
- * connect to the coordinator (and to the lower-numbered workers).
+ * connect to the coordinator (and to the lower-numbered workers). opts may
+ * be NULL; when it has no CURVE keys, GROVE_NODE_KEYFILE (opts.keyfile of
+ * the launcher) is loaded as its curve_keyfile, and GROVE_NODE_ALLOW_OPEN=1
+ * sets allow_open.
  * Returns 0, GROVE_ENOENT when not started by a cluster, GROVE_EHOSTUNREACH
  * when the coordinator has died already. From then on the worker dies with
  * its coordinator: SIGKILL when the coordinator process ends (its

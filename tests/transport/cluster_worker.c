@@ -2,7 +2,9 @@
  * launches with grove_cluster_start.
  *
  * It joins the cluster (grove_cluster_join), registers an actor "w" that
- * answers the call "who" with [index, pid, coordinator-is-known], and serves
+ * answers the call "who" with [index, pid, coordinator-is-known, the
+ * endpoint its node bound, then the values of GROVE_TEST_ENV_A, _B and _C
+ * ("(unset)" when not set)], and serves
  * until its coordinator node goes down or SIGTERM arrives (the launcher's
  * grove_cluster_stop); then it stops its node, closes its hub and exits 0.
  * It dies with the test (PR_SET_PDEATHSIG) and gives up after 30 s.
@@ -38,6 +40,12 @@ static int w_receive(grove_actor *self, grove_msg *msg) {
     grove_msg_pack_int(r,
                        coord && getenv("GROVE_CLUSTER_COORDINATOR") &&
                            strncmp(getenv("GROVE_CLUSTER_COORDINATOR"), coord, strlen(coord)) == 0);
+    grove_msg_pack_str(r, grove_node_endpoint());
+    for (int i = 0; i < 3; i++) {
+      static const char *vars[] = {"GROVE_TEST_ENV_A", "GROVE_TEST_ENV_B", "GROVE_TEST_ENV_C"};
+      const char *v = getenv(vars[i]);
+      grove_msg_pack_str(r, v ? v : "(unset)");
+    }
     grove_reply(msg, r);
   } else if (grove_msg_is(msg, "sq") && grove_msg_is_call(msg)) {
     int64_t x = 0, ms = 0;

@@ -463,8 +463,8 @@ static inline double tr_arg_double(const tr_child *c, const char *key, double de
 }
 
 /* Node options from the arguments: hbi, hbt (heartbeat interval, timeout),
- * max (max_message), sndhwm, rcvhwm, pub, sec (CURVE keys), allow (one
- * allowed client key). */
+ * max (max_message), sndhwm, rcvhwm, pub, sec (CURVE keys), keyfile (a
+ * CURVE key file), allow (one allowed client key). */
 static inline void tr_child_opts(const tr_child *c, grove_node_opts *o, const char **allow) {
   memset(o, 0, sizeof *o);
   o->heartbeat_interval = tr_arg_double(c, "hbi", 0);
@@ -474,6 +474,7 @@ static inline void tr_child_opts(const tr_child *c, grove_node_opts *o, const ch
   o->rcvhwm = (int)tr_arg_double(c, "rcvhwm", 0);
   o->curve_public = tr_arg(c, "pub");
   o->curve_secret = tr_arg(c, "sec");
+  o->curve_keyfile = tr_arg(c, "keyfile");
   allow[0] = tr_arg(c, "allow");
   allow[1] = NULL;
   o->curve_allowed = allow[0] ? allow : NULL;
