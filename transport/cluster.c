@@ -789,6 +789,8 @@ void grove_cluster_free(grove_cluster *c) {
  * ------------------------------------------------------------------------------ */
 
 /* A worker's identity: its hub's GROVE__LAYER_CLUSTER slot. */
+_Thread_local int grove__cluster_joining;
+
 typedef struct cluster_member {
   char coordinator[GROVE__NAME_MAX + 1];
   int index;
@@ -882,7 +884,9 @@ int grove_cluster_join(const grove_node_opts *opts) {
   cluster_member *me = calloc(1, sizeof *me);
   if (!me)
     return GROVE_ENOMEM;
+  grove__cluster_joining = 1; /* a launched worker: the open rule applies (security.c) */
   rc = grove_node_start(name, ep, &o);
+  grove__cluster_joining = 0;
   if (rc) {
     free(me);
     return rc;

@@ -187,9 +187,14 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
     free(n);
     return rc;
   }
-  /* Then the rule (well-formed endpoints only: a bad one is EINVAL). */
-  rc = grove__open_check("bind", endpoint, curve, o.allow_open);
-  if (!rc)
+  /* Then the rule (well-formed endpoints only: a bad one is EINVAL), for a
+   * cluster's node: one that joins through seeds, meshes, or was launched
+   * (security.c). A plain node is warned once it is named (below). */
+  n->clustered = (o.seeds && o.seeds[0]) || o.mesh || grove__cluster_joining;
+  rc = 0;
+  if (n->clustered)
+    rc = grove__open_check("bind", endpoint, curve, o.allow_open);
+  if (!rc && n->clustered)
     rc = grove__open_check("advertise", o.advertise, curve, o.allow_open);
   for (const char *const *sd = o.seeds; !rc && sd && *sd; sd++) {
     const char *at = strchr(*sd, '@'), *scheme = strstr(*sd, "://");
@@ -288,6 +293,8 @@ int grove_node_start(const char *name, const char *endpoint, const grove_node_op
   /* No close hook: a running node holds hub objects (its event), so
    * grove_hub_close refuses (GROVE_EBUSY) until grove_node_stop. */
   grove__layer_set(hub, GROVE__LAYER_NODE, n, NULL);
+  if (!n->clustered)
+    grove__open_warn(n, "bound to", endpoint); /* open on a network: said once */
   grove__node_publish(n);
   /* What opts asked to observe it by: the introspection service, the
    * metrics endpoint (introspect.c). A failure stops the node again. */

@@ -2,10 +2,16 @@
  *
  * Design notes.
  *
- * The rule (one home for it: grove__open_check): a node whose traffic can
- * leave the machine - it binds, advertises, seeds or connects to an endpoint
- * that is not loopback - runs with CURVE keys or not at all, unless its
- * opts say allow_open. Loopback is tcp:// to 127.0.0.0/8, ::1 or
+ * The rule (one home for it: grove__open_check): a cluster's node whose
+ * traffic can leave the machine - it binds, advertises, seeds or connects
+ * to an endpoint that is not loopback - runs with CURVE keys or not at all,
+ * unless its opts say allow_open. A cluster's node is one that joins through
+ * seeds or meshes (membership), or that a launcher started
+ * (grove_cluster_join); the launcher checks its workers' endpoints before
+ * any starts. A plain node (grove_node_start without seeds, as every
+ * program before clusters) keeps working open and is warned once (an error
+ * line naming the endpoint): refusing it would break every program that
+ * runs nodes across namespaces or a trusted network. Loopback is tcp:// to 127.0.0.0/8, ::1 or
  * "localhost", and every ipc:// and inproc:// endpoint: the traffic stays in
  * the kernel, and the file system or the process guards it. Everything else
  * is "a network", also tcp://0.0.0.0, the wildcard, an interface name or a host
@@ -103,6 +109,18 @@ int grove__open_check(const char *what, const char *endpoint, int curve, int all
           "curve_secret, or curve_keyfile) or set allow_open to run it open on purpose",
           what, endpoint);
   return GROVE_EINSECURE;
+}
+
+void grove__open_warn(grove__node *n, const char *what, const char *endpoint) {
+  if (n->curve || n->opts.allow_open || n->warned_open || !endpoint ||
+      grove__endpoint_is_loopback(endpoint))
+    return;
+  n->warned_open = 1;
+  sec_log(GROVE_LOG_WARN,
+          "node %s: %s %s without CURVE: anybody who can reach it can send to every actor; "
+          "give the node CURVE keys (curve_public and curve_secret, or curve_keyfile), or set "
+          "allow_open to say it is meant (a cluster's node is refused without either)",
+          n->name, what, endpoint);
 }
 
 /* ---- key files ---------------------------------------------------------------------------- */

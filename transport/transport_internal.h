@@ -213,6 +213,8 @@ typedef struct grove__node {
   char **introspect_keys;        /* Z85 keys allowed to call it on a CURVE node */
   size_t nintrospect_keys;       /* 0 with curve: only our own key */
   uint8_t zap_all;               /* the ZAP handler admits every key (no curve_allowed) */
+  uint8_t clustered;             /* seeds, mesh or a launched worker: the open rule applies */
+  uint8_t warned_open;           /* a plain node's warning of an open network, said once */
   const zmq_msg_t *frame;        /* the frame being handled (its CURVE User-Id) */
   int frame_ours;                /* ...arrived on our own connection to the peer */
   struct grove_metrics *metrics; /* opts.metrics_endpoint's server */
@@ -366,6 +368,12 @@ int grove__zdial(grove__node *n, const char *endpoint, const char *curve_key,
  * GROVE_EINSECURE with an error line. */
 int grove__endpoint_is_loopback(const char *endpoint);
 int grove__open_check(const char *what, const char *endpoint, int curve, int allow_open);
+/* A plain node (not in a cluster) on a network without CURVE: one warning
+ * line, not a refusal (security.c). */
+void grove__open_warn(grove__node *n, const char *what, const char *endpoint);
+/* Set by grove_cluster_join around its grove_node_start: the node is a
+ * launched worker (cluster.c). */
+extern _Thread_local int grove__cluster_joining;
 int grove__members_init(grove__node *n, const grove_node_opts *opts);
 /* Once the node runs: dial the seeds. */
 void grove__members_start(grove__node *n);

@@ -1,8 +1,9 @@
 /* keyfile.c - one CURVE keypair for a whole cluster, in a key file: written
  * once (grove_curve_keyfile_save; a czmq zcert secret file loads as well)
  * and loaded by every node (opts.curve_keyfile), which also takes its public
- * key as the key of the peers it connects to. Then the rule: a node on an
- * address that is not loopback, without keys, is refused and says why.
+ * key as the key of the peers it connects to. Then the rule: a cluster's
+ * node (here: one that meshes) on an address that is not loopback, without
+ * keys, is refused and says why.
  * (Node b runs in a second thread.) */
 #include <grove.h>
 #include <pthread.h>
@@ -73,9 +74,10 @@ int main(void) {
   grove_node_stop();
   pthread_join(t, NULL);
 
-  /* 192.0.2.1 (TEST-NET-1) is not loopback: without keys, no node. */
+  /* 192.0.2.1 (TEST-NET-1) is not loopback: without keys, no cluster node. */
   grove_log_hook(show, NULL);
-  int open = grove_node_start("c", "tcp://192.0.2.1:7000", NULL);
+  grove_node_opts mesh = {.mesh = true};
+  int open = grove_node_start("c", "tcp://192.0.2.1:7000", &mesh);
   grove_log_hook(NULL, NULL);
   printf("c on tcp://192.0.2.1:7000 without keys: %s\n", grove_err_name(open));
   unlink(keyfile);

@@ -50,7 +50,8 @@ extern "C" {
   XX(EFSM, (-4006), "not valid in the socket's current state (ZeroMQ EFSM)")                       \
   XX(ESTATUS, (-4007), "the child process exited with a nonzero status")                           \
   XX(EEXITED, (-4008), "the callee exited before replying")                                        \
-  XX(EINSECURE, (-4009), "refused: a non-loopback address without CURVE keys (or allow_open)")     \
+  XX(EINSECURE, (-4009),                                                                           \
+     "refused: a cluster node on a non-loopback address without CURVE keys (or allow_open)")       \
   XX(EOF, (-4095), "end of iteration")
 
 typedef enum {

@@ -19,10 +19,12 @@
  * name), it is up again; refs to its old actors stay dead.
  *
  * Security: without CURVE keys anybody who can reach the endpoint can send
- * to every actor. So a node on an address that is not loopback starts
- * only with CURVE keys (curve_public/curve_secret or curve_keyfile) or with
+ * to every actor. So a cluster's node (seeds, mesh, or launched by
+ * grove_cluster_start) on an address that is not loopback starts only with
+ * CURVE keys (curve_public/curve_secret or curve_keyfile) or with
  * allow_open set; otherwise GROVE_EINSECURE (docs/transport.md, "Security
- * across machines"). Loopback and ipc:// stay open by default.
+ * across machines"). A plain node is warned once. Loopback and ipc:// stay
+ * open by default.
  */
 #ifndef GROVE_TRANSPORT_H
 #define GROVE_TRANSPORT_H
@@ -93,11 +95,13 @@ typedef struct grove_node_opts {
    * it, curve_server_key defaults to the public key loaded (a cluster
    * sharing one keypair). Read by grove_node_start only. */
   const char *curve_keyfile;
-  /* Security across machines: a node that would bind, advertise, seed or
+  /* Security across machines: a cluster's node (seeds or mesh set, or
+   * started by grove_cluster_join) that would bind, advertise, seed or
    * connect to an address that is not loopback (tcp:// other than
    * 127.0.0.0/8, ::1 and "localhost"; ipc:// and inproc:// are loopback)
    * without CURVE is refused (GROVE_EINSECURE, and an error line saying
-   * why), unless this is set: the user says it may run open. */
+   * why), unless this is set: the user says it may run open. A plain node
+   * is warned once instead (and not with this set). */
   bool allow_open;
   /* Observability (grove/observe.h, docs/observability.md), off by
    * default. introspect: register the introspection service

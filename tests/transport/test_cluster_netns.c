@@ -129,7 +129,8 @@ static int wait_restarts(grove_cluster *c, int k, double timeout) {
 }
 
 static void test_open_refused(void) {
-  CHECK_EQ(grove_node_start("coord", COORD_EP, NULL), GROVE_EINSECURE);
+  grove_node_opts mesh = {.mesh = true}; /* a cluster's node: refused */
+  CHECK_EQ(grove_node_start("coord", COORD_EP, &mesh), GROVE_EINSECURE);
   grove_node_opts o = coord_opts(0);
   CHECK_EQ(grove_node_start("coord", COORD_EP, &o), 0);
   grove_cluster_host hosts[] = {{.address = IP_A, .command = cmd_a},

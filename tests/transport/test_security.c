@@ -76,22 +76,33 @@ static void test_strerror(void) {
   CHECK_STR(grove_err_name(GROVE_EINSECURE), "GROVE_EINSECURE");
 }
 
-/* Refused without keys, whatever the non-loopback form; nothing bound. */
+/* A cluster's node (mesh, seeds, a launched worker) is refused without
+ * keys, whatever the non-loopback form; nothing bound. */
 static void test_bind_refused(void) {
   const char *eps[] = {
       "tcp://192.0.2.1:7700",     "tcp://0.0.0.0:0",     "tcp://*:0",
       "tcp://[2001:db8::1]:7700", "tcp://example.com:1", "tcp://lo:0",
       "tcp://128.0.0.1:7700",     "ws://127.0.0.1:7700", "pgm://eth0;239.1.1.1:5555"};
+  grove_node_opts mesh = {.mesh = true};
   for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
-    int rc = grove_node_start("a", eps[i], NULL);
+    int rc = grove_node_start("a", eps[i], &mesh);
     if (rc != GROVE_EINSECURE)
       fprintf(stderr, "%s: %s\n", eps[i], grove_err_name(rc));
     CHECK_EQ(rc, GROVE_EINSECURE);
     CHECK(grove_node_name() == NULL);
   }
+}
+
+/* A plain node (no seeds, no mesh) keeps working open on a network, as
+ * every program before clusters did; it is warned, not refused. */
+static void test_plain_node_warned(void) {
   grove_node_opts empty = {0};
-  CHECK_EQ(grove_node_start("a", "tcp://192.0.2.1:7700", &empty), GROVE_EINSECURE);
+  int rc = grove_node_start("a", "tcp://192.0.2.1:7700", &empty);
+  CHECK(rc != GROVE_EINSECURE && rc != 0); /* the address is not ours */
   CHECK(grove_node_name() == NULL);
+  CHECK_EQ(grove_node_start("a", "tcp://0.0.0.0:0", NULL), 0);
+  CHECK_EQ(grove_node_connect_ex("far", "tcp://192.0.2.1:7700", NULL, 0), 0); /* dialled */
+  CHECK_EQ(grove_node_stop(), 0);
 }
 
 /* Loopback and ipc stay open by default. */
@@ -133,11 +144,13 @@ static void test_seeds_advertise_connect(void) {
   const char *seeds2[] = {"tcp://127.0.0.1:1", "tcp://192.0.2.1:7700", NULL};
   o.seeds = seeds2;
   CHECK_EQ(grove_node_start("a", tr_ipc("a"), &o), GROVE_EINSECURE);
-  grove_node_opts adv = {.advertise = "tcp://192.0.2.1:7700"};
+  grove_node_opts adv = {.advertise = "tcp://192.0.2.1:7700", .mesh = true};
   CHECK_EQ(grove_node_start("a", "tcp://127.0.0.1:0", &adv), GROVE_EINSECURE);
   CHECK(grove_node_name() == NULL);
-  /* A loopback node connecting out to a network: refused, nothing dialled. */
-  CHECK_EQ(grove_node_start("a", tr_ipc("a"), NULL), 0);
+  /* A loopback cluster node connecting out to a network: refused, nothing
+   * dialled. */
+  grove_node_opts mesh = {.mesh = true};
+  CHECK_EQ(grove_node_start("a", tr_ipc("a"), &mesh), 0);
   CHECK_EQ(grove_node_connect_ex("far", "tcp://192.0.2.1:7700", NULL, 0), GROVE_EINSECURE);
   CHECK(!grove_node_is_up("far"));
   size_t count = 99;
@@ -322,6 +335,7 @@ static void test_keyfile_nodes(void) {
   remove_dir();
 }
 
-TR_MAIN(child_main, TEST(test_strerror), TEST(test_bind_refused), TEST(test_loopback_open),
-        TEST(test_override), TEST(test_seeds_advertise_connect), TEST(test_cluster_refused),
-        TEST(test_keyfile_roundtrip), TEST(test_keyfile_bad), TEST(test_keyfile_nodes))
+TR_MAIN(child_main, TEST(test_strerror), TEST(test_bind_refused), TEST(test_plain_node_warned),
+        TEST(test_loopback_open), TEST(test_override), TEST(test_seeds_advertise_connect),
+        TEST(test_cluster_refused), TEST(test_keyfile_roundtrip), TEST(test_keyfile_bad),
+        TEST(test_keyfile_nodes))
