@@ -270,6 +270,13 @@ static int handle_frame(grove__node *n, const char *ident, size_t ilen, const ch
         grove__peer_send_hello(n, p, GROVE__W_WELCOME, ident, ilen);
       continue;
     }
+    if (p && p->state == GROVE__P_DOWN && e.kind == GROVE__W_BYE) {
+      /* The goodbye of a peer already taken for down (its heartbeats were
+       * late under load, or the partition's end was not seen yet): it left,
+       * so membership forgets it now rather than after member_forget. */
+      grove__members_peer_left(n, p);
+      continue;
+    }
     if (!p || p->state != GROVE__P_UP) {
       n->stats.dropped_unknown_peer++;
       grove__node_log_ev(n, p, GROVE_LOG_WARN, GROVE_LOG_DROP, 1,

@@ -447,6 +447,15 @@ void grove__members_peer_up(grove__node *n, grove__peer *p) {
   tell_others(n, m);
 }
 
+void grove__members_peer_left(grove__node *n, grove__peer *p) {
+  grove__members *M = n->members;
+  member *m = M ? find(M, p->name, p->name_len) : NULL;
+  if (!m || m->seed || m->state == GROVE_NODE_UP)
+    return; /* a seed is never forgotten; one that is up speaks for itself */
+  bury(M, m);
+  m->gone = 1;
+}
+
 void grove__members_peer_down(grove__node *n, grove__peer *p, const char *why) {
   grove__members *M = n->members;
   if (!M)

@@ -382,6 +382,8 @@ void grove__members_stop(grove__node *n);
 /* A peer came up / went down (peer.c, at the end of the transition). */
 void grove__members_peer_up(grove__node *n, grove__peer *p);
 void grove__members_peer_down(grove__node *n, grove__peer *p, const char *why);
+/* A goodbye from a peer already down: membership forgets it (members.c). */
+void grove__members_peer_left(grove__node *n, grove__peer *p);
 /* A MEMBERS envelope from p (up). */
 void grove__members_in(grove__node *n, grove__peer *p, const grove__env *e);
 /* Every heartbeat tick: seeds, retries, forgetting. */

@@ -16,8 +16,8 @@
  *   lost           R id k           (GROVE_TAG_GLOBAL_LOST messages the svc actors got)
  *   stats          R id members_refused global_conflicts dropped_malformed
  *   quit           (stops the node, closes the hub, exits 0 if it closed cleanly)
- * Environment: MESH_HB_INTERVAL, MESH_HB_TIMEOUT (seconds). Prints "READY"
- * once the node runs.
+ * Environment: MESH_HB_INTERVAL, MESH_HB_TIMEOUT, MESH_FORGET (member_forget) (seconds). Prints
+ * "READY" once the node runs.
  */
 #include <grove.h>
 
@@ -151,6 +151,7 @@ int main(int argc, char **argv) {
   grove_node_opts o = {
       .heartbeat_interval = getenv("MESH_HB_INTERVAL") ? atof(getenv("MESH_HB_INTERVAL")) : 0.25,
       .heartbeat_timeout = getenv("MESH_HB_TIMEOUT") ? atof(getenv("MESH_HB_TIMEOUT")) : 1.5,
+      .member_forget = getenv("MESH_FORGET") ? atof(getenv("MESH_FORGET")) : 0,
       .seeds = seeds,
       .mesh = true,
       .allow_open = true}; /* namespaces the test made: no CURVE on purpose */
