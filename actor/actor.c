@@ -189,8 +189,7 @@ static int slots_grow(grove__actor_sys *sys) {
     r->next = sys->retired;
     sys->retired = r;
   }
-  atomic_store_explicit(&sys->slots_pub, p, memory_order_release);
-  sys->slots = p;
+  __atomic_store_n(&sys->slots, p, __ATOMIC_RELEASE); /* for grove__alive_elsewhere */
   sys->capslots = n;
   return 0;
 }
@@ -211,7 +210,7 @@ bool grove__alive_elsewhere(grove_ref r) {
   uint32_t n = __atomic_load_n(&o->nslots, __ATOMIC_ACQUIRE);
   if (i >= n)
     return false;
-  grove__actor_slot *s = &atomic_load_explicit(&o->slots_pub, memory_order_acquire)[i];
+  grove__actor_slot *s = &__atomic_load_n(&o->slots, __ATOMIC_ACQUIRE)[i];
   /* The generation again after the actor: a slot freed and taken again
    * meanwhile (a new actor, the next generation) is not read as alive. */
   return __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) == r.gen &&

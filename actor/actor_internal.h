@@ -49,10 +49,8 @@ typedef struct grove__table {
 /* The actor system of one hub: its state slot GROVE__LAYER_ACTOR. */
 typedef struct grove__actor_sys {
   grove_hub *hub;
-  grove__actor_slot *slots;
-  /* The same array for readers on other hubs (grove_actor_alive), and the
-   * arrays it replaced that such a reader may still hold (actor.c). */
-  _Atomic(grove__actor_slot *) slots_pub;
+  grove__actor_slot *slots; /* stored with release, read by other hubs (actor.c) */
+  /* the arrays it replaced that a reader on another hub may still hold */
   struct retired_slots *retired;
   uint32_t nslots, free_head;
   size_t capslots;

@@ -934,23 +934,11 @@ int grove_monitor_nodes(void) {
 
 int grove_demonitor_nodes(void) { return watch_as(OP_DEMONITOR, grove_self()); }
 
+static int monitor_nodes_as(const void *unused, grove_ref who) {
+  (void)unused;
+  return watch_as(OP_MONITOR, who);
+}
+
 int grove_monitor_nodes_to(grove_queue *q, uint64_t *id) {
-  if (id)
-    *id = 0;
-  if (!grove__node_current() && !grove__node_elsewhere())
-    return GROVE_ENOENT;
-  if (!q)
-    return GROVE_EINVAL;
-  grove_ref proxy;
-  uint64_t wid;
-  int rc = grove__watch_new(q, 1, &proxy, &wid);
-  if (rc)
-    return rc;
-  if ((rc = watch_as(OP_MONITOR, proxy)) != 0) {
-    grove__watch_cancel(wid);
-    return rc;
-  }
-  if (id)
-    *id = wid;
-  return 0;
+  return grove__node_watch_to(q, id, monitor_nodes_as, NULL);
 }

@@ -629,25 +629,39 @@ int grove__monitor_node_as(const char *node, grove_ref self) {
 
 int grove_monitor_node(const char *node) { return grove__monitor_node_as(node, grove_self()); }
 
-int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id) {
+int grove__node_watch_to(grove_queue *q, uint64_t *id, int (*as)(const void *arg, grove_ref who),
+                         const void *arg) {
   if (id)
     *id = 0;
   if (!grove__node_current() && !grove__node_elsewhere())
     return GROVE_ENOENT;
-  if (!node || !q)
+  if (!q)
     return GROVE_EINVAL;
   grove_ref proxy;
   uint64_t wid;
   int rc = grove__watch_new(q, 1, &proxy, &wid);
   if (rc)
     return rc;
-  if ((rc = grove__monitor_node_as(node, proxy)) != 0) {
+  if ((rc = as(arg, proxy)) != 0) {
     grove__watch_cancel(wid);
     return rc;
   }
   if (id)
     *id = wid;
   return 0;
+}
+
+static int monitor_node_to_as(const void *node, grove_ref who) {
+  return grove__monitor_node_as(node, who);
+}
+
+int grove_monitor_node_to(const char *node, grove_queue *q, uint64_t *id) {
+  if (!node) {
+    if (id)
+      *id = 0;
+    return grove__node_current() || grove__node_elsewhere() ? GROVE_EINVAL : GROVE_ENOENT;
+  }
+  return grove__node_watch_to(q, id, monitor_node_to_as, node);
 }
 
 static int monitor_node_as(const char *node, grove_ref self) {

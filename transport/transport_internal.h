@@ -382,6 +382,11 @@ void grove__members_stop(grove__node *n);
 /* A peer came up / went down (peer.c, at the end of the transition). */
 void grove__members_peer_up(grove__node *n, grove__peer *p);
 void grove__members_peer_down(grove__node *n, grove__peer *p, const char *why);
+/* The _to form of a node watch (grove_monitor_node_to, grove_monitor_nodes_to):
+ * a queue proxy (grove__watch_new) registered by as(arg, proxy), cancelled if
+ * that fails; *id gets the watch's id. */
+int grove__node_watch_to(grove_queue *q, uint64_t *id, int (*as)(const void *arg, grove_ref who),
+                         const void *arg);
 /* A goodbye from a peer already down: membership forgets it (members.c). */
 void grove__members_peer_left(grove__node *n, grove__peer *p);
 /* A MEMBERS envelope from p (up). */
